@@ -1,0 +1,54 @@
+# The two commands: `make run` and `make test` (see README.md).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+export LEGIONARY_HOME ?= $(CURDIR)/.legionary
+
+.PHONY: run test install install-dev system-deps lint typecheck test-sqlite test-postgres messages screenshot bench clean
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(BIN)/.installed-dev: pyproject.toml $(BIN)/.installed
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+install: $(BIN)/.installed
+install-dev: $(BIN)/.installed-dev
+
+# PostgreSQL (for the second run of the suite) and Chromium (browser tests) from Debian's
+# packages, installed only when missing.
+system-deps:
+	@if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || ! command -v chromium >/dev/null 2>&1; then \
+	  echo "Installing PostgreSQL and Chromium from Debian's packages..."; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql chromium >/dev/null; \
+	fi
+
+run: $(BIN)/.installed
+	@LEGIONARY_HTTPS=0 $(BIN)/legionary init
+	@if [ ! -f "$(LEGIONARY_HOME)/demo-credentials.txt" ]; then LEGIONARY_HTTPS=0 $(BIN)/legionary demo; fi
+	@echo; echo "Sign in at http://127.0.0.1:8000/login/ with one of these demo accounts:"; \
+	  cat "$(LEGIONARY_HOME)/demo-credentials.txt"; echo
+	LEGIONARY_HTTPS=0 exec $(BIN)/legionary serve --host 127.0.0.1 --port 8000
+
+lint: $(BIN)/.installed-dev
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+
+typecheck: $(BIN)/.installed-dev
+	$(BIN)/mypy
+
+test-sqlite: $(BIN)/.installed-dev system-deps
+	$(BIN)/python -m pytest
+
+test-postgres: $(BIN)/.installed-dev system-deps
+	$(BIN)/python -m tests.pgserver -- $(BIN)/python -m pytest
+
+test: lint typecheck test-sqlite test-postgres
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

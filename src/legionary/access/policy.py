@@ -1,0 +1,124 @@
+"""The one place where a request is allowed or refused.
+
+Every view is wrapped by exactly one of the decorators below, which both enforces the rule and
+marks the view; ``AccessPolicyMiddleware`` refuses any view that carries no mark, so a view that
+somebody forgets to decorate is closed, not open. ``tests/access/test_every_route_is_guarded.py``
+walks the URL patterns and proves it.
+
+Out-of-scope objects are answered with 404, not 403, so that a refusal leaks nothing about what
+exists.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar, cast
+
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+
+from legionary.access.roles import Perm, permissions_of
+
+log = logging.getLogger(__name__)
+
+ACCESS_ATTR = "legionary_access"
+View = TypeVar("View", bound=Callable[..., HttpResponse])
+
+
+def _mark(view: Any, rule: str) -> None:
+    setattr(view, ACCESS_ATTR, rule)
+
+
+def access_rule(view: Any) -> str | None:
+    """The rule a view was marked with, or None if it was never put under the policy."""
+    return cast(str | None, getattr(view, ACCESS_ATTR, None))
+
+
+def request_permissions(request: HttpRequest) -> frozenset[Perm]:
+    """Permissions of the signed-in staff member, computed once per request."""
+    cached = getattr(request, "_legionary_perms", None)
+    if cached is not None:
+        return cast(frozenset[Perm], cached)
+    user = request.user
+    perms: frozenset[Perm] = frozenset()
+    if user.is_authenticated and user.is_active:
+        roles = set(user.grants.values_list("role", flat=True))  # type: ignore[union-attr]
+        perms = permissions_of(roles)
+    request._legionary_perms = perms  # type: ignore[attr-defined]
+    return perms
+
+
+def is_fully_signed_in(request: HttpRequest) -> bool:
+    """Password and second factor both checked in this session."""
+    user = request.user
+    return bool(user.is_authenticated and user.is_active and getattr(user, "is_verified", lambda: False)())
+
+
+def public(view: View) -> View:
+    """Open to anyone, signed in or not (the login page, health check, the public form)."""
+    _mark(view, "public")
+    return view
+
+
+def staff_required(perm: Perm) -> Callable[[View], View]:
+    """Signed in with both factors and holding ``perm`` through one of the account's roles."""
+
+    def decorate(view: View) -> View:
+        @wraps(view)
+        def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if not is_fully_signed_in(request):
+                return redirect_to_login(request.get_full_path())
+            if perm not in request_permissions(request):
+                raise PermissionDenied
+            return view(request, *args, **kwargs)
+
+        _mark(guarded, f"staff:{perm}")
+        return cast(View, guarded)
+
+    return decorate
+
+
+def login_step(view: View) -> View:
+    """A step of signing in (second factor, enrolment): the view itself checks the pending session."""
+    _mark(view, "login-step")
+    return view
+
+
+class AccessPolicyMiddleware:
+    """Refuses every view that is not under the access policy (deny by default)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_view(
+        self, request: HttpRequest, view_func: Callable[..., Any], args: Any, kwargs: Any
+    ) -> HttpResponse | None:
+        if access_rule(view_func) is None:
+            log.error("refused a view with no access rule: %s", getattr(view_func, "__qualname__", view_func))
+            raise PermissionDenied
+        return None
+
+
+def staff_may(staff: Any, perm: Perm, *, legion: str | None = None) -> bool:
+    """Whether ``staff`` holds ``perm`` through a grant whose scope covers ``legion``.
+
+    A system-wide grant covers everything; a legion grant covers that legion only. Narrower scopes
+    (unit, cohort, case) are checked by the domain that owns those objects.
+    """
+    if staff is None or not staff.is_active:
+        return False
+    from legionary.access.models import RoleGrant
+    from legionary.access.roles import ROLE_PERMISSIONS, ScopeKind
+
+    for role, kind, ref in RoleGrant.objects.filter(staff=staff).values_list("role", "scope_kind", "scope_ref"):
+        if perm not in ROLE_PERMISSIONS.get(role, frozenset()):
+            continue
+        if kind == ScopeKind.SYSTEM or (kind == ScopeKind.LEGION and legion is not None and ref == legion):
+            return True
+    return False

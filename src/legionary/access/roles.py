@@ -1,0 +1,75 @@
+"""Roles and the permissions each one carries: the single table that says who may do what.
+
+Deny by default: a permission not listed for a role is refused. Scopes (which legion, unit, cohort
+or case a grant covers) narrow a grant further; they never widen it.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Role(models.TextChoices):
+    ADMINISTRATOR = "administrator", _("Administrator")
+    INTAKE_OFFICER = "intake_officer", _("Intake officer")
+    INVESTIGATOR = "investigator", _("Background investigator")
+    POLYGRAPH_EXAMINER = "polygraph_examiner", _("Polygraph examiner")
+    CI_OFFICER = "ci_officer", _("Counter-intelligence officer")
+    ADJUDICATOR = "adjudicator", _("Adjudicator")
+    INSTRUCTOR = "instructor", _("Instructor")
+    UNIT_COMMANDER = "unit_commander", _("Unit commander")
+    SECURITY_OFFICER = "security_officer", _("Security officer")
+    AUDITOR = "auditor", _("Auditor")
+
+
+class ScopeKind(models.TextChoices):
+    SYSTEM = "system", _("Whole system")
+    LEGION = "legion", _("Legion")
+    UNIT = "unit", _("Unit subtree")
+    COHORT = "cohort", _("Cohort")
+    CASE = "case", _("Case")
+
+
+class Perm(StrEnum):
+    VIEW_DASHBOARD = "view_dashboard"
+    MANAGE_STAFF = "manage_staff"
+    VIEW_AUDIT_LOG = "view_audit_log"
+    UNSEAL_IDENTITY = "unseal_identity"
+    ERASE_IDENTITY = "erase_identity"
+    MANAGE_KEYS = "manage_keys"
+    VIEW_INTAKE_QUEUE = "view_intake_queue"
+    VIEW_CASES = "view_cases"
+    RECORD_CHECK = "record_check"
+    ADJUDICATE = "adjudicate"
+    VIEW_TRAINING = "view_training"
+    GRADE = "grade"
+    VIEW_UNITS = "view_units"
+    MANAGE_UNITS = "manage_units"
+    VIEW_REPORTS = "view_reports"
+
+
+_EVERY_STAFF = frozenset({Perm.VIEW_DASHBOARD})
+
+ROLE_PERMISSIONS: dict[str, frozenset[Perm]] = {
+    Role.ADMINISTRATOR: _EVERY_STAFF | {Perm.MANAGE_STAFF, Perm.MANAGE_UNITS, Perm.VIEW_UNITS, Perm.VIEW_REPORTS},
+    Role.INTAKE_OFFICER: _EVERY_STAFF | {Perm.VIEW_INTAKE_QUEUE, Perm.VIEW_CASES, Perm.VIEW_REPORTS},
+    Role.INVESTIGATOR: _EVERY_STAFF | {Perm.VIEW_CASES, Perm.RECORD_CHECK, Perm.UNSEAL_IDENTITY},
+    Role.POLYGRAPH_EXAMINER: _EVERY_STAFF | {Perm.VIEW_CASES, Perm.RECORD_CHECK},
+    Role.CI_OFFICER: _EVERY_STAFF | {Perm.VIEW_CASES, Perm.RECORD_CHECK, Perm.UNSEAL_IDENTITY, Perm.VIEW_REPORTS},
+    Role.ADJUDICATOR: _EVERY_STAFF | {Perm.VIEW_CASES, Perm.ADJUDICATE, Perm.VIEW_REPORTS},
+    Role.INSTRUCTOR: _EVERY_STAFF | {Perm.VIEW_TRAINING, Perm.GRADE},
+    Role.UNIT_COMMANDER: _EVERY_STAFF | {Perm.VIEW_UNITS, Perm.VIEW_REPORTS},
+    Role.SECURITY_OFFICER: _EVERY_STAFF
+    | {Perm.VIEW_AUDIT_LOG, Perm.UNSEAL_IDENTITY, Perm.ERASE_IDENTITY, Perm.MANAGE_KEYS, Perm.VIEW_REPORTS},
+    Role.AUDITOR: _EVERY_STAFF | {Perm.VIEW_AUDIT_LOG},
+}
+
+
+def permissions_of(roles: set[str]) -> frozenset[Perm]:
+    result: frozenset[Perm] = frozenset()
+    for role in roles:
+        result |= ROLE_PERMISSIONS.get(role, frozenset())
+    return result

@@ -1,0 +1,157 @@
+"""Sign-in (password + second factor in one step), first-time authenticator enrolment, sign-out
+and the per-role dashboard.
+
+A failed sign-in never says which part was wrong. Until both factors are checked the account is
+not signed in: enrolment runs on a short-lived pending marker in the session.
+"""
+
+from __future__ import annotations
+
+import io
+import time
+from typing import Any
+
+import qrcode
+import qrcode.image.svg
+from django.contrib.auth import get_user_model, login, logout
+from django.contrib.auth.signals import user_login_failed
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods, require_POST
+from django_otp import login as otp_login
+from django_otp import match_token, user_has_device
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from legionary.access import services
+from legionary.access.forms import EnrolForm, LoginForm
+from legionary.access.policy import login_step, request_permissions, staff_required
+from legionary.access.roles import Perm, Role
+from legionary.audit.services import audit_record
+
+PENDING_KEY = "legionary_pending_enrolment"
+PENDING_SECONDS = 600
+BACKEND = "django.contrib.auth.backends.ModelBackend"
+
+
+def _failed(request: HttpRequest, form: LoginForm) -> HttpResponse:
+    form.add_error(None, _("Sign-in failed. Check your username, password and code, and try again."))
+    return render(request, "access/login.html", {"form": form}, status=200)
+
+
+@login_step
+@never_cache
+@require_http_methods(["GET", "POST"])
+def login_view(request: HttpRequest) -> HttpResponse:
+    if request.method == "GET":
+        return render(request, "access/login.html", {"form": LoginForm()})
+    form = LoginForm(request.POST)
+    if not form.is_valid():
+        return render(request, "access/login.html", {"form": form})
+    from django.contrib.auth import authenticate
+
+    username = form.cleaned_data["username"]
+    user = authenticate(request, username=username, password=form.cleaned_data["password"])
+    if getattr(request, "axes_locked_out", False):
+        return render(request, "access/locked.html", status=429)
+    if user is None:
+        return _failed(request, form)
+    code = form.cleaned_data["code"].replace(" ", "")
+    if not user_has_device(user):
+        # First sign-in: the password was right and there is no authenticator yet.
+        request.session.cycle_key()
+        request.session[PENDING_KEY] = {"user": user.pk, "until": time.time() + PENDING_SECONDS}
+        audit_record(actor=user.get_username(), action="login.enrolment_started")
+        return redirect("access:enrol")
+    device = match_token(user, code) if code else None
+    if device is None:
+        # Counted by django-axes like a wrong password, so guessing codes locks the account too.
+        user_login_failed.send(sender=__name__, credentials={"username": username}, request=request)
+        return _failed(request, form)
+    login(request, user, backend=BACKEND)
+    otp_login(request, device)
+    return redirect("access:dashboard")
+
+
+def _pending_user(request: HttpRequest) -> Any | None:
+    pending = request.session.get(PENDING_KEY)
+    if not isinstance(pending, dict) or pending.get("until", 0) < time.time():
+        return None
+    return get_user_model().objects.filter(pk=pending.get("user"), is_active=True).first()
+
+
+def _enrolment_device(user: Any) -> TOTPDevice:
+    device = TOTPDevice.objects.filter(user=user, confirmed=False, name="authenticator").first()
+    if device is None:
+        device = TOTPDevice.objects.create(user=user, confirmed=False, name="authenticator")
+    return device
+
+
+@login_step
+@never_cache
+@require_http_methods(["GET", "POST"])
+def enrol_view(request: HttpRequest) -> HttpResponse:
+    user = _pending_user(request)
+    if user is None or user_has_device(user):
+        return redirect("access:login")
+    device = _enrolment_device(user)
+    form = EnrolForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        if device.verify_token(form.cleaned_data["code"].replace(" ", "")):
+            with transaction.atomic():
+                codes = services.staff_confirm_second_factor(staff=user, device=device)
+            del request.session[PENDING_KEY]
+            login(request, user, backend=BACKEND)
+            otp_login(request, device)
+            return render(request, "access/recovery_codes.html", {"codes": codes})
+        form.add_error("code", _("That code is not right. Codes change every 30 seconds; try the current one."))
+    secret = services.base32_secret(device)
+    return render(
+        request,
+        "access/enrol.html",
+        {"form": form, "secret": " ".join(secret[i : i + 4] for i in range(0, len(secret), 4))},
+    )
+
+
+@login_step
+@never_cache
+def enrol_qr_view(request: HttpRequest) -> HttpResponse:
+    user = _pending_user(request)
+    if user is None or user_has_device(user):
+        return HttpResponse(status=404)
+    device = _enrolment_device(user)
+    image = qrcode.make(device.config_url, image_factory=qrcode.image.svg.SvgPathImage, box_size=8)
+    buffer = io.BytesIO()
+    image.save(buffer)
+    return HttpResponse(buffer.getvalue(), content_type="image/svg+xml")
+
+
+@login_step
+@require_POST
+def logout_view(request: HttpRequest) -> HttpResponse:
+    logout(request)
+    return HttpResponseRedirect(reverse("access:login"))
+
+
+# What each role's dashboard offers. Sections fill in as the domain apps arrive.
+DASHBOARD_SECTIONS: list[tuple[Perm, str, str]] = [
+    (Perm.VIEW_INTAKE_QUEUE, "intake", "New applications and screening flags."),
+    (Perm.VIEW_CASES, "cases", "Vetting cases and checks assigned to you."),
+    (Perm.ADJUDICATE, "adjudication", "Cases waiting for a decision."),
+    (Perm.VIEW_TRAINING, "training", "Your cohorts and gradebooks."),
+    (Perm.VIEW_UNITS, "units", "Units, billets and rosters in your scope."),
+    (Perm.VIEW_REPORTS, "reports", "Pipeline figures and exports."),
+    (Perm.VIEW_AUDIT_LOG, "audit", "The audit log and its checkpoints."),
+    (Perm.MANAGE_STAFF, "staff", "Staff accounts and role grants."),
+]
+
+
+@staff_required(Perm.VIEW_DASHBOARD)
+def dashboard_view(request: HttpRequest) -> HttpResponse:
+    perms = request_permissions(request)
+    roles = sorted({Role(g.role).label for g in request.user.grants.all()})  # type: ignore[union-attr]
+    sections = [(key, _(text)) for perm, key, text in DASHBOARD_SECTIONS if perm in perms]
+    return render(request, "access/dashboard.html", {"roles": roles, "sections": sections})

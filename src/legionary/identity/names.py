@@ -1,0 +1,332 @@
+"""Name normalisation for blind indexing: any script to Latin, then a phonetic skeleton.
+
+Responsible for turning a personal name, as an applicant or an officer typed it, into short
+ASCII strings that are equal for the usual spellings of one name:
+
+- ``latinise`` maps Cyrillic (Russian, Ukrainian, Belarusian, Serbian/Macedonian letters),
+  Georgian (Mkhedruli and Mtavruli), Greek and Latin-with-diacritics (``č``, ``ё`` typed in a
+  Latin word, ISO 9 letters such as ``â`` for я, ``ß``) to lower-case Latin words. It is a
+  transliteration, not yet a fold: ``Дмитрий`` becomes ``dmitriy``.
+- ``skeleton`` folds the transliteration conventions onto one form per word, so that
+  Dmitriy/Dmitrii/Dmitrij/Dmitry/Dmitri, Kuznetsov/Kuznetcov/Kuznecov/Kusnezow,
+  Mikhail/Mihail/Mixail/Michail, Yuliya/Iuliia/Julija and Fyodor/Fedor/Fjodor agree.
+- ``skeleton_variants`` gives every reading of an ambiguous spelling (a bare ``c`` is к in
+  "Nicolai" but ц in "Kuznecov"), at most ``MAX_VARIANTS`` of them.
+- ``deletion_neighbourhood`` lists a word and its one-letter deletions, so two spellings one typo
+  apart (substitution, insertion, deletion or an adjacent swap) share at least one entry.
+
+Every function here is total: any Python ``str`` (empty, combining marks, bidirectional
+overrides, zero-width joiners, NUL, lone surrogates, unsupported scripts) gives a ``str`` or a
+collection of them and never raises. Letters of scripts without a table pass through lower-cased,
+so an Arabic or Armenian name still matches its own spelling.
+
+The skeleton alphabet is plain lower-case ASCII. Three letters stand for classes of sounds that
+transliterations confuse:
+
+- ``x`` — х, г, ч and кс (kh, h, x, g, ch, tch, tsch, cz, ks): Mikhail/Mixail/Michail,
+  Zakhar/Zaxar, Igor/Ihor, Maksim/Maxim, Gorbachev/Gorbatschow;
+- ``s`` — с, з, ц (s, z, ts, tz, tc, c before e/i/y): Kuznetsov/Kusnezow;
+- ``sh`` — ш, щ, ж (sh, sch, shch, zh, sz): Zhukov/Schukow.
+
+Vowels are kept (the skeleton must tell Aleksandr from Aleksandra, Maria from Mario); only the
+glides y/i/j that transliterations write differently are folded.
+
+Never logs, stores or prints its input: callers pass plaintext identities.
+"""
+
+from __future__ import annotations
+
+import itertools
+import unicodedata
+from collections.abc import Iterable
+
+__all__ = [
+    "MAX_VARIANTS",
+    "deletion_neighbourhood",
+    "latinise",
+    "name_words",
+    "skeleton",
+    "skeleton_variants",
+    "skeleton_words",
+]
+
+# A word yields at most this many readings; beyond it the extra ambiguous letters take their
+# first reading. Keeps the number of index rows per person bounded whatever the input.
+MAX_VARIANTS = 4
+
+# Published transliteration facts (a BGN/PCGN-like reading for Russian, with the Ukrainian,
+# Belarusian and South Slavic letters added). The skeleton folds the rival systems together,
+# so which system is used here matters less than covering every letter.
+_CYRILLIC: dict[str, str] = {
+    "а": "a", "б": "b", "в": "v", "г": "g", "д": "d", "е": "e", "ё": "yo", "ж": "zh", "з": "z",
+    "и": "i", "й": "y", "к": "k", "л": "l", "м": "m", "н": "n", "о": "o", "п": "p", "р": "r",
+    "с": "s", "т": "t", "у": "u", "ф": "f", "х": "kh", "ц": "ts", "ч": "ch", "ш": "sh",
+    "щ": "shch", "ъ": "", "ы": "y", "ь": "", "э": "e", "ю": "yu", "я": "ya",
+    # Ukrainian and Belarusian
+    "є": "ye", "і": "i", "ї": "yi", "ґ": "g", "ў": "u",
+    # Serbian, Macedonian
+    "ђ": "dj", "ј": "j", "љ": "lj", "њ": "nj", "ћ": "ch", "џ": "dzh", "ѓ": "gj", "ќ": "kj", "ѕ": "dz",
+}  # fmt: skip
+
+# Georgian national system (2002); the ejective apostrophes are dropped because applicants
+# almost never type them. Mtavruli capitals are case-folded to these before lookup.
+_GEORGIAN: dict[str, str] = {
+    "ა": "a", "ბ": "b", "გ": "g", "დ": "d", "ე": "e", "ვ": "v", "ზ": "z", "თ": "t", "ი": "i",
+    "კ": "k", "ლ": "l", "მ": "m", "ნ": "n", "ო": "o", "პ": "p", "ჟ": "zh", "რ": "r", "ს": "s",
+    "ტ": "t", "უ": "u", "ფ": "p", "ქ": "k", "ღ": "gh", "ყ": "q", "შ": "sh", "ჩ": "ch", "ც": "ts",
+    "ძ": "dz", "წ": "ts", "ჭ": "ch", "ხ": "kh", "ჯ": "j", "ჰ": "h",
+    # archaic letters still seen in old documents
+    "ჱ": "e", "ჲ": "y", "ჳ": "v", "ჴ": "q", "ჵ": "o", "ჶ": "f",
+}  # fmt: skip
+
+_GREEK: dict[str, str] = {
+    "α": "a", "β": "v", "γ": "g", "δ": "d", "ε": "e", "ζ": "z", "η": "i", "θ": "th", "ι": "i",
+    "κ": "k", "λ": "l", "μ": "m", "ν": "n", "ξ": "ks", "ο": "o", "π": "p", "ρ": "r", "σ": "s",
+    "ς": "s", "τ": "t", "υ": "y", "φ": "f", "χ": "kh", "ψ": "ps", "ω": "o",
+}  # fmt: skip
+
+# Latin letters whose meaning is lost by merely stripping the accent: the ISO 9 / GOST 7.79
+# letters for Cyrillic (â = я, û = ю, ŝ = щ, ê = є, ë = ё), the Czech/Croatian/Polish hacheks and
+# acutes used for Slavic names, and letters that have no decomposition at all (ß, ø, ł, đ, æ).
+_LATIN_SPECIAL: dict[str, str] = {
+    "č": "ch", "š": "sh", "ž": "zh", "ć": "ch", "ś": "s", "ź": "z", "ż": "zh", "ŝ": "shch",
+    "â": "ya", "û": "yu", "ê": "ye", "ë": "yo", "ï": "yi", "è": "e", "ŭ": "u", "ř": "r",
+    "ß": "ss", "ø": "o", "ł": "l", "đ": "dj", "æ": "ae", "œ": "oe", "þ": "th", "ð": "d",
+    "ı": "i", "ŋ": "n", "ħ": "h",
+}  # fmt: skip
+
+_TABLE: dict[str, str] = {**_CYRILLIC, **_GEORGIAN, **_GREEK, **_LATIN_SPECIAL}
+
+# Marks that transliterations use for the soft and hard signs (ь, ъ) and apostrophes inside
+# names (O'Brien, Il'ya, D'Artagnan): they join the letters around them, they do not split words.
+_JOINERS = frozenset("'’‘ʹʺʼ`´″\"ʻ")
+
+_VOWELS = frozenset("aeiou")
+
+
+def _is_letter(char: str) -> bool:
+    return unicodedata.category(char).startswith("L")
+
+
+def _latinise_once(text: str) -> str:
+    # Lone surrogates cannot be normalised or encoded; they carry no name anyway.
+    cleaned = "".join(" " if "\ud800" <= ch <= "\udfff" else ch for ch in text)
+    # NFKC composes a decomposed "č" (c + combining caron) so that it meets the table as one
+    # letter, and folds compatibility forms (full-width letters, ligatures).
+    composed = unicodedata.normalize("NFKC", cleaned).casefold()
+    pieces: list[str] = []
+    for ch in composed:
+        if ch in _TABLE:
+            pieces.append(_TABLE[ch])
+        elif ch in _JOINERS or unicodedata.category(ch) == "Cf":
+            # Format characters (zero-width joiners, bidirectional overrides, soft hyphens) are
+            # invisible: a name pasted with them must equal the same name typed without.
+            continue
+        elif _is_letter(ch) or unicodedata.combining(ch):
+            # combining marks are kept until the accents are dropped just below
+            pieces.append(ch)
+        else:
+            pieces.append(" ")
+    # Accents without a table entry (é, ü, ñ, ő...) are dropped after decomposition.
+    decomposed = unicodedata.normalize("NFKD", "".join(pieces))
+    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return " ".join(w for w in (_only_letters(w) for w in stripped.split()) if w)
+
+
+def latinise(text: str) -> str:
+    """Transliterate ``text`` to lower-case Latin words separated by single spaces.
+
+    Letters of scripts without a table are kept lower-cased; digits, punctuation, controls,
+    apostrophes, soft signs and invisible format characters (zero-width, bidirectional) vanish.
+    Idempotent: ``latinise(latinise(s)) == latinise(s)``.
+    """
+    # Dropping an accent can expose a letter of the table (Tajik "ӣ" is "и" with a macron), and
+    # casefolding can expose another; a few passes reach the fixed point, which is what makes
+    # the function idempotent.
+    current = _latinise_once(text)
+    for _ in range(4):
+        following = _latinise_once(current)
+        if following == current:
+            break
+        current = following
+    return current
+
+
+def _only_letters(word: str) -> str:
+    return "".join(ch for ch in word if _is_letter(ch))
+
+
+def name_words(text: str) -> list[str]:
+    """The latinised words of ``text``, in order (hyphenated names give two words)."""
+    return latinise(text).split()
+
+
+# Ordered by length so that the longest spelling wins at each position (shch before sh before s).
+_DIGRAPHS: tuple[tuple[str, str], ...] = (
+    ("shch", "sh"), ("tsch", "x"),
+    ("sch", "sh"), ("tch", "x"), ("dzh", "j"),
+    ("sh", "sh"), ("zh", "sh"), ("sz", "sh"),
+    ("ch", "x"), ("cz", "x"), ("kh", "x"), ("ks", "x"), ("gh", "x"),
+    ("ts", "s"), ("tz", "s"), ("tc", "s"), ("dz", "s"), ("ck", "k"), ("ph", "f"),
+)  # fmt: skip
+
+_SINGLES: dict[str, str] = {
+    "x": "x", "h": "x", "g": "x", "z": "s", "w": "v", "q": "k", "j": "y",
+}  # fmt: skip
+
+
+def _map_consonants(word: str, c_as_k: Iterable[bool]) -> str:
+    """Replace spellings by their sound classes; ``c_as_k`` decides each ambiguous bare ``c``."""
+    choices = iter(c_as_k)
+    out: list[str] = []
+    i = 0
+    while i < len(word):
+        for spelling, sound in _DIGRAPHS:
+            if word.startswith(spelling, i):
+                out.append(sound)
+                i += len(spelling)
+                break
+        else:
+            ch = word[i]
+            if ch == "c":
+                following = word[i + 1 : i + 2]
+                # Before a front vowel c is ц in every system; elsewhere it is к in Western
+                # spellings (Nicolai, Victor) and ц in scholarly ones (Kuznecov): both readings.
+                if following in ("e", "i", "y"):
+                    out.append("s")
+                else:
+                    out.append("k" if next(choices, True) else "s")
+            else:
+                out.append(_SINGLES.get(ch, ch))
+            i += 1
+    return "".join(out)
+
+
+def _fold_glides(word: str) -> str:
+    """Fold the y/i/j glides that transliteration systems write differently.
+
+    - word-initial glide + vowel: ya/ia/ja -> "ya", yu/iu/ju -> "yu", ye/ie/je and yo/io/jo -> "e"
+      (е and ё at the start of a Russian word are "ye"/"yo" in one system and "e" in another);
+    - a glide between a consonant and a vowel is dropped, and ё's "o" becomes "e" there
+      (Dementyev/Dementiev/Dementev, Fyodor/Fiodor/Fedor, Tret'yakov/Tretiakov);
+    - a glide between two vowels is dropped (Andreyev/Andreev, Mariya/Maria);
+    - any other run of i/y is one "i" (Dmitriy/Dmitrii/Dmitry, Nikolay/Nikolai, Bykov/Bikov).
+    """
+    out: list[str] = []
+    i = 0
+    n = len(word)
+    while i < n:
+        ch = word[i]
+        if ch not in ("i", "y"):
+            out.append(ch)
+            i += 1
+            continue
+        j = i
+        while j < n and word[j] in ("i", "y"):
+            j += 1
+        following = word[j] if j < n else ""
+        if following in ("a", "e", "o", "u"):
+            if not out:
+                if following in ("e", "o"):
+                    out.append("e")
+                else:
+                    out.append("y" + following)
+                i = j + 1
+                continue
+            if following == "o" and out[-1] not in _VOWELS:
+                out.append("e")
+                i = j + 1
+                continue
+            # the glide disappears, the vowel is emitted on the next round
+            i = j
+            continue
+        out.append("i")
+        i = j
+    return "".join(out)
+
+
+class _ChoiceCounter:
+    """An endless supply of "read c as к" that counts how often it was asked."""
+
+    def __init__(self) -> None:
+        self.asked = 0
+
+    def __iter__(self) -> _ChoiceCounter:
+        return self
+
+    def __next__(self) -> bool:
+        self.asked += 1
+        return True
+
+
+def _collapse_doubles(word: str) -> str:
+    return "".join(ch for k, ch in enumerate(word) if k == 0 or word[k - 1] != ch)
+
+
+def _skeleton_once(word: str, c_as_k: Iterable[bool]) -> str:
+    return _collapse_doubles(_fold_glides(_map_consonants(word, c_as_k)))
+
+
+def _fixpoint(word: str, c_as_k: tuple[bool, ...]) -> str:
+    # One pass can create a spelling that a second pass would fold (k + ts gives "ks", a glide
+    # drop can bring two equal letters together); repeating until nothing changes makes the
+    # skeleton idempotent. Every rule keeps or shortens the word, and the pass is deterministic,
+    # so this ends; the bound is a belt-and-braces guard.
+    current = _skeleton_once(word, c_as_k)
+    for _ in range(len(word) + 1):
+        following = _skeleton_once(current, ())
+        if following == current:
+            break
+        current = following
+    return current
+
+
+def skeleton_variants(word: str) -> list[str]:
+    """All phonetic skeletons of one latinised word (deduplicated, at most ``MAX_VARIANTS``).
+
+    The first entry is the primary reading. Non-ASCII letters (scripts without a table) pass
+    through unchanged, so such a word is its own skeleton.
+    """
+    word = latinise(word).replace(" ", "")
+    if not word:
+        return []
+    counter = _ChoiceCounter()
+    _map_consonants(word, counter)
+    ambiguous = counter.asked
+    # Each ambiguous c doubles the readings; only the first few branch, the rest read as к.
+    branching = min(ambiguous, (MAX_VARIANTS - 1).bit_length())
+    seen: list[str] = []
+    for choice in itertools.product((True, False), repeat=branching):
+        form = _fixpoint(word, choice + (True,) * (ambiguous - branching))
+        if form and form not in seen:
+            seen.append(form)
+        if len(seen) >= MAX_VARIANTS:
+            break
+    return seen
+
+
+def skeleton(text: str) -> str:
+    """The primary phonetic skeleton of each word of ``text``, joined by spaces, in input order.
+
+    Case, script and transliteration system do not change it; see the module docstring for the
+    classes. Idempotent: ``skeleton(skeleton(s)) == skeleton(s)``.
+    """
+    return " ".join(v[0] for v in (skeleton_variants(w) for w in name_words(text)) if v)
+
+
+def skeleton_words(text: str) -> list[list[str]]:
+    """For each word of ``text``, its skeleton variants (words with no letters are left out)."""
+    return [v for v in (skeleton_variants(w) for w in name_words(text)) if v]
+
+
+def deletion_neighbourhood(word: str, min_length: int = 4) -> set[str]:
+    """``word`` and every string made by deleting one of its letters.
+
+    Two words within one edit (a substitution, an insertion, a deletion or a swap of neighbours)
+    always share an entry. Words shorter than ``min_length`` give only themselves, because one
+    deletion from a three-letter name ("Ian") reaches too many other names.
+    """
+    result = {word}
+    if len(word) >= min_length:
+        result.update(word[:k] + word[k + 1 :] for k in range(len(word)))
+    return result

@@ -1,0 +1,546 @@
+"""Sealing, unsealing, blind indexes, key rotation and erasure: the only holder of plaintext identity.
+
+Everything outside ``legionary.identity`` reaches identities through the functions here. They:
+
+* seal an identity (JSON) under a fresh per-person data key, wrapped by the current KEK version;
+* index it with truncated keyed HMACs of normalised values (``matching.identity_tokens``), so that
+  duplicates are found without decrypting;
+* unseal only for an actor holding the unseal permission in scope, with a reason, *after* the audit
+  entry has been committed;
+* rotate the KEK (rewrap only) and the index key (re-index, needs plaintext), in resumable batches;
+* erase a person by destroying his data key, sealed blobs, files and index rows.
+
+Never log, cache or put plaintext, keys or wrapped keys in an exception message. A value that does
+not open raises ``SealBrokenError``; nothing here ever returns ciphertext as if it were a value.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import secrets
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+
+from legionary.access.policy import staff_may
+from legionary.access.roles import Perm
+from legionary.audit.services import audit_record
+from legionary.identity import callsigns, crypto, matching, names
+from legionary.identity.keyring import (
+    FileKeyProvider,
+    KeyProvider,
+    KeyringError,
+    add_index_key_version,
+    add_kek_version,
+    create_keyring,
+    passphrase_from_env,
+)
+from legionary.identity.models import BlindIndex, Person, SealedDocument, SealedIdentity, SealedRecord
+
+# Truncated index width in bytes (see docs/security.md, "Blind indexes").
+INDEX_WIDTH = 8
+IDENTITY_KIND = "identity"
+DEK_GENERATION = 1
+DOCUMENT_TYPES = {"application/pdf": b"%PDF-", "image/jpeg": b"\xff\xd8\xff", "image/png": b"\x89PNG\r\n\x1a\n"}
+
+
+class IdentityError(Exception):
+    """An identity operation was refused; the message says why, and never holds plaintext."""
+
+
+class NotPermitted(IdentityError):
+    """The actor may not do this to this person."""
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acts: a staff account (checked for permissions) or a named system process."""
+
+    name: str
+    staff: Any = None
+
+
+# --- the key provider ---------------------------------------------------------------------------
+
+_provider_lock = threading.Lock()
+_provider: tuple[float, KeyProvider] | None = None
+
+
+def key_provider() -> KeyProvider:
+    """The keyring, loaded once per process and again whenever the file changes (rotation)."""
+    global _provider
+    path = Path(settings.LEGIONARY_KEYRING)
+    try:
+        mtime = path.stat().st_mtime
+    except OSError:
+        mtime = -1.0
+    with _provider_lock:
+        if _provider is None or _provider[0] != mtime:
+            _provider = (mtime, FileKeyProvider.from_file(path, passphrase_from_env()))
+        return _provider[1]
+
+
+def keyring_init() -> bool:
+    """Creates the keyring if there is none; never touches an existing one. True if created."""
+    path = Path(settings.LEGIONARY_KEYRING)
+    if path.exists():
+        key_provider()  # proves it opens with the given passphrase
+        return False
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    create_keyring(path, passphrase_from_env())
+    return True
+
+
+def check_keyring_ready() -> None:
+    """Raises ``IdentityError`` with what to do when the keyring is missing or does not open."""
+    try:
+        key_provider()
+    except KeyringError as exc:
+        raise IdentityError(f"The keyring cannot be used: {exc}") from None
+
+
+# --- people and sealing ------------------------------------------------------------------------
+
+
+def new_person_id() -> str:
+    """A random pseudonymous id (100 bits), never sequential: ``p`` + 20 base32 letters."""
+    return "p" + base64.b32encode(secrets.token_bytes(15)).decode("ascii").lower()[:20]
+
+
+def _aad(person_id: str) -> bytes:
+    return crypto.canonical_aad("dek", person_id)
+
+
+def _name_skeletons(identity: Mapping[str, Any]) -> set[str]:
+    parts: list[str] = []
+    for key in ("given_names", "family_name", "patronymic"):
+        value = identity.get(key)
+        if isinstance(value, str):
+            parts.extend(value.split())
+    for other in identity.get("other_names") or []:
+        parts.extend(str(other).split())
+    return {names.skeleton(p) for p in parts}
+
+
+def choose_call_sign(preferred: str | None, identity: Mapping[str, Any]) -> str:
+    """The preferred call sign if usable and free, otherwise a free one from the word list."""
+    skeletons = _name_skeletons(identity)
+    if preferred:
+        try:
+            tidy = callsigns.check_call_sign(preferred)
+        except callsigns.CallSignError:
+            tidy = ""
+        if (
+            tidy
+            and not callsigns.is_identifying(tidy, skeletons, names.skeleton)
+            and not Person.objects.filter(call_sign_key=callsigns.call_sign_key(tidy)).exists()
+        ):
+            return tidy
+    for candidate in callsigns.generated_call_signs():
+        if not Person.objects.filter(call_sign_key=callsigns.call_sign_key(candidate)).exists():
+            return candidate
+    raise AssertionError("unreachable: the generator is endless")
+
+
+def _index_rows(person_id: str, identity: Mapping[str, Any], provider: KeyProvider) -> list[BlindIndex]:
+    rows = []
+    seen: set[tuple[str, bytes]] = set()
+    for name, value in matching.identity_tokens(dict(identity)):
+        version, key = provider.index_key(name)
+        digest = crypto.blind_index(key, value, width=INDEX_WIDTH)
+        if (name, digest) in seen:
+            continue
+        seen.add((name, digest))
+        rows.append(BlindIndex(person_id=person_id, name=name, key_version=version, value=digest))
+    return rows
+
+
+def _seal_identity(person_id: str, identity: Mapping[str, Any], provider: KeyProvider) -> SealedIdentity:
+    dek = crypto.new_dek()
+    version, wrapped = provider.wrap_dek(dek, _aad(person_id))
+    plaintext = json.dumps(identity, ensure_ascii=False, sort_keys=True).encode("utf-8")
+    blob = crypto.seal(dek, plaintext, person_id=person_id, kind=IDENTITY_KIND, key_version=DEK_GENERATION)
+    return SealedIdentity(
+        person_id=person_id, kek_version=version, wrapped_dek=wrapped, ciphertext=blob, updated_at=timezone.now()
+    )
+
+
+def person_create(
+    *,
+    identity: Mapping[str, Any],
+    legion: str,
+    actor: Actor,
+    language: str = "en",
+    preferred_call_sign: str | None = None,
+    external_ref: str | None = None,
+) -> Person:
+    """Creates a person with a sealed identity and blind indexes, in one transaction with its audit entry.
+
+    ``identity`` is the validated ``identity`` object of an application. Raises ``IntegrityError``
+    if ``external_ref`` already exists (callers treat that as "already imported").
+    """
+    provider = key_provider()
+    now = timezone.now()
+    for attempt in range(5):
+        person_id = new_person_id()
+        call_sign = choose_call_sign(preferred_call_sign if attempt == 0 else None, identity)
+        try:
+            with transaction.atomic():
+                person = Person.objects.create(
+                    id=person_id,
+                    call_sign=call_sign,
+                    call_sign_key=callsigns.call_sign_key(call_sign),
+                    legion=legion,
+                    language=language,
+                    external_ref=external_ref,
+                    created_at=now,
+                )
+                _seal_identity(person_id, identity, provider).save(force_insert=True)
+                BlindIndex.objects.bulk_create(_index_rows(person_id, identity, provider))
+                audit_record(actor=actor.name, action="person.created", subject=person_id, details={"legion": legion})
+                return person
+        except IntegrityError:
+            if external_ref and Person.objects.filter(external_ref=external_ref).exists():
+                raise
+            # A call sign taken between the check and the insert: draw another.
+            continue
+    raise IdentityError("Could not find a free call sign; try again.")
+
+
+def _dek_for(person: Person, provider: KeyProvider) -> bytes:
+    try:
+        sealed = SealedIdentity.objects.get(person=person)
+    except SealedIdentity.DoesNotExist:
+        raise IdentityError(f"Person {person.id} has no sealed identity (erased or never sealed).") from None
+    return provider.unwrap_dek(sealed.kek_version, bytes(sealed.wrapped_dek), _aad(person.id))
+
+
+def _open_identity(person: Person, provider: KeyProvider) -> dict[str, Any]:
+    sealed = SealedIdentity.objects.get(person=person)
+    dek = provider.unwrap_dek(sealed.kek_version, bytes(sealed.wrapped_dek), _aad(person.id))
+    plaintext = crypto.open_sealed(
+        dek, bytes(sealed.ciphertext), person_id=person.id, kind=IDENTITY_KIND, key_version=DEK_GENERATION
+    )
+    value = json.loads(plaintext)
+    if not isinstance(value, dict):
+        raise crypto.SealBrokenError("The sealed identity is not a document.")
+    return value
+
+
+def _require(actor: Actor, perm: Perm, person: Person) -> None:
+    if actor.staff is None or not staff_may(actor.staff, perm, legion=person.legion):
+        raise NotPermitted("You may not do this for this person.")
+
+
+def unseal_identity(*, person: Person, actor: Actor, reason: str) -> dict[str, Any]:
+    """Opens a person's identity for a permitted actor with a written reason.
+
+    The audit entry is committed before anything is decrypted, so an opening can never go
+    unrecorded (even if decryption then fails, the attempt is on record).
+    """
+    _require(actor, Perm.UNSEAL_IDENTITY, person)
+    reason = " ".join((reason or "").split())
+    if len(reason) < 5:
+        raise IdentityError("Write the reason for opening this identity (at least a few words).")
+    if person.is_erased:
+        raise IdentityError("This person's identity was erased; there is nothing to open.")
+    if connection.in_atomic_block:
+        raise IdentityError("unseal_identity must not run inside a transaction: its audit entry must commit first.")
+    with transaction.atomic():
+        audit_record(actor=actor.name, action="identity.unsealed", subject=person.id, details={"reason": reason[:500]})
+    return _open_identity(person, key_provider())
+
+
+# --- sealed records and documents ---------------------------------------------------------------
+
+
+def record_seal(*, person: Person, kind: str, text: str) -> SealedRecord:
+    """Seals a free-text record (e.g. a vetting note) under the person's data key."""
+    dek = _dek_for(person, key_provider())
+    record = SealedRecord(person=person, kind=kind, created_at=timezone.now(), ciphertext=b"")
+    record.ciphertext = crypto.seal(
+        dek, text.encode("utf-8"), person_id=person.id, kind=f"record:{kind}", key_version=DEK_GENERATION
+    )
+    record.save()
+    return record
+
+
+def record_open(*, record: SealedRecord, actor: Actor, reason: str, perm: Perm = Perm.UNSEAL_IDENTITY) -> str:
+    """Opens a sealed record, audited like an identity unseal."""
+    person = record.person
+    _require(actor, perm, person)
+    with transaction.atomic():
+        audit_record(
+            actor=actor.name,
+            action="record.unsealed",
+            subject=person.id,
+            details={"kind": record.kind, "record": record.pk, "reason": " ".join(reason.split())[:500]},
+        )
+    dek = _dek_for(person, key_provider())
+    return crypto.open_sealed(
+        dek, bytes(record.ciphertext), person_id=person.id, kind=f"record:{record.kind}", key_version=DEK_GENERATION
+    ).decode("utf-8")
+
+
+def sniff_document_type(head: bytes) -> str | None:
+    """The document's type from its first bytes (PDF, JPEG or PNG), or None."""
+    for content_type, magic in DOCUMENT_TYPES.items():
+        if head.startswith(magic):
+            return content_type
+    return None
+
+
+def _document_path(document_id: str) -> Path:
+    root = Path(settings.LEGIONARY_UPLOADS).resolve()
+    path = (root / document_id[:2] / document_id).resolve()
+    if os.path.commonpath([root, path]) != str(root):
+        raise IdentityError("Refused a document path outside the upload store.")
+    return path
+
+
+def document_store(*, person: Person, source: BinaryIO, max_bytes: int = 20 * 1024 * 1024) -> SealedDocument:
+    """Encrypts an uploaded file to the store with the person's key; its type is checked by content.
+
+    The file is written under a temporary name and renamed only when complete, so a failure (disk
+    full, a bad file) leaves nothing behind. If the caller's transaction later rolls back, the
+    caller removes the file with ``document_discard_files``.
+    """
+    head = source.read(16)
+    content_type = sniff_document_type(head)
+    if content_type is None:
+        raise IdentityError("Only PDF, JPEG and PNG files are accepted; this file is none of them.")
+    source.seek(0)
+    dek = _dek_for(person, key_provider())
+    document_id = secrets.token_hex(16)
+    final = _document_path(document_id)
+    final.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    temporary = final.with_name(final.name + ".part")
+    counted = _LimitedReader(source, max_bytes)
+    try:
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as out:
+            crypto.encrypt_stream(dek, counted, out, person_id=person.id, kind=f"document:{document_id}")
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temporary, final)
+        document = SealedDocument.objects.create(
+            id=document_id, person=person, content_type=content_type, size=counted.count, created_at=timezone.now()
+        )
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        final.unlink(missing_ok=True)
+        raise
+    return document
+
+
+def document_discard_files(document_ids: Iterable[str]) -> None:
+    """Removes stored files whose rows were rolled back (callers use it when a later step fails)."""
+    for document_id in document_ids:
+        _document_path(document_id).unlink(missing_ok=True)
+
+
+class _LimitedReader:
+    """A read-only stream that counts bytes and refuses to go past a limit."""
+
+    def __init__(self, source: BinaryIO, limit: int) -> None:
+        self.source, self.limit, self.count = source, limit, 0
+
+    def read(self, size: int = -1) -> bytes:
+        data = self.source.read(size)
+        self.count += len(data)
+        if self.count > self.limit:
+            raise IdentityError(f"A document may be at most {self.limit // (1024 * 1024)} MB.")
+        return data
+
+
+def document_open(*, document: SealedDocument, actor: Actor, reason: str, sink: BinaryIO) -> None:
+    """Decrypts a document into ``sink`` for a permitted actor, audited; discard ``sink`` on error."""
+    person = document.person
+    _require(actor, Perm.UNSEAL_IDENTITY, person)
+    with transaction.atomic():
+        audit_record(
+            actor=actor.name,
+            action="document.unsealed",
+            subject=person.id,
+            details={"document": document.id, "reason": " ".join(reason.split())[:500]},
+        )
+    dek = _dek_for(person, key_provider())
+    with _document_path(document.id).open("rb") as source:
+        crypto.decrypt_stream(dek, source, sink, person_id=person.id, kind=f"document:{document.id}")
+
+
+# --- duplicates ---------------------------------------------------------------------------------
+
+
+def index_matches(person: Person) -> dict[str, set[str]]:
+    """Other people sharing at least one blind index with ``person``: person id -> index names."""
+    mine = list(BlindIndex.objects.filter(person=person).values_list("name", "key_version", "value"))
+    found: dict[str, set[str]] = {}
+    for name, version, value in mine:
+        for other in (
+            BlindIndex.objects.filter(name=name, key_version=version, value=value)
+            .exclude(person=person)
+            .values_list("person_id", flat=True)
+        ):
+            found.setdefault(other, set()).add(name)
+    return found
+
+
+def duplicate_candidates(person: Person) -> list[tuple[str, list[str]]]:
+    """People that screening considers the same as ``person``, with the reasons, from indexes only."""
+    result = []
+    for other, index_names in index_matches(person).items():
+        reasons = matching.decide(index_names)
+        if reasons:
+            result.append((other, sorted(reasons)))
+    return sorted(result)
+
+
+def _index_stream(batch: int = 5000) -> Iterator[tuple[str, list[tuple[str, bytes]]]]:
+    current_person: str | None = None
+    tokens: list[tuple[str, bytes]] = []
+    query = BlindIndex.objects.order_by("person_id", "id").values_list("person_id", "name", "value")
+    for person_id, name, value in query.iterator(chunk_size=batch):
+        if person_id != current_person:
+            if current_person is not None:
+                yield current_person, tokens
+            current_person, tokens = person_id, []
+        tokens.append((name, bytes(value)))
+    if current_person is not None:
+        yield current_person, tokens
+
+
+def duplicate_groups() -> list[matching.Group]:
+    """Every group of records that screening considers one person, from the blind indexes only."""
+    return matching.find_groups(_index_stream())
+
+
+# --- rotation and erasure -----------------------------------------------------------------------
+
+Progress = Callable[[int], None]
+
+
+def kek_rotate(*, actor: Actor, batch_size: int = 500, progress: Progress | None = None) -> tuple[int, int]:
+    """Adds a KEK version and rewraps every data key under it; returns (version, rewrapped).
+
+    Resumable: it rewraps whatever is not yet under the current version, so after a crash running
+    it again (``resume=True`` in the CLI) finishes the job. Each batch is one transaction and only
+    replaces a wrapped key that has not changed meanwhile, so reads and writes go on during it.
+    """
+    passphrase = passphrase_from_env()
+    version = add_kek_version(Path(settings.LEGIONARY_KEYRING), passphrase)
+    with transaction.atomic():
+        audit_record(actor=actor.name, action="keys.kek_rotated", details={"version": version})
+    return version, kek_rewrap(batch_size=batch_size, progress=progress)
+
+
+def kek_rewrap(*, batch_size: int = 500, progress: Progress | None = None) -> int:
+    provider = key_provider()
+    current = provider.current_kek_version()
+    done = 0
+    last_pk = ""
+    while True:
+        batch = list(
+            SealedIdentity.objects.filter(person_id__gt=last_pk)
+            .exclude(kek_version=current)
+            .order_by("person_id")
+            .values_list("person_id", "kek_version", "wrapped_dek")[:batch_size]
+        )
+        if not batch:
+            return done
+        with transaction.atomic():
+            for person_id, old_version, wrapped in batch:
+                dek = provider.unwrap_dek(old_version, bytes(wrapped), _aad(person_id))
+                new_version, new_wrapped = provider.wrap_dek(dek, _aad(person_id))
+                done += SealedIdentity.objects.filter(
+                    person_id=person_id, kek_version=old_version, wrapped_dek=wrapped
+                ).update(kek_version=new_version, wrapped_dek=new_wrapped)
+        last_pk = batch[-1][0]
+        if progress:
+            progress(len(batch))
+
+
+def kek_pending() -> int:
+    return SealedIdentity.objects.exclude(kek_version=key_provider().current_kek_version()).count()
+
+
+def index_rotate(*, actor: Actor, batch_size: int = 200, progress: Progress | None = None) -> tuple[int, int]:
+    """Adds an index key version and recomputes every blind index from plaintext; returns (version, people)."""
+    version = add_index_key_version(Path(settings.LEGIONARY_KEYRING), passphrase_from_env())
+    with transaction.atomic():
+        audit_record(actor=actor.name, action="keys.index_rotated", details={"version": version})
+    return version, reindex(batch_size=batch_size, progress=progress)
+
+
+def reindex(*, batch_size: int = 200, progress: Progress | None = None) -> int:
+    """Recomputes the blind indexes of every person not yet indexed under the current key version."""
+    provider = key_provider()
+    current = provider.current_index_key_version()
+    done = 0
+    last_pk = ""
+    while True:
+        people = list(
+            Person.objects.filter(id__gt=last_pk, sealed__isnull=False)
+            .exclude(blind_indexes__key_version=current)
+            .order_by("id")[:batch_size]
+        )
+        if not people:
+            return done
+        with transaction.atomic():
+            for person in people:
+                identity = _open_identity(person, provider)
+                BlindIndex.objects.filter(person=person).delete()
+                BlindIndex.objects.bulk_create(_index_rows(person.id, identity, provider))
+                done += 1
+        last_pk = people[-1].id
+        if progress:
+            progress(len(people))
+
+
+def identity_erase(*, person: Person, actor: Actor, reason: str, keep_indexes: bool = False) -> None:
+    """Crypto-shreds a person: data key, sealed identity and records, files and index rows go.
+
+    The pseudonymous person stays, marked erased, with his operational records. ``keep_indexes``
+    keeps the blind-index rows (a denied applicant's, so a re-application is still caught).
+    """
+    _require(actor, Perm.ERASE_IDENTITY, person)
+    reason = " ".join((reason or "").split())
+    if len(reason) < 5:
+        raise IdentityError("Write the reason for the erasure.")
+    erase_person_data(person=person, actor_name=actor.name, reason=reason, keep_indexes=keep_indexes)
+
+
+def erase_person_data(*, person: Person, actor_name: str, reason: str, keep_indexes: bool = False) -> None:
+    """The erasure itself, for callers that have already checked permission (CLI, retention)."""
+    document_ids = list(SealedDocument.objects.filter(person=person).values_list("id", flat=True))
+    with transaction.atomic():
+        SealedIdentity.objects.filter(person=person).delete()
+        SealedRecord.objects.filter(person=person).delete()
+        SealedDocument.objects.filter(person=person).delete()
+        if not keep_indexes:
+            BlindIndex.objects.filter(person=person).delete()
+        person.erased_at = timezone.now()
+        person.save(update_fields=["erased_at"])
+        audit_record(
+            actor=actor_name,
+            action="identity.erased",
+            subject=person.id,
+            details={"reason": reason[:500], "kept_indexes": keep_indexes},
+        )
+    document_discard_files(document_ids)
+    if connection.vendor == "sqlite":
+        # secure_delete zeroes the freed pages; the checkpoint pushes them out of the WAL too.
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+
+def people_by_ids(ids: Iterable[str]) -> dict[str, Person]:
+    return {p.id: p for p in Person.objects.filter(id__in=list(ids))}

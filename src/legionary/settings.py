@@ -1,0 +1,299 @@
+"""Configuration, read from the environment once at start-up.
+
+Production values are the default and everything fails closed: debug is off unless
+``LEGIONARY_DEBUG`` says otherwise, there is no default secret key (``legionary init`` writes one
+under ``LEGIONARY_HOME``), cookies are secure and HTTPS is required unless the operator says the
+server only listens on loopback (``LEGIONARY_HTTPS=0``, which ``make run`` sets).
+
+This module must never hold a secret in code or print one.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import dj_database_url
+from csp.constants import NONE, SELF
+from django.utils.translation import gettext_lazy as _
+
+
+class ConfigurationError(Exception):
+    """A setting from the environment is missing or malformed; the message says which."""
+
+
+def env_bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    value = raw.strip().lower()
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    if value in {"0", "false", "no", "off"}:
+        return False
+    raise ConfigurationError(f"{name} must be 1 or 0 (got {raw!r}).")
+
+
+def env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ConfigurationError(f"{name} must be a whole number (got {raw!r}).") from None
+
+
+def env_list(name: str, default: list[str]) -> list[str]:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+LEGIONARY_HOME = Path(os.environ.get("LEGIONARY_HOME") or "./.legionary").expanduser().absolute()
+LEGIONARY_KEYRING = Path(os.environ.get("LEGIONARY_KEYRING") or LEGIONARY_HOME / "keyring").expanduser().absolute()
+LEGIONARY_UPLOADS = LEGIONARY_HOME / "uploads"
+LEGIONARY_AUDIT_KEY = (
+    Path(os.environ.get("LEGIONARY_AUDIT_KEY") or LEGIONARY_KEYRING.parent / "audit-signing.key")
+    .expanduser()
+    .absolute()
+)
+SECRET_KEY_FILE = (
+    Path(os.environ.get("LEGIONARY_SECRET_KEY_FILE") or LEGIONARY_HOME / "secret_key").expanduser().absolute()
+)
+
+DEBUG = env_bool("LEGIONARY_DEBUG", False)
+# HTTPS is on unless the operator states the server is only reachable on loopback.
+LEGIONARY_HTTPS = env_bool("LEGIONARY_HTTPS", True)
+
+
+def _read_secret_key() -> str:
+    if SECRET_KEY_FILE.exists():
+        key = SECRET_KEY_FILE.read_text(encoding="ascii").strip()
+        if len(key) < 50:
+            raise ConfigurationError(
+                f"The secret key in {SECRET_KEY_FILE} is too short; delete it and run `legionary init`."
+            )
+        return key
+    # Not initialised yet: `legionary init` writes the file before Django is set up, and every
+    # other command refuses to run (legionary.cli checks). A random throwaway key means nothing
+    # signed with it survives, which is the safe failure.
+    return "uninitialised-" + os.urandom(32).hex()
+
+
+SECRET_KEY = _read_secret_key()
+
+ALLOWED_HOSTS = env_list("LEGIONARY_ALLOWED_HOSTS", ["127.0.0.1", "localhost"])
+CSRF_TRUSTED_ORIGINS = env_list("LEGIONARY_CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "axes",
+    "csp",
+    "legionary.core",
+    "legionary.access",
+    "legionary.audit",
+    "legionary.identity",
+    "legionary.intake",
+    "legionary.vetting",
+    "legionary.training",
+    "legionary.units",
+    "legionary.reports",
+    "legionary.api",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "legionary.middleware.DatabaseUnavailableMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "legionary.access.middleware.AccessPolicyMiddleware",
+    "axes.middleware.AxesMiddleware",
+]
+
+ROOT_URLCONF = "legionary.urls"
+WSGI_APPLICATION = "legionary.wsgi.application"
+AUTH_USER_MODEL = "access.Staff"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [PACKAGE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "legionary.access.context_processors.staff_context",
+            ],
+        },
+    },
+]
+
+
+def _database() -> dict[str, Any]:
+    url = os.environ.get("DATABASE_URL", "").strip()
+    if url:
+        try:
+            config: dict[str, Any] = dict(dj_database_url.parse(url, conn_max_age=60))
+        except Exception:  # noqa: BLE001 — the parser raises several types; the URL itself may hold a password
+            raise ConfigurationError(
+                "DATABASE_URL is not a database URL; use postgres://USER:PASSWORD@HOST:PORT/NAME."
+            ) from None
+        if config.get("ENGINE") != "django.db.backends.postgresql":
+            raise ConfigurationError("DATABASE_URL must be a PostgreSQL URL (postgres://...).")
+        config.setdefault("OPTIONS", {})["connect_timeout"] = env_int("LEGIONARY_DB_CONNECT_TIMEOUT", 5)
+        config["ATOMIC_REQUESTS"] = False
+        config["TEST"] = {"NAME": os.environ.get("LEGIONARY_TEST_DB_NAME") or None}
+        return config
+    return {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": LEGIONARY_HOME / "legionary.sqlite3",
+        "OPTIONS": {
+            # WAL lets readers go on while one writer writes; IMMEDIATE takes the write lock at
+            # the start of a transaction so two writers queue instead of failing half-way.
+            "init_command": (
+                "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA secure_delete=ON;"
+            ),
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 30,
+        },
+    }
+
+
+DATABASES = {"default": _database()}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "access:login"
+LOGIN_REDIRECT_URL = "access:dashboard"
+
+# Lockout: five failures for one username (or from one address) lock it for 30 minutes.
+AXES_FAILURE_LIMIT = env_int("LEGIONARY_LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = env_int("LEGIONARY_LOGIN_COOLOFF_MINUTES", 30) / 60
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_LOCKOUT_TEMPLATE = "access/locked.html"
+AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False
+AXES_SENSITIVE_PARAMETERS = ["password", "code"]
+AXES_USERNAME_FORM_FIELD = "username"
+AXES_IPWARE_PROXY_COUNT = env_int("LEGIONARY_PROXY_COUNT", 0)
+
+OTP_TOTP_ISSUER = "legionary"
+OTP_TOTP_THROTTLE_FACTOR = 1
+
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", _("English")), ("uk", _("Ukrainian")), ("ru", _("Russian"))]
+LOCALE_PATHS = [PACKAGE_DIR / "locale"]
+LANGUAGE_COOKIE_SECURE = LEGIONARY_HTTPS
+LANGUAGE_COOKIE_HTTPONLY = True
+LANGUAGE_COOKIE_SAMESITE = "Lax"
+USE_I18N = True
+TIME_ZONE = "UTC"
+USE_TZ = True
+
+STATIC_URL = "/static/"
+# Static files are served by whitenoise straight from the package, so a web host needs no
+# collectstatic step and no writable static folder.
+STATIC_ROOT = PACKAGE_DIR / "static"
+STATICFILES_DIRS: list[Path] = []
+
+MEDIA_ROOT = LEGIONARY_UPLOADS
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 256 * 1024
+FILE_UPLOAD_PERMISSIONS = 0o600
+FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
+
+# Cookies and transport.
+SESSION_COOKIE_SECURE = LEGIONARY_HTTPS
+CSRF_COOKIE_SECURE = LEGIONARY_HTTPS
+SESSION_COOKIE_HTTPONLY = True
+CSRF_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Strict"
+CSRF_COOKIE_SAMESITE = "Strict"
+SESSION_COOKIE_AGE = env_int("LEGIONARY_SESSION_SECONDS", 8 * 3600)
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+SESSION_COOKIE_NAME = "__Host-legionary-session" if LEGIONARY_HTTPS else "legionary-session"
+CSRF_COOKIE_NAME = "__Host-legionary-csrf" if LEGIONARY_HTTPS else "legionary-csrf"
+SECURE_SSL_REDIRECT = LEGIONARY_HTTPS
+SECURE_HSTS_SECONDS = 31536000 if LEGIONARY_HTTPS else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = LEGIONARY_HTTPS
+SECURE_HSTS_PRELOAD = LEGIONARY_HTTPS
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "no-referrer"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+if env_bool("LEGIONARY_BEHIND_PROXY", False):
+    # Only trust the header when a reverse proxy that sets it is the only way in.
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+
+# Strict CSP: our own scripts and styles only, nothing inline, no third-party origin.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [NONE],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+        "base-uri": [NONE],
+        "object-src": [NONE],
+    }
+}
+
+LOG_DIR = LEGIONARY_HOME / "logs"
+LOGGING: dict[str, Any] = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("LEGIONARY_LOG_LEVEL", "WARNING")},
+    "loggers": {
+        # Django logs a request's details on errors; they can include form fields, so they are
+        # kept at WARNING and our error views never echo input.
+        "django.request": {"level": "ERROR"},
+        "axes": {"level": "WARNING"},
+    },
+}
+
+# Audit checkpoints: a new signed checkpoint at least every N entries or M minutes.
+LEGIONARY_CHECKPOINT_EVERY_ENTRIES = env_int("LEGIONARY_CHECKPOINT_EVERY_ENTRIES", 1000)
+LEGIONARY_CHECKPOINT_EVERY_MINUTES = env_int("LEGIONARY_CHECKPOINT_EVERY_MINUTES", 60)
+LEGIONARY_LOG_ORIGIN = os.environ.get("LEGIONARY_LOG_ORIGIN", "legionary.local/audit")

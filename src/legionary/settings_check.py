@@ -1,0 +1,32 @@
+"""Checks made before Django starts, so that configuration mistakes give a sentence, not a traceback."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+_NEEDS_NOTHING = {"help", "--help", "-h", "version", "--version"}
+
+
+def check_environment(verb: str) -> str | None:
+    if verb in _NEEDS_NOTHING:
+        return None
+    try:
+        from django.conf import settings
+
+        home = Path(settings.LEGIONARY_HOME)
+    except Exception as exc:
+        from legionary.settings import ConfigurationError
+
+        if isinstance(exc, ConfigurationError):
+            return str(exc)
+        raise
+    from legionary.cli import _ensure_home
+
+    uses_sqlite = settings.DATABASES["default"]["ENGINE"].endswith("sqlite3")
+    if verb == "init" or uses_sqlite:
+        problem = _ensure_home(home)
+        if problem:
+            return problem
+    if verb != "init" and not Path(settings.SECRET_KEY_FILE).exists():
+        return f"{home} is not initialised (no secret key at {settings.SECRET_KEY_FILE}). Run `legionary init` first."
+    return None

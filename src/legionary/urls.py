@@ -1,0 +1,16 @@
+from django.urls import include, path
+from django.views.i18n import set_language
+
+from legionary import views
+from legionary.access.policy import public
+
+urlpatterns = [
+    path("healthz", views.healthz, name="healthz"),
+    path("i18n/setlang/", public(set_language), name="set_language"),
+    path("", include("legionary.access.urls")),
+]
+
+handler400 = "legionary.views.bad_request"
+handler403 = "legionary.views.permission_denied"
+handler404 = "legionary.views.page_not_found"
+handler500 = "legionary.views.server_error"

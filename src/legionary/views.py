@@ -1,0 +1,46 @@
+"""Project-wide views: the health check and error pages that never echo input."""
+
+from __future__ import annotations
+
+from django.db import connection
+from django.db.utils import DatabaseError
+from django.http import HttpRequest, HttpResponse
+from django.template.loader import render_to_string
+from django.views.decorators.cache import never_cache
+
+from legionary.access.policy import public
+
+
+@public
+@never_cache
+def healthz(request: HttpRequest) -> HttpResponse:
+    """Says only ok or not ok; no version, no detail, no auth."""
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+    except DatabaseError:
+        return HttpResponse("not ok\n", status=503, content_type="text/plain")
+    return HttpResponse("ok\n", content_type="text/plain")
+
+
+def _error(request: HttpRequest, status: int) -> HttpResponse:
+    # Rendered without the request: no context processor may touch the session or the database
+    # (which may be the thing that failed), and nothing from the request is echoed back.
+    return HttpResponse(render_to_string("error.html", {"status": status}), status=status)
+
+
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return _error(request, 400)
+
+
+def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return _error(request, 403)
+
+
+def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return _error(request, 404)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    return _error(request, 500)

@@ -1,0 +1,16 @@
+"""Settings for the test suite: production settings over a throwaway LEGIONARY_HOME.
+
+Only what makes tests fast or isolated differs from production, and nothing here can be loaded by
+a production instance (this module is not part of the installed package).
+"""
+
+import os
+import tempfile
+
+os.environ.setdefault("LEGIONARY_HOME", tempfile.mkdtemp(prefix="legionary-test-home-"))
+
+from legionary.settings import *  # noqa: F403
+
+SECRET_KEY = "test-" + os.urandom(32).hex()
+# Argon2 is slow by design; tests that are about hashing use it explicitly.
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
