@@ -14,3 +14,8 @@ from legionary.settings import *  # noqa: F403
 SECRET_KEY = "test-" + os.urandom(32).hex()
 # Argon2 is slow by design; tests that are about hashing use it explicitly.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    # A file, not Django's shared-cache in-memory database: concurrency tests need SQLite's real
+    # locking (WAL, busy timeout), and the plaintext scans read the database files.
+    DATABASES["default"]["TEST"] = {"NAME": os.path.join(os.environ["LEGIONARY_HOME"], "legionary-test.sqlite3")}

@@ -726,6 +726,8 @@ class KeyProvider(Protocol):
 
     def index_key_versions(self) -> tuple[int, ...]: ...
 
+    def current_index_key_version(self) -> int: ...
+
 
 def _wrap_aad(version: int, aad: bytes) -> bytes:
     return canonical_aad(_WRAP_DOMAIN, _WRAP_FORMAT, version, aad)

@@ -87,6 +87,7 @@ __all__ = [
     "candidate_tokens_for_lookup",
     "find_groups",
     "identity_tokens",
+    "link_reasons",
     "normalise_birth_date",
     "normalise_document_number",
     "normalise_email",
@@ -332,7 +333,7 @@ def _list(value: object) -> list[object]:
 # Grouping
 
 
-def _link_reasons(agreeing: set[str], kinds_a: frozenset[str], kinds_b: frozenset[str]) -> list[str]:
+def link_reasons(agreeing: set[str], kinds_a: frozenset[str], kinds_b: frozenset[str]) -> list[str]:
     """The reasons that link two records whose tokens agree in the ``agreeing`` indexes."""
     reasons: list[str] = []
     if DOCUMENT in agreeing and DOCUMENT_DOB in agreeing:
@@ -392,7 +393,7 @@ def find_groups(records: Iterable[tuple[R, Sequence[tuple[str, bytes | str]]]]) 
     parent = list(range(len(refs)))
     edge_reasons: list[tuple[int, list[str]]] = []
     for (a, b), indexes in agreeing.items():
-        reasons = _link_reasons(indexes, kinds[a], kinds[b])
+        reasons = link_reasons(indexes, kinds[a], kinds[b])
         if reasons:
             root_a, root_b = _find(parent, a), _find(parent, b)
             if root_a != root_b:

@@ -1,0 +1,34 @@
+"""``legionary duplicates --json``: groups of records screening considers one person, from blind
+indexes only (nothing is decrypted)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.core.management.base import CommandParser
+
+from legionary.commands import LegionaryCommand
+from legionary.identity import services
+from legionary.identity.models import Person
+
+
+class Command(LegionaryCommand):
+    help = "Lists groups of records that screening considers the same person (blind indexes only)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--json", action="store_true")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        groups = services.duplicate_groups()
+        ids = {member for group in groups for member in group.members}
+        refs = dict(Person.objects.filter(id__in=list(ids)).values_list("id", "external_ref"))
+        out = [
+            {"members": [refs.get(m) or m for m in group.members], "reasons": list(group.reasons)} for group in groups
+        ]
+        if options["json"]:
+            self.stdout.write(json.dumps({"groups": out}, ensure_ascii=False))
+            return
+        for group in out:
+            self.stdout.write(f"{', '.join(group['members'])}  ({', '.join(group['reasons'])})")
+        self.stdout.write(f"{len(out)} groups.")
