@@ -10,6 +10,7 @@ import tempfile
 os.environ.setdefault("LEGIONARY_HOME", tempfile.mkdtemp(prefix="legionary-test-home-"))
 
 from legionary.settings import *  # noqa: F403
+from legionary.settings import DATABASES
 
 SECRET_KEY = "test-" + os.urandom(32).hex()
 # Argon2 is slow by design; tests that are about hashing use it explicitly.
