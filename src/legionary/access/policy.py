@@ -45,7 +45,7 @@ def request_permissions(request: HttpRequest) -> frozenset[Perm]:
     user = request.user
     perms: frozenset[Perm] = frozenset()
     if user.is_authenticated and user.is_active:
-        roles = set(user.grants.values_list("role", flat=True))  # type: ignore[union-attr]
+        roles = set(user.grants.values_list("role", flat=True))
         perms = permissions_of(roles)
     request._legionary_perms = perms  # type: ignore[attr-defined]
     return perms

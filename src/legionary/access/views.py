@@ -20,6 +20,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 from django_otp import login as otp_login
@@ -80,7 +81,10 @@ def _pending_user(request: HttpRequest) -> Any | None:
     pending = request.session.get(PENDING_KEY)
     if not isinstance(pending, dict) or pending.get("until", 0) < time.time():
         return None
-    return get_user_model().objects.filter(pk=pending.get("user"), is_active=True).first()
+    user_id = pending.get("user")
+    if not isinstance(user_id, int):
+        return None
+    return get_user_model().objects.filter(pk=user_id, is_active=True).first()
 
 
 def _enrolment_device(user: Any) -> TOTPDevice:
@@ -136,16 +140,17 @@ def logout_view(request: HttpRequest) -> HttpResponse:
     return HttpResponseRedirect(reverse("access:login"))
 
 
-# What each role's dashboard offers. Sections fill in as the domain apps arrive.
+# What each role's dashboard offers. Sections fill in as the domain apps arrive. The texts are
+# marked for translation here and translated when the page is rendered.
 DASHBOARD_SECTIONS: list[tuple[Perm, str, str]] = [
-    (Perm.VIEW_INTAKE_QUEUE, "intake", "New applications and screening flags."),
-    (Perm.VIEW_CASES, "cases", "Vetting cases and checks assigned to you."),
-    (Perm.ADJUDICATE, "adjudication", "Cases waiting for a decision."),
-    (Perm.VIEW_TRAINING, "training", "Your cohorts and gradebooks."),
-    (Perm.VIEW_UNITS, "units", "Units, billets and rosters in your scope."),
-    (Perm.VIEW_REPORTS, "reports", "Pipeline figures and exports."),
-    (Perm.VIEW_AUDIT_LOG, "audit", "The audit log and its checkpoints."),
-    (Perm.MANAGE_STAFF, "staff", "Staff accounts and role grants."),
+    (Perm.VIEW_INTAKE_QUEUE, "intake", gettext_noop("New applications and screening flags.")),
+    (Perm.VIEW_CASES, "cases", gettext_noop("Vetting cases and checks assigned to you.")),
+    (Perm.ADJUDICATE, "adjudication", gettext_noop("Cases waiting for a decision.")),
+    (Perm.VIEW_TRAINING, "training", gettext_noop("Your cohorts and gradebooks.")),
+    (Perm.VIEW_UNITS, "units", gettext_noop("Units, billets and rosters in your scope.")),
+    (Perm.VIEW_REPORTS, "reports", gettext_noop("Pipeline figures and exports.")),
+    (Perm.VIEW_AUDIT_LOG, "audit", gettext_noop("The audit log and its checkpoints.")),
+    (Perm.MANAGE_STAFF, "staff", gettext_noop("Staff accounts and role grants.")),
 ]
 
 

@@ -7,7 +7,7 @@ can be mistaken for a real one.
 from __future__ import annotations
 
 import random
-from typing import Any, TextIO
+from typing import IO, Any
 
 from tqdm import tqdm
 
@@ -34,7 +34,7 @@ def synthetic_application(rng: random.Random, n: int) -> dict[str, Any]:
     }
 
 
-def make_people(count: int, *, progress_to: TextIO | None = None, seed: int = 7) -> int:
+def make_people(count: int, *, progress_to: IO[str] | None = None, seed: int = 7) -> int:
     """Creates ``count`` synthetic applicants through the real intake path; returns how many were new."""
     from legionary.identity.models import Person
     from legionary.identity.services import Actor, person_create

@@ -47,7 +47,7 @@ class Command(LegionaryCommand):
             )
 
     def _list(self, options: dict[str, Any]) -> None:
-        rows = []
+        rows: list[dict[str, Any]] = []
         for staff in Staff.objects.prefetch_related("grants").order_by("username"):
             grants = [str(g) for g in staff.grants.all()]
             rows.append({"username": staff.username, "active": staff.is_active, "grants": grants})

@@ -8,6 +8,7 @@ marked as such; nothing here resembles a real person.
 from __future__ import annotations
 
 import os
+import sys
 from typing import Any
 
 from django.conf import settings
@@ -33,7 +34,7 @@ class Command(LegionaryCommand):
         credentials = self._staff()
         from legionary.core.demo import make_people
 
-        made = make_people(people, progress_to=self.stderr if os.isatty(2) else None)
+        made = make_people(people, progress_to=sys.stderr if os.isatty(2) else None)
         path = settings.LEGIONARY_HOME / "demo-credentials.txt"
         if credentials:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
