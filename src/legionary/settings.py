@@ -18,9 +18,9 @@ import dj_database_url
 from csp.constants import NONE, SELF
 from django.utils.translation import gettext_lazy as _
 
-
-class ConfigurationError(Exception):
-    """A setting from the environment is missing or malformed; the message says which."""
+# Defined beside the pre-start checks: when this module fails to import, importing it again to
+# name the exception would raise it a second time.
+from legionary.settings_check import ConfigurationError
 
 
 def env_bool(name: str, default: bool) -> bool:
@@ -199,6 +199,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+CSRF_FAILURE_VIEW = "legionary.views.csrf_failure"
 LOGIN_URL = "access:login"
 LOGIN_REDIRECT_URL = "access:dashboard"
 
@@ -254,7 +255,9 @@ SECURE_HSTS_SECONDS = 31536000 if LEGIONARY_HTTPS else 0
 SECURE_HSTS_INCLUDE_SUBDOMAINS = LEGIONARY_HTTPS
 SECURE_HSTS_PRELOAD = LEGIONARY_HTTPS
 SECURE_CONTENT_TYPE_NOSNIFF = True
-SECURE_REFERRER_POLICY = "no-referrer"
+# "same-origin", not "no-referrer": under no-referrer browsers send "Origin: null" with our own
+# form posts, which Django's CSRF check rightly refuses. No referrer ever leaves for another site.
+SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 if env_bool("LEGIONARY_BEHIND_PROXY", False):

@@ -4,6 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+
+class ConfigurationError(Exception):
+    """A setting from the environment is missing or malformed; the message says which."""
+
+
 _NEEDS_NOTHING = {"help", "--help", "-h", "version", "--version"}
 
 
@@ -14,12 +19,8 @@ def check_environment(verb: str) -> str | None:
         from django.conf import settings
 
         home = Path(settings.LEGIONARY_HOME)
-    except Exception as exc:
-        from legionary.settings import ConfigurationError
-
-        if isinstance(exc, ConfigurationError):
-            return str(exc)
-        raise
+    except ConfigurationError as exc:
+        return str(exc)
     from legionary.cli import _ensure_home
 
     uses_sqlite = settings.DATABASES["default"]["ENGINE"].endswith("sqlite3")

@@ -3,10 +3,14 @@ from django.views.i18n import set_language
 
 from legionary import views
 from legionary.access.policy import public
+from legionary.api.api import api
 
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("i18n/setlang/", public(set_language), name="set_language"),
+    path("", include("legionary.intake.urls")),
+    path("intake/", include("legionary.intake.staff_urls")),
+    path("api/v1/", api.urls),
     path("", include("legionary.access.urls")),
 ]
 

@@ -24,10 +24,15 @@ def healthz(request: HttpRequest) -> HttpResponse:
     return HttpResponse("ok\n", content_type="text/plain")
 
 
-def _error(request: HttpRequest, status: int) -> HttpResponse:
+def _error(request: HttpRequest, status: int, *, csrf: bool = False) -> HttpResponse:
     # Rendered without the request: no context processor may touch the session or the database
     # (which may be the thing that failed), and nothing from the request is echoed back.
-    return HttpResponse(render_to_string("error.html", {"status": status}), status=status)
+    return HttpResponse(render_to_string("error.html", {"status": status, "csrf": csrf}), status=status)
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """Django's own CSRF page has inline styles (which our CSP blocks) and names the reason."""
+    return _error(request, 403, csrf=True)
 
 
 def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:

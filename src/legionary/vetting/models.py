@@ -30,6 +30,11 @@ class Case(models.Model):
     updated_at = models.DateTimeField()
     # Optimistic lock: every state change bumps it, and a change based on a stale version fails.
     version = models.PositiveIntegerField(default=0)
+    # The application's operational profile (experience, skills, languages): never identifying
+    # values; the free-text motivation is sealed separately by intake.
+    profile = models.JSONField(default=dict, blank=True)
+    # How the application arrived: form, api or import.
+    channel = models.CharField(max_length=16, blank=True, default="")
 
     class Meta:
         indexes = [models.Index(fields=["state", "created_at"], name="case_state_created")]

@@ -1,0 +1,193 @@
+"""The REST API (django-ninja): typed schemas, a generated OpenAPI document, one error format.
+
+Public endpoints today: submit an application, check a receipt. Endpoints are thin: they read the
+body with the intake parser and call intake services. Every endpoint function carries an access
+mark (``public`` or ``staff_required``) and ``GuardedNinjaAPI`` copies that mark onto the URL
+callbacks ninja generates, so the project's access middleware and route-walking test see them; an
+endpoint without a mark stays unmarked and is refused (deny by default).
+
+Never echo a submitted value in a response, never log a body.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import RequestDataTooBig
+from django.db import IntegrityError
+from django.http import HttpRequest, HttpResponse
+from django.urls import URLPattern, URLResolver
+from ninja import NinjaAPI, Schema, Status
+from ninja.operation import PathView
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from legionary.access.policy import ACCESS_ATTR, access_rule, public
+from legionary.api.problems import Problem, problem
+from legionary.identity.services import IdentityError
+from legionary.intake import services
+from legionary.intake.schema import (
+    MAX_APPLICATION_BYTES,
+    Application,
+    ApplicationInvalid,
+    FieldError,
+    decode_json,
+    validate_application,
+)
+from legionary.intake.views import client_address
+
+
+class GuardedNinjaAPI(NinjaAPI):
+    """A NinjaAPI whose URL callbacks carry the access mark of the endpoint functions behind them."""
+
+    def _get_urls(self) -> list[URLResolver | URLPattern]:
+        patterns = super()._get_urls()
+        for pattern in patterns:
+            if not isinstance(pattern, URLPattern):
+                continue
+            if pattern.name in ("openapi-json", "api-root"):
+                # The OpenAPI document is public by design; the root only answers 404.
+                setattr(pattern.callback, ACCESS_ATTR, "public")
+                continue
+            rule = _rule_of(pattern.callback)
+            if rule is not None:
+                setattr(pattern.callback, ACCESS_ATTR, rule)
+        return patterns
+
+
+def _rule_of(callback: Any) -> str | None:
+    """The one access rule shared by every operation behind a ninja URL callback, else None."""
+    # ninja's callback is a closure over its PathView; there is no public accessor for it.
+    path_views = [c.cell_contents for c in (callback.__closure__ or ()) if isinstance(c.cell_contents, PathView)]
+    if len(path_views) != 1:
+        return None
+    rules = {access_rule(operation.view_func) for operation in path_views[0].operations}
+    if len(rules) != 1 or None in rules:
+        return None
+    return rules.pop()
+
+
+api = GuardedNinjaAPI(
+    title="legionary API",
+    version="1",
+    description="Public intake endpoints of legionary. Errors are RFC 7807 problem details.",
+    urls_namespace="api-public",
+    # The interactive docs page loads third-party scripts, which the CSP forbids; the JSON is enough.
+    docs_url=None,
+    openapi_url="/openapi.json",
+)
+
+
+class ReceiptOut(Schema):
+    receipt: str = Field(description="The passphrase that lets the applicant check his status; shown only once.")
+
+
+class StatusIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+    receipt: str = Field(min_length=1, max_length=200)
+
+
+class StatusOut(Schema):
+    state: services.PublicState
+
+
+def _body(request: HttpRequest, max_bytes: int) -> bytes | HttpResponse:
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        declared = 0
+    if declared > max_bytes:
+        return problem(413, "too-large", "Body too large", f"The body may be at most {max_bytes // 1024} KiB.")
+    content_type = request.META.get("CONTENT_TYPE", "").split(";")[0].strip().lower()
+    if content_type != "application/json":
+        return problem(415, "unsupported-media-type", "Send JSON", "Send the body as application/json.")
+    try:
+        body = request.body
+    except RequestDataTooBig:
+        return problem(413, "too-large", "Body too large", f"The body may be at most {max_bytes // 1024} KiB.")
+    if len(body) > max_bytes:
+        return problem(413, "too-large", "Body too large", f"The body may be at most {max_bytes // 1024} KiB.")
+    return body
+
+
+def _invalid(exc: ApplicationInvalid) -> HttpResponse:
+    unparsed = all(not e.field for e in exc.errors)
+    if unparsed:
+        return problem(400, "malformed", "Malformed request", str(exc), exc.errors)
+    return problem(422, "invalid-application", "Invalid application", "Some fields are not valid.", exc.errors)
+
+
+_PROBLEMS: dict[int, Any] = {400: Problem, 409: Problem, 413: Problem, 415: Problem, 422: Problem, 429: Problem}
+
+
+@api.post(
+    "/applications",
+    url_name="applications",
+    summary="Submit an application",
+    response={201: ReceiptOut, **_PROBLEMS},
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": Application.model_json_schema(ref_template="#/{model}")}},
+        }
+    },
+)
+@public
+def applications_submit(request: HttpRequest) -> Any:
+    body = _body(request, MAX_APPLICATION_BYTES)
+    if isinstance(body, HttpResponse):
+        return body
+    try:
+        application = validate_application(decode_json(body))
+    except ApplicationInvalid as exc:
+        return _invalid(exc)
+    try:
+        submission = services.application_submit(application=application, channel=services.Channel.API)
+    except IntegrityError:
+        return problem(
+            409,
+            "duplicate-external-ref",
+            "Already received",
+            "An application with this external_ref was already received.",
+            [FieldError("external_ref", "is already taken")],
+        )
+    except (IdentityError, services.IntakeError) as exc:
+        return problem(422, "refused", "Application refused", str(exc))
+    return Status(201, {"receipt": submission.receipt})
+
+
+@api.post(
+    "/applications/status",
+    url_name="applications-status",
+    summary="Check an application's status with its receipt",
+    response={200: StatusOut, 404: Problem, **_PROBLEMS},
+    openapi_extra={
+        "requestBody": {"required": True, "content": {"application/json": {"schema": StatusIn.model_json_schema()}}}
+    },
+)
+@public
+def applications_status(request: HttpRequest) -> Any:
+    body = _body(request, 4096)
+    if isinstance(body, HttpResponse):
+        return body
+    try:
+        data = decode_json(body, max_bytes=4096)
+        check = StatusIn.model_validate(data)
+    except ApplicationInvalid as exc:
+        return _invalid(exc)
+    except ValidationError:
+        return problem(
+            422,
+            "invalid-request",
+            "Invalid request",
+            'Send {"receipt": "..."}.',
+            [FieldError("receipt", "is required")],
+        )
+    try:
+        state = services.receipt_status(receipt=check.receipt, client_address=client_address(request))
+    except services.TooManyAttempts as exc:
+        response = problem(429, "too-many-attempts", "Too many attempts", str(exc))
+        response["Retry-After"] = str(int(services.RECEIPT_FAILURE_WINDOW.total_seconds()))
+        return response
+    if state is None:
+        return problem(404, "unknown-receipt", "Unknown receipt", "No application has this receipt. Check the words.")
+    return Status(200, {"state": state})

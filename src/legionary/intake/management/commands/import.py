@@ -1,0 +1,129 @@
+"""``legionary import FILE [--json]``: applications from a JSON Lines file, as the contract says.
+
+Streams the file line by line (memory stays flat whatever its size; a line longer than an
+application may be is rejected without being held whole), validates each line with the intake
+parser and stores it with ``application_submit`` in its own transaction, so an interruption leaves
+only whole records and a second run continues where the first stopped: a line whose
+``external_ref`` is already stored is skipped, not stored twice.
+
+Never prints or logs a line's content: a rejection names the line number and the field.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from django.core.management.base import CommandError, CommandParser
+from django.db import IntegrityError
+from tqdm import tqdm
+
+from legionary.commands import EXIT_PARTIAL, LegionaryCommand, UsageError
+from legionary.identity.models import Person
+from legionary.identity.services import IdentityError, check_keyring_ready
+from legionary.intake.schema import MAX_APPLICATION_BYTES, ApplicationInvalid, parse_application
+from legionary.intake.services import Channel, IntakeError, application_submit
+
+_READ = 64 * 1024
+
+
+def _lines(source: BinaryIO) -> Iterator[tuple[bytes | None, int]]:
+    """Yields (line, bytes consumed); line is None when it was longer than an application may be."""
+    while True:
+        line = source.readline(MAX_APPLICATION_BYTES + 2)
+        if not line:
+            return
+        if len(line) > MAX_APPLICATION_BYTES and not line.endswith(b"\n"):
+            consumed = len(line)
+            # Skip the rest of the oversized line in bounded reads.
+            while True:
+                rest = source.readline(_READ)
+                consumed += len(rest)
+                if not rest or rest.endswith(b"\n"):
+                    break
+            yield None, consumed
+        else:
+            yield line, len(line)
+
+
+class Command(LegionaryCommand):
+    help = "Imports applications from a JSON Lines file (one application per line)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("file", help="JSON Lines file, one application per line")
+        parser.add_argument("--json", action="store_true", help="print one JSON document with the result")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        path = Path(options["file"])
+        if not path.is_file():
+            raise UsageError(f"{path} is not a file. Give the path of a JSON Lines file.")
+        try:
+            check_keyring_ready()
+        except IdentityError as exc:
+            raise UsageError(str(exc)) from None
+        try:
+            source = path.open("rb")
+        except OSError as exc:
+            raise UsageError(f"Cannot read {path} ({exc.strerror}).") from None
+
+        accepted = flagged = already = 0
+        rejected: list[dict[str, Any]] = []
+        show_progress = sys.stderr.isatty() and not options["json"]
+        with (
+            source,
+            tqdm(
+                total=path.stat().st_size, unit="B", unit_scale=True, disable=not show_progress, file=sys.stderr
+            ) as bar,
+        ):
+            for number, (line, size) in enumerate(_lines(source), start=1):
+                bar.update(size)
+                if line is None:
+                    rejected.append({"line": number, "error": f"longer than {MAX_APPLICATION_BYTES // 1024} KiB"})
+                    continue
+                if not line.strip():
+                    continue
+                try:
+                    application = parse_application(line.rstrip(b"\r\n"))
+                except ApplicationInvalid as exc:
+                    rejected.append({"line": number, "error": str(exc)})
+                    continue
+                ref = application.external_ref
+                if ref and Person.objects.filter(external_ref=ref).exists():
+                    already += 1
+                    continue
+                try:
+                    submission = application_submit(application=application, channel=Channel.IMPORT)
+                except IntegrityError:
+                    already += 1  # stored by a concurrent run between the check and the insert
+                    continue
+                except (IdentityError, IntakeError) as exc:
+                    rejected.append({"line": number, "error": str(exc)})
+                    continue
+                accepted += 1
+                flagged += 1 if submission.flags else 0
+
+        if options["json"]:
+            result = {
+                "accepted": accepted,
+                "rejected": rejected,
+                "duplicates_flagged": flagged,
+                "already_imported": already,
+            }
+            self.stdout.write(json.dumps(result, ensure_ascii=False))
+        else:
+            self.stdout.write(
+                f"{accepted} accepted, {len(rejected)} rejected, {flagged} flagged as possible duplicates, "
+                f"{already} already imported."
+            )
+            for item in rejected[:50]:
+                self.stderr.write(f"line {item['line']}: {item['error']}")
+            if len(rejected) > 50:
+                self.stderr.write(f"... and {len(rejected) - 50} more rejected lines (use --json for all).")
+        if rejected:
+            raise CommandError(
+                f"{len(rejected)} line(s) were rejected; the others were stored. Fix those lines and run again.",
+                returncode=EXIT_PARTIAL,
+            )

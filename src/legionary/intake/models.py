@@ -1,0 +1,32 @@
+"""Receipts and the record of wrong receipt attempts; nothing here identifies an applicant.
+
+A receipt is stored only as an Argon2id hash plus a short keyed lookup value, so the passphrase
+cannot be read back and checking one does not mean hashing against every row. Wrong attempts are
+kept per keyed hash of the client address (never the address itself: an applicant's address is
+itself sensitive).
+"""
+
+from __future__ import annotations
+
+from django.db import models
+
+from legionary.vetting.models import Case
+
+
+class Receipt(models.Model):
+    case = models.OneToOneField(Case, on_delete=models.CASCADE, related_name="receipt")
+    # First 8 bytes of HMAC-SHA256(server key, receipt), hex: finds the row without revealing the receipt.
+    lookup = models.CharField(max_length=16, db_index=True)
+    # Argon2id encoded hash (parameters and salt inside the string).
+    digest = models.CharField(max_length=128)
+    created_at = models.DateTimeField()
+
+
+class ReceiptFailure(models.Model):
+    """One wrong receipt entered from a client; counted in a sliding window to rate-limit guessing."""
+
+    client = models.CharField(max_length=32)
+    at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["client", "at"], name="receipt_failure_client_at")]

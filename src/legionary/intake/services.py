@@ -1,0 +1,256 @@
+"""Intake's state changes: an application arriving, a receipt being checked, a case being assigned.
+
+``application_submit`` is the one way in for the public form, the public API and ``legionary
+import``: in one transaction it creates the person (sealed identity, blind indexes), the vetting
+case, the encrypted documents, the receipt and the screening flags, with their audit entries. If
+any step fails nothing of it stays, files included.
+
+This module never sees a key, never logs an application or a receipt, and never tells an
+applicant about screening: the flags are for counter-intelligence only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from enum import StrEnum
+from typing import Any, BinaryIO
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from legionary.access.policy import staff_may
+from legionary.access.roles import Perm
+from legionary.audit.services import audit_record
+from legionary.identity.models import Person, PersonStatus
+from legionary.identity.services import (
+    Actor,
+    document_discard_files,
+    document_store,
+    duplicate_candidates,
+    person_create,
+    record_seal,
+)
+from legionary.intake import receipts
+from legionary.intake.models import Receipt, ReceiptFailure
+from legionary.intake.schema import Application
+from legionary.vetting.models import Case, CaseState, ScreeningFlag
+
+MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+MAX_UPLOADS = 10
+# Wrong receipts allowed per client in the window before every check from it is refused. Kept in
+# the database rather than Django's cache: the default cache is per process, so with several
+# gunicorn workers (or hosts) a cache-based limit would be multiplied by their number.
+RECEIPT_FAILURE_LIMIT = int(getattr(settings, "LEGIONARY_RECEIPT_FAILURE_LIMIT", 10))
+RECEIPT_FAILURE_WINDOW = timedelta(minutes=int(getattr(settings, "LEGIONARY_RECEIPT_FAILURE_MINUTES", 60)))
+
+
+class Channel(StrEnum):
+    FORM = "form"
+    API = "api"
+    IMPORT = "import"
+
+
+class PublicState(StrEnum):
+    """What an applicant may learn from his receipt: four coarse states, nothing else."""
+
+    RECEIVED = "received"
+    IN_REVIEW = "in_review"
+    INVITED = "invited"  # decision made: come to the interview point
+    NOT_ACCEPTED = "not_accepted"
+
+
+class IntakeError(Exception):
+    """An intake action was refused; the message is a sentence for the person who asked."""
+
+
+class TooManyAttempts(IntakeError):
+    """Too many wrong receipts from this client lately."""
+
+
+class NotInScope(IntakeError):
+    """The case does not exist or is outside the actor's legions (answered as 404)."""
+
+
+@dataclass(frozen=True)
+class Submission:
+    person: Person
+    case: Case
+    # The passphrase, to show once; None for imported records, which have no applicant to show it to.
+    receipt: str | None
+    flags: int
+
+
+def _seal_motivation(person: Person, profile: dict[str, Any]) -> dict[str, Any]:
+    # The contract keeps the profile operational, but a free-text motivation easily names people
+    # or places; it is sealed under the person's key and the case keeps only the structured fields.
+    motivation = profile.pop("motivation", None)
+    if motivation:
+        record_seal(person=person, kind="motivation", text=motivation)
+    profile.pop("preferred_call_sign", None)
+    return profile
+
+
+def _screen(*, case: Case, person: Person, actor: str) -> int:
+    candidates = duplicate_candidates(person)
+    if not candidates:
+        return 0
+    statuses = dict(Person.objects.filter(id__in=[other for other, _ in candidates]).values_list("id", "status"))
+    now = timezone.now()
+    ScreeningFlag.objects.bulk_create(
+        ScreeningFlag(
+            case=case,
+            matched_person_id=other,
+            reasons=reasons,
+            matched_status=statuses.get(other, ""),
+            created_at=now,
+        )
+        for other, reasons in candidates
+    )
+    case.flagged = True
+    case.save(update_fields=["flagged"])
+    audit_record(
+        actor=actor,
+        action="screening.flagged",
+        subject=person.id,
+        details={
+            "reasons": sorted({reason for _, found in candidates for reason in found}),
+            "matched": [other for other, _ in candidates],
+            "matched_denied": any(statuses.get(other) == PersonStatus.DENIED for other, _ in candidates),
+        },
+    )
+    return len(candidates)
+
+
+def application_submit(*, application: Application, uploads: Sequence[BinaryIO] = (), channel: Channel) -> Submission:
+    """Receives one validated application: person, case, documents, receipt and screening, all or nothing.
+
+    Raises ``IntegrityError`` when ``external_ref`` is already taken, ``IdentityError`` when an
+    upload is refused (wrong type, too large), ``IntakeError`` when there are too many uploads.
+    """
+    if len(uploads) > MAX_UPLOADS:
+        raise IntakeError(f"At most {MAX_UPLOADS} documents may be attached.")
+    actor = f"intake:{channel}"
+    stored: list[str] = []
+    try:
+        with transaction.atomic():
+            profile = application.profile_document()
+            person = person_create(
+                identity=application.identity_document(),
+                legion=application.legion,
+                actor=Actor(actor),
+                language=application.language,
+                preferred_call_sign=profile.get("preferred_call_sign"),
+                external_ref=application.external_ref,
+            )
+            now = timezone.now()
+            case = Case.objects.create(
+                person=person,
+                legion=application.legion,
+                state=CaseState.RECEIVED,
+                created_at=now,
+                updated_at=now,
+                profile=_seal_motivation(person, profile),
+                channel=str(channel),
+            )
+            for upload in uploads:
+                stored.append(document_store(person=person, source=upload, max_bytes=MAX_UPLOAD_BYTES).id)
+            receipt = None
+            if channel != Channel.IMPORT:
+                receipt = receipts.new_receipt()
+                Receipt.objects.create(
+                    case=case, lookup=receipts.lookup_key(receipt), digest=receipts.digest(receipt), created_at=now
+                )
+            audit_record(
+                actor=actor,
+                action="application.received",
+                subject=person.id,
+                details={"channel": str(channel), "legion": application.legion, "documents": len(stored)},
+            )
+            flags = _screen(case=case, person=person, actor=actor)
+    except BaseException:
+        # The rows went with the rollback; the encrypted files are outside the database.
+        document_discard_files(stored)
+        raise
+    return Submission(person=person, case=case, receipt=receipt, flags=flags)
+
+
+# --- receipts ------------------------------------------------------------------------------------
+
+
+def client_key(address: str) -> str:
+    """A keyed hash of the client address: enough to count attempts, useless for finding anyone."""
+    key = hashlib.sha256(b"legionary.intake.client." + settings.SECRET_KEY.encode("utf-8")).digest()
+    return hmac.new(key, address.encode("utf-8", "replace"), hashlib.sha256).hexdigest()[:32]
+
+
+def _public_state(case: Case) -> PublicState:
+    if case.state == CaseState.RECEIVED:
+        return PublicState.RECEIVED
+    if case.state == CaseState.APPROVED:
+        return PublicState.INVITED
+    if case.state == CaseState.DENIED:
+        return PublicState.NOT_ACCEPTED
+    return PublicState.IN_REVIEW
+
+
+def _recent_failures(client: str) -> int:
+    return ReceiptFailure.objects.filter(client=client, at__gte=timezone.now() - RECEIPT_FAILURE_WINDOW).count()
+
+
+@transaction.atomic
+def _record_failure(client: str) -> None:
+    now = timezone.now()
+    # Old attempts of this client are forgotten as new ones come, so the table stays small.
+    ReceiptFailure.objects.filter(client=client, at__lt=now - RECEIPT_FAILURE_WINDOW).delete()
+    ReceiptFailure.objects.create(client=client, at=now)
+
+
+def receipt_status(*, receipt: str, client_address: str) -> PublicState | None:
+    """The coarse state of the application a receipt belongs to, or None for a wrong receipt.
+
+    Raises ``TooManyAttempts`` once a client has entered too many wrong receipts in the window;
+    from then on even a right one is refused until the window passes, so guessing gains nothing.
+    """
+    client = client_key(client_address)
+    if _recent_failures(client) >= RECEIPT_FAILURE_LIMIT:
+        raise TooManyAttempts("Too many wrong receipts were entered from here. Try again in an hour.")
+    normalised = receipts.normalise(receipt)
+    if normalised is not None:
+        for row in Receipt.objects.filter(lookup=receipts.lookup_key(normalised)).select_related("case"):
+            if receipts.matches(row.digest, normalised):
+                return _public_state(row.case)
+    receipts.spend_decoy_time(normalised or "x")
+    _record_failure(client)
+    return None
+
+
+# --- the intake queue ----------------------------------------------------------------------------
+
+
+def case_assign(*, case_id: int, investigator_id: int, actor: Any) -> Case:
+    """Assigns a case to an investigator, audited; both must be in the case's legion scope."""
+    from legionary.access.models import Staff
+
+    with transaction.atomic():
+        case = Case.objects.select_for_update().filter(pk=case_id).first()
+        if case is None or not staff_may(actor, Perm.VIEW_INTAKE_QUEUE, legion=case.legion):
+            raise NotInScope("There is no such case.")
+        investigator = Staff.objects.filter(pk=investigator_id, is_active=True).first()
+        if investigator is None or not staff_may(investigator, Perm.RECORD_CHECK, legion=case.legion):
+            raise IntakeError("Choose an investigator who may work on this legion's cases.")
+        case.assigned_to = investigator
+        case.updated_at = timezone.now()
+        case.version += 1
+        case.save(update_fields=["assigned_to", "updated_at", "version"])
+        audit_record(
+            actor=actor.get_username(),
+            action="case.assigned",
+            subject=case.person_id,
+            details={"case": case.pk, "assignee": investigator.get_username()},
+        )
+    return case
