@@ -36,6 +36,7 @@ Never logs, stores or prints its input: callers pass plaintext identities.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import unicodedata
 from collections.abc import Iterable
@@ -287,9 +288,18 @@ def skeleton_variants(word: str) -> list[str]:
     The first entry is the primary reading. Non-ASCII letters (scripts without a table) pass
     through unchanged, so such a word is its own skeleton.
     """
+    return list(_skeleton_variants(word))
+
+
+# Names repeat a great deal (a few thousand given names cover most people), so the pure
+# per-word computation is cached: bulk import and re-indexing spend most of their time here.
+# The cache holds name fragments in memory only for the life of the process; it is never
+# written anywhere, and it is bounded.
+@functools.lru_cache(maxsize=50_000)
+def _skeleton_variants(word: str) -> tuple[str, ...]:
     word = latinise(word).replace(" ", "")
     if not word:
-        return []
+        return ()
     counter = _ChoiceCounter()
     _map_consonants(word, counter)
     ambiguous = counter.asked
@@ -302,7 +312,7 @@ def skeleton_variants(word: str) -> list[str]:
             seen.append(form)
         if len(seen) >= MAX_VARIANTS:
             break
-    return seen
+    return tuple(seen)
 
 
 def skeleton(text: str) -> str:

@@ -17,6 +17,7 @@ not open raises ``SealBrokenError``; nothing here ever returns ciphertext as if 
 from __future__ import annotations
 
 import base64
+import itertools
 import json
 import os
 import secrets
@@ -144,10 +145,14 @@ def choose_call_sign(preferred: str | None, identity: Mapping[str, Any]) -> str:
             and not Person.objects.filter(call_sign_key=callsigns.call_sign_key(tidy)).exists()
         ):
             return tidy
-    for candidate in callsigns.generated_call_signs():
-        if not Person.objects.filter(call_sign_key=callsigns.call_sign_key(candidate)).exists():
-            return candidate
-    raise AssertionError("unreachable: the generator is endless")
+    generator = iter(callsigns.generated_call_signs())
+    while True:
+        # One query checks a whole batch of candidates instead of one query per guess.
+        batch = {callsigns.call_sign_key(c): c for c in itertools.islice(generator, 16)}
+        taken = set(Person.objects.filter(call_sign_key__in=list(batch)).values_list("call_sign_key", flat=True))
+        for key, candidate in batch.items():
+            if key not in taken:
+                return candidate
 
 
 def _index_rows(person_id: str, identity: Mapping[str, Any], provider: KeyProvider) -> list[BlindIndex]:
@@ -160,7 +165,52 @@ def _index_rows(person_id: str, identity: Mapping[str, Any], provider: KeyProvid
             continue
         seen.add((name, digest))
         rows.append(BlindIndex(person_id=person_id, name=name, key_version=version, value=digest))
+    kin_names = [k.get("name") for k in identity.get("next_of_kin") or [] if isinstance(k, Mapping)]
+    for name, version, digest in next_of_kin_tokens([n for n in kin_names if isinstance(n, str)], provider):
+        if (name, digest) not in seen:
+            seen.add((name, digest))
+            rows.append(BlindIndex(person_id=person_id, name=name, key_version=version, value=digest))
     return rows
+
+
+# Next of kin carry no birth date, so their names are indexed alone: the sorted phonetic
+# skeletons of the whole name, under two independently keyed indexes. A match needs both, so a
+# chance collision of one truncated HMAC never counts (the design's "several keys agreeing"). The
+# leak, for someone holding the database without the keys: two records name a relative with the
+# same (phonetic) full name. Only designation screening compares them; duplicate screening
+# (``matching.link_reasons``) ignores these kinds.
+KIN_NAME = "kin_name"
+KIN_NAME_CHECK = "kin_name_check"
+KIN_INDEX_NAMES = (KIN_NAME, KIN_NAME_CHECK)
+_MAX_KIN_READINGS = 8
+
+
+def next_of_kin_tokens(full_names: Iterable[str], provider: KeyProvider | None = None) -> list[tuple[str, int, bytes]]:
+    """``(index_name, key_version, digest)`` for each full name, as next of kin are indexed.
+
+    Also used for a screening list's names, so that a listed person can be found among the
+    applicants' relatives without decrypting anything.
+    """
+    provider = provider or key_provider()
+    tokens: dict[tuple[str, int, bytes], None] = {}
+    for full_name in full_names:
+        words = names.skeleton_words(full_name)
+        if not words:
+            continue
+        for reading in itertools.islice(itertools.product(*words), _MAX_KIN_READINGS):
+            value = "\x1f".join(sorted(reading))
+            for index_name in KIN_INDEX_NAMES:
+                version, key = provider.index_key(index_name)
+                tokens[(index_name, version, crypto.blind_index(key, value, width=INDEX_WIDTH))] = None
+    return list(tokens)
+
+
+def person_index_tokens(person: Person, index_names: Iterable[str]) -> list[tuple[str, int, bytes]]:
+    """The person's stored index digests of the given kinds (no plaintext), for screening lists."""
+    rows = BlindIndex.objects.filter(person=person, name__in=list(index_names)).values_list(
+        "name", "key_version", "value"
+    )
+    return [(name, version, bytes(value)) for name, version, value in rows]
 
 
 def _seal_identity(person_id: str, identity: Mapping[str, Any], provider: KeyProvider) -> SealedIdentity:
@@ -386,38 +436,35 @@ def document_open(*, document: SealedDocument, actor: Actor, reason: str, sink: 
 def duplicate_candidates(person: Person) -> list[tuple[str, list[str]]]:
     """People that screening considers the same as ``person``, with the reasons, from indexes only.
 
-    One query per index kind finds who shares a truncated HMAC with ``person``; the same rule as
-    ``legionary duplicates`` (``matching.link_reasons``) then decides, so one chance collision
-    of a truncated index never flags anyone on its own. Nothing is decrypted.
+    One self-join over the blind-index table (through its ``(name, key_version, value)`` index)
+    finds who shares a truncated HMAC with ``person``; the same rule as ``legionary duplicates``
+    (``matching.link_reasons``) then decides, so one chance collision of a truncated index never
+    flags anyone on its own. Nothing is decrypted. Two queries whatever the table's size.
     """
-    mine: dict[str, list[tuple[int, bytes]]] = {}
-    for name, version, value in BlindIndex.objects.filter(person=person).values_list("name", "key_version", "value"):
-        mine.setdefault(name, []).append((version, bytes(value)))
+    table = connection.ops.quote_name(BlindIndex._meta.db_table)
+    sql = (
+        f"SELECT theirs.person_id, theirs.name, theirs.value FROM {table} mine "  # noqa: S608 — quoted model table
+        f"JOIN {table} theirs ON theirs.name = mine.name AND theirs.key_version = mine.key_version "
+        "AND theirs.value = mine.value WHERE mine.person_id = %s AND theirs.person_id <> %s"
+    )
+    per_value: dict[tuple[str, bytes], set[str]] = {}
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [person.id, person.id])
+        for other, name, value in cursor.fetchall():
+            per_value.setdefault((name, bytes(value)), set()).add(other)
     agreeing: dict[str, set[str]] = {}
-    for name, entries in mine.items():
-        by_version: dict[int, list[bytes]] = {}
-        for version, value in entries:
-            by_version.setdefault(version, []).append(value)
-        for version, values in by_version.items():
-            hits = (
-                BlindIndex.objects.filter(name=name, key_version=version, value__in=values)
-                .exclude(person=person)
-                .values_list("person_id", "value")
-            )
-            per_value: dict[bytes, set[str]] = {}
-            for other, value in hits:
-                per_value.setdefault(bytes(value), set()).add(other)
-            for others in per_value.values():
-                if len(others) >= matching.MAX_BUCKET:
-                    continue  # too common to identify anyone (see matching.MAX_BUCKET)
-                for other in others:
-                    agreeing.setdefault(other, set()).add(name)
+    for (name, _value), others in per_value.items():
+        if len(others) >= matching.MAX_BUCKET:
+            continue  # too common to identify anyone (see matching.MAX_BUCKET)
+        for other in others:
+            agreeing.setdefault(other, set()).add(name)
     if not agreeing:
         return []
     kinds: dict[str, set[str]] = {}
-    for other, name in BlindIndex.objects.filter(person_id__in=list(agreeing)).values_list("person_id", "name"):
-        kinds.setdefault(other, set()).add(name)
-    my_kinds = frozenset(mine)
+    ids = [person.id, *agreeing]
+    for owner, name in BlindIndex.objects.filter(person_id__in=ids).values_list("person_id", "name").distinct():
+        kinds.setdefault(owner, set()).add(name)
+    my_kinds = frozenset(kinds.get(person.id, ()))
     result = []
     for other, names_agreeing in agreeing.items():
         reasons = matching.link_reasons(names_agreeing, my_kinds, frozenset(kinds.get(other, ())))
