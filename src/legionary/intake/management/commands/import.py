@@ -2,9 +2,12 @@
 
 Streams the file line by line (memory stays flat whatever its size; a line longer than an
 application may be is rejected without being held whole), validates each line with the intake
-parser and stores it with ``application_submit`` in its own transaction, so an interruption leaves
-only whole records and a second run continues where the first stopped: a line whose
-``external_ref`` is already stored is skipped, not stored twice.
+parser and stores valid lines in batches (``applications_import_batch``, one transaction per
+batch of ``--batch-size`` lines), so an interruption leaves only whole records and a second run
+continues where the first stopped: a line whose ``external_ref`` is already stored is skipped,
+not stored twice. Should a batch fail as a whole (a concurrent run took one of its references),
+its lines are stored one by one with ``application_submit`` so that only the clashing line is
+affected.
 
 Never prints or logs a line's content: a rejection names the line number and the field.
 """
@@ -24,8 +27,8 @@ from tqdm import tqdm
 from legionary.commands import EXIT_PARTIAL, LegionaryCommand, UsageError
 from legionary.identity.models import Person
 from legionary.identity.services import IdentityError, check_keyring_ready
-from legionary.intake.schema import MAX_APPLICATION_BYTES, ApplicationInvalid, parse_application
-from legionary.intake.services import Channel, IntakeError, application_submit
+from legionary.intake.schema import MAX_APPLICATION_BYTES, Application, ApplicationInvalid, parse_application
+from legionary.intake.services import Channel, IntakeError, application_submit, applications_import_batch
 
 _READ = 64 * 1024
 
@@ -55,6 +58,7 @@ class Command(LegionaryCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("file", help="JSON Lines file, one application per line")
         parser.add_argument("--json", action="store_true", help="print one JSON document with the result")
+        parser.add_argument("--batch-size", type=int, default=200, help="lines per transaction (default 200)")
 
     def handle(self, *args: Any, **options: Any) -> None:
         path = Path(options["file"])
@@ -69,9 +73,12 @@ class Command(LegionaryCommand):
         except OSError as exc:
             raise UsageError(f"Cannot read {path} ({exc.strerror}).") from None
 
-        accepted = flagged = already = 0
-        rejected: list[dict[str, Any]] = []
+        if not 1 <= options["batch_size"] <= 5000:
+            raise UsageError("--batch-size must be between 1 and 5000.")
+        self.accepted = self.flagged = self.already = 0
+        self.rejected: list[dict[str, Any]] = []
         show_progress = sys.stderr.isatty() and not options["json"]
+        pending: list[tuple[int, Application]] = []
         with (
             source,
             tqdm(
@@ -81,29 +88,21 @@ class Command(LegionaryCommand):
             for number, (line, size) in enumerate(_lines(source), start=1):
                 bar.update(size)
                 if line is None:
-                    rejected.append({"line": number, "error": f"longer than {MAX_APPLICATION_BYTES // 1024} KiB"})
+                    self.rejected.append({"line": number, "error": f"longer than {MAX_APPLICATION_BYTES // 1024} KiB"})
                     continue
                 if not line.strip():
                     continue
                 try:
-                    application = parse_application(line.rstrip(b"\r\n"))
+                    pending.append((number, parse_application(line.rstrip(b"\r\n"))))
                 except ApplicationInvalid as exc:
-                    rejected.append({"line": number, "error": str(exc)})
+                    self.rejected.append({"line": number, "error": str(exc)})
                     continue
-                ref = application.external_ref
-                if ref and Person.objects.filter(external_ref=ref).exists():
-                    already += 1
-                    continue
-                try:
-                    submission = application_submit(application=application, channel=Channel.IMPORT)
-                except IntegrityError:
-                    already += 1  # stored by a concurrent run between the check and the insert
-                    continue
-                except (IdentityError, IntakeError) as exc:
-                    rejected.append({"line": number, "error": str(exc)})
-                    continue
-                accepted += 1
-                flagged += 1 if submission.flags else 0
+                if len(pending) >= options["batch_size"]:
+                    self._store(pending)
+                    pending = []
+            self._store(pending)
+        accepted, flagged, already, rejected = self.accepted, self.flagged, self.already, self.rejected
+        rejected.sort(key=lambda item: int(item["line"]))
 
         if options["json"]:
             result = {
@@ -127,3 +126,33 @@ class Command(LegionaryCommand):
                 f"{len(rejected)} line(s) were rejected; the others were stored. Fix those lines and run again.",
                 returncode=EXIT_PARTIAL,
             )
+
+    def _store(self, pending: list[tuple[int, Application]]) -> None:
+        if not pending:
+            return
+        try:
+            result = applications_import_batch(applications=[application for _, application in pending])
+        except (IntegrityError, IdentityError, IntakeError):
+            # The batch rolled back whole; store its lines one by one so only the bad one fails.
+            for number, application in pending:
+                self._store_one(number, application)
+            return
+        self.accepted += result.accepted
+        self.flagged += result.flagged
+        self.already += result.already_imported
+
+    def _store_one(self, number: int, application: Application) -> None:
+        ref = application.external_ref
+        if ref and Person.objects.filter(external_ref=ref).exists():
+            self.already += 1
+            return
+        try:
+            submission = application_submit(application=application, channel=Channel.IMPORT)
+        except IntegrityError:
+            self.already += 1  # stored by a concurrent run between the check and the insert
+            return
+        except (IdentityError, IntakeError) as exc:
+            self.rejected.append({"line": number, "error": str(exc)})
+            return
+        self.accepted += 1
+        self.flagged += 1 if submission.flags else 0
