@@ -1,13 +1,15 @@
-"""The only writer of the audit log, and its verifier.
+"""The only writer of the audit log: appends, checkpoints, the signing key and proofs.
 
 ``audit_record`` appends one entry inside the caller's transaction (or its own), so an action and
 its entry are stored together or not at all. Appends are serialised by a row lock on ``LogHead``;
 each writes the entry, the O(log n) new perfect-subtree nodes of the Merkle tree and, every N
-entries or M minutes, a signed checkpoint.
+entries or M minutes, a signed checkpoint. Verification lives in ``audit.verification``.
 
-Entries name people only by pseudonymous id; ``details`` must hold no plaintext identity and are
-checked to hold only plain values. The canonical encoding of an entry is documented in
-docs/audit.md; changing it breaks every existing log.
+Must never: update or delete a stored entry, node or checkpoint; put plaintext identity in an
+entry (``details`` are checked to hold only plain values, and callers pass pseudonymous ids); or
+hand out a proof without saying whether it verifies against a *signed* root. The canonical
+encoding of an entry is documented byte for byte in docs/audit.md; changing it breaks every
+existing log.
 """
 
 from __future__ import annotations
@@ -15,14 +17,14 @@ from __future__ import annotations
 import json
 import os
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from legionary.audit import checkpoint as notes
@@ -32,7 +34,10 @@ from legionary.audit.models import Checkpoint, Entry, LogHead, Node
 DetailValue = str | int | bool | None | list[str] | list[int]
 
 ENCODING_VERSION = 1
-_LEVEL_SHIFT = 56
+LEVEL_SHIFT = 56
+ACTOR_MAX = 150
+ACTION_MAX = 64
+SUBJECT_MAX = 64
 
 
 class AuditError(Exception):
@@ -43,6 +48,7 @@ class AuditError(Exception):
 
 
 def format_time(moment: datetime) -> str:
+    """``YYYY-MM-DDTHH:MM:SS.ffffffZ`` in UTC, always with six fraction digits."""
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
@@ -63,7 +69,23 @@ def canonical_body(
         "subject": subject,
         "details": dict(details),
     }
-    return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    text = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise AuditError("Audit entries must be valid Unicode text (a lone surrogate was given).") from None
+
+
+def _check_column(name: str, value: str, limit: int, *, required: bool) -> None:
+    if not isinstance(value, str):
+        raise AuditError(f"The audit {name} must be text.")
+    if required and not value:
+        raise AuditError(f"The audit {name} must not be empty.")
+    if len(value) > limit:
+        raise AuditError(f"The audit {name} must be at most {limit} characters.")
+    # PostgreSQL text cannot hold NUL; refusing it everywhere keeps both databases alike.
+    if "\x00" in value:
+        raise AuditError(f"The audit {name} must not contain a NUL character.")
 
 
 def _check_details(details: Mapping[str, Any]) -> None:
@@ -80,21 +102,26 @@ def _check_details(details: Mapping[str, Any]) -> None:
 # --- node storage --------------------------------------------------------------------------------
 
 
-def _pack(level: int, index: int) -> int:
-    return (level << _LEVEL_SHIFT) | index
+def pack_key(level: int, index: int) -> int:
+    return (level << LEVEL_SHIFT) | index
 
 
 class DbNodeStore:
     """The Merkle tree's perfect-subtree hashes in the ``audit_node`` table."""
 
+    def __init__(self) -> None:
+        self.reads = 0
+        self.writes = 0
+
     def get_many(self, keys: Sequence[merkle.NodeKey]) -> dict[merkle.NodeKey, bytes]:
-        packed = {_pack(level, index): (level, index) for level, index in keys}
+        packed = {pack_key(level, index): (level, index) for level, index in keys}
+        self.reads += len(packed)
         rows = Node.objects.filter(key__in=list(packed)).values_list("key", "hash")
         return {packed[key]: bytes(digest) for key, digest in rows}
 
-    @staticmethod
-    def put_many(nodes: Sequence[merkle.Node]) -> None:
-        Node.objects.bulk_create([Node(key=_pack(level, index), hash=digest) for level, index, digest in nodes])
+    def put_many(self, nodes: Sequence[merkle.Node]) -> None:
+        self.writes += len(nodes)
+        Node.objects.bulk_create([Node(key=pack_key(level, index), hash=digest) for level, index, digest in nodes])
 
 
 # --- the signing key -----------------------------------------------------------------------------
@@ -118,6 +145,7 @@ def signing_key_init() -> bool:
 
 
 def signer() -> notes.SignerKey:
+    """The checkpoint signing key, re-read when its file changes."""
     global _signer
     path = Path(settings.LEGIONARY_AUDIT_KEY)
     try:
@@ -139,39 +167,77 @@ def verifier_key() -> str:
     return str(signer().verifier)
 
 
+def parse_verifier(text: str | None) -> notes.VerifierKey:
+    """A verifier key given by an operator, or this instance's own when none is given."""
+    if not text:
+        return signer().verifier
+    try:
+        return notes.parse_verifier_key(text.strip())
+    except notes.CheckpointError as exc:
+        raise AuditError(f"The verifier key is not valid ({exc}). Copy it again from `legionary audit key`.") from None
+
+
 # --- appending -----------------------------------------------------------------------------------
+
+
+def _lock_head() -> LogHead:
+    """The log head, locked until the surrounding transaction ends."""
+    head = LogHead.objects.select_for_update().filter(id=1).first()
+    if head is None:
+        # First append ever (or after a test flush). Racing creators: get_or_create turns the
+        # loser's unique violation into a read, then everyone queues on the row lock.
+        LogHead.objects.get_or_create(id=1)
+        head = LogHead.objects.select_for_update().get(id=1)
+    return head
 
 
 def audit_record(
     *, actor: str, action: str, subject: str = "", details: Mapping[str, DetailValue] | None = None
 ) -> Entry:
-    """Appends one entry; must run inside the transaction of the action it records."""
+    """Appends one entry; must run inside the transaction of the action it records.
+
+    The actor is cut to 150 characters (failed sign-ins record whatever was typed); an action or
+    subject that does not fit is a programming error and refused.
+    """
     details = details or {}
+    actor = actor[:ACTOR_MAX] if isinstance(actor, str) else actor
+    _check_column("actor", actor, ACTOR_MAX, required=True)
+    _check_column("action", action, ACTION_MAX, required=True)
+    _check_column("subject", subject, SUBJECT_MAX, required=False)
     _check_details(details)
     with transaction.atomic():
-        head, _ = LogHead.objects.select_for_update().get_or_create(id=1)
+        head = _lock_head()
         index = head.size
         created_at = timezone.now()
         body = canonical_body(
             index=index, created_at=created_at, actor=actor, action=action, subject=subject, details=details
         )
         store = DbNodeStore()
-        store.put_many(merkle.append_leaf(store, index, merkle.leaf_hash(body)))
+        try:
+            nodes = merkle.append_leaf(store, index, merkle.leaf_hash(body))
+        except merkle.MissingNodeError:
+            raise AuditError(
+                "The audit log's tree is damaged, so nothing more can be recorded. Run `legionary audit verify`."
+            ) from None
+        store.put_many(nodes)
         entry = Entry.objects.create(
-            index=index, created_at=created_at, actor=actor[:150], action=action, subject=subject, body=body
+            index=index, created_at=created_at, actor=actor, action=action, subject=subject, body=body
         )
         head.size = index + 1
-        head.save(update_fields=["size"])
-        if _checkpoint_due(head.size, created_at):
+        fields = ["size"]
+        if _checkpoint_due(head, created_at):
             _make_checkpoint(head.size, created_at)
+            head.checkpoint_at = created_at
+            fields.append("checkpoint_at")
+        head.save(update_fields=fields)
     return entry
 
 
-def _checkpoint_due(size: int, now: datetime) -> bool:
-    if size % max(1, settings.LEGIONARY_CHECKPOINT_EVERY_ENTRIES) == 0:
+def _checkpoint_due(head: LogHead, now: datetime) -> bool:
+    if head.size % max(1, settings.LEGIONARY_CHECKPOINT_EVERY_ENTRIES) == 0:
         return True
-    latest = Checkpoint.objects.order_by("-size").values_list("created_at", flat=True).first()
-    return latest is None or now - latest >= timedelta(minutes=settings.LEGIONARY_CHECKPOINT_EVERY_MINUTES)
+    last = head.checkpoint_at
+    return last is None or now - last >= timedelta(minutes=settings.LEGIONARY_CHECKPOINT_EVERY_MINUTES)
 
 
 def _make_checkpoint(size: int, now: datetime) -> Checkpoint:
@@ -182,13 +248,17 @@ def _make_checkpoint(size: int, now: datetime) -> Checkpoint:
 
 
 def checkpoint_now() -> Checkpoint:
-    """Signs a checkpoint of the whole log as it is now (or returns the one that covers it)."""
+    """The checkpoint of the whole log as it is now: the stored one if the log has not grown."""
     with transaction.atomic():
-        head, _ = LogHead.objects.select_for_update().get_or_create(id=1)
+        head = _lock_head()
         existing = Checkpoint.objects.filter(size=head.size).first()
         if existing is not None:
             return existing
-        return _make_checkpoint(head.size, timezone.now())
+        now = timezone.now()
+        made = _make_checkpoint(head.size, now)
+        head.checkpoint_at = now
+        head.save(update_fields=["checkpoint_at"])
+        return made
 
 
 def latest_checkpoint() -> Checkpoint | None:
@@ -198,194 +268,69 @@ def latest_checkpoint() -> Checkpoint | None:
 # --- proofs --------------------------------------------------------------------------------------
 
 
-def inclusion_proof(index: int, size: int | None = None) -> tuple[int, bytes, list[bytes]]:
-    """(tree size, root, proof) that entry ``index`` is in the tree of ``size`` (default: latest checkpoint)."""
-    if size is None:
-        latest = latest_checkpoint()
-        size = latest.size if latest is not None else LogHead.objects.get_or_create(id=1)[0].size
-    if not 0 <= index < size:
-        raise AuditError(f"Entry {index} is not in a tree of {size} entries.")
-    store = DbNodeStore()
-    return size, merkle.root(store, size), merkle.inclusion_proof(store, index, size)
+@dataclass(frozen=True)
+class InclusionEvidence:
+    """An entry, a signed checkpoint covering it, and the proof linking the two."""
+
+    index: int
+    body: bytes
+    leaf_hash: bytes
+    tree_size: int
+    root: bytes
+    """The root as *signed* in ``note`` (empty if the note does not verify)."""
+    note: str
+    proof: tuple[bytes, ...]
+    verified: bool
+    """The note verifies with this instance's key and the proof leads from the leaf to its root."""
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "index": self.index,
+            "leaf_hash": self.leaf_hash.hex(),
+            "tree_size": self.tree_size,
+            "root": self.root.hex(),
+            "proof": [p.hex() for p in self.proof],
+            "checkpoint": self.note,
+            "verified": self.verified,
+        }
+
+
+def entry_inclusion(index: int) -> InclusionEvidence:
+    """Inclusion proof of entry ``index`` against the newest checkpoint, verified here.
+
+    Signs a checkpoint first when the newest one does not cover the entry yet. The proof comes
+    from the stored nodes but is checked against the root *in the signed note*, so tampered nodes
+    give ``verified=False``, never a proof that only agrees with itself.
+    """
+    entry = Entry.objects.filter(index=index).first()
+    if entry is None:
+        raise AuditError(f"There is no audit entry {index}.")
+    checkpoint = latest_checkpoint()
+    if checkpoint is None or checkpoint.size <= index:
+        checkpoint = checkpoint_now()
+    body = bytes(entry.body)
+    leaf = merkle.leaf_hash(body)
+    try:
+        opened = notes.open_checkpoint(checkpoint.note, signer().verifier)
+        signed_root, size = opened.root_hash, opened.size
+    except notes.CheckpointError:
+        signed_root, size = b"", checkpoint.size
+    try:
+        proof = merkle.inclusion_proof(DbNodeStore(), index, size)
+    except (merkle.MissingNodeError, ValueError):
+        proof = []
+    verified = bool(signed_root) and merkle.verify_inclusion(leaf, index, size, proof, signed_root)
+    return InclusionEvidence(
+        index=index,
+        body=body,
+        leaf_hash=leaf,
+        tree_size=size,
+        root=signed_root,
+        note=checkpoint.note,
+        proof=tuple(proof),
+        verified=verified,
+    )
 
 
 def consistency_proof(old_size: int, new_size: int) -> list[bytes]:
     return merkle.consistency_proof(DbNodeStore(), old_size, new_size)
-
-
-# --- verification --------------------------------------------------------------------------------
-
-
-@dataclass
-class VerifyResult:
-    entries: int = 0
-    checkpoints: int = 0
-    problems: list[str] = field(default_factory=list)
-    root: bytes = b""
-
-    @property
-    def ok(self) -> bool:
-        return not self.problems
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "ok": self.ok,
-            "entries": self.entries,
-            "checkpoints": self.checkpoints,
-            "root": self.root.hex(),
-            "problems": self.problems,
-        }
-
-
-def _entry_rows(batch: int = 10000) -> Iterator[tuple[int, bytes, str, str, str, datetime | str]]:
-    table = connection.ops.quote_name(Entry._meta.db_table)
-    columns = ", ".join(connection.ops.quote_name(c) for c in ("index", "body", "actor", "action", "subject"))
-    with connection.cursor() as cursor:
-        # A raw cursor: the ORM's per-row model building would cost more than the hashing.
-        cursor.execute(f"SELECT {columns} FROM {table} ORDER BY {connection.ops.quote_name('index')}")  # noqa: S608 — names are quoted constants
-        while True:
-            rows = cursor.fetchmany(batch)
-            if not rows:
-                return
-            for row in rows:
-                yield row[0], bytes(row[1]), row[2], row[3], row[4], ""
-
-
-def audit_verify(*, progress: Callable[[int], None] | None = None, verifier: str | None = None) -> VerifyResult:
-    """Recomputes the tree from the entries and checks it against every stored checkpoint.
-
-    Catches edited, deleted, inserted or reordered entries (index gaps, body/column mismatch, leaf
-    or root mismatch), a truncated tail (a checkpoint larger than the log, or a head that says
-    more), forged or altered checkpoints (signature, note/root columns) and tampered tree nodes.
-    """
-    result = VerifyResult()
-    key = notes.parse_verifier_key(verifier) if verifier else signer().verifier
-    checkpoints = list(Checkpoint.objects.order_by("size"))
-    expected: list[tuple[int, bytes]] = []
-    for cp in checkpoints:
-        try:
-            opened = notes.open_checkpoint(cp.note, key)
-        except notes.CheckpointError as exc:
-            result.problems.append(f"checkpoint at size {cp.size}: its signature does not verify ({exc}).")
-            continue
-        if opened.size != cp.size or opened.root_hash != bytes(cp.root):
-            result.problems.append(f"checkpoint at size {cp.size}: the signed note does not match the stored root.")
-            continue
-        expected.append((cp.size, opened.root_hash))
-    result.checkpoints = len(checkpoints)
-
-    bad_entry: list[str] = []
-
-    def leaves() -> Iterator[bytes]:
-        position = 0
-        for index, body, actor, action, subject, _ in _entry_rows():
-            if index != position and not bad_entry:
-                bad_entry.append(
-                    f"entry {position}: missing (the next stored entry is {index}); entries were deleted or reordered."
-                )
-            if not bad_entry:
-                problem = _body_problem(index, body, actor, action, subject)
-                if problem:
-                    bad_entry.append(f"entry {index}: {problem}")
-            position = index + 1
-            if progress and position % 10000 == 0:
-                progress(10000)
-            yield merkle.leaf_hash(body)
-
-    check = merkle.verify_log(leaves(), expected)
-    result.entries, result.root = check.entries, check.root
-    if progress:
-        progress(check.entries % 10000)
-    if bad_entry:
-        result.problems.append(bad_entry[0])
-    for size, _, _ in check.mismatched:
-        first = _first_changed_leaf(size)
-        where = f"entry {first} was changed" if first is not None else "an entry before it was changed"
-        result.problems.append(f"checkpoint at size {size}: the recomputed root differs; {where}.")
-    for size in check.unreached:
-        result.problems.append(
-            f"checkpoint at size {size}: the log holds only {check.entries} entries; its tail was truncated."
-        )
-    head = LogHead.objects.filter(id=1).first()
-    if head is not None and head.size != check.entries:
-        result.problems.append(f"the log head says {head.size} entries but {check.entries} are stored.")
-    if check.entries and not result.problems:
-        stored_root = merkle.root(DbNodeStore(), check.entries)
-        if stored_root != check.root:
-            result.problems.append("the stored tree nodes do not match the entries; proofs would be wrong.")
-    return result
-
-
-def _body_problem(index: int, body: bytes, actor: str, action: str, subject: str) -> str | None:
-    try:
-        document = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        return "its body is not valid JSON."
-    if not isinstance(document, dict) or document.get("index") != index:
-        return "its body names another position; entries were moved."
-    if (
-        document.get("actor", "")[:150] != actor
-        or document.get("action") != action
-        or document.get("subject") != subject
-    ):
-        return "its columns differ from its signed body; it was edited."
-    return None
-
-
-def _first_changed_leaf(size: int, batch: int = 10000) -> int | None:
-    """The first entry below ``size`` whose body no longer hashes to its stored leaf node."""
-    pending: list[tuple[int, bytes]] = []
-
-    def first_bad(chunk: list[tuple[int, bytes]]) -> int | None:
-        # Level-0 nodes are packed with level 0, so their keys are the entry indexes themselves.
-        stored = dict(Node.objects.filter(key__gte=chunk[0][0], key__lte=chunk[-1][0]).values_list("key", "hash"))
-        for index, digest in chunk:
-            if bytes(stored.get(index, b"")) != digest:
-                return index
-        return None
-
-    for index, body, *_ in _entry_rows():
-        if index >= size:
-            break
-        pending.append((index, merkle.leaf_hash(body)))
-        if len(pending) == batch:
-            found = first_bad(pending)
-            if found is not None:
-                return found
-            pending = []
-    return first_bad(pending) if pending else None
-
-
-def verify_external_checkpoint(note: str, verifier: str | None = None) -> list[str]:
-    """Checks a checkpoint copied off the machine earlier against the log as it is now.
-
-    Proves the log was not rewritten since: the note's signature verifies, and the current tree
-    of that size has the same root (so the log is an append-only extension of what was signed).
-    """
-    problems: list[str] = []
-    key = notes.parse_verifier_key(verifier) if verifier else signer().verifier
-    try:
-        cp = notes.open_checkpoint(note, key)
-    except notes.CheckpointError as exc:
-        return [f"the checkpoint does not verify: {exc}"]
-    head = LogHead.objects.filter(id=1).first()
-    size = head.size if head else 0
-    if cp.size > size:
-        return [f"the checkpoint covers {cp.size} entries but the log holds only {size}; it was truncated."]
-    check = merkle.verify_log(
-        (merkle.leaf_hash(row[1]) for row in _take(_entry_rows(), cp.size)), [(cp.size, cp.root_hash)]
-    )
-    if not check.ok:
-        problems.append(f"the log's first {cp.size} entries no longer hash to the checkpoint's root; it was rewritten.")
-    elif size > cp.size:
-        proof = consistency_proof(cp.size, size)
-        if not merkle.verify_consistency(cp.size, size, cp.root_hash, merkle.root(DbNodeStore(), size), proof):
-            problems.append("the current tree is not a consistent extension of the checkpoint.")
-    return problems
-
-
-def _take(rows: Iterator[Any], count: int) -> Iterator[Any]:
-    for n, row in enumerate(rows):
-        if n >= count:
-            return
-        yield row
