@@ -8,7 +8,8 @@ from typing import Any
 
 from django.urls import URLPattern, URLResolver, get_resolver
 
-EXAMPLE_ARGS = {"int": "1", "str": "x", "slug": "x", "path": "x", "uuid": "00000000-0000-0000-0000-000000000000"}
+# "1" fits int, str, slug and path converters alike, and ninja path parameters typed as int.
+EXAMPLE_ARGS = {"int": "1", "str": "1", "slug": "1", "path": "1", "uuid": "00000000-0000-0000-0000-000000000000"}
 
 
 @dataclass(frozen=True)
@@ -23,7 +24,7 @@ def _example(pattern: str, converters: dict[str, Any]) -> str:
 
     def fill(match: re.Match[str]) -> str:
         converter = match.group(1) or "str"
-        return EXAMPLE_ARGS.get(converter, "x")
+        return EXAMPLE_ARGS.get(converter, "1")
 
     return re.sub(r"<(?:(\w+):)?(\w+)>", fill, pattern)
 

@@ -10,6 +10,7 @@ urlpatterns = [
     path("i18n/setlang/", public(set_language), name="set_language"),
     path("", include("legionary.intake.urls")),
     path("intake/", include("legionary.intake.staff_urls")),
+    path("cases/", include("legionary.vetting.urls")),
     path("api/v1/", api.urls),
     path("audit/", include("legionary.audit.urls")),
     path("", include("legionary.access.urls")),

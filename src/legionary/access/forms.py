@@ -8,9 +8,17 @@ MAX_PASSWORD_LENGTH = 1024
 
 
 class LoginForm(forms.Form):
-    username = forms.CharField(label=_("Username"), max_length=150, strip=True)
+    username = forms.CharField(
+        label=_("Username"),
+        max_length=150,
+        strip=True,
+        widget=forms.TextInput(attrs={"autocomplete": "username", "autocapitalize": "none"}),
+    )
     password = forms.CharField(
-        label=_("Password"), max_length=MAX_PASSWORD_LENGTH, strip=False, widget=forms.PasswordInput
+        label=_("Password"),
+        max_length=MAX_PASSWORD_LENGTH,
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
     )
     code = forms.CharField(
         label=_("Authenticator code or recovery code"),

@@ -19,6 +19,8 @@ class Role(models.TextChoices):
     POLYGRAPH_EXAMINER = "polygraph_examiner", _("Polygraph examiner")
     CI_OFFICER = "ci_officer", _("Counter-intelligence officer")
     ADJUDICATOR = "adjudicator", _("Adjudicator")
+    # Decides a case on which the two adjudicators disagreed.
+    SENIOR_ADJUDICATOR = "senior_adjudicator", _("Senior adjudicator")
     INSTRUCTOR = "instructor", _("Instructor")
     UNIT_COMMANDER = "unit_commander", _("Unit commander")
     SECURITY_OFFICER = "security_officer", _("Security officer")
@@ -44,24 +46,40 @@ class Perm(StrEnum):
     VIEW_CASES = "view_cases"
     RECORD_CHECK = "record_check"
     ADJUDICATE = "adjudicate"
+    ADJUDICATE_SENIOR = "adjudicate_senior"
+    ASSIGN_CHECKS = "assign_checks"
+    ENTER_APPEAL = "enter_appeal"
+    MANAGE_VETTING_POLICY = "manage_vetting_policy"
     VIEW_TRAINING = "view_training"
     GRADE = "grade"
+    MANAGE_TRAINING = "manage_training"
     VIEW_UNITS = "view_units"
     MANAGE_UNITS = "manage_units"
     VIEW_REPORTS = "view_reports"
+    # Record a legionnaire's service status (active, on leave, wounded, missing, ...).
+    RECORD_SERVICE_STATUS = "record_service_status"
+    # Open a legionnaire's next-of-kin contacts, audited with a reason (through unseal_identity).
+    CONTACT_NEXT_OF_KIN = "contact_next_of_kin"
 
 
 _EVERY_STAFF = frozenset({Perm.VIEW_DASHBOARD})
 
 ROLE_PERMISSIONS: dict[str, frozenset[Perm]] = {
-    Role.ADMINISTRATOR: _EVERY_STAFF | {Perm.MANAGE_STAFF, Perm.MANAGE_UNITS, Perm.VIEW_UNITS, Perm.VIEW_REPORTS},
-    Role.INTAKE_OFFICER: _EVERY_STAFF | {Perm.VIEW_INTAKE_QUEUE, Perm.VIEW_CASES, Perm.VIEW_REPORTS},
+    Role.ADMINISTRATOR: _EVERY_STAFF
+    | {Perm.MANAGE_STAFF, Perm.MANAGE_UNITS, Perm.VIEW_UNITS, Perm.VIEW_REPORTS, Perm.RECORD_SERVICE_STATUS}
+    | {Perm.VIEW_TRAINING, Perm.MANAGE_TRAINING}
+    | {Perm.MANAGE_VETTING_POLICY},
+    Role.INTAKE_OFFICER: _EVERY_STAFF
+    | {Perm.VIEW_INTAKE_QUEUE, Perm.VIEW_CASES, Perm.VIEW_REPORTS, Perm.ASSIGN_CHECKS, Perm.ENTER_APPEAL},
     Role.INVESTIGATOR: _EVERY_STAFF | {Perm.VIEW_CASES, Perm.RECORD_CHECK, Perm.UNSEAL_IDENTITY},
     Role.POLYGRAPH_EXAMINER: _EVERY_STAFF | {Perm.VIEW_CASES, Perm.RECORD_CHECK},
     Role.CI_OFFICER: _EVERY_STAFF | {Perm.VIEW_CASES, Perm.RECORD_CHECK, Perm.UNSEAL_IDENTITY, Perm.VIEW_REPORTS},
     Role.ADJUDICATOR: _EVERY_STAFF | {Perm.VIEW_CASES, Perm.ADJUDICATE, Perm.VIEW_REPORTS},
+    Role.SENIOR_ADJUDICATOR: _EVERY_STAFF
+    | {Perm.VIEW_CASES, Perm.ADJUDICATE, Perm.ADJUDICATE_SENIOR, Perm.VIEW_REPORTS},
     Role.INSTRUCTOR: _EVERY_STAFF | {Perm.VIEW_TRAINING, Perm.GRADE},
-    Role.UNIT_COMMANDER: _EVERY_STAFF | {Perm.VIEW_UNITS, Perm.VIEW_REPORTS},
+    Role.UNIT_COMMANDER: _EVERY_STAFF
+    | {Perm.VIEW_UNITS, Perm.VIEW_REPORTS, Perm.RECORD_SERVICE_STATUS, Perm.CONTACT_NEXT_OF_KIN},
     Role.SECURITY_OFFICER: _EVERY_STAFF
     | {Perm.VIEW_AUDIT_LOG, Perm.UNSEAL_IDENTITY, Perm.ERASE_IDENTITY, Perm.MANAGE_KEYS, Perm.VIEW_REPORTS},
     Role.AUDITOR: _EVERY_STAFF | {Perm.VIEW_AUDIT_LOG},

@@ -34,6 +34,7 @@ from legionary.intake.schema import (
     validate_application,
 )
 from legionary.intake.views import client_address
+from legionary.vetting.api import vetting_router
 
 
 class GuardedNinjaAPI(NinjaAPI):
@@ -69,12 +70,17 @@ def _rule_of(callback: Any) -> str | None:
 api = GuardedNinjaAPI(
     title="legionary API",
     version="1",
-    description="Public intake endpoints of legionary. Errors are RFC 7807 problem details.",
+    description=(
+        "Public intake endpoints (no sign-in) and staff endpoints (a signed-in session with both "
+        "factors, CSRF token on writes). Errors are RFC 7807 problem details."
+    ),
     urls_namespace="api-public",
     # The interactive docs page loads third-party scripts, which the CSP forbids; the JSON is enough.
     docs_url=None,
     openapi_url="/openapi.json",
 )
+# Staff routers: every endpoint in them is under ``staff_required``, copied onto the URL patterns.
+api.add_router("/vetting/", vetting_router())
 
 
 class ReceiptOut(Schema):

@@ -1,4 +1,11 @@
-"""Vetting cases. A case refers to its person by pseudonymous id only."""
+"""Vetting: cases, their checks, findings, decisions, appeals and the screening lists.
+
+Responsible for the rows of the vetting process. Every row refers to a person by pseudonymous id
+only; free text that may identify someone (check notes, appeal grounds) lives in
+``identity.SealedRecord`` and is referenced from here. Must never hold a name, a birth date, a
+document number or any other plaintext identity, and must never be changed except through
+``vetting.services`` (which audits every change).
+"""
 
 from __future__ import annotations
 
@@ -16,6 +23,8 @@ class CaseState(models.TextChoices):
     DENIED = "denied", _("Denied")
     DEFERRED = "deferred", _("Deferred")
     APPEALED = "appealed", _("Appealed")
+    # The two adjudicators disagreed: a senior adjudicator decides.
+    ESCALATED = "escalated", _("Escalated to a senior adjudicator")
 
 
 class Case(models.Model):
@@ -35,6 +44,10 @@ class Case(models.Model):
     profile = models.JSONField(default=dict, blank=True)
     # How the application arrived: form, api or import.
     channel = models.CharField(max_length=16, blank=True, default="")
+    # Decisions are counted per round: the first decision is round 1, each appeal opens the next.
+    decision_round = models.PositiveIntegerField(default=1)
+    # When the case last reached approved or denied; retention counts from here.
+    decided_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         indexes = [models.Index(fields=["state", "created_at"], name="case_state_created")]
@@ -52,3 +65,189 @@ class ScreeningFlag(models.Model):
     matched_status = models.CharField(max_length=16)
     created_at = models.DateTimeField()
     resolved_at = models.DateTimeField(null=True, blank=True)
+
+
+class CheckResult(models.TextChoices):
+    CLEAR = "clear", _("Clear")
+    CONCERN = "concern", _("Concern")
+    DISQUALIFYING = "disqualifying", _("Disqualifying")
+    COULD_NOT_COMPLETE = "could_not_complete", _("Could not complete")
+
+
+ADVERSE_RESULTS = (CheckResult.CONCERN, CheckResult.DISQUALIFYING)
+
+
+class PolygraphOutcome(models.TextChoices):
+    NDI = "no_deception_indicated", _("No deception indicated")
+    DI = "deception_indicated", _("Deception indicated")
+    INCONCLUSIVE = "inconclusive", _("Inconclusive")
+    REFUSED = "refused", _("Refused")
+
+
+class CiReview(models.TextChoices):
+    WHEN_FLAGGED = "when_flagged", _("Only when screening flagged the case")
+    ALWAYS = "always", _("Always")
+
+
+class CheckType(models.Model):
+    """One kind of check from the catalogue (``fixtures/checks.json``): data, not code."""
+
+    slug = models.SlugField(primary_key=True, max_length=40)
+    name = models.CharField(max_length=120)
+    # The role whose members perform this check (an ``access.roles.Role`` value).
+    role = models.CharField(max_length=32)
+    due_days = models.PositiveIntegerField(default=14)
+    is_polygraph = models.BooleanField(default=False)
+    is_ci_review = models.BooleanField(default=False)
+
+    def __str__(self) -> str:
+        return self.slug
+
+
+class LegionCheckPolicy(models.Model):
+    """Which checks a legion requires, in order; ``legion="*"`` is the default for the others."""
+
+    legion = models.CharField(max_length=32, unique=True)
+    ci_review = models.CharField(max_length=16, choices=CiReview.choices, default=CiReview.WHEN_FLAGGED)
+    # Days after a denial before the denied person's sealed identity is erased (indexes stay).
+    retention_days = models.PositiveIntegerField(default=730)
+    updated_at = models.DateTimeField()
+
+
+class PolicyCheck(models.Model):
+    policy = models.ForeignKey(LegionCheckPolicy, on_delete=models.CASCADE, related_name="checks")
+    check_type = models.ForeignKey(CheckType, on_delete=models.PROTECT, related_name="+")
+    position = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["position"]
+        constraints = [models.UniqueConstraint(fields=["policy", "check_type"], name="policy_check_once")]
+
+
+class ScreeningList(models.Model):
+    """A designation or sanctions list loaded from a FollowTheMoney export. Public data."""
+
+    name = models.CharField(max_length=200, unique=True)
+    loaded_at = models.DateTimeField()
+    entries_count = models.PositiveIntegerField(default=0)
+
+
+class ScreeningEntry(models.Model):
+    """One listed person: the list's own id and caption (public), and blind-index tokens only."""
+
+    screening_list = models.ForeignKey(ScreeningList, on_delete=models.CASCADE, related_name="entries")
+    entry_id = models.CharField(max_length=200)
+    caption = models.CharField(max_length=300)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["screening_list", "entry_id"], name="screening_entry_once")]
+
+
+class ScreeningToken(models.Model):
+    """A keyed, truncated HMAC of one normalised value of a list entry, comparable with ``BlindIndex``."""
+
+    entry = models.ForeignKey(ScreeningEntry, on_delete=models.CASCADE, related_name="tokens")
+    name = models.CharField(max_length=32)
+    key_version = models.PositiveIntegerField()
+    value = models.BinaryField(max_length=32)
+
+    class Meta:
+        indexes = [models.Index(fields=["name", "key_version", "value"], name="screening_token_lookup")]
+
+
+class Check(models.Model):
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="checks")
+    check_type = models.ForeignKey(CheckType, on_delete=models.PROTECT, related_name="+")
+    position = models.PositiveIntegerField()
+    assigned_to = models.ForeignKey(
+        "access.Staff", null=True, blank=True, on_delete=models.PROTECT, related_name="vetting_checks"
+    )
+    due_on = models.DateField()
+    result = models.CharField(max_length=24, choices=CheckResult.choices, blank=True, default="")
+    completed_by = models.ForeignKey("access.Staff", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    completed_at = models.DateTimeField(null=True, blank=True)
+    # Notes may name people or places: sealed under the person's key, gone when he is erased.
+    note = models.ForeignKey(
+        "identity.SealedRecord", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # Why the check exists: "policy", "flagged" (screening found a duplicate) or "screening" (a list hit).
+    opened_by = models.CharField(max_length=16, default="policy")
+    screening_entry = models.ForeignKey(
+        ScreeningEntry, null=True, blank=True, on_delete=models.SET_NULL, related_name="checks"
+    )
+    # Polygraph only.
+    examiner = models.ForeignKey("access.Staff", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    examined_on = models.DateField(null=True, blank=True)
+    question_areas = models.JSONField(default=list, blank=True)
+    polygraph_outcome = models.CharField(max_length=24, choices=PolygraphOutcome.choices, blank=True, default="")
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["position", "id"]
+
+    @property
+    def is_done(self) -> bool:
+        return bool(self.result)
+
+
+class Severity(models.TextChoices):
+    MINOR = "minor", _("Minor")
+    MODERATE = "moderate", _("Moderate")
+    SERIOUS = "serious", _("Serious")
+
+
+class Finding(models.Model):
+    """A finding against one SEAD 4 guideline (``vetting.guidelines``)."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="findings")
+    guideline = models.CharField(max_length=1)
+    disqualifying_condition = models.TextField()
+    mitigating_conditions = models.TextField(blank=True, default="")
+    severity = models.CharField(max_length=12, choices=Severity.choices)
+    # The check the finding comes from, if any; a finding from the polygraph alone cannot carry a denial.
+    source_check = models.ForeignKey(Check, null=True, blank=True, on_delete=models.SET_NULL, related_name="findings")
+    recorded_by = models.ForeignKey("access.Staff", on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField()
+
+
+class Outcome(models.TextChoices):
+    APPROVE = "approve", _("Approve")
+    DENY = "deny", _("Deny")
+    DEFER = "defer", _("Defer (ask for more)")
+
+
+class Decision(models.Model):
+    """One adjudicator's vote in one round. Seats 1 and 2 are the pair; seat 3 is the senior adjudicator.
+
+    The unique constraints are the last line of the two-person rule: one vote per adjudicator per
+    round, and one vote per seat, so two concurrent "second" votes cannot both be stored.
+    """
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="decisions")
+    round = models.PositiveIntegerField()
+    seat = models.PositiveSmallIntegerField()
+    adjudicator = models.ForeignKey("access.Staff", on_delete=models.PROTECT, related_name="+")
+    outcome = models.CharField(max_length=8, choices=Outcome.choices)
+    rationale = models.TextField()
+    # Whole-person concept: factor key (``vetting.guidelines.WHOLE_PERSON_FACTORS``) → assessment.
+    factors = models.JSONField(default=dict)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["round", "seat"]
+        constraints = [
+            models.UniqueConstraint(fields=["case", "round", "seat"], name="decision_seat_once"),
+            models.UniqueConstraint(fields=["case", "round", "adjudicator"], name="decision_adjudicator_once"),
+        ]
+
+
+class Appeal(models.Model):
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="appeals")
+    # The round the appeal opens.
+    round = models.PositiveIntegerField()
+    # The applicant's grounds may identify people: sealed.
+    grounds = models.ForeignKey(
+        "identity.SealedRecord", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    entered_by = models.ForeignKey("access.Staff", on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField()

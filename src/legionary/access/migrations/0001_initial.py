@@ -46,7 +46,7 @@ class Migration(migrations.Migration):
             name='RoleGrant',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('role', models.CharField(choices=[('administrator', 'Administrator'), ('intake_officer', 'Intake officer'), ('investigator', 'Background investigator'), ('polygraph_examiner', 'Polygraph examiner'), ('ci_officer', 'Counter-intelligence officer'), ('adjudicator', 'Adjudicator'), ('instructor', 'Instructor'), ('unit_commander', 'Unit commander'), ('security_officer', 'Security officer'), ('auditor', 'Auditor')], max_length=32)),
+                ('role', models.CharField(choices=[('administrator', 'Administrator'), ('intake_officer', 'Intake officer'), ('investigator', 'Background investigator'), ('polygraph_examiner', 'Polygraph examiner'), ('ci_officer', 'Counter-intelligence officer'), ('adjudicator', 'Adjudicator'), ('senior_adjudicator', 'Senior adjudicator'), ('instructor', 'Instructor'), ('unit_commander', 'Unit commander'), ('security_officer', 'Security officer'), ('auditor', 'Auditor')], max_length=32)),
                 ('scope_kind', models.CharField(choices=[('system', 'Whole system'), ('legion', 'Legion'), ('unit', 'Unit subtree'), ('cohort', 'Cohort'), ('case', 'Case')], default='system', max_length=16)),
                 ('scope_ref', models.CharField(blank=True, default='', max_length=64)),
                 ('created_at', models.DateTimeField(auto_now_add=True)),

@@ -45,9 +45,12 @@ class Command(LegionaryCommand):
         executor = MigrationExecutor(connection)
         if executor.migration_plan(executor.loader.graph.leaf_nodes()):
             raise UsageError("The database schema is not up to date. Run `legionary init` first.")
-        from legionary.identity.services import check_keyring_ready
+        from legionary.identity.services import IdentityError, check_keyring_ready
 
-        check_keyring_ready()
+        try:
+            check_keyring_ready()
+        except IdentityError as exc:
+            raise UsageError(str(exc)) from None
         connection.close()
 
         from gunicorn.app.base import BaseApplication
@@ -67,6 +70,9 @@ class Command(LegionaryCommand):
                 self.cfg.set("access_log_format", '%(h)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms')
                 self.cfg.set("limit_request_line", 8190)
                 self.cfg.set("limit_request_fields", 100)
+                # No runtime control socket: it would be shared by every instance of one user
+                # (~/.gunicorn/gunicorn.ctl) and is one more way to stop or reload the service.
+                self.cfg.set("control_socket_disable", True)
 
             def load(self) -> Any:
                 return application

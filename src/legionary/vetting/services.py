@@ -1,0 +1,821 @@
+"""Vetting's state changes: start, checks, findings, two-person decisions, appeals, retention, screening.
+
+Responsible for every change to a case. Each function checks the actor's permission and scope,
+asks ``vetting.states`` whether the step is allowed, bumps ``Case.version`` with
+``UPDATE ... WHERE version = expected`` (optimistic locking: a change based on a stale view of the
+case fails with ``StaleCase``), sets the person's status and writes its audit entry in the same
+transaction.
+
+Must never: read or write plaintext identity except through ``identity.services`` (notes and
+appeal grounds are sealed with ``record_seal``); put anything but plain, non-identifying values in
+an audit entry; let one adjudicator's vote take effect alone.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from legionary.access.models import RoleGrant
+from legionary.access.policy import staff_may
+from legionary.access.roles import Perm, ScopeKind
+from legionary.audit.services import audit_record
+from legionary.identity import crypto, matching
+from legionary.identity.models import Person
+from legionary.identity.services import (
+    INDEX_WIDTH,
+    KIN_INDEX_NAMES,
+    KIN_NAME,
+    KIN_NAME_CHECK,
+    erase_person_data,
+    key_provider,
+    next_of_kin_tokens,
+    person_index_tokens,
+    record_seal,
+)
+from legionary.vetting import guidelines
+from legionary.vetting.catalogue import DEFAULT_POLICY, policy_for
+from legionary.vetting.models import (
+    ADVERSE_RESULTS,
+    Appeal,
+    Case,
+    CaseState,
+    Check,
+    CheckResult,
+    CheckType,
+    CiReview,
+    Decision,
+    Finding,
+    LegionCheckPolicy,
+    Outcome,
+    PolicyCheck,
+    PolygraphOutcome,
+    ScreeningEntry,
+    ScreeningList,
+    ScreeningToken,
+    Severity,
+)
+from legionary.vetting.selectors import NotInScope, visible_cases
+from legionary.vetting.states import (
+    CLOSED,
+    DECIDABLE,
+    PERSON_STATUS,
+    Transition,
+    TransitionRefused,
+    VettingError,
+    next_state,
+)
+
+__all__ = [
+    "NotAllowed",
+    "NotInScope",
+    "PolygraphOnlyDenial",
+    "StaleCase",
+    "TransitionRefused",
+    "VettingError",
+]
+
+MIN_RATIONALE = 20
+SYSTEM_SCREENING = "system:screening"
+SYSTEM_RETENTION = "system:retention"
+
+
+class NotAllowed(VettingError):
+    """The actor sees the case but may not take this step (wrong role, checker, second vote...)."""
+
+
+class StaleCase(VettingError):
+    """The case changed since the actor loaded it."""
+
+
+class PolygraphOnlyDenial(VettingError):
+    """SEAD 4: a denial may not rest on a polygraph result alone."""
+
+
+# --- helpers --------------------------------------------------------------------------------------
+
+
+def _name(actor: Any) -> str:
+    return str(actor.get_username())
+
+
+def _today(now: datetime.datetime) -> datetime.date:
+    return timezone.localdate(now)
+
+
+def holds_role(staff: Any, role: str, legion: str) -> bool:
+    """Whether ``staff`` holds ``role`` through a system grant or a grant for ``legion``."""
+    if staff is None or not staff.is_active:
+        return False
+    return RoleGrant.objects.filter(staff=staff, role=role, scope_kind=ScopeKind.SYSTEM).exists() or (
+        RoleGrant.objects.filter(staff=staff, role=role, scope_kind=ScopeKind.LEGION, scope_ref=legion).exists()
+    )
+
+
+def _case_for(case_id: int, actor: Any, perm: Perm) -> Case:
+    """The case, if the actor may see it (else ``NotInScope``) and holds ``perm`` for its legion."""
+    case = visible_cases(actor).select_related("person").filter(pk=case_id).first()
+    if case is None:
+        raise NotInScope("There is no such case.")
+    if not staff_may(actor, perm, legion=case.legion):
+        raise NotAllowed("Your role does not allow this step on this case.")
+    return case
+
+
+def _bump(case: Case, expected: int, now: datetime.datetime, **fields: Any) -> None:
+    """Optimistic lock: applies ``fields`` only if nobody changed the case since version ``expected``."""
+    updated = Case.objects.filter(pk=case.pk, version=expected).update(
+        version=F("version") + 1, updated_at=now, **fields
+    )
+    if updated != 1:
+        raise StaleCase("Someone else changed this case while you were working on it. Reload the case and try again.")
+    case.version = expected + 1
+    case.updated_at = now
+    for name, value in fields.items():
+        setattr(case, name, value)
+
+
+def _move(case: Case, transition: Transition, expected: int, now: datetime.datetime, **fields: Any) -> str:
+    """Applies a state-machine transition (and the person's status that goes with it); returns the new state."""
+    target = next_state(case.state, transition)
+    _bump(case, expected, now, state=target, **fields)
+    status = PERSON_STATUS.get(target)
+    if status is not None:
+        Person.objects.filter(pk=case.person_id).update(status=status)
+    return str(target)
+
+
+def _expected(case: Case, expected_version: int | None) -> int:
+    return case.version if expected_version is None else expected_version
+
+
+# --- configuration --------------------------------------------------------------------------------
+
+
+def legion_policy_set(
+    *, actor: Any, legion: str, checks: list[str], ci_review: str, retention_days: int
+) -> LegionCheckPolicy:
+    """Sets which checks a legion requires, in order, when its CI review applies and its retention period."""
+    if not staff_may(actor, Perm.MANAGE_VETTING_POLICY, legion=None if legion == DEFAULT_POLICY else legion):
+        raise NotAllowed("Only an administrator may change a legion's vetting policy.")
+    if ci_review not in CiReview.values:
+        raise VettingError("Choose when the counter-intelligence review applies: always or only when flagged.")
+    known = set(CheckType.objects.filter(slug__in=checks).values_list("slug", flat=True))
+    unknown = [c for c in checks if c not in known]
+    if unknown or not checks or len(set(checks)) != len(checks):
+        raise VettingError("List each check once, from the catalogue.")
+    if retention_days < 1:
+        raise VettingError("The retention period must be at least one day.")
+    now = timezone.now()
+    with transaction.atomic():
+        policy, _ = LegionCheckPolicy.objects.update_or_create(
+            legion=legion, defaults={"ci_review": ci_review, "retention_days": retention_days, "updated_at": now}
+        )
+        PolicyCheck.objects.filter(policy=policy).delete()
+        PolicyCheck.objects.bulk_create(
+            PolicyCheck(policy=policy, check_type_id=slug, position=n) for n, slug in enumerate(checks)
+        )
+        audit_record(
+            actor=_name(actor),
+            action="vetting.policy_set",
+            details={"legion": legion, "checks": checks, "ci_review": ci_review, "retention_days": retention_days},
+        )
+    return policy
+
+
+# --- starting vetting and checks ------------------------------------------------------------------
+
+
+def _new_check(case: Case, check_type: CheckType, position: int, now: datetime.datetime, **extra: Any) -> Check:
+    return Check.objects.create(
+        case=case,
+        check_type=check_type,
+        position=position,
+        due_on=_today(now) + datetime.timedelta(days=check_type.due_days),
+        created_at=now,
+        **extra,
+    )
+
+
+def _ci_review_type() -> CheckType:
+    return CheckType.objects.filter(is_ci_review=True).order_by("slug").first() or CheckType.objects.get(
+        slug="ci_review"
+    )
+
+
+def vetting_start(
+    *, case_id: int, actor: Any, expected_version: int | None = None, now: datetime.datetime | None = None
+) -> Case:
+    """Received → in review: creates the legion's checks (and the CI review when due) and screens the lists."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        case = _case_for(case_id, actor, Perm.ASSIGN_CHECKS)
+        _move(case, Transition.START, _expected(case, expected_version), now)
+        policy = policy_for(case.legion)
+        types = [pc.check_type for pc in policy.checks.select_related("check_type")]
+        # A flagged case (a possible duplicate or re-application) always gets the CI review.
+        if (case.flagged or policy.ci_review == CiReview.ALWAYS) and not any(t.is_ci_review for t in types):
+            types.append(_ci_review_type())
+        for position, check_type in enumerate(types):
+            _new_check(
+                case,
+                check_type,
+                position,
+                now,
+                opened_by="flagged" if check_type.is_ci_review and case.flagged else "policy",
+            )
+        audit_record(
+            actor=_name(actor),
+            action="case.started",
+            subject=case.person_id,
+            details={"case": case.pk, "state": case.state, "checks": [t.slug for t in types]},
+        )
+        _screen_case(case, now)
+    return case
+
+
+def check_assign(
+    *,
+    check_id: int,
+    assignee: Any,
+    actor: Any,
+    expected_version: int | None = None,
+    now: datetime.datetime | None = None,
+) -> Check:
+    """Assigns an open check to a staff member who holds the check's role for the case's legion."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        check = Check.objects.select_related("check_type").filter(pk=check_id).first()
+        if check is None:
+            raise NotInScope("There is no such check.")
+        case = _case_for(check.case_id, actor, Perm.ASSIGN_CHECKS)
+        if case.state in CLOSED:
+            raise TransitionRefused("This case is closed; its checks cannot be reassigned.")
+        if check.is_done:
+            raise VettingError("This check already has its result.")
+        if not holds_role(assignee, check.check_type.role, case.legion):
+            raise VettingError("Choose a staff member whose role performs this check for this legion.")
+        _bump(case, _expected(case, expected_version), now)
+        check.assigned_to = assignee
+        check.save(update_fields=["assigned_to"])
+        audit_record(
+            actor=_name(actor),
+            action="check.assigned",
+            subject=case.person_id,
+            details={"case": case.pk, "check": check.pk, "type": check.check_type_id, "assignee": _name(assignee)},
+        )
+    return check
+
+
+@dataclass(frozen=True)
+class PolygraphRecord:
+    examined_on: datetime.date
+    question_areas: list[str]
+    outcome: str
+
+
+def check_record(
+    *,
+    check_id: int,
+    actor: Any,
+    result: str,
+    note: str = "",
+    polygraph: PolygraphRecord | None = None,
+    expected_version: int | None = None,
+    now: datetime.datetime | None = None,
+) -> Check:
+    """Records a check's result (and a sealed note); the last result sends the case to the adjudicators."""
+    now = now or timezone.now()
+    if result not in CheckResult.values:
+        raise VettingError("Choose a result: clear, concern, disqualifying or could not complete.")
+    with transaction.atomic():
+        check = Check.objects.select_related("check_type").filter(pk=check_id).first()
+        if check is None:
+            raise NotInScope("There is no such check.")
+        case = _case_for(check.case_id, actor, Perm.RECORD_CHECK)
+        if check.assigned_to_id != actor.pk:
+            raise NotAllowed("This check is assigned to someone else; only the assigned staff member records it.")
+        if case.state != CaseState.IN_REVIEW:
+            raise TransitionRefused("Check results can be recorded only while the case is in review.")
+        if check.is_done:
+            raise VettingError("This check already has its result.")
+        fields = ["result", "completed_by", "completed_at"]
+        if check.check_type.is_polygraph:
+            if polygraph is None or polygraph.outcome not in PolygraphOutcome.values or not polygraph.question_areas:
+                raise VettingError("Record the examination date, the question areas and the polygraph outcome.")
+            check.examiner = actor
+            check.examined_on = polygraph.examined_on
+            check.question_areas = [" ".join(a.split())[:200] for a in polygraph.question_areas if a.strip()]
+            check.polygraph_outcome = polygraph.outcome
+            fields += ["examiner", "examined_on", "question_areas", "polygraph_outcome"]
+        elif polygraph is not None:
+            raise VettingError("Polygraph details belong to a polygraph examination only.")
+        expected = _expected(case, expected_version)
+        _bump(case, expected, now)
+        if note.strip():
+            check.note = record_seal(person=case.person, kind="vetting_note", text=note.strip())
+            fields.append("note")
+        check.result, check.completed_by, check.completed_at = result, actor, now
+        check.save(update_fields=fields)
+        audit_record(
+            actor=_name(actor),
+            action="check.recorded",
+            subject=case.person_id,
+            details={
+                "case": case.pk,
+                "check": check.pk,
+                "type": check.check_type_id,
+                "result": result,
+                "polygraph_outcome": check.polygraph_outcome or None,
+            },
+        )
+        _submit_if_complete(case, now, _name(actor))
+    return check
+
+
+def _submit_if_complete(case: Case, now: datetime.datetime, actor_name: str) -> None:
+    if case.state == CaseState.IN_REVIEW and not case.checks.filter(result="").exists():
+        _move(case, Transition.SUBMIT, case.version, now)
+        audit_record(
+            actor=actor_name,
+            action="case.submitted",
+            subject=case.person_id,
+            details={"case": case.pk, "state": case.state},
+        )
+
+
+def check_add(
+    *,
+    case_id: int,
+    check_type: str,
+    actor: Any,
+    expected_version: int | None = None,
+    now: datetime.datetime | None = None,
+) -> Check:
+    """Adds a check to an open case (after a deferral, for instance); a waiting case goes back to review."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        case = _case_for(case_id, actor, Perm.ASSIGN_CHECKS)
+        kind = CheckType.objects.filter(slug=check_type).first()
+        if kind is None:
+            raise VettingError("Choose a check from the catalogue.")
+        if case.state in CLOSED or case.state == CaseState.RECEIVED:
+            raise TransitionRefused("Checks can be added only to a case in vetting.")
+        expected = _expected(case, expected_version)
+        if case.state == CaseState.IN_REVIEW:
+            _bump(case, expected, now)
+        else:
+            _move(case, Transition.REOPEN, expected, now)
+        position = (case.checks.order_by("-position").values_list("position", flat=True).first() or 0) + 1
+        check = _new_check(case, kind, position, now, opened_by="added")
+        audit_record(
+            actor=_name(actor),
+            action="check.added",
+            subject=case.person_id,
+            details={"case": case.pk, "check": check.pk, "type": kind.slug, "state": case.state},
+        )
+    return check
+
+
+# --- findings -------------------------------------------------------------------------------------
+
+
+def finding_record(
+    *,
+    case_id: int,
+    actor: Any,
+    guideline: str,
+    disqualifying_condition: str,
+    mitigating_conditions: str = "",
+    severity: str,
+    source_check_id: int | None = None,
+    expected_version: int | None = None,
+    now: datetime.datetime | None = None,
+) -> Finding:
+    """Records a finding against a SEAD 4 guideline.
+
+    The conditions name the guideline's conditions (e.g. "AG 31(b): pattern of minor offences"),
+    never facts that identify a person; those go in the check's sealed note.
+    """
+    now = now or timezone.now()
+    condition = " ".join(disqualifying_condition.split())
+    if guideline not in guidelines.BY_LETTER:
+        raise VettingError("Choose one of the 13 adjudicative guidelines (A to M).")
+    if not condition:
+        raise VettingError("Write the disqualifying condition the finding rests on.")
+    if severity not in Severity.values:
+        raise VettingError("Choose a severity: minor, moderate or serious.")
+    with transaction.atomic():
+        case = _case_for(case_id, actor, Perm.RECORD_CHECK)
+        if case.state in CLOSED or case.state == CaseState.RECEIVED:
+            raise TransitionRefused("Findings can be recorded only on a case in vetting.")
+        source = None
+        if source_check_id is not None:
+            source = case.checks.filter(pk=source_check_id).first()
+            if source is None:
+                raise VettingError("The finding's source must be a check of this case.")
+        _bump(case, _expected(case, expected_version), now)
+        finding = Finding.objects.create(
+            case=case,
+            guideline=guideline,
+            disqualifying_condition=condition,
+            mitigating_conditions=" ".join(mitigating_conditions.split()),
+            severity=severity,
+            source_check=source,
+            recorded_by=actor,
+            created_at=now,
+        )
+        audit_record(
+            actor=_name(actor),
+            action="finding.recorded",
+            subject=case.person_id,
+            details={"case": case.pk, "guideline": guideline, "severity": severity, "check": source_check_id},
+        )
+    return finding
+
+
+# --- adjudication ---------------------------------------------------------------------------------
+
+
+def _refuse_checker(case: Case, actor: Any) -> None:
+    did_a_check = case.checks.filter(assigned_to=actor).exists() or case.checks.filter(completed_by=actor).exists()
+    if did_a_check or case.checks.filter(examiner=actor).exists() or case.assigned_to_id == actor.pk:
+        raise NotAllowed("You worked on this case's checks, so you may not adjudicate it.")
+
+
+def _refuse_earlier_adjudicator(case: Case, actor: Any) -> None:
+    appeal_round = case.appeals.order_by("-round").values_list("round", flat=True).first()
+    if appeal_round is not None and case.decisions.filter(round__lt=appeal_round, adjudicator=actor).exists():
+        raise NotAllowed("You decided this case before its appeal; a different pair of adjudicators must decide it.")
+
+
+def _refuse_polygraph_only_denial(case: Case) -> None:
+    adverse = list(case.checks.filter(result__in=ADVERSE_RESULTS).select_related("check_type"))
+    polygraph_adverse = (
+        any(c.check_type.is_polygraph for c in adverse)
+        or case.checks.filter(
+            check_type__is_polygraph=True,
+            polygraph_outcome__in=[PolygraphOutcome.DI, PolygraphOutcome.INCONCLUSIVE, PolygraphOutcome.REFUSED],
+        ).exists()
+    )
+    other_basis = any(not c.check_type.is_polygraph for c in adverse) or (
+        case.findings.exclude(source_check__check_type__is_polygraph=True).exists()
+    )
+    if other_basis:
+        return
+    if polygraph_adverse:
+        raise PolygraphOnlyDenial(
+            "A denial may not rest on the polygraph alone (SEAD 4). Record the other finding it rests on, or defer."
+        )
+    raise VettingError("A denial must rest on a finding or an adverse check result; record it first.")
+
+
+def _clean_factors(factors: Mapping[str, str] | None) -> dict[str, str]:
+    cleaned: dict[str, str] = {}
+    for key, text in (factors or {}).items():
+        if key not in guidelines.WHOLE_PERSON_FACTORS:
+            raise VettingError("Use the nine whole-person factors only.")
+        value = " ".join(str(text).split())
+        if value:
+            cleaned[key] = value[:2000]
+    return cleaned
+
+
+_OUTCOME_TRANSITION = {
+    Outcome.APPROVE: Transition.APPROVE,
+    Outcome.DENY: Transition.DENY,
+    Outcome.DEFER: Transition.DEFER,
+}
+
+
+def case_decide(
+    *,
+    case_id: int,
+    actor: Any,
+    outcome: str,
+    rationale: str,
+    factors: Mapping[str, str] | None = None,
+    expected_version: int | None = None,
+    now: datetime.datetime | None = None,
+) -> Decision:
+    """One adjudicator's vote; the decision takes effect when two different adjudicators agree.
+
+    The first vote of a round only records; the second applies the outcome if it agrees and
+    escalates the case to a senior adjudicator if not; the senior adjudicator's vote applies. A
+    deferral starts a new round for the same adjudicators, an appeal one for a different pair.
+    """
+    now = now or timezone.now()
+    rationale = " ".join((rationale or "").split())
+    if outcome not in Outcome.values:
+        raise VettingError("Choose approve, deny or defer.")
+    if len(rationale) < MIN_RATIONALE:
+        raise VettingError("Write the rationale for your decision: the findings weighed and why.")
+    cleaned = _clean_factors(factors)
+    with transaction.atomic():
+        case = _case_for(case_id, actor, Perm.ADJUDICATE)
+        if case.state in CLOSED:
+            raise TransitionRefused("This case is closed; its decision stands unless an appeal is entered.")
+        if case.state not in DECIDABLE:
+            raise TransitionRefused("This case is not waiting for a decision.")
+        senior = case.state == CaseState.ESCALATED
+        if senior and not staff_may(actor, Perm.ADJUDICATE_SENIOR, legion=case.legion):
+            raise NotAllowed("The adjudicators disagreed; only a senior adjudicator may decide this case now.")
+        _refuse_checker(case, actor)
+        _refuse_earlier_adjudicator(case, actor)
+        votes = list(case.decisions.filter(round=case.decision_round))
+        if any(v.adjudicator_id == actor.pk for v in votes):
+            raise NotAllowed(
+                "You have already decided this round; a different adjudicator must give the second decision."
+            )
+        if outcome == Outcome.DENY:
+            _refuse_polygraph_only_denial(case)
+        expected = _expected(case, expected_version)
+        this_round = case.decision_round
+        seat = 3 if senior else len(votes) + 1
+        effect: str | None = None
+        if seat == 1:
+            _bump(case, expected, now)
+        else:
+            first = next(v for v in votes if v.seat == 1)
+            transition = _OUTCOME_TRANSITION[Outcome(outcome)]
+            if seat == 2 and first.outcome != outcome:
+                transition = Transition.ESCALATE
+            extra: dict[str, Any] = {}
+            if transition in (Transition.APPROVE, Transition.DENY):
+                extra["decided_at"] = now
+            if transition == Transition.DEFER:
+                # The same adjudicators decide again once the further checks are in: a new round.
+                extra["decision_round"] = this_round + 1
+            effect = _move(case, transition, expected, now, **extra)
+        try:
+            # A savepoint, so that a lost race on the unique seat leaves the transaction usable.
+            with transaction.atomic():
+                decision = Decision.objects.create(
+                    case=case,
+                    round=this_round,
+                    seat=seat,
+                    adjudicator=actor,
+                    outcome=outcome,
+                    rationale=rationale,
+                    factors=cleaned,
+                    created_at=now,
+                )
+        except IntegrityError:
+            raise StaleCase(
+                "Someone else changed this case while you were working on it. Reload the case and try again."
+            ) from None
+        audit_record(
+            actor=_name(actor),
+            action="decision.recorded",
+            subject=case.person_id,
+            details={"case": case.pk, "round": decision.round, "seat": seat, "outcome": outcome, "state": effect},
+        )
+    return decision
+
+
+# --- appeals --------------------------------------------------------------------------------------
+
+
+def appeal_enter(
+    *,
+    case_id: int,
+    actor: Any,
+    grounds: str,
+    expected_version: int | None = None,
+    now: datetime.datetime | None = None,
+) -> Appeal:
+    """Denied → appealed: the applicant's grounds (sealed); a different pair of adjudicators decides."""
+    now = now or timezone.now()
+    grounds = (grounds or "").strip()
+    if len(grounds) < 5:
+        raise VettingError("Write the applicant's grounds for the appeal.")
+    with transaction.atomic():
+        case = _case_for(case_id, actor, Perm.ENTER_APPEAL)
+        if case.person.is_erased:
+            raise VettingError(
+                "This person's identity was erased after the retention period; an appeal cannot reopen it."
+            )
+        new_round = case.decision_round + 1
+        _move(
+            case, Transition.APPEAL, _expected(case, expected_version), now, decision_round=new_round, decided_at=None
+        )
+        appeal = Appeal.objects.create(
+            case=case,
+            round=new_round,
+            grounds=record_seal(person=case.person, kind="appeal_grounds", text=grounds),
+            entered_by=actor,
+            created_at=now,
+        )
+        audit_record(
+            actor=_name(actor),
+            action="case.appealed",
+            subject=case.person_id,
+            details={"case": case.pk, "round": new_round, "state": case.state},
+        )
+    return appeal
+
+
+# --- retention ------------------------------------------------------------------------------------
+
+
+def retention_run(*, now: datetime.datetime | None = None) -> list[str]:
+    """Erases the sealed identity of people denied longer ago than their legion's retention period.
+
+    Their blind-index rows stay (``keep_indexes=True``), so a re-application is still caught, and
+    their status stays ``denied``. Idempotent: people already erased are skipped. Returns the ids erased.
+    """
+    now = now or timezone.now()
+    periods: dict[str, int] = {}
+    erased: list[str] = []
+    due = (
+        Case.objects.filter(state=CaseState.DENIED, decided_at__isnull=False, person__erased_at__isnull=True)
+        .select_related("person")
+        .order_by("decided_at")
+    )
+    for case in due:
+        if case.legion not in periods:
+            periods[case.legion] = policy_for(case.legion).retention_days
+        if case.decided_at is None or case.decided_at + datetime.timedelta(days=periods[case.legion]) > now:
+            continue
+        # Each erasure is its own transaction (erase_person_data commits, then scrubs SQLite's WAL).
+        erase_person_data(
+            person=case.person,
+            actor_name=SYSTEM_RETENTION,
+            reason=f"retention period of {periods[case.legion]} days after denial ended",
+            keep_indexes=True,
+        )
+        erased.append(case.person_id)
+    with transaction.atomic():
+        audit_record(
+            actor=SYSTEM_RETENTION,
+            action="vetting.retention_run",
+            details={"as_of": now.isoformat(), "erased": len(erased)},
+        )
+    return erased
+
+
+# --- designation and sanctions screening ----------------------------------------------------------
+
+_APPLICANT_KINDS = (matching.NAME_DOB, matching.NAME_TYPO_DOB)
+
+
+@dataclass(frozen=True)
+class ListLoad:
+    screening_list: ScreeningList
+    entries: int
+    skipped: int
+    hits: int
+
+
+def _strings(value: Any) -> list[str]:
+    return [v for v in value if isinstance(v, str) and v.strip()] if isinstance(value, list) else []
+
+
+def _entry_tokens(names: list[str], birth_dates: list[str]) -> list[tuple[str, int, bytes]]:
+    """Blind-index tokens of a listed person, built exactly as an applicant's and his relatives' are."""
+    provider = key_provider()
+    tokens: dict[tuple[str, int, bytes], None] = {}
+    for birth_date in birth_dates:
+        for name in names:
+            for index_name, value in matching.identity_tokens({"given_names": name, "date_of_birth": birth_date}):
+                if index_name in _APPLICANT_KINDS:
+                    version, key = provider.index_key(index_name)
+                    tokens[(index_name, version, crypto.blind_index(key, value, width=INDEX_WIDTH))] = None
+    for token in next_of_kin_tokens(names, provider):
+        tokens[token] = None
+    return list(tokens)
+
+
+def screening_list_load(*, name: str, lines: Iterable[str], actor_name: str) -> ListLoad:
+    """Loads (or reloads) a FollowTheMoney / OpenSanctions JSON-lines export, then screens open cases.
+
+    Only ``Person`` entities are kept; for each only the list's id, its caption and blind-index
+    tokens are stored. A line that is not a JSON entity is an error naming the line number.
+    """
+    entities: list[tuple[str, str, list[str], list[str]]] = []
+    skipped = 0
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            entity = json.loads(line)
+        except ValueError:
+            raise VettingError(
+                f"Line {number} is not JSON; the file must hold one FollowTheMoney entity per line."
+            ) from None
+        if not isinstance(entity, dict) or not isinstance(entity.get("id"), str):
+            raise VettingError(f"Line {number} is not a FollowTheMoney entity (it has no id).")
+        raw_properties = entity.get("properties")
+        properties: dict[str, Any] = raw_properties if isinstance(raw_properties, dict) else {}
+        names = _strings(properties.get("name")) + _strings(properties.get("alias"))
+        if entity.get("schema") != "Person" or not names:
+            skipped += 1
+            continue
+        caption = entity.get("caption") if isinstance(entity.get("caption"), str) else names[0]
+        entities.append((entity["id"][:200], str(caption)[:300], names, _strings(properties.get("birthDate"))))
+    now = timezone.now()
+    with transaction.atomic():
+        screening_list, _ = ScreeningList.objects.update_or_create(
+            name=name, defaults={"loaded_at": now, "entries_count": len(entities)}
+        )
+        kept = [entry_id for entry_id, *_ in entities]
+        screening_list.entries.exclude(entry_id__in=kept).delete()
+        for entry_id, caption, names, birth_dates in entities:
+            entry, _ = ScreeningEntry.objects.update_or_create(
+                screening_list=screening_list, entry_id=entry_id, defaults={"caption": caption}
+            )
+            entry.tokens.all().delete()
+            ScreeningToken.objects.bulk_create(
+                ScreeningToken(entry=entry, name=index_name, key_version=version, value=digest)
+                for index_name, version, digest in _entry_tokens(names, birth_dates)
+            )
+        audit_record(
+            actor=actor_name,
+            action="screening.list_loaded",
+            details={"list": name[:200], "entries": len(entities), "skipped": skipped},
+        )
+        hits = 0
+        open_states = [
+            CaseState.IN_REVIEW,
+            CaseState.AWAITING_DECISION,
+            CaseState.APPEALED,
+            CaseState.DEFERRED,
+            CaseState.ESCALATED,
+        ]
+        for case in Case.objects.filter(state__in=open_states).select_related("person"):
+            hits += _screen_case(case, now)
+    return ListLoad(screening_list=screening_list, entries=len(entities), skipped=skipped, hits=hits)
+
+
+def _screening_hits(person: Person) -> dict[int, set[str]]:
+    """List entries that match the person or one of his next of kin: entry pk → {"applicant", "next_of_kin"}."""
+    wanted = (*_APPLICANT_KINDS, *KIN_INDEX_NAMES)
+    by_kind: dict[tuple[str, int], list[bytes]] = {}
+    for index_name, version, digest in person_index_tokens(person, wanted):
+        by_kind.setdefault((index_name, version), []).append(digest)
+    agreeing: dict[int, set[str]] = {}
+    for (index_name, version), digests in by_kind.items():
+        entries = ScreeningToken.objects.filter(name=index_name, key_version=version, value__in=digests).values_list(
+            "entry_id", flat=True
+        )
+        for entry_pk in set(entries):
+            agreeing.setdefault(entry_pk, set()).add(index_name)
+    hits: dict[int, set[str]] = {}
+    for entry_pk, kinds in agreeing.items():
+        # As for duplicates: two independently keyed indexes must agree, never one truncated HMAC.
+        if "name+birth_date" in matching.link_reasons(kinds, frozenset(kinds), frozenset(kinds)):
+            hits.setdefault(entry_pk, set()).add("applicant")
+        if {KIN_NAME, KIN_NAME_CHECK} <= kinds:
+            hits.setdefault(entry_pk, set()).add("next_of_kin")
+    return hits
+
+
+def _screen_case(case: Case, now: datetime.datetime) -> int:
+    """Compares the case's person (and next of kin) with every loaded list; a new hit opens a CI check.
+
+    Completes a pending designation-screening check: clear without a hit, concern with one.
+    Runs inside the caller's transaction; returns the number of new hits.
+    """
+    hits = _screening_hits(case.person)
+    known = set(case.checks.filter(screening_entry__isnull=False).values_list("screening_entry_id", flat=True))
+    new = {pk: via for pk, via in hits.items() if pk not in known}
+    if new:
+        if case.state in (CaseState.IN_REVIEW,):
+            _bump(case, case.version, now)
+        else:
+            _move(case, Transition.REOPEN, case.version, now)
+        position = (case.checks.order_by("-position").values_list("position", flat=True).first() or 0) + 1
+        ci_type = _ci_review_type()
+        entries = ScreeningEntry.objects.in_bulk(list(new))
+        for offset, pk in enumerate(sorted(new)):
+            _new_check(case, ci_type, position + offset, now, opened_by="screening", screening_entry=entries[pk])
+        audit_record(
+            actor=SYSTEM_SCREENING,
+            action="screening.list_hit",
+            subject=case.person_id,
+            details={
+                "case": case.pk,
+                "entries": sorted(entries[pk].entry_id for pk in new),
+                "via": sorted({v for via in new.values() for v in via}),
+                "state": case.state,
+            },
+        )
+    pending = case.checks.filter(check_type__slug="sanctions", result="")
+    if pending.exists():
+        result = CheckResult.CONCERN if hits else CheckResult.CLEAR
+        pending.update(result=result, completed_at=now)
+        audit_record(
+            actor=SYSTEM_SCREENING,
+            action="check.recorded",
+            subject=case.person_id,
+            details={"case": case.pk, "type": "sanctions", "result": str(result)},
+        )
+        _submit_if_complete(case, now, SYSTEM_SCREENING)
+    return len(new)

@@ -1,0 +1,19 @@
+"""Vetting routes (namespace ``vetting``), mounted under ``/cases/``."""
+
+from django.urls import path
+
+from legionary.vetting import views
+
+app_name = "vetting"
+
+urlpatterns = [
+    path("", views.queue, name="queue"),
+    path("<int:case_id>/", views.case_detail, name="case"),
+    path("<int:case_id>/start", views.case_start, name="start"),
+    path("<int:case_id>/checks/<int:check_id>/assign", views.check_assign, name="check-assign"),
+    path("<int:case_id>/checks/<int:check_id>/record", views.check_record, name="check-record"),
+    path("<int:case_id>/findings", views.finding_add, name="finding-add"),
+    path("<int:case_id>/decide", views.decide, name="decide"),
+    path("<int:case_id>/appeal", views.appeal, name="appeal"),
+    path("<int:case_id>/unseal", views.unseal, name="unseal"),
+]
