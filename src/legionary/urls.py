@@ -11,6 +11,7 @@ urlpatterns = [
     path("", include("legionary.intake.urls")),
     path("intake/", include("legionary.intake.staff_urls")),
     path("cases/", include("legionary.vetting.urls")),
+    path("training/", include("legionary.training.urls")),
     path("api/v1/", api.urls),
     path("audit/", include("legionary.audit.urls")),
     path("", include("legionary.access.urls")),

@@ -34,6 +34,7 @@ from legionary.intake.schema import (
     validate_application,
 )
 from legionary.intake.views import client_address
+from legionary.training.api import router as training_router
 from legionary.vetting.api import vetting_router
 
 
@@ -81,6 +82,7 @@ api = GuardedNinjaAPI(
 )
 # Staff routers: every endpoint in them is under ``staff_required``, copied onto the URL patterns.
 api.add_router("/vetting/", vetting_router())
+api.add_router("/training", training_router)
 
 
 class ReceiptOut(Schema):

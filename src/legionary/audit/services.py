@@ -191,6 +191,16 @@ def _lock_head() -> LogHead:
     return head
 
 
+@dataclass(frozen=True)
+class AuditItem:
+    """One entry to append with ``audit_record_many``; the same fields as ``audit_record`` takes."""
+
+    actor: str
+    action: str
+    subject: str = ""
+    details: Mapping[str, DetailValue] | None = None
+
+
 def audit_record(
     *, actor: str, action: str, subject: str = "", details: Mapping[str, DetailValue] | None = None
 ) -> Entry:
@@ -199,42 +209,67 @@ def audit_record(
     The actor is cut to 150 characters (failed sign-ins record whatever was typed); an action or
     subject that does not fit is a programming error and refused.
     """
-    details = details or {}
-    actor = actor[:ACTOR_MAX] if isinstance(actor, str) else actor
-    _check_column("actor", actor, ACTOR_MAX, required=True)
-    _check_column("action", action, ACTION_MAX, required=True)
-    _check_column("subject", subject, SUBJECT_MAX, required=False)
-    _check_details(details)
-    with transaction.atomic():
+    return audit_record_many([AuditItem(actor=actor, action=action, subject=subject, details=details)])[0]
+
+
+def audit_record_many(items: Sequence[AuditItem]) -> list[Entry]:
+    """Appends several entries at once (a bulk import): one lock, one read of the tree's right
+    edge, and one insert each for the entries and the new nodes, whatever their number."""
+    checked: list[tuple[str, str, str, Mapping[str, DetailValue]]] = []
+    for item in items:
+        actor = item.actor[:ACTOR_MAX] if isinstance(item.actor, str) else item.actor
+        _check_column("actor", actor, ACTOR_MAX, required=True)
+        _check_column("action", item.action, ACTION_MAX, required=True)
+        _check_column("subject", item.subject, SUBJECT_MAX, required=False)
+        details = item.details or {}
+        _check_details(details)
+        checked.append((actor, item.action, item.subject, details))
+    if not checked:
+        return []
+    # savepoint=False: inside the caller's transaction a savepoint would only add two statements;
+    # if the append fails, the action it records must fail with it anyway.
+    with transaction.atomic(savepoint=False):
         head = _lock_head()
-        index = head.size
+        first = head.size
         created_at = timezone.now()
-        body = canonical_body(
-            index=index, created_at=created_at, actor=actor, action=action, subject=subject, details=details
-        )
+        entries = []
+        for offset, (actor, action, subject, details) in enumerate(checked):
+            body = canonical_body(
+                index=first + offset,
+                created_at=created_at,
+                actor=actor,
+                action=action,
+                subject=subject,
+                details=details,
+            )
+            entries.append(
+                Entry(
+                    index=first + offset, created_at=created_at, actor=actor, action=action, subject=subject, body=body
+                )
+            )
         store = DbNodeStore()
         try:
-            nodes = merkle.append_leaf(store, index, merkle.leaf_hash(body))
+            nodes = merkle.append_leaves(store, first, [merkle.leaf_hash(bytes(e.body)) for e in entries])
         except merkle.MissingNodeError:
             raise AuditError(
                 "The audit log's tree is damaged, so nothing more can be recorded. Run `legionary audit verify`."
             ) from None
         store.put_many(nodes)
-        entry = Entry.objects.create(
-            index=index, created_at=created_at, actor=actor, action=action, subject=subject, body=body
-        )
-        head.size = index + 1
+        Entry.objects.bulk_create(entries, batch_size=500)
+        head.size = first + len(entries)
         fields = ["size"]
-        if _checkpoint_due(head, created_at):
+        if _checkpoint_due(head, created_at, appended=len(entries)):
             _make_checkpoint(head.size, created_at)
             head.checkpoint_at = created_at
             fields.append("checkpoint_at")
         head.save(update_fields=fields)
-    return entry
+    return entries
 
 
-def _checkpoint_due(head: LogHead, now: datetime) -> bool:
-    if head.size % max(1, settings.LEGIONARY_CHECKPOINT_EVERY_ENTRIES) == 0:
+def _checkpoint_due(head: LogHead, now: datetime, *, appended: int = 1) -> bool:
+    every = max(1, settings.LEGIONARY_CHECKPOINT_EVERY_ENTRIES)
+    # Due when the appended entries crossed a multiple of N (a batch may jump over one).
+    if head.size // every > (head.size - appended) // every:
         return True
     last = head.checkpoint_at
     return last is None or now - last >= timedelta(minutes=settings.LEGIONARY_CHECKPOINT_EVERY_MINUTES)

@@ -33,7 +33,7 @@ from django.utils import timezone
 
 from legionary.access.policy import staff_may
 from legionary.access.roles import Perm
-from legionary.audit.services import audit_record
+from legionary.audit.services import AuditItem, audit_record, audit_record_many
 from legionary.identity import callsigns, crypto, matching, names
 from legionary.identity.keyring import (
     FileKeyProvider,
@@ -155,22 +155,29 @@ def choose_call_sign(preferred: str | None, identity: Mapping[str, Any]) -> str:
                 return candidate
 
 
-def _index_rows(person_id: str, identity: Mapping[str, Any], provider: KeyProvider) -> list[BlindIndex]:
-    rows = []
+def _index_values(identity: Mapping[str, Any], provider: KeyProvider) -> list[tuple[str, int, bytes]]:
+    """(index name, key version, truncated HMAC) for every token of an identity, deduplicated."""
+    values: list[tuple[str, int, bytes]] = []
     seen: set[tuple[str, bytes]] = set()
     for name, value in matching.identity_tokens(dict(identity)):
         version, key = provider.index_key(name)
         digest = crypto.blind_index(key, value, width=INDEX_WIDTH)
-        if (name, digest) in seen:
-            continue
-        seen.add((name, digest))
-        rows.append(BlindIndex(person_id=person_id, name=name, key_version=version, value=digest))
+        if (name, digest) not in seen:
+            seen.add((name, digest))
+            values.append((name, version, digest))
     kin_names = [k.get("name") for k in identity.get("next_of_kin") or [] if isinstance(k, Mapping)]
     for name, version, digest in next_of_kin_tokens([n for n in kin_names if isinstance(n, str)], provider):
         if (name, digest) not in seen:
             seen.add((name, digest))
-            rows.append(BlindIndex(person_id=person_id, name=name, key_version=version, value=digest))
-    return rows
+            values.append((name, version, digest))
+    return values
+
+
+def _index_rows(person_id: str, identity: Mapping[str, Any], provider: KeyProvider) -> list[BlindIndex]:
+    return [
+        BlindIndex(person_id=person_id, name=name, key_version=version, value=digest)
+        for name, version, digest in _index_values(identity, provider)
+    ]
 
 
 # Next of kin carry no birth date, so their names are indexed alone: the sorted phonetic
@@ -329,7 +336,7 @@ def people_create_batch(*, items: list[NewPerson], actor: Actor) -> list[Person]
     call_signs = _free_call_signs(items)
     people: list[Person] = []
     sealed: list[SealedIdentity] = []
-    indexes: list[BlindIndex] = []
+    indexes: list[tuple[str, str, int, bytes]] = []
     for item, call_sign in zip(items, call_signs, strict=True):
         person_id = new_person_id()
         people.append(
@@ -344,12 +351,25 @@ def people_create_batch(*, items: list[NewPerson], actor: Actor) -> list[Person]
             )
         )
         sealed.append(_seal_identity(person_id, item.identity, provider))
-        indexes.extend(_index_rows(person_id, item.identity, provider))
+        indexes.extend(
+            (person_id, name, version, digest) for name, version, digest in _index_values(item.identity, provider)
+        )
     Person.objects.bulk_create(people, batch_size=500)
     SealedIdentity.objects.bulk_create(sealed, batch_size=500)
-    BlindIndex.objects.bulk_create(indexes, batch_size=2000)
-    for person in people:
-        audit_record(actor=actor.name, action="person.created", subject=person.id, details={"legion": person.legion})
+    # About 25 index rows a person: built as plain tuples and inserted with one executemany, which
+    # costs a tenth of building and bulk-creating as many model instances.
+    table = connection.ops.quote_name(BlindIndex._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"INSERT INTO {table} (person_id, name, key_version, value) VALUES (%s, %s, %s, %s)",  # noqa: S608 — quoted model table
+            indexes,
+        )
+    audit_record_many(
+        [
+            AuditItem(actor=actor.name, action="person.created", subject=p.id, details={"legion": p.legion})
+            for p in people
+        ]
+    )
     return people
 
 

@@ -25,7 +25,7 @@ from django.utils import timezone
 
 from legionary.access.policy import staff_may
 from legionary.access.roles import Perm
-from legionary.audit.services import audit_record
+from legionary.audit.services import AuditItem, audit_record, audit_record_many
 from legionary.identity.models import Person, PersonStatus
 from legionary.identity.services import (
     Actor,
@@ -243,13 +243,17 @@ def applications_import_batch(*, applications: Sequence[Application]) -> BatchRe
             ],
             batch_size=500,
         )
-        for person in people:
-            audit_record(
-                actor=actor,
-                action="application.received",
-                subject=person.id,
-                details={"channel": str(Channel.IMPORT), "legion": person.legion, "documents": 0},
-            )
+        audit_record_many(
+            [
+                AuditItem(
+                    actor=actor,
+                    action="application.received",
+                    subject=person.id,
+                    details={"channel": str(Channel.IMPORT), "legion": person.legion, "documents": 0},
+                )
+                for person in people
+            ]
+        )
         matches = duplicate_candidates_many([p.id for p in people])
         flagged = 0
         if matches:
@@ -257,6 +261,7 @@ def applications_import_batch(*, applications: Sequence[Application]) -> BatchRe
             others = {other for found in matches.values() for other, _ in found}
             statuses = dict(Person.objects.filter(id__in=list(others)).values_list("id", "status"))
             flags: list[ScreeningFlag] = []
+            flag_entries: list[AuditItem] = []
             for person_id, found in matches.items():
                 flags.extend(
                     ScreeningFlag(
@@ -268,17 +273,20 @@ def applications_import_batch(*, applications: Sequence[Application]) -> BatchRe
                     )
                     for other, reasons in found
                 )
-                audit_record(
-                    actor=actor,
-                    action="screening.flagged",
-                    subject=person_id,
-                    details={
-                        "reasons": sorted({reason for _, r in found for reason in r}),
-                        "matched": [other for other, _ in found],
-                        "matched_denied": any(statuses.get(other) == PersonStatus.DENIED for other, _ in found),
-                    },
+                flag_entries.append(
+                    AuditItem(
+                        actor=actor,
+                        action="screening.flagged",
+                        subject=person_id,
+                        details={
+                            "reasons": sorted({reason for _, r in found for reason in r}),
+                            "matched": [other for other, _ in found],
+                            "matched_denied": any(statuses.get(other) == PersonStatus.DENIED for other, _ in found),
+                        },
+                    )
                 )
             ScreeningFlag.objects.bulk_create(flags, batch_size=500)
+            audit_record_many(flag_entries)
             Case.objects.filter(person_id__in=list(matches)).update(flagged=True)
             flagged = len(matches)
     return BatchResult(accepted=len(fresh), flagged=flagged, already_imported=already)
