@@ -108,6 +108,11 @@ def find_plaintext(needles: Iterable[str], extra_files: Iterable[Path] = ()) -> 
     haystacks: dict[str, bytes] = {"database rows": _database_bytes()}
     for path in _files(extra_files):
         haystacks[str(path)] = path.read_bytes()
+    return search(needles, haystacks)
+
+
+def search(needles: Iterable[str], haystacks: Mapping[str, bytes]) -> list[tuple[str, str]]:
+    """Every (needle, where) found in ``haystacks`` (where → bytes), in each encoding; [] means none."""
     hits = []
     for needle in sorted(set(needles)):
         if _generic(needle):

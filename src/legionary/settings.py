@@ -213,6 +213,8 @@ AXES_VERBOSE = False
 AXES_SENSITIVE_PARAMETERS = ["password", "code"]
 AXES_USERNAME_FORM_FIELD = "username"
 AXES_IPWARE_PROXY_COUNT = env_int("LEGIONARY_PROXY_COUNT", 0)
+# Applications accepted per client (a keyed hash of its address) per hour, form and API together.
+LEGIONARY_APPLY_LIMIT = env_int("LEGIONARY_APPLY_LIMIT", 20)
 
 OTP_TOTP_ISSUER = "legionary"
 OTP_TOTP_THROTTLE_FACTOR = 1
@@ -300,3 +302,7 @@ LOGGING: dict[str, Any] = {
 LEGIONARY_CHECKPOINT_EVERY_ENTRIES = env_int("LEGIONARY_CHECKPOINT_EVERY_ENTRIES", 1000)
 LEGIONARY_CHECKPOINT_EVERY_MINUTES = env_int("LEGIONARY_CHECKPOINT_EVERY_MINUTES", 60)
 LEGIONARY_LOG_ORIGIN = os.environ.get("LEGIONARY_LOG_ORIGIN", "legionary.local/audit")
+
+# Reports: for viewers who may not unseal identities, counts from 1 to N-1 are shown as "< N", so
+# that a chart or table cannot single out a person.
+LEGIONARY_SMALL_NUMBER_THRESHOLD = env_int("LEGIONARY_SMALL_NUMBER_THRESHOLD", 5)

@@ -7,11 +7,14 @@ from legionary.api.api import api
 
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
+    path(".well-known/security.txt", views.security_txt, name="security-txt"),
     path("i18n/setlang/", public(set_language), name="set_language"),
     path("", include("legionary.intake.urls")),
     path("intake/", include("legionary.intake.staff_urls")),
     path("cases/", include("legionary.vetting.urls")),
     path("training/", include("legionary.training.urls")),
+    path("units/", include("legionary.units.urls")),
+    path("reports/", include("legionary.reports.urls")),
     path("api/v1/", api.urls),
     path("audit/", include("legionary.audit.urls")),
     path("", include("legionary.access.urls")),

@@ -1,12 +1,17 @@
-"""Project-wide views: the health check and error pages that never echo input."""
+"""Project-wide views: the health check, ``/.well-known/security.txt`` and error pages that never echo input."""
 
 from __future__ import annotations
+
+import os
+from datetime import timedelta
 
 from django.db import connection
 from django.db.utils import DatabaseError
 from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
+from django.utils import timezone
 from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
 
 from legionary.access.policy import public
 
@@ -22,6 +27,22 @@ def healthz(request: HttpRequest) -> HttpResponse:
     except DatabaseError:
         return HttpResponse("not ok\n", status=503, content_type="text/plain")
     return HttpResponse("ok\n", content_type="text/plain")
+
+
+@public
+@require_GET
+def security_txt(request: HttpRequest) -> HttpResponse:
+    """RFC 9116: where to report a vulnerability. The contact is ``LEGIONARY_SECURITY_CONTACT``."""
+    contact = os.environ.get("LEGIONARY_SECURITY_CONTACT") or f"mailto:security@{request.get_host().split(':')[0]}"
+    # The RFC asks for an expiry under a year away; it moves forward with each day the server runs.
+    expires = (timezone.now() + timedelta(days=180)).replace(hour=0, minute=0, second=0, microsecond=0)
+    lines = [
+        f"Contact: {contact}",
+        f"Expires: {expires.strftime('%Y-%m-%dT%H:%M:%SZ')}",
+        "Preferred-Languages: en, uk, ru",
+        f"Canonical: https://{request.get_host()}/.well-known/security.txt",
+    ]
+    return HttpResponse("\n".join(lines) + "\n", content_type="text/plain; charset=utf-8")
 
 
 def _error(request: HttpRequest, status: int, *, csrf: bool = False) -> HttpResponse:

@@ -14,6 +14,7 @@ from tests.routes import all_routes
 PUBLIC = {
     "healthz",  # says ok / not ok, nothing more
     "set_language",  # the language switch
+    "security-txt",  # RFC 9116: where to report a vulnerability
 }
 LOGIN_STEPS = {"access:login", "access:enrol", "access:enrol-qr", "access:logout"}
 

@@ -1,10 +1,11 @@
 """A real instance for the browser tests: ``legionary init``, ``staff add`` and ``serve`` as subprocesses.
 
-The server runs with production settings (not ``tests.settings``), its own fresh LEGIONARY_HOME and
-``LEGIONARY_HTTPS=0`` on a free loopback port. When the suite runs on PostgreSQL (DATABASE_URL set)
-it gets its own database on that server, dropped afterwards. Chromium is Debian's, driven by
-Playwright; every page records the Content-Security-Policy violations the browser reports, and a test
-fails when there is one.
+One server per test module: it runs with production settings (not ``tests.settings``), its own fresh
+LEGIONARY_HOME and ``LEGIONARY_HTTPS=0`` on a free loopback port, with the staff accounts the module's
+``staff_accounts`` fixture names (override it in a module for another cast). When the suite runs on
+PostgreSQL (DATABASE_URL set) it gets its own database on that server, dropped afterwards. Chromium
+is Debian's, driven by Playwright; every page records the Content-Security-Policy violations the
+browser reports, and a test fails when there is one.
 
 Nothing here may touch the test database of the in-process suite or leave a server running.
 """
@@ -12,13 +13,14 @@ Nothing here may touch the test database of the in-process suite or leave a serv
 from __future__ import annotations
 
 import json
+import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, ConsoleMessage, Page, Playwright, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, Playwright, sync_playwright
 
 from tests.browser.pages import StaffNavigator
 from tests.core.instance import ServerFailed, fresh_database, legionary_env, run_legionary, served
@@ -34,6 +36,8 @@ CHROMIUM_ARGS = [
 ]
 # Accounts made through the CLI before the server starts: one per test that enrols an authenticator.
 ACCOUNTS = ("alice", "bob", "carol")
+# A new browser context (no cookies) on the instance, watched like ``page``; the argument is its locale.
+OpenPage = Callable[..., Page]
 
 # Reports every CSP violation to Python; Playwright's init scripts are not subject to the page's CSP.
 CSP_LISTENER = """
@@ -68,17 +72,24 @@ class CspWatch:
             self.violations.append(message.text)
 
 
-@pytest.fixture(scope="session")
-def instance() -> Iterator[Instance]:
-    """An initialised instance with staff accounts, served by gunicorn until the session ends."""
+@pytest.fixture(scope="module")
+def staff_accounts() -> dict[str, list[str]]:
+    """Username → roles of the accounts ``legionary staff add`` makes before the server starts."""
+    return {username: ["intake_officer"] for username in ACCOUNTS}
+
+
+@pytest.fixture(scope="module")
+def instance(staff_accounts: dict[str, list[str]]) -> Iterator[Instance]:
+    """An initialised instance with the module's staff accounts, served by gunicorn until the module ends."""
     root = Path(tempfile.mkdtemp(prefix="legionary-browser-"))
     with fresh_database() as database_url:
         env = legionary_env(root / "home", database_url, LEGIONARY_HTTPS="0")
         initialised = run_legionary(env, "init")
         assert initialised.returncode == 0, initialised.stderr
         passwords = {}
-        for username in ACCOUNTS:
-            added = run_legionary(env, "staff", "add", username, "--role", "intake_officer", "--json")
+        for username, roles in staff_accounts.items():
+            role_args = [arg for role in roles for arg in ("--role", role)]
+            added = run_legionary(env, "staff", "add", username, *role_args, "--json")
             assert added.returncode == 0, added.stderr
             passwords[username] = json.loads(added.stdout)["password"]
         try:
@@ -92,6 +103,9 @@ def instance() -> Iterator[Instance]:
                 )
         except ServerFailed as exc:
             pytest.fail(str(exc))
+        finally:
+            # The home holds the instance's keyring; nothing of it outlives the module.
+            shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
@@ -115,22 +129,41 @@ def csp() -> CspWatch:
 
 
 @pytest.fixture
-def page(browser: Browser, instance: Instance, csp: CspWatch) -> Iterator[Page]:
-    """A fresh browser context (no cookies) whose CSP violations fail the test."""
-    context = browser.new_context(base_url=instance.base_url, locale="en-GB")
-    context.expose_function("legionaryCspViolation", csp.on_violation)
-    context.add_init_script(CSP_LISTENER)
-    page = context.new_page()
-    page.on("console", csp.on_console)
-    yield page
-    context.close()
+def open_page(browser: Browser, instance: Instance, csp: CspWatch) -> Iterator[OpenPage]:
+    """Opens fresh browser contexts (one per person in a story) whose CSP violations go to ``csp``."""
+    contexts: list[BrowserContext] = []
+
+    def open_(locale: str = "en-GB") -> Page:
+        context = browser.new_context(base_url=instance.base_url, locale=locale)
+        contexts.append(context)
+        context.expose_function("legionaryCspViolation", csp.on_violation)
+        context.add_init_script(CSP_LISTENER)
+        page = context.new_page()
+        page.on("console", csp.on_console)
+        return page
+
+    yield open_
+    for context in contexts:
+        context.close()
 
 
 @pytest.fixture
-def nav(page: Page, instance: Instance, csp: CspWatch) -> Iterator[StaffNavigator]:
-    """The page-object navigator; after the test, asserts the browser reported no CSP violation or error."""
-    yield StaffNavigator(page, instance.passwords)
+def page(open_page: OpenPage) -> Page:
+    """A fresh browser context (no cookies) whose CSP violations fail the test."""
+    return open_page()
+
+
+@pytest.fixture
+def clean_browser(csp: CspWatch) -> Iterator[CspWatch]:
+    """After the test, asserts the browser reported no CSP violation and no console error."""
+    yield csp
     assert csp.violations == [], f"CSP violations: {csp.violations}"
     # A missing static file or a script error shows here too.
     errors = [line for line in csp.console if line.startswith("error:")]
     assert errors == [], f"console errors: {errors}"
+
+
+@pytest.fixture
+def nav(page: Page, instance: Instance, clean_browser: CspWatch) -> StaffNavigator:
+    """The page-object navigator; after the test, asserts the browser reported no CSP violation or error."""
+    return StaffNavigator(page, instance.passwords)

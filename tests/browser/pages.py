@@ -1,15 +1,24 @@
-"""Page objects for the staff interface, in the manner of SecureDrop's app navigators.
+"""Page objects for the public pages and the staff interface, in the manner of SecureDrop's app navigators.
 
-Each method is one step a staff member takes, written as Given/When/Then where it checks what the
-page shows. Tests read as a story and the selectors live here only.
+Each method is one step an applicant or a staff member takes, written as Given/When/Then where it
+checks what the page shows. Tests read as a story and the selectors live here only.
 """
 
 from __future__ import annotations
 
 import base64
+import re
+import struct
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 from django_otp.oath import totp
 from playwright.sync_api import Page, expect
+
+# A bound on Tab presses to reach one element, so an element outside the tab order fails the test.
+MAX_TABS = 60
 
 
 def totp_from_key(key: str) -> str:
@@ -65,11 +74,20 @@ class StaffNavigator:
 
     # Signed in
 
-    def staff_sees_the_dashboard(self, username: str) -> None:
+    def staff_sees_the_dashboard(self, username: str, section: str = "intake") -> None:
         # Then: the dashboard for the role, and a sign-out button naming the account.
         expect(self.page.locator("h1")).to_have_text("Dashboard")
-        expect(self.page.locator("#section-intake")).to_be_visible()
+        expect(self.page.locator(f"#section-{section}")).to_be_visible()
         expect(self.page.locator("header form[action='/logout/'] button")).to_contain_text(username)
+
+    def staff_signs_in_for_the_first_time(self, username: str, section: str) -> None:
+        """Password, then the authenticator set up and confirmed with its first code: both factors."""
+        self.staff_visits_the_login_page()
+        self.staff_submits_credentials(username)
+        key = self.staff_is_asked_to_set_up_an_authenticator()
+        self.staff_confirms_the_authenticator(key)
+        self.staff_continues_to_the_dashboard()
+        self.staff_sees_the_dashboard(username, section)
 
     def staff_signs_out(self) -> None:
         self.page.click("header form[action='/logout/'] button")
@@ -82,3 +100,310 @@ class StaffNavigator:
         self.page.select_option("#language", code)
         self.page.click("form.lang button[type=submit]")
         self.page.wait_for_load_state()
+
+
+# --- the keyboard ---------------------------------------------------------------------------------
+
+
+def focused(page: Page, selector: str) -> bool:
+    return bool(page.evaluate("(s) => document.activeElement === document.querySelector(s)", selector))
+
+
+def tab_to(page: Page, selector: str) -> None:
+    """Presses Tab until the element has the focus; fails if it is not in the tab order after the focus."""
+    for _ in range(MAX_TABS):
+        page.keyboard.press("Tab")
+        if focused(page, selector):
+            return
+    raise AssertionError(f"{selector} cannot be reached with the Tab key")
+
+
+def arrow_to(page: Page, selector: str, value: str) -> None:
+    """Moves a focused, closed <select> to ``value`` with the down arrow, as a keyboard user does."""
+    assert focused(page, selector)
+    for _ in range(30):
+        if page.eval_on_selector(selector, "(e) => e.value") == value:
+            return
+        page.keyboard.press("ArrowDown")
+    raise AssertionError(f"{selector} has no option {value!r} reachable with the arrow keys")
+
+
+# --- the public side: applying and checking the status --------------------------------------------
+
+
+def tiny_png(path: Path, text: str) -> Path:
+    """Writes a valid 1x1 PNG whose tEXt chunk holds ``text``, as a scan shows a document's number."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", 1, 1, 8, 0, 0, 0, 0)  # 1x1, 8-bit greyscale
+    path.write_bytes(
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"tEXt", b"Comment\x00" + text.encode("latin-1"))
+        + chunk(b"IDAT", zlib.compress(b"\x00\x00"))
+        + chunk(b"IEND", b"")
+    )
+    return path
+
+
+@dataclass(frozen=True)
+class Applicant:
+    """What an applicant types into the public form, as he would type it."""
+
+    legion: str
+    given_names: str
+    family_name: str
+    patronymic: str
+    date_of_birth: str  # YYYY-MM-DD
+    place_of_birth: str
+    citizenship: str
+    document_number: str
+    phone: str
+    email: str
+    document_kind: str = "passport"
+    skill_index: int = 2  # id_skills_2 is "uav_operator": kept in the plain operational profile
+
+    def identity(self) -> dict[str, Any]:
+        """The identity in the contract's shape, for ``tests.plaintext.identity_needles``."""
+        return {
+            "given_names": self.given_names,
+            "family_name": self.family_name,
+            "patronymic": self.patronymic,
+            "place_of_birth": self.place_of_birth,
+            "phone": self.phone,
+            "email": self.email,
+            "documents": [{"kind": self.document_kind, "country": self.citizenship, "number": self.document_number}],
+        }
+
+
+# What the public pages say in Russian (from intake's ru catalogue).
+RU = {
+    "form": "Заявление в легион",
+    "submit": "Отправить заявление",
+    "receipt": "Заявление получено",
+    "status": "Проверить заявление",
+    "received": "Ваше заявление получено.",
+    "in_review": "Ваше заявление рассматривается.",
+    "invited": "Решение принято: приходите на пункт собеседования.",
+}
+
+
+class ApplicantNavigator:
+    def __init__(self, page: Page) -> None:
+        self.page = page
+
+    def applicant_opens_the_form(self) -> None:
+        self.page.goto("/apply/")
+        expect(self.page.locator("html")).to_have_attribute("lang", "en")
+        expect(self.page.locator("h1")).to_have_text("Apply to the legion")
+
+    def applicant_chooses_russian(self) -> None:
+        # When: the applicant follows "Русский" in the language switch.
+        self.page.click("#language-switch a[hreflang=ru]")
+        self.applicant_sees_the_form_in_russian()
+
+    def applicant_sees_the_form_in_russian(self) -> None:
+        # Then: the form, its labels and its button are in Russian.
+        expect(self.page.locator("html")).to_have_attribute("lang", "ru")
+        expect(self.page.locator("h1")).to_have_text(RU["form"])
+        expect(self.page.locator("#id_submit")).to_have_text(RU["submit"])
+        expect(self.page.locator("label[for=id_legion]")).to_contain_text("Легион")
+
+    def applicant_fills_in_the_form(self, who: Applicant, scan: Path) -> None:
+        # When: every field the applicant needs is filled in with the mouse and the keyboard.
+        page = self.page
+        page.select_option("#id_legion", who.legion)
+        page.fill("#id_given_names", who.given_names)
+        page.fill("#id_family_name", who.family_name)
+        page.fill("#id_patronymic", who.patronymic)
+        page.fill("#id_date_of_birth", who.date_of_birth)
+        page.fill("#id_place_of_birth", who.place_of_birth)
+        page.fill("#id_citizenships", who.citizenship)
+        page.select_option("#id_doc_1_kind", who.document_kind)
+        page.fill("#id_doc_1_country", who.citizenship)
+        page.fill("#id_doc_1_number", who.document_number)
+        page.fill("#id_phone", who.phone)
+        page.fill("#id_email", who.email)
+        page.check(f"#id_skills_{who.skill_index}")
+        page.fill("#id_languages", "ru, en")
+        page.set_input_files("#id_upload_1", str(scan))
+        page.check("#id_consent")
+
+    def applicant_fills_in_the_form_by_keyboard(self, who: Applicant, scan: Path) -> None:
+        # When: the applicant tabs from field to field in page order, types, and ticks with Space.
+        page = self.page
+        tab_to(page, "#id_legion")
+        arrow_to(page, "#id_legion", who.legion)
+        for field, value in (
+            ("id_given_names", who.given_names),
+            ("id_family_name", who.family_name),
+            ("id_patronymic", who.patronymic),
+        ):
+            tab_to(page, f"#{field}")
+            page.keyboard.type(value)
+        tab_to(page, "#id_date_of_birth")
+        # A date field takes its parts in the order of the system's locale (not the page's or the
+        # context's): day first or month first, the year last. Applicants typed by keyboard are born
+        # on a day whose number is the month's, so the same keys are right in either order.
+        year, month, day = who.date_of_birth.split("-")
+        assert day == month, "choose a date of birth such as 1988-11-11 for the keyboard"
+        page.keyboard.type(day + month + year)
+        assert page.input_value("#id_date_of_birth") == who.date_of_birth
+        for field, value in (("id_place_of_birth", who.place_of_birth), ("id_citizenships", who.citizenship)):
+            tab_to(page, f"#{field}")
+            page.keyboard.type(value)
+        tab_to(page, "#id_doc_1_kind")
+        arrow_to(page, "#id_doc_1_kind", who.document_kind)
+        for field, value in (
+            ("id_doc_1_country", who.citizenship),
+            ("id_doc_1_number", who.document_number),
+            ("id_phone", who.phone),
+            ("id_email", who.email),
+        ):
+            tab_to(page, f"#{field}")
+            page.keyboard.type(value)
+        tab_to(page, f"#id_skills_{who.skill_index}")
+        page.keyboard.press("Space")
+        tab_to(page, "#id_upload_1")
+        # A native file dialog cannot be driven by a test, so the file input, reached and focused
+        # with Tab above, gets its file from Playwright, as the dialog would give it.
+        page.set_input_files("#id_upload_1", str(scan))
+        tab_to(page, "#id_consent")
+        page.keyboard.press("Space")
+        expect(page.locator("#id_consent")).to_be_checked()
+        expect(page.locator(f"#id_skills_{who.skill_index}")).to_be_checked()
+
+    def applicant_sends_the_form(self) -> None:
+        self.page.click("#id_submit")
+
+    def applicant_sends_the_form_by_keyboard(self) -> None:
+        tab_to(self.page, "#id_submit")
+        self.page.keyboard.press("Enter")
+
+    def applicant_reads_the_receipt(self) -> str:
+        # Then: the receipt page, in Russian, with the receipt written out once.
+        expect(self.page.locator("h1")).to_have_text(RU["receipt"])
+        expect(self.page.locator("html")).to_have_attribute("lang", "ru")
+        receipt = self.page.inner_text("#receipt").strip()
+        assert re.fullmatch(r"[a-z]+(?:[- ][a-z]+){3,}", receipt), receipt
+        return receipt
+
+    def applicant_opens_the_status_page(self) -> None:
+        # When: the receipt page's link to the status page is followed.
+        self.page.click(f"main a:has-text('{RU['status']}')")
+        expect(self.page.locator("h1")).to_have_text(RU["status"])
+
+    def applicant_opens_the_status_page_by_keyboard(self) -> None:
+        tab_to(self.page, "main a[href^='/status/']")
+        self.page.keyboard.press("Enter")
+        expect(self.page.locator("h1")).to_have_text(RU["status"])
+
+    def applicant_checks_the_status(self, receipt: str, *, keyboard: bool = False) -> str:
+        """Enters the receipt; returns the coarse state the page shows (its ``data-state``)."""
+        if keyboard:
+            tab_to(self.page, "#id_receipt")
+            self.page.keyboard.type(receipt)
+            self.page.keyboard.press("Enter")
+        else:
+            self.page.fill("#id_receipt", receipt)
+            self.page.click("#id_check")
+        state = self.page.locator("#state")
+        expect(state).to_be_visible()
+        expect(self.page.locator("html")).to_have_attribute("lang", "ru")
+        return str(state.get_attribute("data-state"))
+
+    def applicant_sees_the_state_in_russian(self, state: str) -> None:
+        expect(self.page.locator("#state")).to_have_text(RU[state])
+
+
+# --- vetting ----------------------------------------------------------------------------------------
+
+
+class VettingNavigator(StaffNavigator):
+    """One staff member's browser in the vetting story; the case id comes from the pages themselves."""
+
+    # The intake queue
+
+    def intake_officer_assigns_the_new_case(self, investigator: str) -> int:
+        """Assigns the newest application in the intake queue to an investigator; returns its case id."""
+        self.page.goto("/intake/")
+        expect(self.page.locator("h1")).to_have_text("New applications")
+        row = self.page.locator("tbody tr[id^=case-]").first
+        case_id = int(str(row.get_attribute("id")).removeprefix("case-"))
+        self.page.select_option(f"#investigator-{case_id}", label=investigator)
+        self.page.click(f"#case-{case_id} button[type=submit]")
+        # Then: back on the queue, the case shows the investigator chosen.
+        expect(self.page.locator("h1")).to_have_text("New applications")
+        expect(self.page.locator(f"#investigator-{case_id} option:checked")).to_have_text(investigator)
+        return case_id
+
+    # The vetting queue and the case page
+
+    def staff_opens_the_vetting_queue(self) -> None:
+        self.page.goto("/cases/")
+        expect(self.page.locator("h1")).to_have_text("Vetting work")
+
+    def staff_opens_the_case_from(self, section: str, case_id: int) -> None:
+        """Follows the case's link in one section of the queue (e.g. queue-to-start)."""
+        self.page.click(f"#{section} a[href='/cases/{case_id}/']")
+        expect(self.page.locator("#case-state")).to_be_visible()
+        assert self.page.url.endswith(f"/cases/{case_id}/")
+
+    def case_state(self) -> str:
+        return str(self.page.locator("#case-state").get_attribute("data-state"))
+
+    def intake_officer_starts_vetting(self) -> None:
+        self.page.click("#start-form button[type=submit]")
+        expect(self.page.locator("#case-state")).to_have_attribute("data-state", "in_review")
+
+    def check_rows(self) -> dict[int, str]:
+        """Check id → the check's name as the case page lists it."""
+        rows = self.page.locator("#checks tbody tr[id^=check-]")
+        out = {}
+        for i in range(rows.count()):
+            row = rows.nth(i)
+            out[int(str(row.get_attribute("id")).removeprefix("check-"))] = row.locator("td").first.inner_text()
+        return out
+
+    def intake_officer_assigns_the_check(self, check_id: int, assignee: str) -> None:
+        self.page.select_option(f"#assignee-{check_id}", label=assignee)
+        self.page.click(f"#assign-form-{check_id} button[type=submit]")
+        # Then: the case page again, with the check assigned.
+        expect(self.page.locator(f"#check-{check_id} td").nth(1)).to_contain_text(assignee)
+
+    def staff_opens_the_case_of_his_first_check(self) -> int:
+        """From "My checks" in the queue, follows the case link; returns the case id."""
+        link = self.page.locator("#queue-my-checks a[id^=case-link-]").first
+        case_id = int(str(link.get_attribute("id")).removeprefix("case-link-"))
+        link.click()
+        expect(self.page.locator("#case-state")).to_be_visible()
+        return case_id
+
+    def staff_records_every_check_of_his(self, polygraph_examined_on: str) -> list[int]:
+        """Records "clear" (and, for a polygraph, its details) on each check with a form for him."""
+        recorded = []
+        while (forms := self.page.locator("form[id^=record-form-]")).count():
+            check_id = int(str(forms.first.get_attribute("id")).removeprefix("record-form-"))
+            self.page.select_option(f"#result-{check_id}", "clear")
+            if self.page.locator(f"#polygraph-outcome-{check_id}").count():
+                self.page.select_option(f"#polygraph-outcome-{check_id}", "no_deception_indicated")
+                self.page.fill(f"#examined-on-{check_id}", polygraph_examined_on)
+                self.page.fill(f"#question-areas-{check_id}", "Foreign contacts\nCriminal conduct")
+            self.page.click(f"#record-form-{check_id} button[type=submit]")
+            # Then: the check shows its result and the form is gone.
+            expect(self.page.locator(f"#check-{check_id} td").nth(3)).to_contain_text("Clear")
+            expect(self.page.locator(f"#record-form-{check_id}")).to_have_count(0)
+            recorded.append(check_id)
+        return recorded
+
+    def staff_has_no_open_checks(self) -> None:
+        self.staff_opens_the_vetting_queue()
+        expect(self.page.locator("#queue-my-checks")).to_contain_text("No open checks.")
+
+    def adjudicator_approves(self, rationale: str) -> None:
+        self.page.check("#decide-form input[name=outcome][value=approve]")
+        self.page.fill("#rationale", rationale)
+        self.page.click("#decide-form button[type=submit]")
+        expect(self.page.locator("#decisions li").filter(has_text=rationale)).to_have_count(1)

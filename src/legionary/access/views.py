@@ -18,7 +18,7 @@ from django.contrib.auth.signals import user_login_failed
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 from django.views.decorators.cache import never_cache
@@ -140,23 +140,47 @@ def logout_view(request: HttpRequest) -> HttpResponse:
     return HttpResponseRedirect(reverse("access:login"))
 
 
-# What each role's dashboard offers. Sections fill in as the domain apps arrive. The texts are
-# marked for translation here and translated when the page is rendered.
-DASHBOARD_SECTIONS: list[tuple[Perm, str, str]] = [
-    (Perm.VIEW_INTAKE_QUEUE, "intake", gettext_noop("New applications and screening flags.")),
-    (Perm.VIEW_CASES, "cases", gettext_noop("Vetting cases and checks assigned to you.")),
-    (Perm.ADJUDICATE, "adjudication", gettext_noop("Cases waiting for a decision.")),
-    (Perm.VIEW_TRAINING, "training", gettext_noop("Your cohorts and gradebooks.")),
-    (Perm.VIEW_UNITS, "units", gettext_noop("Units, billets and rosters in your scope.")),
-    (Perm.VIEW_REPORTS, "reports", gettext_noop("Pipeline figures and exports.")),
-    (Perm.VIEW_AUDIT_LOG, "audit", gettext_noop("The audit log and its checkpoints.")),
-    (Perm.MANAGE_STAFF, "staff", gettext_noop("Staff accounts and role grants.")),
-]
+# What each role's dashboard offers, and where each section lives. The texts are marked for
+# translation here and translated when the page is rendered.
+DASHBOARD_SECTIONS: list[tuple[Perm, str, str, str, str]] = [
+    (Perm.VIEW_INTAKE_QUEUE, "intake", "intake-queue:queue", gettext_noop("Intake"),
+     gettext_noop("New applications and screening flags.")),
+    (Perm.VIEW_CASES, "cases", "vetting:queue", gettext_noop("Cases"),
+     gettext_noop("Vetting cases and checks assigned to you.")),
+    (Perm.ADJUDICATE, "adjudication", "vetting:queue", gettext_noop("Decisions"),
+     gettext_noop("Cases waiting for a decision.")),
+    (Perm.VIEW_TRAINING, "training", "training:cohorts", gettext_noop("Training"),
+     gettext_noop("Your cohorts and gradebooks.")),
+    (Perm.VIEW_UNITS, "units", "units:tree", gettext_noop("Units"),
+     gettext_noop("Units, billets and rosters in your scope.")),
+    (Perm.VIEW_REPORTS, "reports", "reports:dashboard", gettext_noop("Reports"),
+     gettext_noop("Pipeline figures and exports.")),
+    (Perm.VIEW_AUDIT_LOG, "audit", "audit:entries", gettext_noop("Audit log"),
+     gettext_noop("The audit log and its checkpoints.")),
+]  # fmt: skip
+
+
+def sections_for(perms: frozenset[Perm], *, one_per_place: bool = False) -> list[tuple[str, str, str, str]]:
+    """(key, label, text, url) of the sections open to these permissions, translated.
+
+    ``one_per_place`` drops sections that lead to a page already listed (for the navigation bar).
+    """
+    out: list[tuple[str, str, str, str]] = []
+    seen: set[str] = set()
+    for perm, key, url_name, label, text in DASHBOARD_SECTIONS:
+        if perm not in perms or (one_per_place and url_name in seen):
+            continue
+        try:
+            url = reverse(url_name)
+        except NoReverseMatch:
+            continue  # the app is not installed in this deployment
+        seen.add(url_name)
+        out.append((key, _(label), _(text), url))
+    return out
 
 
 @staff_required(Perm.VIEW_DASHBOARD)
 def dashboard_view(request: HttpRequest) -> HttpResponse:
-    perms = request_permissions(request)
     roles = sorted({Role(g.role).label for g in request.user.grants.all()})  # type: ignore[union-attr]
-    sections = [(key, _(text)) for perm, key, text in DASHBOARD_SECTIONS if perm in perms]
+    sections = sections_for(request_permissions(request))
     return render(request, "access/dashboard.html", {"roles": roles, "sections": sections})

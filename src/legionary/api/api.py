@@ -83,6 +83,7 @@ api = GuardedNinjaAPI(
 # Staff routers: every endpoint in them is under ``staff_required``, copied onto the URL patterns.
 api.add_router("/vetting/", vetting_router())
 api.add_router("/training", training_router)
+api.add_router("/units", "legionary.units.api.router")
 
 
 class ReceiptOut(Schema):

@@ -34,7 +34,7 @@ from django.utils import timezone
 from legionary.access.policy import staff_may
 from legionary.access.roles import Perm
 from legionary.audit.services import AuditItem, audit_record, audit_record_many
-from legionary.identity import callsigns, crypto, matching, names
+from legionary.identity import callsigns, crypto, erasure_journal, matching, names
 from legionary.identity.keyring import (
     FileKeyProvider,
     KeyProvider,
@@ -101,11 +101,28 @@ def keyring_init() -> bool:
 
 
 def check_keyring_ready() -> None:
-    """Raises ``IdentityError`` with what to do when the keyring is missing or does not open."""
+    """Raises ``IdentityError`` with what to do when the keyring is missing, does not open, or is
+    not this database's (it cannot unwrap the newest stored data key)."""
+    newest = SealedIdentity.objects.order_by("-updated_at").first()
     try:
-        key_provider()
+        provider = key_provider()
     except KeyringError as exc:
+        if newest is not None:
+            raise IdentityError(
+                f"The keyring cannot be used ({exc}), and the database holds sealed identities that only "
+                "this instance's keyring opens: put it back from your keyring backup (a new keyring from "
+                "`legionary init` would open none of them)."
+            ) from None
         raise IdentityError(f"The keyring cannot be used: {exc}") from None
+    if newest is not None:
+        try:
+            provider.unwrap_dek(newest.kek_version, bytes(newest.wrapped_dek), _aad(newest.person_id))
+        except (KeyringError, crypto.SealBrokenError):
+            raise IdentityError(
+                f"The keyring at {settings.LEGIONARY_KEYRING} does not open this database's data keys: it is "
+                "another instance's keyring or an old copy. Put back this instance's keyring (from your "
+                "keyring backup)."
+            ) from None
 
 
 # --- people and sealing ------------------------------------------------------------------------
@@ -171,6 +188,20 @@ def _index_values(identity: Mapping[str, Any], provider: KeyProvider) -> list[tu
             seen.add((name, digest))
             values.append((name, version, digest))
     return values
+
+
+def _insert_index_values(rows: list[tuple[str, str, int, bytes]]) -> None:
+    """Inserts (person id, index name, key version, digest) rows with one executemany.
+
+    About 25 rows a person: as plain tuples this costs a tenth of building and bulk-creating as
+    many model instances, which dominated the cost of storing a person.
+    """
+    table = connection.ops.quote_name(BlindIndex._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"INSERT INTO {table} (person_id, name, key_version, value) VALUES (%s, %s, %s, %s)",  # noqa: S608 — quoted model table
+            rows,
+        )
 
 
 def _index_rows(person_id: str, identity: Mapping[str, Any], provider: KeyProvider) -> list[BlindIndex]:
@@ -261,7 +292,7 @@ def person_create(
                     created_at=now,
                 )
                 _seal_identity(person_id, identity, provider).save(force_insert=True)
-                BlindIndex.objects.bulk_create(_index_rows(person_id, identity, provider))
+                _insert_index_values([(person_id, *value) for value in _index_values(identity, provider)])
                 audit_record(actor=actor.name, action="person.created", subject=person_id, details={"legion": legion})
                 return person
         except IntegrityError:
@@ -356,14 +387,7 @@ def people_create_batch(*, items: list[NewPerson], actor: Actor) -> list[Person]
         )
     Person.objects.bulk_create(people, batch_size=500)
     SealedIdentity.objects.bulk_create(sealed, batch_size=500)
-    # About 25 index rows a person: built as plain tuples and inserted with one executemany, which
-    # costs a tenth of building and bulk-creating as many model instances.
-    table = connection.ops.quote_name(BlindIndex._meta.db_table)
-    with connection.cursor() as cursor:
-        cursor.executemany(
-            f"INSERT INTO {table} (person_id, name, key_version, value) VALUES (%s, %s, %s, %s)",  # noqa: S608 — quoted model table
-            indexes,
-        )
+    _insert_index_values(indexes)
     audit_record_many(
         [
             AuditItem(actor=actor.name, action="person.created", subject=p.id, details={"legion": p.legion})
@@ -442,17 +466,28 @@ def _open_identity(person: Person, provider: KeyProvider) -> dict[str, Any]:
 
 
 def _require(actor: Actor, perm: Perm, person: Person) -> None:
-    if actor.staff is None or not staff_may(actor.staff, perm, legion=person.legion):
+    if actor.staff is None:
+        raise NotPermitted("You may not do this for this person.")
+    if staff_may(actor.staff, perm, legion=person.legion):
+        return
+    # Unit, cohort and case grants: the need-to-know rule of access.scopes (imported here because
+    # scopes reads the domain apps' models, which import this module's models).
+    from legionary.access.scopes import person_in_scope
+
+    if not person_in_scope(actor.staff, person, perm=perm):
         raise NotPermitted("You may not do this for this person.")
 
 
-def unseal_identity(*, person: Person, actor: Actor, reason: str) -> dict[str, Any]:
+def unseal_identity(*, person: Person, actor: Actor, reason: str, perm: Perm = Perm.UNSEAL_IDENTITY) -> dict[str, Any]:
     """Opens a person's identity for a permitted actor with a written reason.
+
+    ``perm`` is the permission the opening is for: ``UNSEAL_IDENTITY`` for the whole identity, or a
+    narrower one such as ``CONTACT_NEXT_OF_KIN`` whose caller shows only the part it needs.
 
     The audit entry is committed before anything is decrypted, so an opening can never go
     unrecorded (even if decryption then fails, the attempt is on record).
     """
-    _require(actor, Perm.UNSEAL_IDENTITY, person)
+    _require(actor, perm, person)
     reason = " ".join((reason or "").split())
     if len(reason) < 5:
         raise IdentityError("Write the reason for opening this identity (at least a few words).")
@@ -746,6 +781,8 @@ def identity_erase(*, person: Person, actor: Actor, reason: str, keep_indexes: b
 def erase_person_data(*, person: Person, actor_name: str, reason: str, keep_indexes: bool = False) -> None:
     """The erasure itself, for callers that have already checked permission (CLI, retention)."""
     document_ids = list(SealedDocument.objects.filter(person=person).values_list("id", flat=True))
+    # Journaled before the commit, outside the database, so a restore re-applies it (docs/reliability.md).
+    erasure_journal.journal_append(person_id=person.id, erased_at=timezone.now(), keep_indexes=keep_indexes)
     with transaction.atomic():
         SealedIdentity.objects.filter(person=person).delete()
         SealedRecord.objects.filter(person=person).delete()

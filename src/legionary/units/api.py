@@ -1,0 +1,173 @@
+"""Units' API endpoints (a django-ninja ``Router``): units in scope, a roster, people by call sign.
+
+Mounted by the project API (``api.add_router("/units", legionary.units.api.router)``). Read-only
+and thin: every answer goes through ``units.selectors`` and ``access.scopes``, so the API can show
+no more than the pages; out of scope is a 404 RFC 7807 problem, as if the object did not exist.
+Every endpoint carries one access mark (``staff_required``).
+
+Must never: return or accept a name (people by call sign and pseudonymous id only).
+"""
+
+# No ``from __future__ import annotations``: ninja reads the endpoint signatures through the access
+# decorator's wrapper, whose module globals cannot resolve string annotations.
+from typing import Any
+
+from django.http import Http404, HttpRequest
+from ninja import Router, Schema
+
+from legionary.access.models import Staff
+from legionary.access.policy import staff_required
+from legionary.access.roles import Perm
+from legionary.access.scopes import get_in_scope_or_404, units_visible_to
+from legionary.api.problems import Problem, problem
+from legionary.units import selectors
+
+router = Router(tags=["units"])
+
+
+def _staff(request: HttpRequest) -> Staff:
+    user = request.user
+    if not isinstance(user, Staff):  # staff_required lets only signed-in staff through; never reached
+        raise Http404
+    return user
+
+
+def _not_found() -> Any:
+    return problem(404, "not-found", "Not found", "There is no such object in your units.")
+
+
+class UnitOut(Schema):
+    id: int
+    parent: int | None
+    kind: str
+    name: str
+    legion: str
+    overseer: str
+    commander_call_sign: str
+
+
+class RosterLineOut(Schema):
+    unit: int
+    billet: int
+    role: str
+    required: list[str]
+    call_sign: str
+    person_id: str
+    status: str
+    lacking: list[str]
+
+
+class RosterOut(Schema):
+    unit: UnitOut
+    billets: int
+    filled: int
+    vacant: int
+    lacking: int
+    lines: list[RosterLineOut]
+
+
+class PersonOut(Schema):
+    id: str
+    call_sign: str
+    status: str
+    unit: int | None
+
+
+class PeopleOut(Schema):
+    total: int
+    people: list[PersonOut]
+
+
+def _unit_out(unit: Any) -> UnitOut:
+    return UnitOut(
+        id=unit.pk,
+        parent=unit.parent_id,
+        kind=unit.kind,
+        name=unit.name,
+        legion=unit.legion,
+        overseer=unit.overseer.username,
+        commander_call_sign=unit.commander_call_sign,
+    )
+
+
+@router.get("/", response=list[UnitOut], url_name="units-list", summary="Units in your scope")
+@staff_required(Perm.VIEW_UNITS)
+def units_list(request: HttpRequest) -> Any:
+    return [_unit_out(u) for u in units_visible_to(_staff(request)).select_related("overseer").order_by("path")]
+
+
+@router.get(
+    "/{unit_id}/roster",
+    response={200: RosterOut, 404: Problem},
+    url_name="units-roster",
+    summary="A unit's roster: billets, holders by call sign, what they lack",
+)
+@staff_required(Perm.VIEW_UNITS)
+def unit_roster(request: HttpRequest, unit_id: int) -> Any:
+    staff = _staff(request)
+    try:
+        unit = get_in_scope_or_404(units_visible_to(staff).select_related("overseer"), pk=unit_id)
+    except Http404:
+        return _not_found()
+    roster = selectors.roster(staff=staff, unit=unit)
+    return RosterOut(
+        unit=_unit_out(unit),
+        billets=roster.billets,
+        filled=roster.filled,
+        vacant=roster.vacant,
+        lacking=roster.lacking,
+        lines=[
+            RosterLineOut(
+                unit=line.unit_id,
+                billet=line.billet_id,
+                role=line.role,
+                required=line.required,
+                call_sign=line.call_sign,
+                person_id=line.person_id,
+                status=line.status,
+                lacking=line.lacking,
+            )
+            for line in roster.lines
+        ],
+    )
+
+
+@router.get("/people", response=PeopleOut, url_name="units-people", summary="People in your scope, by call sign")
+@staff_required(Perm.VIEW_UNITS)
+def people_list(request: HttpRequest, q: str = "") -> Any:
+    people = selectors.people_search(staff=_staff(request), query=q[:40])
+    shown = list(people[: selectors.PEOPLE_PAGE])
+    latest = selectors.latest_assignments(shown)
+    return PeopleOut(
+        total=people.count(),
+        people=[
+            PersonOut(
+                id=p.pk,
+                call_sign=p.call_sign,
+                status=p.status,
+                unit=latest[p.pk].billet.unit_id if p.pk in latest else None,
+            )
+            for p in shown
+        ],
+    )
+
+
+@router.get(
+    "/people/{person_id}",
+    response={200: PersonOut, 404: Problem},
+    url_name="units-person",
+    summary="One person in your scope",
+)
+@staff_required(Perm.VIEW_UNITS)
+def person_detail(request: HttpRequest, person_id: str) -> Any:
+    try:
+        record = selectors.service_record(staff=_staff(request), person_id=person_id)
+    except Http404:
+        return _not_found()
+    assignment = record.assignment
+    return PersonOut(
+        id=record.person.pk,
+        call_sign=record.person.call_sign,
+        status=record.person.status,
+        unit=assignment.billet.unit_id if assignment else None,
+    )

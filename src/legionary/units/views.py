@@ -1,0 +1,255 @@
+"""Units' web pages: the tree in scope, a unit's roster and its CSV, people by call sign, a service record.
+
+Thin: reads through ``units.selectors``, changes through ``units.services``; ``Http404`` from the
+scope helper answers anything out of scope, ``UnitsError`` becomes a message on the page. Every
+view carries exactly one access decorator.
+
+Must never: show or look up a name (people appear by call sign and pseudonymous id), or write a
+model directly.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from legionary.access.models import Staff
+from legionary.access.policy import request_permissions, staff_required
+from legionary.access.roles import Perm
+from legionary.access.scopes import get_in_scope_or_404, units_visible_to
+from legionary.identity.models import PersonStatus
+from legionary.identity.services import IdentityError
+from legionary.units import selectors, services
+from legionary.units.models import Billet, BilletRole, OverrideRequest, UnitKind
+
+
+def _staff(request: HttpRequest) -> Staff:
+    user = request.user
+    if not isinstance(user, Staff):  # staff_required lets only signed-in staff through; never reached
+        raise PermissionDenied
+    return user
+
+
+@staff_required(Perm.VIEW_UNITS)
+@require_GET
+def unit_tree(request: HttpRequest) -> HttpResponse:
+    units = list(units_visible_to(_staff(request)).order_by("path"))
+    top = min((u.depth for u in units), default=0)
+    # Indentation as text: the CSP forbids inline styles, and the nesting must read without CSS.
+    rows = [(u, "· " * (u.depth - top)) for u in units]
+    return render(request, "units/unit_tree.html", {"rows": rows, "count": len(units)})
+
+
+@staff_required(Perm.VIEW_UNITS)
+@require_GET
+def unit_roster(request: HttpRequest, unit_id: int) -> HttpResponse:
+    staff = _staff(request)
+    unit = get_in_scope_or_404(units_visible_to(staff).select_related("overseer", "parent"), pk=unit_id)
+    perms = request_permissions(request)
+    may_manage = (
+        Perm.MANAGE_UNITS in perms and units_visible_to(staff, perm=Perm.MANAGE_UNITS).filter(pk=unit.pk).exists()
+    )
+    context = {
+        "unit": unit,
+        "roster": selectors.roster(staff=staff, unit=unit),
+        "may_manage": may_manage,
+        "overrides": selectors.pending_overrides(
+            units=units_visible_to(staff, perm=Perm.MANAGE_UNITS).filter(path__within=unit.path)
+        )
+        if may_manage
+        else [],
+        "billet_roles": BilletRole.choices,
+        "kinds": UnitKind.choices,
+    }
+    return render(request, "units/unit_roster.html", context)
+
+
+@staff_required(Perm.VIEW_UNITS)
+@require_GET
+def roster_csv(request: HttpRequest, unit_id: int) -> HttpResponse:
+    filename, text = services.roster_export(actor=_staff(request), unit_id=unit_id)
+    response = HttpResponse(text, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+def _back_to_unit(unit_id: int) -> HttpResponse:
+    return redirect("units:unit", unit_id=unit_id)
+
+
+@staff_required(Perm.MANAGE_UNITS)
+@require_POST
+def unit_move(request: HttpRequest, unit_id: int) -> HttpResponse:
+    staff = _staff(request)
+    get_in_scope_or_404(units_visible_to(staff, perm=Perm.MANAGE_UNITS), pk=unit_id)
+    parent = request.POST.get("parent", "")
+    if not parent.isdigit():
+        return HttpResponse(_("Give the id of the new parent unit."), status=400)
+    try:
+        services.unit_move(actor=staff, unit_id=unit_id, new_parent_id=int(parent))
+        messages.success(request, _("Unit moved."))
+    except services.UnitsError as exc:
+        messages.error(request, str(exc))
+    return _back_to_unit(unit_id)
+
+
+@staff_required(Perm.MANAGE_UNITS)
+@require_POST
+def unit_add(request: HttpRequest, unit_id: int) -> HttpResponse:
+    staff = _staff(request)
+    parent = get_in_scope_or_404(units_visible_to(staff, perm=Perm.MANAGE_UNITS), pk=unit_id)
+    kind, name = request.POST.get("kind", ""), request.POST.get("name", "")
+    if not kind or not name.strip():
+        return HttpResponse(_("Give the new unit's kind and name."), status=400)
+    try:
+        unit = services.unit_create(
+            actor=staff,
+            kind=kind,
+            name=name,
+            overseer=parent.overseer,
+            parent_id=parent.pk,
+            commander_call_sign=request.POST.get("commander_call_sign", ""),
+        )
+    except services.UnitsError as exc:
+        messages.error(request, str(exc))
+        return _back_to_unit(parent.pk)
+    messages.success(request, _("Unit created."))
+    return _back_to_unit(unit.pk)
+
+
+@staff_required(Perm.MANAGE_UNITS)
+@require_POST
+def billet_add(request: HttpRequest, unit_id: int) -> HttpResponse:
+    staff = _staff(request)
+    get_in_scope_or_404(units_visible_to(staff, perm=Perm.MANAGE_UNITS), pk=unit_id)
+    role = request.POST.get("role", "")
+    if not role:
+        return HttpResponse(_("Choose the billet's role."), status=400)
+    codes = request.POST.get("qualifications", "").replace(",", " ").split()
+    try:
+        services.billet_create(
+            actor=staff, unit_id=unit_id, role=role, title=request.POST.get("title", ""), qualification_codes=codes
+        )
+        messages.success(request, _("Billet added."))
+    except services.UnitsError as exc:
+        messages.error(request, str(exc))
+    return _back_to_unit(unit_id)
+
+
+@staff_required(Perm.MANAGE_UNITS)
+@require_POST
+def billet_assign(request: HttpRequest, billet_id: int) -> HttpResponse:
+    staff = _staff(request)
+    billet = get_in_scope_or_404(
+        Billet.objects.filter(unit__in=units_visible_to(staff, perm=Perm.MANAGE_UNITS)), pk=billet_id
+    )
+    person_id, reason = request.POST.get("person", "").strip(), request.POST.get("override_reason", "")
+    if not person_id:
+        return HttpResponse(_("Give the pseudonymous id of the person to assign."), status=400)
+    try:
+        if reason.strip():
+            services.override_request(actor=staff, person_id=person_id, billet_id=billet.pk, reason=reason)
+            messages.success(request, _("Override requested; another staff member must approve it."))
+        else:
+            services.billet_assign(actor=staff, person_id=person_id, billet_id=billet.pk)
+            messages.success(request, _("Assigned."))
+    except services.UnitsError as exc:
+        messages.error(request, str(exc))
+    return _back_to_unit(billet.unit_id)
+
+
+@staff_required(Perm.MANAGE_UNITS)
+@require_POST
+def override_approve(request: HttpRequest, override_id: int) -> HttpResponse:
+    staff = _staff(request)
+    pending = get_in_scope_or_404(
+        OverrideRequest.objects.filter(billet__unit__in=units_visible_to(staff, perm=Perm.MANAGE_UNITS)),
+        pk=override_id,
+    )
+    try:
+        services.override_approve(actor=staff, request_id=pending.pk)
+        messages.success(request, _("Override approved; the person is assigned."))
+    except services.UnitsError as exc:
+        messages.error(request, str(exc))
+    return redirect("units:unit", unit_id=pending.billet.unit_id)
+
+
+@staff_required(Perm.VIEW_UNITS)
+@require_GET
+def people_list(request: HttpRequest) -> HttpResponse:
+    query = request.GET.get("q", "")[:40]
+    people = selectors.people_search(staff=_staff(request), query=query)
+    total = people.count()
+    shown = list(people[: selectors.PEOPLE_PAGE])
+    context = {
+        "people": [(p, selectors.latest_assignments(shown).get(p.pk)) for p in shown],
+        "total": total,
+        "query": query,
+    }
+    return render(request, "units/people_list.html", context)
+
+
+@staff_required(Perm.VIEW_UNITS)
+@require_GET
+def person_record(request: HttpRequest, person_id: str) -> HttpResponse:
+    record = selectors.service_record(staff=_staff(request), person_id=person_id)
+    perms = request_permissions(request)
+    next_statuses = services.STATUS_TRANSITIONS.get(record.person.status, frozenset())
+    context = {
+        "record": record,
+        "may_record_status": Perm.RECORD_SERVICE_STATUS in perms,
+        "may_contact_kin": Perm.CONTACT_NEXT_OF_KIN in perms,
+        "statuses": [(s, PersonStatus(s).label) for s in sorted(next_statuses)],
+        "today": timezone.localdate(),
+    }
+    return render(request, "units/person_record.html", context)
+
+
+@staff_required(Perm.RECORD_SERVICE_STATUS)
+@require_POST
+def person_status(request: HttpRequest, person_id: str) -> HttpResponse:
+    staff = _staff(request)
+    try:
+        effective_on = date.fromisoformat(request.POST.get("effective_on", ""))
+    except ValueError:
+        effective_on = None
+    status = request.POST.get("status", "")
+    # Scope first, so that an out-of-scope person is 404 whatever the form holds.
+    selectors.service_record(staff=staff, person_id=person_id)
+    if effective_on is None or not status:
+        return HttpResponse(_("Give the new status and the date it took effect."), status=400)
+    try:
+        services.person_status_change(
+            actor=staff,
+            person_id=person_id,
+            status=status,
+            effective_on=effective_on,
+            reason=request.POST.get("reason", ""),
+        )
+        messages.success(request, _("Status recorded."))
+    except services.UnitsError as exc:
+        messages.error(request, str(exc))
+    return redirect("units:person", person_id=person_id)
+
+
+@staff_required(Perm.CONTACT_NEXT_OF_KIN)
+@require_POST
+def next_of_kin(request: HttpRequest, person_id: str) -> HttpResponse:
+    staff = _staff(request)
+    record = selectors.service_record(staff=staff, person_id=person_id)
+    try:
+        contacts = services.next_of_kin_open(actor=staff, person_id=person_id, reason=request.POST.get("reason", ""))
+    except (services.UnitsError, IdentityError) as exc:
+        messages.error(request, str(exc))
+        return redirect("units:person", person_id=person_id)
+    response = render(request, "units/next_of_kin.html", {"person": record.person, "contacts": contacts})
+    # Opened contacts must not linger in a browser or proxy cache.
+    response["Cache-Control"] = "no-store"
+    return response
