@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export LEGIONARY_HOME ?= $(CURDIR)/.legionary
 
-.PHONY: run test install install-dev system-deps lint typecheck test-sqlite test-postgres messages screenshot bench clean
+.PHONY: run test install install-dev system-deps lint typecheck test-sqlite test-postgres messages app-messages screenshot bench clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -55,11 +55,28 @@ test: lint typecheck test-sqlite test-postgres
 # then translate every entry in the .po files (tests/core/test_translations.py fails on an
 # untranslated or fuzzy one) and run it again to compile.
 MESSAGES_APPS := intake api audit identity vetting training units reports
-messages: $(BIN)/.installed-dev
+messages: $(BIN)/.installed-dev app-messages
 	cd src/legionary && DJANGO_SETTINGS_MODULE=tests.settings PYTHONPATH=$(CURDIR) $(CURDIR)/$(BIN)/django-admin \
 	  makemessages -l uk -l ru $(foreach app,$(MESSAGES_APPS),--ignore='$(app)/*') --no-location --no-obsolete --no-wrap
 	for lang in uk ru; do msgfmt --check -o src/legionary/locale/$$lang/LC_MESSAGES/django.mo \
 	  src/legionary/locale/$$lang/LC_MESSAGES/django.po; done
+
+# The domain apps' own catalogues (uk, ru), refreshed the same way from inside each app's folder
+# (`make app-messages` alone leaves the project catalogues alone). The `locale` folder must exist
+# first, or makemessages would write into the project catalogues instead.
+APP_CATALOGUES := identity audit vetting training units reports
+app-messages: $(BIN)/.installed-dev
+	set -e; for app in $(APP_CATALOGUES); do \
+	  mkdir -p src/legionary/$$app/locale; \
+	  (cd src/legionary/$$app && DJANGO_SETTINGS_MODULE=tests.settings PYTHONPATH=$(CURDIR) $(CURDIR)/$(BIN)/django-admin \
+	    makemessages -l uk -l ru --no-location --no-obsolete --no-wrap); \
+	  for lang in uk ru; do msgfmt --check -o src/legionary/$$app/locale/$$lang/LC_MESSAGES/django.mo \
+	    src/legionary/$$app/locale/$$lang/LC_MESSAGES/django.po; done; \
+	done
+
+# The dashboard screenshot the README shows (docs/img/dashboard.png), from a real instance with demo data.
+screenshot: $(BIN)/.installed-dev
+	LEGIONARY_SCREENSHOT=1 $(BIN)/python -m pytest tests/browser/test_dashboard.py -q
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

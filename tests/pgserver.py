@@ -63,6 +63,14 @@ def postgres_server() -> Iterator[str]:
             check=True,
             stdout=subprocess.DEVNULL,
         )
+        # For tests that stop and start the server under load (tests/reliability/test_resources.py).
+        os.environ.update(
+            LEGIONARY_TEST_PGDATA=str(data),
+            LEGIONARY_TEST_PGCTL=_bin("pg_ctl"),
+            LEGIONARY_TEST_PGOPTIONS=options,
+            LEGIONARY_TEST_PGLOG=str(log),
+            LEGIONARY_TEST_PGAS=" ".join(_as_postgres([])),
+        )
         yield f"postgres://postgres@127.0.0.1:{port}/postgres"
     finally:
         if data.exists():

@@ -65,6 +65,11 @@ def permission_denied(request: HttpRequest, exception: Exception | None = None) 
 
 
 def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if request.path.startswith("/api/"):
+        # A path that matches no API route (``/api/v1/units/abc/roster``): the API's error format.
+        from legionary.api.problems import problem
+
+        return problem(404, "not-found", "Not found", "There is no such resource.")
     return _error(request, 404)
 
 

@@ -35,6 +35,8 @@ def legionary_env(home: Path, database_url: str | None = None, **extra: str) -> 
     dropped = {"DJANGO_SETTINGS_MODULE", "DATABASE_URL", "LEGIONARY_HTTPS", "LEGIONARY_DEBUG", "LEGIONARY_KEYRING"}
     env = {k: v for k, v in os.environ.items() if k not in dropped}
     env.update(LEGIONARY_HOME=str(home), PYTHONUNBUFFERED="1")
+    # Instances under test take many applications from one loopback client; tests of the limit set it.
+    env.setdefault("LEGIONARY_APPLY_LIMIT", "1000000")
     if database_url:
         env["DATABASE_URL"] = database_url
     env.update(extra)

@@ -13,11 +13,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import RequestDataTooBig
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.db import IntegrityError
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import URLPattern, URLResolver
 from ninja import NinjaAPI, Schema, Status
+from ninja.errors import HttpError
+from ninja.errors import ValidationError as NinjaValidationError
 from ninja.operation import PathView
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -55,6 +57,35 @@ class GuardedNinjaAPI(NinjaAPI):
                 setattr(pattern.callback, ACCESS_ATTR, rule)
         return patterns
 
+    def get_openapi_schema(self, *, path_prefix: str | None = None, path_params: Any = None) -> Any:
+        """The generated document, corrected to say what the API really answers (found by fuzzing):
+        errors are ``application/problem+json``; a staff endpoint may answer 302 (not signed in: to
+        the sign-in page), 403 (role or scope) and, when it takes parameters, 422."""
+        schema = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
+        staff = {
+            self.get_openapi_operation_id(operation)
+            for _prefix, router in self._routers
+            for path_view in router.path_operations.values()
+            for operation in path_view.operations
+            if access_rule(operation.view_func) not in (None, "public")
+        }
+        problem_content = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+        for path_item in schema["paths"].values():
+            for operation in path_item.values():
+                responses = operation["responses"]
+                if operation.get("operationId") in staff:
+                    responses.setdefault(302, {"description": "Not signed in with both factors: to the sign-in page."})
+                    responses.setdefault(403, {"description": "Not allowed for this role or scope."})
+                    if operation.get("parameters") or operation.get("requestBody"):
+                        responses.setdefault(404, {"description": "No such resource, or outside your scope."})
+                        responses.setdefault(422, {"description": "A parameter or the body is not valid."})
+                    if operation.get("requestBody"):
+                        responses.setdefault(400, {"description": "The body is not JSON."})
+                for code, response in responses.items():
+                    if int(code) >= 400:
+                        response["content"] = problem_content
+        return schema
+
 
 def _rule_of(callback: Any) -> str | None:
     """The one access rule shared by every operation behind a ninja URL callback, else None."""
@@ -84,6 +115,32 @@ api = GuardedNinjaAPI(
 api.add_router("/vetting/", vetting_router())
 api.add_router("/training", training_router)
 api.add_router("/units", "legionary.units.api.router")
+
+
+# ninja's own errors (a path parameter of the wrong type, a refused role, an unknown id) in the
+# API's one error format rather than ninja's ``{"detail": ...}`` or Django's HTML pages.
+@api.exception_handler(NinjaValidationError)
+def _invalid_parameters(request: HttpRequest, exc: NinjaValidationError) -> HttpResponse:
+    errors = [
+        FieldError(".".join(str(part) for part in error.get("loc", ())[1:]) or "body", str(error.get("msg", "")))
+        for error in exc.errors
+    ]
+    return problem(422, "invalid-request", "Invalid request", "Some parameters are not valid.", errors)
+
+
+@api.exception_handler(PermissionDenied)
+def _forbidden(request: HttpRequest, exc: PermissionDenied) -> HttpResponse:
+    return problem(403, "forbidden", "Not allowed", "Your roles do not allow this.")
+
+
+@api.exception_handler(Http404)
+def _not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
+    return problem(404, "not-found", "Not found", "There is no such resource, or it is outside your scope.")
+
+
+@api.exception_handler(HttpError)
+def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    return problem(exc.status_code, "http-error", "Request refused", str(exc))
 
 
 class ReceiptOut(Schema):
@@ -150,7 +207,9 @@ def applications_submit(request: HttpRequest) -> Any:
     except ApplicationInvalid as exc:
         return _invalid(exc)
     try:
-        submission = services.application_submit(application=application, channel=services.Channel.API)
+        submission = services.application_submit(
+            application=application, channel=services.Channel.API, client_address=client_address(request)
+        )
     except IntegrityError:
         return problem(
             409,
@@ -159,6 +218,10 @@ def applications_submit(request: HttpRequest) -> Any:
             "An application with this external_ref was already received.",
             [FieldError("external_ref", "is already taken")],
         )
+    except services.TooManySubmissions as exc:
+        response = problem(429, "too-many-submissions", "Too many applications", str(exc))
+        response["Retry-After"] = str(int(services.SUBMISSION_WINDOW.total_seconds()))
+        return response
     except (IdentityError, services.IntakeError) as exc:
         return problem(422, "refused", "Application refused", str(exc))
     return Status(201, {"receipt": submission.receipt})

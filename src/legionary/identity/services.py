@@ -17,6 +17,7 @@ not open raises ``SealBrokenError``; nothing here ever returns ciphertext as if 
 from __future__ import annotations
 
 import base64
+import errno
 import itertools
 import json
 import os
@@ -55,6 +56,10 @@ DOCUMENT_TYPES = {"application/pdf": b"%PDF-", "image/jpeg": b"\xff\xd8\xff", "i
 
 class IdentityError(Exception):
     """An identity operation was refused; the message says why, and never holds plaintext."""
+
+
+class DocumentNotStored(IdentityError):
+    """The server could not store a document (disk full, quota); nothing of it was kept."""
 
 
 class NotPermitted(IdentityError):
@@ -535,6 +540,9 @@ def sniff_document_type(head: bytes) -> str | None:
     """The document's type from its first bytes (PDF, JPEG or PNG), or None."""
     for content_type, magic in DOCUMENT_TYPES.items():
         if head.startswith(magic):
+            # A PNG's first chunk is its header: the signature alone on an executable is not a scan.
+            if content_type == "image/png" and head[12:16] != b"IHDR":
+                return None
             return content_type
     return None
 
@@ -562,10 +570,10 @@ def document_store(*, person: Person, source: BinaryIO, max_bytes: int = 20 * 10
     dek = _dek_for(person, key_provider())
     document_id = secrets.token_hex(16)
     final = _document_path(document_id)
-    final.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     temporary = final.with_name(final.name + ".part")
     counted = _LimitedReader(source, max_bytes)
     try:
+        final.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "wb") as out:
             # encrypt_stream only calls read(), which is all the limiter offers.
@@ -578,9 +586,13 @@ def document_store(*, person: Person, source: BinaryIO, max_bytes: int = 20 * 10
         document = SealedDocument.objects.create(
             id=document_id, person=person, content_type=content_type, size=counted.count, created_at=timezone.now()
         )
-    except BaseException:
+    except BaseException as exc:
         temporary.unlink(missing_ok=True)
         final.unlink(missing_ok=True)
+        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise DocumentNotStored(
+                "The document could not be stored: the server's disk is full. Nothing was kept; try again later."
+            ) from None
         raise
     return document
 

@@ -30,3 +30,13 @@ class ReceiptFailure(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["client", "at"], name="receipt_failure_client_at")]
+
+
+class SubmissionRecord(models.Model):
+    """One application accepted from a public client; counted in a sliding window to rate-limit."""
+
+    client = models.CharField(max_length=32)
+    at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["client", "at"], name="submission_client_at")]

@@ -39,7 +39,7 @@ from legionary.identity.services import (
     record_seal,
 )
 from legionary.intake import receipts
-from legionary.intake.models import Receipt, ReceiptFailure
+from legionary.intake.models import Receipt, ReceiptFailure, SubmissionRecord
 from legionary.intake.schema import Application
 from legionary.vetting.models import Case, CaseState, ScreeningFlag
 
@@ -50,6 +50,8 @@ MAX_UPLOADS = 10
 # gunicorn workers (or hosts) a cache-based limit would be multiplied by their number.
 RECEIPT_FAILURE_LIMIT = int(getattr(settings, "LEGIONARY_RECEIPT_FAILURE_LIMIT", 10))
 RECEIPT_FAILURE_WINDOW = timedelta(minutes=int(getattr(settings, "LEGIONARY_RECEIPT_FAILURE_MINUTES", 60)))
+# Applications accepted per public client in the window (``LEGIONARY_APPLY_LIMIT``, read per call).
+SUBMISSION_WINDOW = timedelta(hours=1)
 
 
 class Channel(StrEnum):
@@ -73,6 +75,10 @@ class IntakeError(Exception):
 
 class TooManyAttempts(IntakeError):
     """Too many wrong receipts from this client lately."""
+
+
+class TooManySubmissions(IntakeError):
+    """Too many applications from this client lately."""
 
 
 class NotInScope(IntakeError):
@@ -129,11 +135,15 @@ def _screen(*, case: Case, person: Person, actor: str) -> int:
     return len(candidates)
 
 
-def application_submit(*, application: Application, uploads: Sequence[BinaryIO] = (), channel: Channel) -> Submission:
+def application_submit(
+    *, application: Application, uploads: Sequence[BinaryIO] = (), channel: Channel, client_address: str | None = None
+) -> Submission:
     """Receives one validated application: person, case, documents, receipt and screening, all or nothing.
 
     Raises ``IntegrityError`` when ``external_ref`` is already taken, ``IdentityError`` when an
-    upload is refused (wrong type, too large), ``IntakeError`` when there are too many uploads.
+    upload is refused (wrong type, too large), ``IntakeError`` when there are too many uploads,
+    ``TooManySubmissions`` when ``client_address`` (public channels) has reached the hourly limit;
+    the accepted submission is counted in the same transaction, so a refused one costs nothing.
     """
     if len(uploads) > MAX_UPLOADS:
         raise IntakeError(f"At most {MAX_UPLOADS} documents may be attached.")
@@ -141,6 +151,8 @@ def application_submit(*, application: Application, uploads: Sequence[BinaryIO] 
     stored: list[str] = []
     try:
         with transaction.atomic():
+            if client_address is not None:
+                _count_submission(client_key(client_address))
             profile = application.profile_document()
             person = person_create(
                 identity=application.identity_document(),
@@ -180,6 +192,15 @@ def application_submit(*, application: Application, uploads: Sequence[BinaryIO] 
         document_discard_files(stored)
         raise
     return Submission(person=person, case=case, receipt=receipt, flags=flags)
+
+
+def _count_submission(client: str) -> None:
+    now = timezone.now()
+    limit = int(getattr(settings, "LEGIONARY_APPLY_LIMIT", 20))
+    SubmissionRecord.objects.filter(client=client, at__lt=now - SUBMISSION_WINDOW).delete()
+    if SubmissionRecord.objects.filter(client=client, at__gte=now - SUBMISSION_WINDOW).count() >= limit:
+        raise TooManySubmissions("Too many applications were sent from here. Try again in an hour.")
+    SubmissionRecord.objects.create(client=client, at=now)
 
 
 @dataclass(frozen=True)

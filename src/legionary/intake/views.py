@@ -26,7 +26,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from legionary.access.policy import public, staff_required
 from legionary.access.roles import Perm
-from legionary.identity.services import IdentityError
+from legionary.identity.services import DocumentNotStored, IdentityError
 from legionary.intake import selectors, services
 from legionary.intake.forms import UPLOAD_ROWS, ApplicationForm
 
@@ -101,8 +101,17 @@ def _apply(request: HttpRequest) -> HttpResponse:
         if form.is_valid() and form.application is not None:
             try:
                 submission = services.application_submit(
-                    application=form.application, uploads=form.uploads(), channel=services.Channel.FORM
+                    application=form.application,
+                    uploads=form.uploads(),
+                    channel=services.Channel.FORM,
+                    client_address=client_address(request),
                 )
+            except services.TooManySubmissions:
+                form.add_error(None, _("Too many applications were sent from here. Try again in an hour."))
+                return _render(request, "intake/apply.html", {"form": form}, lang, status=429)
+            except DocumentNotStored as exc:
+                form.add_error(None, str(exc))
+                return _render(request, "intake/apply.html", {"form": form}, lang, status=507)
             except IdentityError:
                 form.add_error(
                     None, _("A file was refused. Only PDF, JPEG and PNG files of at most 20 MB each are accepted.")

@@ -22,6 +22,7 @@ from typing import Any
 from django.conf import settings
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from legionary.identity.models import PersonStatus
 from legionary.intake.legions import KNOWN_LEGIONS
@@ -184,7 +185,7 @@ def _funnel_tables(d: Dashboard, p: Protection) -> list[Table]:
 
 def _duration_tables(d: Dashboard, p: Protection) -> list[Table]:
     figures = [
-        Column("people", _("People"), numeric=True),
+        Column("people", pgettext_lazy("people in the pipeline", "People"), numeric=True),
         Column("median", _("Median (days)"), numeric=True),
         Column("p90", _("90th percentile (days)"), numeric=True),
     ]
@@ -218,7 +219,7 @@ def _overdue_tables(d: Dashboard, p: Protection) -> list[Table]:
     overall = Table(
         id="overdue",
         title=_("Open and overdue checks on undecided cases"),
-        columns=[Column("check", _("Check")), *figures],
+        columns=[Column("check", pgettext_lazy("a vetting check", "Check")), *figures],
         chart_label="check",
         chart_values=("overdue",),
     )
@@ -227,7 +228,7 @@ def _overdue_tables(d: Dashboard, p: Protection) -> list[Table]:
     detail = Table(
         id="overdue_by_legion",
         title=_("Open and overdue checks by legion"),
-        columns=[Column("legion", _("Legion")), Column("check", _("Check")), *figures],
+        columns=[Column("legion", _("Legion")), Column("check", pgettext_lazy("a vetting check", "Check")), *figures],
     )
     for r in d.overdue:
         detail.rows.append([text(legion_name(r.legion)), text(r.check_name), p.count(r.open), p.count(r.overdue)])
