@@ -56,7 +56,14 @@ def synthetic(i: int) -> dict[str, object]:
 
 def fresh_home() -> dict[str, str]:
     home = tempfile.mkdtemp(prefix="legionary-bench-")
-    env = {**os.environ, "LEGIONARY_HOME": home, "LEGIONARY_HTTPS": "0", "LEGIONARY_KEYRING_PASSPHRASE": "bench-only"}
+    env = {
+        **os.environ,
+        "LEGIONARY_HOME": home,
+        "LEGIONARY_HTTPS": "0",
+        "LEGIONARY_KEYRING_PASSPHRASE": "bench-only",
+        # One load generator is one client: lift the per-client submission limit for the bench.
+        "LEGIONARY_APPLY_LIMIT": "1000000",
+    }
     subprocess.run([str(ROOT / ".venv/bin/legionary"), "init"], env=env, check=True, capture_output=True)
     return env
 

@@ -149,6 +149,12 @@ def application_submit(
         raise IntakeError(f"At most {MAX_UPLOADS} documents may be attached.")
     actor = f"intake:{channel}"
     stored: list[str] = []
+    receipt = receipt_lookup = receipt_digest = None
+    if channel != Channel.IMPORT:
+        # The slow hash is computed before the transaction: on SQLite a transaction holds the
+        # single write lock from its start, and Argon2id inside it would queue every other writer.
+        receipt = receipts.new_receipt()
+        receipt_lookup, receipt_digest = receipts.lookup_key(receipt), receipts.digest(receipt)
     try:
         with transaction.atomic():
             if client_address is not None:
@@ -174,12 +180,8 @@ def application_submit(
             )
             for upload in uploads:
                 stored.append(document_store(person=person, source=upload, max_bytes=MAX_UPLOAD_BYTES).id)
-            receipt = None
-            if channel != Channel.IMPORT:
-                receipt = receipts.new_receipt()
-                Receipt.objects.create(
-                    case=case, lookup=receipts.lookup_key(receipt), digest=receipts.digest(receipt), created_at=now
-                )
+            if receipt_lookup is not None and receipt_digest is not None:
+                Receipt.objects.create(case=case, lookup=receipt_lookup, digest=receipt_digest, created_at=now)
             audit_record(
                 actor=actor,
                 action="application.received",
