@@ -35,24 +35,23 @@ def synthetic_application(rng: random.Random, n: int) -> dict[str, Any]:
 
 
 def make_people(count: int, *, progress_to: IO[str] | None = None, seed: int = 7) -> int:
-    """Creates ``count`` synthetic applicants through the real intake path; returns how many were new."""
-    from legionary.identity.models import Person
-    from legionary.identity.services import Actor, person_create
+    """Creates ``count`` synthetic applicants through the real import path (validation, sealing,
+    blind indexes, a vetting case, screening, audit entries); returns how many were new.
+
+    Re-running it skips the references already stored, like ``legionary import``.
+    """
+    from legionary.intake.schema import validate_application
+    from legionary.intake.services import applications_import_batch
 
     rng = random.Random(seed)  # noqa: S311 — synthetic data, not security
     made = 0
+    batch = []
     bar = tqdm(total=count, desc="people", unit="person", file=progress_to, disable=progress_to is None)
     for n in range(count):
-        application = synthetic_application(rng, n)
-        if not Person.objects.filter(external_ref=application["external_ref"]).exists():
-            person_create(
-                identity=application["identity"],
-                legion=application["legion"],
-                actor=Actor("demo"),
-                language=application["language"],
-                external_ref=application["external_ref"],
-            )
-            made += 1
-        bar.update(1)
+        batch.append(validate_application(synthetic_application(rng, n)))
+        if len(batch) == 200 or n == count - 1:
+            made += applications_import_batch(applications=batch).accepted
+            bar.update(len(batch))
+            batch = []
     bar.close()
     return made
