@@ -639,41 +639,11 @@ def document_open(*, document: SealedDocument, actor: Actor, reason: str, sink: 
 def duplicate_candidates(person: Person) -> list[tuple[str, list[str]]]:
     """People that screening considers the same as ``person``, with the reasons, from indexes only.
 
-    One self-join over the blind-index table (through its ``(name, key_version, value)`` index)
-    finds who shares a truncated HMAC with ``person``; the same rule as ``legionary duplicates``
-    (``matching.link_reasons``) then decides, so one chance collision of a truncated index never
-    flags anyone on its own. Nothing is decrypted. Two queries whatever the table's size.
+    The same rule as ``legionary duplicates`` (``matching.link_reasons``) decides, so one chance
+    collision of a truncated index never flags anyone on its own. Nothing is decrypted; two
+    queries whatever the table's size (see ``duplicate_candidates_many``).
     """
-    table = connection.ops.quote_name(BlindIndex._meta.db_table)
-    sql = (
-        f"SELECT theirs.person_id, theirs.name, theirs.value FROM {table} mine "  # noqa: S608 — quoted model table
-        f"JOIN {table} theirs ON theirs.name = mine.name AND theirs.key_version = mine.key_version "
-        "AND theirs.value = mine.value WHERE mine.person_id = %s AND theirs.person_id <> %s"
-    )
-    per_value: dict[tuple[str, bytes], set[str]] = {}
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [person.id, person.id])
-        for other, name, value in cursor.fetchall():
-            per_value.setdefault((name, bytes(value)), set()).add(other)
-    agreeing: dict[str, set[str]] = {}
-    for (name, _value), others in per_value.items():
-        if len(others) >= matching.MAX_BUCKET:
-            continue  # too common to identify anyone (see matching.MAX_BUCKET)
-        for other in others:
-            agreeing.setdefault(other, set()).add(name)
-    if not agreeing:
-        return []
-    kinds: dict[str, set[str]] = {}
-    ids = [person.id, *agreeing]
-    for owner, name in BlindIndex.objects.filter(person_id__in=ids).values_list("person_id", "name").distinct():
-        kinds.setdefault(owner, set()).add(name)
-    my_kinds = frozenset(kinds.get(person.id, ()))
-    result = []
-    for other, names_agreeing in agreeing.items():
-        reasons = matching.link_reasons(names_agreeing, my_kinds, frozenset(kinds.get(other, ())))
-        if reasons:
-            result.append((other, sorted(reasons)))
-    return sorted(result)
+    return duplicate_candidates_many([person.id]).get(person.id, [])
 
 
 def _index_stream(batch: int = 5000) -> Iterator[tuple[str, list[tuple[str, bytes]]]]:
