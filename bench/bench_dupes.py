@@ -6,7 +6,13 @@ Prints pairwise precision / recall / F1 for:
 - a plain ASCII fold of "given family birth-date" (transliterated, lower-cased, exact);
 - a crude consonant skeleton (vowels and y dropped, doubles collapsed, name order ignored);
 - legionary's tokens and rule, first on plaintext tokens, then on HMAC-SHA-256 tokens truncated
-  to several widths, and the expected number of chance coincidences at one million records.
+  to several widths, and the expected number of chance coincidences at one million records;
+- index rows per person (each token is one HMAC row stored for every person);
+- what the rules we rejected would do: linking on birth date + patronymic, or birth date +
+  birthplace, with no name (the only evidence the missed pairs share);
+- spelling coverage: how many spellings of a list of names in other transliteration systems
+  and languages (German, French, Polish, Ukrainian, Belarusian, diminutives) share a name key
+  with the Cyrillic original.
 Quality figures only: no timings are asserted.
 """
 
@@ -35,7 +41,7 @@ from legionary.identity.matching import (
     find_groups,
     identity_tokens,
 )
-from legionary.identity.names import latinise
+from legionary.identity.names import latinise, skeleton
 from legionary.identity.scoring import PairwiseScore, pairwise_score
 
 RECOMMENDED_WIDTH = 4  # bytes of HMAC-SHA-256 kept per token
@@ -155,7 +161,110 @@ def main(argv: list[str]) -> int:
         f" to agree, so ~{links:.1g} chance links are expected; 3 bytes would give ~"
         f"{sum(pairs * (mean[a] ** 2 / 2.0**24) * (mean[b] ** 2 / 2.0**24) for a, b in RULE_INDEX_PAIRS):.0f}."
     )
+    print_rows_per_person(tokens)
+    print_rejected_rules(records, truth)
+    print_spelling_coverage()
     return 0
+
+
+def print_rows_per_person(tokens: Mapping[str, list[tuple[str, str]]]) -> None:
+    counts = sorted(len(t) for t in tokens.values())
+    names = sorted(sum(1 for n, _ in t if n in (NAME_DOB, NAME_TYPO_DOB, PATRONYMIC_DOB)) for t in tokens.values())
+    print(
+        f"\nIndex rows per person: mean {sum(counts) / len(counts):.1f}, median {counts[len(counts) // 2]},"
+        f" max {counts[-1]} (of which name rows: mean {sum(names) / len(names):.1f}, max {names[-1]})"
+    )
+
+
+def _patronymic(identity: Mapping[str, object]) -> str:
+    value = identity.get("patronymic")
+    return skeleton(value) if isinstance(value, str) else ""
+
+
+def _birthplace(identity: Mapping[str, object]) -> str:
+    value = identity.get("place_of_birth")
+    return latinise(value) if isinstance(value, str) else ""
+
+
+def print_rejected_rules(records: list[tuple[str, Mapping[str, object]]], truth: Mapping[str, int]) -> None:
+    """Pairs a name-free rule would link, on plaintext: what recall it buys and what it costs."""
+    rules: dict[str, Callable[[Mapping[str, object], Mapping[str, object]], bool]] = {
+        "birth date + patronymic": lambda a, b: bool(_patronymic(a)) and _patronymic(a) == _patronymic(b),
+        "birth date + birthplace": lambda a, b: bool(_birthplace(a)) and _birthplace(a) == _birthplace(b),
+        "birth date + patronymic + birthplace": lambda a, b: (
+            bool(_patronymic(a))
+            and _patronymic(a) == _patronymic(b)
+            and bool(_birthplace(a))
+            and _birthplace(a) == _birthplace(b)
+        ),
+    }
+    by_date: dict[object, list[tuple[str, Mapping[str, object]]]] = defaultdict(list)
+    for ref, identity in records:
+        by_date[identity.get("date_of_birth")].append((ref, identity))
+    print("\nRejected name-free rules (alone, on this sample): same-person pairs found / different-person pairs")
+    for label, rule in rules.items():
+        same = other = 0
+        for members in by_date.values():
+            for k, (ref_a, a) in enumerate(members):
+                for ref_b, b in members[k + 1 :]:
+                    if rule(a, b):
+                        if truth[ref_a] == truth[ref_b]:
+                            same += 1
+                        else:
+                            other += 1
+        print(f"  {label:<38} {same:4d} / {other:4d}")
+
+
+# One name per row: the Cyrillic (or Georgian) original, then spellings of it in other systems or
+# languages that an applicant or an officer might type.
+SPELLINGS: tuple[tuple[str, ...], ...] = (
+    ("Дмитрий Кузнецов", "Dmitri Kouznetsov", "Dmitrij Kusnezow", "Dmitrij Kuzniecow", "Dmytro Kuznetsov"),
+    ("Юрий", "Iouri", "Youri", "Jurij", "Yurii", "Yura"),
+    ("Хрущёв", "Khrushchev", "Chruschtschow", "Khrouchtchev", "Chruszczow", "Hruščov", "Khrushchov"),
+    ("Горбачёв", "Gorbachev", "Gorbatschow", "Gorbatchev", "Gorbaczow"),
+    ("Ющенко", "Yushchenko", "Juschtschenko", "Iouchtchenko", "Juszczenko"),
+    ("Шостакович", "Shostakovich", "Schostakowitsch", "Chostakovitch", "Szostakowicz"),
+    ("Сергей", "Sergueï", "Siergiej", "Serhii", "Siarhei", "Seryozha"),
+    ("Евгений", "Evgueni", "Jewgeni", "Yevhen", "Yauhen"),
+    ("Георгий", "Guéorgui", "Georgij", "Heorhii"),
+    ("Александр", "Oleksandr", "Aliaksandr", "Alexander", "Alexandre"),
+    ("Николай", "Mykola", "Mikalai", "Nikolaj", "Kolya"),
+    ("Михаил", "Mikhaïl", "Mykhailo", "Michał", "Misha"),
+    ("Павел", "Pavlo", "Paweł", "Pasha"),
+    ("Пётр", "Petro", "Piotr", "Pyotr", "Petya"),
+    ("Андрей", "Andrii", "Andriy", "Andrzej", "Andrei"),
+    ("Владимир", "Volodymyr", "Uladzimir", "Wladimir", "Vova"),
+    ("Наталья", "Nataliia", "Natalia", "Natasha"),
+    ("Татьяна", "Tetiana", "Tatsiana", "Tatjana", "Tanya"),
+    ("Шеварднадзе", "Shevardnadze", "Schewardnadse", "Chevardnadze"),
+    ("ჯავახიშვილი", "Javakhishvili", "Dschawachischwili", "Djavakhichvili"),
+    ("Цхададзе", "Tskhadadze", "Zchadadse"),
+    ("Жуков", "Zhukov", "Schukow", "Joukov", "Żukow"),
+    ("Солженицын", "Solzhenitsyn", "Solschenizyn", "Soljenitsyne", "Sołżenicyn"),
+)
+
+
+def _name_keys(text: str) -> set[str]:
+    return {
+        value
+        for name, value in identity_tokens({"given_names": text, "date_of_birth": "2000-01-01"})
+        if name == NAME_DOB
+    }
+
+
+def print_spelling_coverage() -> None:
+    found = total = 0
+    missed: list[str] = []
+    for original, *others in SPELLINGS:
+        keys = _name_keys(original)
+        for other in others:
+            total += 1
+            if keys & _name_keys(other):
+                found += 1
+            else:
+                missed.append(other)
+    print(f"\nSpelling coverage: {found} of {total} spellings share an exact name key with the original")
+    print("  not matched: " + ", ".join(missed))
 
 
 if __name__ == "__main__":

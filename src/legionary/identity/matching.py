@@ -23,8 +23,12 @@ is why no index holds a bare birth date, patronymic or name.
 ``email+birth_date``  Leaks: same address and same birth date.
 ``name+birth_date``  the sorted set of phonetic skeletons of the given and family names (so
     swapped order and any script or transliteration agree) with the birth date; one token per
-    reading of an ambiguous spelling, and one per given name when there are several. Leaks: two
-    records are, phonetically, the same name born the same day — also true of rare namesakes.
+    reading of an ambiguous spelling, and one per given name when there are several. A
+    Ukrainian or Belarusian form of a common given name, or an unambiguous diminutive, is keyed
+    as the Russian full form (``names.name_form``: Dmytro, Dzmitry, Dima -> Dmitriy), which adds
+    no token. Leaks: two records are, phonetically, the same name born the same day — also true
+    of rare namesakes — and, since the forms are folded, that one record's given name may be
+    another's diminutive or cognate.
 ``name_typo+birth_date``  the same key with one letter deleted from one name (a deletion
     neighbourhood, the key itself included). Leaks more: two records' names are within one
     typing error of each other (and born the same day), and the number of shared entries hints
@@ -68,7 +72,7 @@ from typing import Generic, TypeVar
 
 import phonenumbers
 
-from legionary.identity.names import deletion_neighbourhood, skeleton_words
+from legionary.identity.names import deletion_neighbourhood, name_key_words, skeleton_words
 
 __all__ = [
     "DOCUMENT",
@@ -230,8 +234,8 @@ def _readings(words: list[list[str]]) -> list[tuple[str, ...]]:
 
 
 def _name_tokens(given: str, family: str, dob: str) -> tuple[set[str], set[str]]:
-    given_words = skeleton_words(given)
-    family_words = skeleton_words(family)
+    given_words = name_key_words(given)
+    family_words = name_key_words(family)
     subnames = [given_words + family_words]
     # Several given names: each with the family name too, so "Anna Maria Ivanova" also meets
     # "Anna Ivanova", and a patronymic typed into the given-name field does not hide the person.

@@ -9,9 +9,17 @@ ASCII strings that are equal for the usual spellings of one name:
   transliteration, not yet a fold: ``Дмитрий`` becomes ``dmitriy``.
 - ``skeleton`` folds the transliteration conventions onto one form per word, so that
   Dmitriy/Dmitrii/Dmitrij/Dmitry/Dmitri, Kuznetsov/Kuznetcov/Kuznecov/Kusnezow,
-  Mikhail/Mihail/Mixail/Michail, Yuliya/Iuliia/Julija and Fyodor/Fedor/Fjodor agree.
+  Mikhail/Mihail/Mixail/Michail, Yuliya/Iuliia/Julija and Fyodor/Fedor/Fjodor agree. Besides
+  the English, scholarly and ISO systems it knows the German (Chruschtschow, Dschawachischwili,
+  Schewardnadse), Polish (Juszczenko) and French (Kouznetsov, Iouri, Sergueï, Chostakovitch,
+  Joukov) spellings, and the surname ending -ёв after ж/ш/щ/ч written -ov or -ev
+  (Gorbatschow/Gorbachev).
 - ``skeleton_variants`` gives every reading of an ambiguous spelling (a bare ``c`` is к in
   "Nicolai" but ц in "Kuznecov"), at most ``MAX_VARIANTS`` of them.
+- ``name_form`` maps the skeleton of a Ukrainian or Belarusian form of a common given name, or of
+  an unambiguous diminutive, onto the skeleton of the Russian full form (Dmytro, Dzmitry, Dima ->
+  Dmitriy); ``name_key_words`` is ``skeleton_words`` through it. ``NAME_FORMS`` is the whole,
+  deliberately small, list.
 - ``deletion_neighbourhood`` lists a word and its one-letter deletions, so two spellings one typo
   apart (substitution, insertion, deletion or an adjacent swap) share at least one entry.
 
@@ -23,13 +31,21 @@ so an Arabic or Armenian name still matches its own spelling.
 The skeleton alphabet is plain lower-case ASCII. Three letters stand for classes of sounds that
 transliterations confuse:
 
-- ``x`` — х, г, ч and кс (kh, h, x, g, ch, tch, tsch, cz, ks): Mikhail/Mixail/Michail,
-  Zakhar/Zaxar, Igor/Ihor, Maksim/Maxim, Gorbachev/Gorbatschow;
-- ``s`` — с, з, ц (s, z, ts, tz, tc, c before e/i/y): Kuznetsov/Kusnezow;
-- ``sh`` — ш, щ, ж (sh, sch, shch, zh, sz): Zhukov/Schukow.
+- ``x`` — х, г, ч and кс (kh, h, x, g, gu before e/i, ch, tch, tsch, cz, ks):
+  Mikhail/Mixail/Michail, Zakhar/Zaxar, Igor/Ihor, Maksim/Maxim, Gorbachev/Gorbatschow;
+- ``s`` — с, з, ц, дз (s, z, ts, tz, tc, c before e/i/y, dz, ds before a vowel):
+  Kuznetsov/Kusnezow, Beridze/Beridse;
+- ``sh`` — ш, щ, ж (sh, sch, shch, schtsch, szcz, chtch, zh, sz; ch and j in a word spelt the
+  French way): Zhukov/Schukow/Joukov, Khrushchev/Chruschtschow/Khrouchtchev.
 
 Vowels are kept (the skeleton must tell Aleksandr from Aleksandra, Maria from Mario); only the
-glides y/i/j that transliterations write differently are folded.
+glides y/i/j that transliterations write differently, French "ou" for у, and o/e in the hushed
+surname ending are folded.
+
+Not folded, because the letters mean something else in the other systems: French "ch" and "j"
+in a word without a French mark ("ou" inside the word, or "tch"), so Chevardnadze and
+Djavakhichvili stay apart from Shevardnadze and Javakhishvili; French mute final "e"
+(Soljenitsyne, Eltsine); Polish forms of names (Michał, Andrzej), which are other names.
 
 Never logs, stores or prints its input: callers pass plaintext identities.
 """
@@ -38,13 +54,17 @@ from __future__ import annotations
 
 import functools
 import itertools
+import re
 import unicodedata
 from collections.abc import Iterable
 
 __all__ = [
     "MAX_VARIANTS",
+    "NAME_FORMS",
     "deletion_neighbourhood",
     "latinise",
+    "name_form",
+    "name_key_words",
     "name_words",
     "skeleton",
     "skeleton_variants",
@@ -163,12 +183,20 @@ def name_words(text: str) -> list[str]:
 
 
 # Ordered by length so that the longest spelling wins at each position (shch before sh before s).
+# Besides the English, scholarly and ISO systems, the German (schtsch, tsch, sch, dsch, s/z, w),
+# Polish (szcz, cz, sz, w) and French (chtch, tch, ou, gu before e/i) spellings of Cyrillic and
+# Georgian letters are folded: щ is shch / schtsch / szcz / chtch, у is u / ou, дж (ჯ) is dzh /
+# dsch, дз (ძ) is dz / ds before a vowel, г before е/и is g / gu.
 _DIGRAPHS: tuple[tuple[str, str], ...] = (
-    ("shch", "sh"), ("tsch", "x"),
-    ("sch", "sh"), ("tch", "x"), ("dzh", "j"),
+    ("schtsch", "sh"),
+    ("chtch", "sh"),
+    ("shch", "sh"), ("szcz", "sh"), ("tsch", "x"), ("dsch", "j"),
+    ("sch", "sh"), ("tch", "x"), ("dzh", "j"), ("dsh", "dsh"),
+    ("dsa", "sa"), ("dse", "se"), ("dsi", "si"), ("dso", "so"), ("dsu", "su"), ("dsy", "sy"),
+    ("gue", "xe"), ("gui", "xi"), ("guy", "xy"),
     ("sh", "sh"), ("zh", "sh"), ("sz", "sh"),
     ("ch", "x"), ("cz", "x"), ("kh", "x"), ("ks", "x"), ("gh", "x"),
-    ("ts", "s"), ("tz", "s"), ("tc", "s"), ("dz", "s"), ("ck", "k"), ("ph", "f"),
+    ("ts", "s"), ("tz", "s"), ("tc", "s"), ("dz", "s"), ("ck", "k"), ("ph", "f"), ("ou", "u"),
 )  # fmt: skip
 
 _SINGLES: dict[str, str] = {
@@ -176,12 +204,24 @@ _SINGLES: dict[str, str] = {
 }  # fmt: skip
 
 
+# French writes ш as "ch" and ж as "j" (Chostakovitch, Joukov, Soljenitsyne), where English and
+# German read "ch" as ч or х and "j" as й. A word is read the French way only when it carries a
+# mark no other system uses for a Russian name: "ou" for у, or "tch" for ч (German has "tsch").
+# A final "ou" is Belarusian "оў" (Kazlou), not French, and marks nothing.
+_FRENCH_MARK = re.compile(r"ou(?=.)|(?<!s)tch")
+
+
 def _map_consonants(word: str, c_as_k: Iterable[bool]) -> str:
     """Replace spellings by their sound classes; ``c_as_k`` decides each ambiguous bare ``c``."""
     choices = iter(c_as_k)
+    french = _FRENCH_MARK.search(word) is not None
     out: list[str] = []
     i = 0
     while i < len(word):
+        if french and word.startswith(("ch", "dj"), i) and not word.startswith("chtch", i):
+            out.append("sh" if word[i] == "c" else "j")
+            i += 2
+            continue
         for spelling, sound in _DIGRAPHS:
             if word.startswith(spelling, i):
                 out.append(sound)
@@ -189,7 +229,9 @@ def _map_consonants(word: str, c_as_k: Iterable[bool]) -> str:
                 break
         else:
             ch = word[i]
-            if ch == "c":
+            if french and ch == "j":
+                out.append("sh")
+            elif ch == "c":
                 following = word[i + 1 : i + 2]
                 # Before a front vowel c is ц in every system; elsewhere it is к in Western
                 # spellings (Nicolai, Victor) and ц in scholarly ones (Kuznecov): both readings.
@@ -264,8 +306,22 @@ def _collapse_doubles(word: str) -> str:
     return "".join(ch for k, ch in enumerate(word) if k == 0 or word[k - 1] != ch)
 
 
+# ё after ж, ш, щ, ч is written "o" by German, Polish, ISO and Ukrainian spellings (Gorbatschow,
+# Chruszczow, Хрущов) and "e" by English ones (Gorbachev, Khrushchev). Only the surname ending
+# -ов/-ёв/-ев after one of those letters is folded: elsewhere o and e tell names apart
+# (Shostakovich is not Shestakovich).
+_HUSHED_ENDINGS = tuple(f"{husher}{ending}" for husher in ("sh", "x") for ending in ("ov", "ova"))
+
+
+def _fold_hushed_yo(word: str) -> str:
+    if word.endswith(_HUSHED_ENDINGS):
+        cut = word.rindex("o")
+        return word[:cut] + "e" + word[cut + 1 :]
+    return word
+
+
 def _skeleton_once(word: str, c_as_k: Iterable[bool]) -> str:
-    return _collapse_doubles(_fold_glides(_map_consonants(word, c_as_k)))
+    return _fold_hushed_yo(_collapse_doubles(_fold_glides(_map_consonants(word, c_as_k))))
 
 
 def _fixpoint(word: str, c_as_k: tuple[bool, ...]) -> str:
@@ -340,3 +396,80 @@ def deletion_neighbourhood(word: str, min_length: int = 4) -> set[str]:
     if len(word) >= min_length:
         result.update(word[:k] + word[k + 1 :] for k in range(len(word)))
     return result
+
+
+# One given name in its Russian, Ukrainian and Belarusian forms and its commonest diminutives.
+# A record written "Дмитро" (Ukrainian), "Дзмітрый" (Belarusian) or "Дима" (diminutive) and one
+# written "Дмитрий" are the same given name; ``name_form`` maps every form on the left's skeleton.
+# Kept small on purpose, and only for forms that name one man or one woman: Саша (Aleksandr or
+# Aleksandra), Женя, Валя, Шура and Слава (Vyacheslav, Yaroslav, Stanislav...) are left out, as
+# are forms whose skeleton is already another name (Лёня folds to "lena", Витя to Vita).
+NAME_FORMS: dict[str, tuple[str, ...]] = {
+    "Александр": ("Олександр", "Аляксандр", "Alexander", "Alexandre"),
+    "Алексей": ("Олексій", "Аляксей", "Алёша", "Лёша"),
+    "Анатолий": ("Анатолій", "Анатоль", "Толя"),
+    "Андрей": ("Андрій", "Андрэй", "Андрюша"),
+    "Анна": ("Ганна", "Аня"),
+    "Анастасия": ("Анастасія", "Настя"),
+    "Артём": ("Тёма",),
+    "Борис": ("Барыс", "Боря"),
+    "Василий": ("Василь", "Васіль", "Вася"),
+    "Владимир": ("Володимир", "Уладзімір", "Володя", "Вова"),
+    "Георгий": ("Георгій", "Гоша", "Жора"),
+    "Григорий": ("Рыгор", "Гриша"),
+    "Дмитрий": ("Дмитро", "Дзмітрый", "Дима", "Митя"),
+    "Евгений": ("Євген", "Яўген", "Евгеній"),
+    "Екатерина": ("Катерина", "Кацярына", "Катя"),
+    "Елена": ("Олена", "Лена"),
+    "Иван": ("Іван", "Ваня"),
+    "Ирина": ("Ірина", "Ірына", "Ира"),
+    "Кирилл": ("Кирило", "Кірыла"),
+    "Константин": ("Костянтин", "Канстанцін", "Костя"),
+    "Матвей": ("Матвій",),
+    "Мария": ("Марія", "Марыя", "Маша"),
+    "Михаил": ("Михайло", "Міхаіл", "Миша"),
+    "Наталья": ("Наталія", "Наталля", "Наташа"),
+    "Николай": ("Микола", "Мікалай", "Коля"),
+    "Ольга": ("Вольга", "Оля"),
+    "Павел": ("Павло", "Павал", "Паша"),
+    "Пётр": ("Петро", "Пятро", "Петя"),
+    "Сергей": ("Сергій", "Сяргей", "Серёжа"),
+    "Татьяна": ("Тетяна", "Таццяна", "Таня"),
+    "Тимофей": ("Тимофій", "Цімафей"),
+    "Фёдор": ("Федір", "Федя"),
+    "Юлия": ("Юля",),
+    "Юрий": ("Юрій", "Юра"),
+    "Яков": ("Яків", "Якаў"),
+}
+
+
+def _build_name_forms() -> dict[str, str]:
+    canonical = {skeleton(name) for name in NAME_FORMS}
+    claims: dict[str, set[str]] = {}
+    for name, forms in NAME_FORMS.items():
+        target = skeleton(name)
+        for form in forms:
+            for variant in skeleton_variants(form):
+                claims.setdefault(variant, set()).add(target)
+    # A form that two names claim, or that is itself one of the names, stays as it is.
+    return {
+        form: next(iter(targets))
+        for form, targets in claims.items()
+        if len(targets) == 1 and (form not in canonical or form in targets)
+    }
+
+
+_FORM_TO_NAME: dict[str, str] = _build_name_forms()
+
+
+def name_form(word_skeleton: str) -> str:
+    """The skeleton of the Russian full form for a skeleton of one of its listed forms, else itself.
+
+    ``name_form(skeleton("Дмитро")) == name_form(skeleton("Dima")) == skeleton("Дмитрий")``.
+    """
+    return _FORM_TO_NAME.get(word_skeleton, word_skeleton)
+
+
+def name_key_words(text: str) -> list[list[str]]:
+    """``skeleton_words`` with each reading mapped through ``name_form`` (for name keys, not patronymics)."""
+    return [list(dict.fromkeys(name_form(v) for v in variants)) for variants in skeleton_words(text)]
