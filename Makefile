@@ -20,12 +20,18 @@ $(BIN)/.installed-dev: pyproject.toml $(BIN)/.installed
 install: $(BIN)/.installed
 install-dev: $(BIN)/.installed-dev
 
-# PostgreSQL (for the second run of the suite) and Chromium (browser tests) from Debian's
-# packages, installed only when missing.
+# PostgreSQL (for the second run of the suite), Chromium (browser tests) and nginx (the example
+# reverse-proxy site in deploy/, tests/deploy) from Debian's packages, each installed only when
+# missing. Where systemd runs, Debian's nginx package starts its default site on port 80; the
+# tests start their own nginx on free loopback ports and never use it.
 system-deps:
-	@if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || ! command -v chromium >/dev/null 2>&1; then \
-	  echo "Installing PostgreSQL and Chromium from Debian's packages..."; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql chromium >/dev/null; \
+	@missing=""; \
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	[ -x /usr/sbin/nginx ] || command -v nginx >/dev/null 2>&1 || missing="$$missing nginx"; \
+	if [ -n "$$missing" ]; then \
+	  echo "Installing from Debian's packages:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
 run: $(BIN)/.installed
