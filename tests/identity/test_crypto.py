@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from legionary.identity.crypto import (
     DEK_BYTES,
+    BlindIndexer,
     SealBrokenError,
     blind_index,
     canonical_aad,
@@ -377,3 +378,26 @@ class TestBlindIndex:
     def test_it_refuses_a_short_key(self) -> None:
         with pytest.raises(ValueError, match="16 bytes"):
             blind_index(b"short", "ivanov", width=8)
+
+
+class TestBlindIndexer:
+    """The keyed-once form used on the write path must give exactly ``blind_index``'s output."""
+
+    @pytest.mark.parametrize("width", [1, 4, 8, 32])
+    def test_it_equals_blind_index_for_every_value_and_width(self, width: int) -> None:
+        indexer = BlindIndexer(DEK, width=width)
+        for value in ["ivanov", "Иванов", "", "1990-04-12\x1fkzntsv", "x" * 500]:
+            assert indexer(value) == blind_index(DEK, value, width=width)
+
+    def test_values_hashed_one_after_another_do_not_leak_into_each_other(self) -> None:
+        indexer = BlindIndexer(DEK, width=32)
+        first = indexer("ivanov")
+        indexer("petrov")
+        assert indexer("ivanov") == first
+
+    def test_it_refuses_what_blind_index_refuses_and_shows_no_key(self) -> None:
+        with pytest.raises(ValueError, match="16 bytes"):
+            BlindIndexer(b"short", width=8)
+        with pytest.raises(ValueError, match="width"):
+            BlindIndexer(DEK, width=0)
+        assert DEK.hex() not in repr(BlindIndexer(DEK, width=4))

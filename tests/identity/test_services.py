@@ -297,3 +297,39 @@ def test_a_stored_document_opens_to_the_same_bytes_and_is_encrypted_on_disk(offi
     services.document_open(document=document, actor=Actor("sec", officer), reason="Verify passport", sink=sink)
     assert sink.getvalue() == PDF
     assert Entry.objects.filter(action="document.unsealed", subject=person.id).exists()
+
+
+@pytest.mark.django_db
+def test_a_person_sealed_before_the_transaction_is_stored_as_person_create_would(officer: Staff) -> None:
+    """``person_seal`` then ``person_create(sealed=...)``: same indexes as sealing inside, and it opens."""
+    sealed = services.person_seal(DMITRY)
+    assert "Кузнецов" not in repr(sealed) and sealed.person_id in repr(sealed)
+    person = create(sealed=sealed)
+    assert person.id == sealed.person_id
+    inline = create(dict(DMITRY))
+    stored = set(BlindIndex.objects.filter(person=person).values_list("name", "key_version", "value"))
+    again = set(BlindIndex.objects.filter(person=inline).values_list("name", "key_version", "value"))
+    assert {(n, v, bytes(d)) for n, v, d in stored} == {(n, v, bytes(d)) for n, v, d in again}
+    assert services._open_identity(person, services.key_provider()) == DMITRY
+    assert dict(services.duplicate_candidates(inline))  # the two are found as one person
+
+
+@pytest.mark.django_db
+def test_a_batch_sealed_beforehand_stores_every_person_whole() -> None:
+    from django.db import transaction
+
+    items = [
+        services.NewPerson(identity=DMITRY, legion="frl", external_ref="ref-1"),
+        services.NewPerson(identity=dict(DMITRY, given_names="Иван", date_of_birth="1991-01-01"), legion="bel"),
+    ]
+    sealed = services.people_seal(items)
+    with transaction.atomic():
+        people = services.people_create_batch(items=items, actor=Actor("test"), sealed=sealed)
+    assert [p.id for p in people] == [s.person_id for s in sealed]
+    assert Person.objects.get(external_ref="ref-1").legion == "frl"
+    for person, item in zip(people, items, strict=True):
+        assert services._open_identity(person, services.key_provider()) == item.identity
+        assert BlindIndex.objects.filter(person=person).count() == len(sealed[people.index(person)].index)
+    assert Entry.objects.filter(action="person.created", subject__in=[p.id for p in people]).count() == 2
+    with pytest.raises(IdentityError), transaction.atomic():
+        services.people_create_batch(items=items, actor=Actor("test"), sealed=sealed[:1])

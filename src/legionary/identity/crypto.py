@@ -26,6 +26,7 @@ What it must never do:
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import os
 import struct
@@ -39,6 +40,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 __all__ = [
     "DEFAULT_CHUNK_SIZE",
     "DEK_BYTES",
+    "BlindIndexer",
     "SealBrokenError",
     "blind_index",
     "canonical_aad",
@@ -304,3 +306,31 @@ def blind_index(key: bytes, value: str, *, width: int) -> bytes:
     if len(key) < 16:
         raise ValueError("a blind-index key must be at least 16 bytes")
     return hmac.digest(key, value.encode("utf-8"), "sha256")[:width]
+
+
+class BlindIndexer:
+    """``blind_index`` for one key, keyed once: each value costs one copy of the keyed state.
+
+    HMAC keys a SHA-256 state with the key (two compression-function calls) before hashing the
+    value; a person has dozens of index values under a handful of keys, so the keyed state is built
+    once per key and copied per value. Same output as ``blind_index(key, value, width=width)``.
+    Holds the key inside an opaque hash object; its ``repr`` shows neither key nor values.
+    """
+
+    __slots__ = ("_keyed", "_width")
+
+    def __init__(self, key: bytes, *, width: int) -> None:
+        if not 1 <= width <= 32:
+            raise ValueError("width must be between 1 and 32 bytes")
+        if len(key) < 16:
+            raise ValueError("a blind-index key must be at least 16 bytes")
+        self._keyed = hmac.new(key, digestmod=hashlib.sha256)
+        self._width = width
+
+    def __repr__(self) -> str:
+        return f"BlindIndexer(width={self._width})"
+
+    def __call__(self, value: str) -> bytes:
+        mac = self._keyed.copy()
+        mac.update(value.encode("utf-8"))
+        return mac.digest()[: self._width]

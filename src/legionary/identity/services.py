@@ -23,8 +23,8 @@ import json
 import os
 import secrets
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO, cast
 
@@ -155,7 +155,6 @@ def _name_skeletons(identity: Mapping[str, Any]) -> set[str]:
 
 def choose_call_sign(preferred: str | None, identity: Mapping[str, Any]) -> str:
     """The preferred call sign if usable and free, otherwise a free one from the word list."""
-    skeletons = _name_skeletons(identity)
     if preferred:
         try:
             tidy = callsigns.check_call_sign(preferred)
@@ -163,7 +162,8 @@ def choose_call_sign(preferred: str | None, identity: Mapping[str, Any]) -> str:
             tidy = ""
         if (
             tidy
-            and not callsigns.is_identifying(tidy, skeletons, names.skeleton)
+            # The name skeletons are computed only when there is a preference to compare.
+            and not callsigns.is_identifying(tidy, _name_skeletons(identity), names.skeleton)
             and not Person.objects.filter(call_sign_key=callsigns.call_sign_key(tidy)).exists()
         ):
             return tidy
@@ -177,13 +177,42 @@ def choose_call_sign(preferred: str | None, identity: Mapping[str, Any]) -> str:
                 return candidate
 
 
+_indexers_cache: tuple[KeyProvider, int, dict[str, tuple[int, crypto.BlindIndexer]]] | None = None
+
+
+def _indexers(provider: KeyProvider) -> dict[str, tuple[int, crypto.BlindIndexer]]:
+    """Index name -> (current key version, keyed HMAC), filled on first use of each index.
+
+    The key is derived and keyed once per provider and key version; each value then costs one
+    copy of the keyed state. A new provider (the keyring file changed) or a new current index key
+    version starts a fresh table.
+    """
+    global _indexers_cache
+    cache = _indexers_cache
+    current = provider.current_index_key_version()
+    if cache is None or cache[0] is not provider or cache[1] != current:
+        cache = _indexers_cache = (provider, current, {})
+    return cache[2]
+
+
+def _indexer(
+    table: dict[str, tuple[int, crypto.BlindIndexer]], provider: KeyProvider, index_name: str
+) -> tuple[int, crypto.BlindIndexer]:
+    found = table.get(index_name)
+    if found is None:
+        version, key = provider.index_key(index_name)
+        found = table[index_name] = (version, crypto.BlindIndexer(key, width=INDEX_WIDTH))
+    return found
+
+
 def _index_values(identity: Mapping[str, Any], provider: KeyProvider) -> list[tuple[str, int, bytes]]:
     """(index name, key version, truncated HMAC) for every token of an identity, deduplicated."""
     values: list[tuple[str, int, bytes]] = []
     seen: set[tuple[str, bytes]] = set()
+    table = _indexers(provider)
     for name, value in matching.identity_tokens(dict(identity)):
-        version, key = provider.index_key(name)
-        digest = crypto.blind_index(key, value, width=INDEX_WIDTH)
+        version, index = table.get(name) or _indexer(table, provider, name)
+        digest = index(value)
         if (name, digest) not in seen:
             seen.add((name, digest))
             values.append((name, version, digest))
@@ -201,12 +230,35 @@ def _insert_index_values(rows: list[tuple[str, str, int, bytes]]) -> None:
     About 25 rows a person: as plain tuples this costs a tenth of building and bulk-creating as
     many model instances, which dominated the cost of storing a person.
     """
+    if not rows:
+        return
     table = connection.ops.quote_name(BlindIndex._meta.db_table)
     with connection.cursor() as cursor:
         cursor.executemany(
             f"INSERT INTO {table} (person_id, name, key_version, value) VALUES (%s, %s, %s, %s)",  # noqa: S608 — quoted model table
             rows,
         )
+
+
+def _insert_instances(model: type[Any], objects: list[Any]) -> None:
+    """Inserts model instances with one executemany of prepared values (no primary key returned).
+
+    The values are what ``bulk_create`` would send (each field's ``get_db_prep_save``), without
+    compiling a multi-row statement of placeholders per batch, which cost more than the crypto.
+    An auto-increment primary key is left to the database and not read back.
+    """
+    if not objects:
+        return
+    fields = [f for f in model._meta.concrete_fields if not (f.primary_key and getattr(f, "db_returning", False))]
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(f.column) for f in fields)
+    marks = ", ".join(["%s"] * len(fields))
+    rows = [[f.get_db_prep_save(getattr(obj, f.attname), connection) for f in fields] for obj in objects]
+    with connection.cursor() as cursor:
+        cursor.executemany(f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES ({marks})", rows)  # noqa: S608 — quoted model table and columns
+    for obj in objects:
+        obj._state.adding = False
+        obj._state.db = connection.alias
 
 
 def _index_rows(person_id: str, identity: Mapping[str, Any], provider: KeyProvider) -> list[BlindIndex]:
@@ -236,6 +288,7 @@ def next_of_kin_tokens(full_names: Iterable[str], provider: KeyProvider | None =
     """
     provider = provider or key_provider()
     tokens: dict[tuple[str, int, bytes], None] = {}
+    table = _indexers(provider)
     for full_name in full_names:
         words = names.skeleton_words(full_name)
         if not words:
@@ -243,8 +296,8 @@ def next_of_kin_tokens(full_names: Iterable[str], provider: KeyProvider | None =
         for reading in itertools.islice(itertools.product(*words), _MAX_KIN_READINGS):
             value = "\x1f".join(sorted(reading))
             for index_name in KIN_INDEX_NAMES:
-                version, key = provider.index_key(index_name)
-                tokens[(index_name, version, crypto.blind_index(key, value, width=INDEX_WIDTH))] = None
+                version, index = _indexer(table, provider, index_name)
+                tokens[(index_name, version, index(value))] = None
     return list(tokens)
 
 
@@ -257,13 +310,77 @@ def person_index_tokens(person: Person, index_names: Iterable[str]) -> list[tupl
 
 
 def _seal_identity(person_id: str, identity: Mapping[str, Any], provider: KeyProvider) -> SealedIdentity:
+    return _seal_identity_and_dek(person_id, identity, provider)[0]
+
+
+def _seal_identity_and_dek(
+    person_id: str, identity: Mapping[str, Any], provider: KeyProvider
+) -> tuple[SealedIdentity, bytes]:
     dek = crypto.new_dek()
     version, wrapped = provider.wrap_dek(dek, _aad(person_id))
     plaintext = json.dumps(identity, ensure_ascii=False, sort_keys=True).encode("utf-8")
     blob = crypto.seal(dek, plaintext, person_id=person_id, kind=IDENTITY_KIND, key_version=DEK_GENERATION)
-    return SealedIdentity(
+    sealed = SealedIdentity(
         person_id=person_id, kek_version=version, wrapped_dek=wrapped, ciphertext=blob, updated_at=timezone.now()
     )
+    return sealed, dek
+
+
+def _sealed_record(dek: bytes, person_id: str, kind: str, text: str) -> SealedRecord:
+    """A free-text record sealed under the person's data key, exactly as ``record_seal`` seals it."""
+    return SealedRecord(
+        person_id=person_id,
+        kind=kind,
+        created_at=timezone.now(),
+        ciphertext=crypto.seal(
+            dek, text.encode("utf-8"), person_id=person_id, kind=f"record:{kind}", key_version=DEK_GENERATION
+        ),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class SealedPerson:
+    """One new person's stored forms, computed before the transaction that writes them.
+
+    Holds only what goes to the database: a fresh pseudonymous id, the sealed identity (data key
+    wrapped by the current KEK, AAD bound to this id), the blind-index digests and any sealed
+    records (``person_seal(records=...)``). The data key itself is not kept. Sealing and hashing
+    are the CPU-heavy part of storing a person; doing them first keeps them out of the write
+    transaction (on SQLite, out of the single write lock). ``repr`` shows the id only.
+    """
+
+    person_id: str
+    sealed: SealedIdentity
+    index: tuple[tuple[str, int, bytes], ...]
+    records: tuple[SealedRecord, ...] = ()
+
+    def __repr__(self) -> str:
+        return f"SealedPerson({self.person_id})"
+
+
+def person_seal(
+    identity: Mapping[str, Any], provider: KeyProvider | None = None, *, records: Mapping[str, str] | None = None
+) -> SealedPerson:
+    """Seals and indexes one identity under a fresh person id (nothing is written).
+
+    ``records`` (kind -> text, e.g. an application's motivation) are sealed under the same new
+    data key, as ``record_seal`` would seal them once the person exists; empty texts are skipped.
+    """
+    provider = provider or key_provider()
+    person_id = new_person_id()
+    sealed, dek = _seal_identity_and_dek(person_id, identity, provider)
+    return SealedPerson(
+        person_id=person_id,
+        sealed=sealed,
+        index=tuple(_index_values(identity, provider)),
+        records=tuple(_sealed_record(dek, person_id, kind, text) for kind, text in (records or {}).items() if text),
+    )
+
+
+def people_seal(items: Iterable[NewPerson]) -> list[SealedPerson]:
+    """``person_seal`` for each item of a batch, for ``people_create_batch(sealed=...)``."""
+    provider = key_provider()
+    return [person_seal(item.identity, provider, records=item.records) for item in items]
 
 
 def person_create(
@@ -274,20 +391,25 @@ def person_create(
     language: str = "en",
     preferred_call_sign: str | None = None,
     external_ref: str | None = None,
+    sealed: SealedPerson | None = None,
+    also_audit: Sequence[AuditItem] = (),
 ) -> Person:
     """Creates a person with a sealed identity and blind indexes, in one transaction with its audit entry.
 
-    ``identity`` is the validated ``identity`` object of an application. Raises ``IntegrityError``
-    if ``external_ref`` already exists (callers treat that as "already imported").
+    ``identity`` is the validated ``identity`` object of an application. ``sealed``, if given, is
+    ``person_seal(identity, ...)`` computed beforehand (outside the caller's transaction); its
+    records are stored too. ``also_audit`` are entries of the caller's that are appended with the
+    person's own in one append (the caller then knows the person id from ``sealed``). Raises
+    ``IntegrityError`` if ``external_ref`` already exists (callers treat that as "already imported").
     """
-    provider = key_provider()
+    prepared = sealed if sealed is not None else person_seal(identity)
+    person_id = prepared.person_id
     now = timezone.now()
     for attempt in range(5):
-        person_id = new_person_id()
         call_sign = choose_call_sign(preferred_call_sign if attempt == 0 else None, identity)
         try:
             with transaction.atomic():
-                person = Person.objects.create(
+                person = Person(
                     id=person_id,
                     call_sign=call_sign,
                     call_sign_key=callsigns.call_sign_key(call_sign),
@@ -296,9 +418,18 @@ def person_create(
                     external_ref=external_ref,
                     created_at=now,
                 )
-                _seal_identity(person_id, identity, provider).save(force_insert=True)
-                _insert_index_values([(person_id, *value) for value in _index_values(identity, provider)])
-                audit_record(actor=actor.name, action="person.created", subject=person_id, details={"legion": legion})
+                _insert_instances(Person, [person])
+                _insert_instances(SealedIdentity, [prepared.sealed])
+                _insert_index_values([(person_id, *value) for value in prepared.index])
+                _insert_instances(SealedRecord, list(prepared.records))
+                audit_record_many(
+                    [
+                        AuditItem(
+                            actor=actor.name, action="person.created", subject=person_id, details={"legion": legion}
+                        ),
+                        *also_audit,
+                    ]
+                )
                 return person
         except IntegrityError:
             if external_ref and Person.objects.filter(external_ref=external_ref).exists():
@@ -317,6 +448,8 @@ class NewPerson:
     language: str = "en"
     preferred_call_sign: str | None = None
     external_ref: str | None = None
+    # Free-text records to seal under the person's new data key (kind -> text), e.g. a motivation.
+    records: Mapping[str, str] = field(default_factory=dict)
 
 
 def _free_call_signs(wanted: list[NewPerson]) -> list[str]:
@@ -358,23 +491,29 @@ def _free_call_signs(wanted: list[NewPerson]) -> list[str]:
     return [c for c in chosen if c is not None]
 
 
-def people_create_batch(*, items: list[NewPerson], actor: Actor) -> list[Person]:
+def people_create_batch(
+    *, items: list[NewPerson], actor: Actor, sealed: Sequence[SealedPerson] | None = None
+) -> list[Person]:
     """Creates many people at once: the same rows and audit entries as ``person_create`` each,
     written with a few bulk statements. Must run inside the caller's transaction (all or nothing).
 
-    The caller removes ``external_ref`` values that already exist beforehand; a clash that slips
-    through (a concurrent run) raises ``IntegrityError`` and the caller's transaction rolls back.
+    ``sealed``, if given, is ``people_seal(items)`` computed beforehand, outside the transaction
+    (one per item, in order). The caller removes ``external_ref`` values that already exist
+    beforehand; a clash that slips through (a concurrent run) raises ``IntegrityError`` and the
+    caller's transaction rolls back.
     """
     if not connection.in_atomic_block:
         raise IdentityError("people_create_batch must run inside a transaction.")
-    provider = key_provider()
+    if sealed is None:
+        sealed = people_seal(items)
+    elif len(sealed) != len(items):
+        raise IdentityError("people_create_batch needs one sealed person per item.")
     now = timezone.now()
     call_signs = _free_call_signs(items)
     people: list[Person] = []
-    sealed: list[SealedIdentity] = []
     indexes: list[tuple[str, str, int, bytes]] = []
-    for item, call_sign in zip(items, call_signs, strict=True):
-        person_id = new_person_id()
+    for item, call_sign, prepared in zip(items, call_signs, sealed, strict=True):
+        person_id = prepared.person_id
         people.append(
             Person(
                 id=person_id,
@@ -386,13 +525,11 @@ def people_create_batch(*, items: list[NewPerson], actor: Actor) -> list[Person]
                 created_at=now,
             )
         )
-        sealed.append(_seal_identity(person_id, item.identity, provider))
-        indexes.extend(
-            (person_id, name, version, digest) for name, version, digest in _index_values(item.identity, provider)
-        )
-    Person.objects.bulk_create(people, batch_size=500)
-    SealedIdentity.objects.bulk_create(sealed, batch_size=500)
+        indexes.extend((person_id, name, version, digest) for name, version, digest in prepared.index)
+    _insert_instances(Person, people)
+    _insert_instances(SealedIdentity, [prepared.sealed for prepared in sealed])
     _insert_index_values(indexes)
+    _insert_instances(SealedRecord, [record for prepared in sealed for record in prepared.records])
     audit_record_many(
         [
             AuditItem(actor=actor.name, action="person.created", subject=p.id, details={"legion": p.legion})

@@ -20,7 +20,7 @@ from enum import StrEnum
 from typing import Any, BinaryIO
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from legionary.access.policy import staff_may
@@ -35,8 +35,9 @@ from legionary.identity.services import (
     duplicate_candidates,
     duplicate_candidates_many,
     people_create_batch,
+    people_seal,
     person_create,
-    record_seal,
+    person_seal,
 )
 from legionary.intake import receipts
 from legionary.intake.models import Receipt, ReceiptFailure, SubmissionRecord
@@ -94,14 +95,16 @@ class Submission:
     flags: int
 
 
-def _seal_motivation(person: Person, profile: dict[str, Any]) -> dict[str, Any]:
-    # The contract keeps the profile operational, but a free-text motivation easily names people
-    # or places; it is sealed under the person's key and the case keeps only the structured fields.
+def _split_profile(application: Application) -> tuple[dict[str, Any], str | None, dict[str, str]]:
+    """(the case's profile, the preferred call sign, the records to seal) of an application.
+
+    The contract keeps the profile operational, but a free-text motivation easily names people
+    or places: it is sealed under the person's key and the case keeps only the structured fields.
+    """
+    profile = application.profile_document()
     motivation = profile.pop("motivation", None)
-    if motivation:
-        record_seal(person=person, kind="motivation", text=motivation)
-    profile.pop("preferred_call_sign", None)
-    return profile
+    preferred = profile.pop("preferred_call_sign", None)
+    return profile, preferred, {"motivation": motivation} if motivation else {}
 
 
 def _screen(*, case: Case, person: Person, actor: str) -> int:
@@ -155,18 +158,32 @@ def application_submit(
         # single write lock from its start, and Argon2id inside it would queue every other writer.
         receipt = receipts.new_receipt()
         receipt_lookup, receipt_digest = receipts.lookup_key(receipt), receipts.digest(receipt)
+    # Sealing and blind indexes are CPU work too: done before the transaction for the same reason.
+    identity = application.identity_document()
+    profile, preferred, records = _split_profile(application)
+    sealed = person_seal(identity, records=records)
     try:
         with transaction.atomic():
             if client_address is not None:
                 _count_submission(client_key(client_address))
-            profile = application.profile_document()
             person = person_create(
-                identity=application.identity_document(),
+                identity=identity,
                 legion=application.legion,
                 actor=Actor(actor),
                 language=application.language,
-                preferred_call_sign=profile.get("preferred_call_sign"),
+                preferred_call_sign=preferred,
                 external_ref=application.external_ref,
+                sealed=sealed,
+                # One audit append for both entries; the documents are counted before they are
+                # stored, and if one is refused the whole submission rolls back with its entries.
+                also_audit=[
+                    AuditItem(
+                        actor=actor,
+                        action="application.received",
+                        subject=sealed.person_id,
+                        details={"channel": str(channel), "legion": application.legion, "documents": len(uploads)},
+                    )
+                ],
             )
             now = timezone.now()
             case = Case.objects.create(
@@ -175,19 +192,13 @@ def application_submit(
                 state=CaseState.RECEIVED,
                 created_at=now,
                 updated_at=now,
-                profile=_seal_motivation(person, profile),
+                profile=profile,
                 channel=str(channel),
             )
             for upload in uploads:
                 stored.append(document_store(person=person, source=upload, max_bytes=MAX_UPLOAD_BYTES).id)
             if receipt_lookup is not None and receipt_digest is not None:
                 Receipt.objects.create(case=case, lookup=receipt_lookup, digest=receipt_digest, created_at=now)
-            audit_record(
-                actor=actor,
-                action="application.received",
-                subject=person.id,
-                details={"channel": str(channel), "legion": application.legion, "documents": len(stored)},
-            )
             flags = _screen(case=case, person=person, actor=actor)
     except BaseException:
         # The rows went with the rollback; the encrypted files are outside the database.
@@ -203,6 +214,24 @@ def _count_submission(client: str) -> None:
     if SubmissionRecord.objects.filter(client=client, at__gte=now - SUBMISSION_WINDOW).count() >= limit:
         raise TooManySubmissions("Too many applications were sent from here. Try again in an hour.")
     SubmissionRecord.objects.create(client=client, at=now)
+
+
+def _insert_instances(model: type[Any], objects: list[Any]) -> None:
+    """Inserts new rows with one executemany of prepared values; primary keys are not read back.
+
+    The values are what ``bulk_create`` sends (each field's ``get_db_prep_save``, defaults
+    included), without compiling a statement of placeholders per batch, which cost more per row
+    than sealing it. An auto-increment primary key is left to the database.
+    """
+    if not objects:
+        return
+    fields = [f for f in model._meta.concrete_fields if not (f.primary_key and getattr(f, "db_returning", False))]
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(f.column) for f in fields)
+    marks = ", ".join(["%s"] * len(fields))
+    rows = [[f.get_db_prep_save(getattr(obj, f.attname), connection) for f in fields] for obj in objects]
+    with connection.cursor() as cursor:
+        cursor.executemany(f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES ({marks})", rows)  # noqa: S608 — quoted model table and columns
 
 
 @dataclass(frozen=True)
@@ -235,23 +264,27 @@ def applications_import_batch(*, applications: Sequence[Application]) -> BatchRe
     already = len(applications) - len(fresh)
     if not fresh:
         return BatchResult(accepted=0, flagged=0, already_imported=already)
-    with transaction.atomic():
-        profiles = [a.profile_document() for a in fresh]
-        people = people_create_batch(
-            items=[
-                NewPerson(
-                    identity=a.identity_document(),
-                    legion=a.legion,
-                    language=a.language,
-                    preferred_call_sign=profile.get("preferred_call_sign"),
-                    external_ref=a.external_ref,
-                )
-                for a, profile in zip(fresh, profiles, strict=True)
-            ],
-            actor=Actor(actor),
+    parts = [_split_profile(a) for a in fresh]
+    profiles = [profile for profile, _, _ in parts]
+    items = [
+        NewPerson(
+            identity=a.identity_document(),
+            legion=a.legion,
+            language=a.language,
+            preferred_call_sign=preferred,
+            external_ref=a.external_ref,
+            records=records,
         )
+        for a, (_, preferred, records) in zip(fresh, parts, strict=True)
+    ]
+    # The CPU-heavy part (sealing, blind indexes) before the transaction, so the write lock is
+    # held only for the inserts.
+    sealed = people_seal(items)
+    with transaction.atomic():
+        people = people_create_batch(items=items, actor=Actor(actor), sealed=sealed)
         now = timezone.now()
-        cases = Case.objects.bulk_create(
+        _insert_instances(
+            Case,
             [
                 Case(
                     person=person,
@@ -259,12 +292,11 @@ def applications_import_batch(*, applications: Sequence[Application]) -> BatchRe
                     state=CaseState.RECEIVED,
                     created_at=now,
                     updated_at=now,
-                    profile=_seal_motivation(person, profile),
+                    profile=profile,
                     channel=str(Channel.IMPORT),
                 )
                 for person, profile in zip(people, profiles, strict=True)
             ],
-            batch_size=500,
         )
         audit_record_many(
             [
@@ -280,7 +312,8 @@ def applications_import_batch(*, applications: Sequence[Application]) -> BatchRe
         matches = duplicate_candidates_many([p.id for p in people])
         flagged = 0
         if matches:
-            case_of = {case.person_id: case for case in cases}
+            # The cases were inserted without returning their ids: read back the flagged ones.
+            case_of = {case.person_id: case for case in Case.objects.filter(person_id__in=list(matches))}
             others = {other for found in matches.values() for other, _ in found}
             statuses = dict(Person.objects.filter(id__in=list(others)).values_list("id", "status"))
             flags: list[ScreeningFlag] = []
