@@ -9,6 +9,23 @@ names people only by pseudonymous id and never holds plaintext identity.
 from __future__ import annotations
 
 from django.db import models
+from django.db.backends.base.base import BaseDatabaseWrapper
+
+
+class RowKeyField(models.BigIntegerField):  # type: ignore[type-arg]
+    """A 64-bit primary key that SQLite keeps as the table's own rowid (``integer PRIMARY KEY``).
+
+    Declared ``bigint``, SQLite would store the table in rowid order plus a separate unique index
+    on the key: every read in key order then seeks the table once per row, and every append
+    writes both. As ``integer`` the key *is* the rowid, so the table is one B-tree in key order
+    (what verification scans) and an append writes it once. Same 64-bit range; other databases
+    keep ``bigint``.
+    """
+
+    def db_type(self, connection: BaseDatabaseWrapper) -> str | None:
+        if connection.vendor == "sqlite":
+            return "integer"
+        return super().db_type(connection)
 
 
 class LogHead(models.Model):
@@ -29,7 +46,7 @@ class Entry(models.Model):
     can filter with indexes; verification checks they still agree with the body.
     """
 
-    index = models.BigIntegerField(primary_key=True)
+    index = RowKeyField(primary_key=True)
     created_at = models.DateTimeField(db_index=True)
     actor = models.CharField(max_length=150)
     action = models.CharField(max_length=64)
@@ -54,7 +71,7 @@ class Node(models.Model):
     entry to its leaf node on equal keys.
     """
 
-    key = models.BigIntegerField(primary_key=True)
+    key = RowKeyField(primary_key=True)
     hash = models.BinaryField()
 
 

@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from json.encoder import encode_basestring
+from operator import itemgetter
 from typing import Any, Literal
 
 from django.conf import settings
@@ -37,7 +38,9 @@ Kind = Literal["entry", "checkpoint", "node", "head"]
 _KIND_ORDER = {"entry": 0, "checkpoint": 1, "node": 2, "head": 3}
 # A wholesale rewrite would otherwise print a line per entry; the first ones say enough.
 MAX_ENTRY_PROBLEMS = 20
-FETCH = 5000
+# Entries are read, checked and folded this many at a time. A power of two: a full batch that
+# starts at a multiple of it is one perfect subtree, hashed a level at a time.
+CHUNK = 8192
 _INDEX_MASK = (1 << LEVEL_SHIFT) - 1
 
 
@@ -119,15 +122,22 @@ def _quoted(*names: str) -> list[str]:
     return [connection.ops.quote_name(n) for n in names]
 
 
-def _stream(sql: str, params: Sequence[Any] = ()) -> Iterator[list[tuple[Any, ...]]]:
-    """Batches of rows from a server-side cursor (PostgreSQL) or a plain one (SQLite)."""
+def _stream(sql: str, params: Sequence[Any] = (), size: int = 0) -> Iterator[list[tuple[Any, ...]]]:
+    """Batches of rows (``CHUNK`` unless ``size``) from a server-side cursor (PostgreSQL) or a
+    plain one (SQLite)."""
     cursor = connection.chunked_cursor()
     try:
         cursor.execute(sql, params)
-        while rows := cursor.fetchmany(FETCH):
+        while rows := cursor.fetchmany(size or CHUNK):
             yield rows
     finally:
         cursor.close()
+
+
+def _fetch(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return list(cursor.fetchall())
 
 
 def _time_sql() -> str:
@@ -162,89 +172,229 @@ def _compose(stack: list[bytes]) -> bytes:
     return acc
 
 
-def _scan_entries(sizes: set[int], head_size: int, progress: Callable[[int], object] | None) -> _Scan:
-    entry, node = _quoted(Entry._meta.db_table, Node._meta.db_table)
-    i, body, actor, action, subject, key, hash_ = _quoted("index", "body", "actor", "action", "subject", "key", "hash")
-    sql = (
-        f"SELECT e.{i}, e.{body}, e.{actor}, e.{action}, e.{subject}, {_time_sql()}, n.{hash_} "  # noqa: S608 — names are quoted constants
-        f"FROM {entry} e LEFT JOIN {node} n ON n.{key} = e.{i} ORDER BY e.{i}"
+def _as_bytes(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """psycopg2 hands out ``bytea`` as memoryview; the loops below compare ``bytes``."""
+    return [(row[0], bytes(row[1]), *row[2:]) for row in rows]
+
+
+def _leaf_nodes(first: int, last: int, count: int) -> list[bytes] | None:
+    """The stored leaf nodes of entries ``first..last`` in order, if all ``count`` of them exist.
+
+    Keys are unique, so ``count`` rows with keys in a range of ``count`` integers are exactly the
+    keys of that range.
+    """
+    if last - first + 1 != count or first < 0 or last >= 1 << LEVEL_SHIFT:
+        return None
+    node, key, hash_ = _quoted(Node._meta.db_table, "key", "hash")
+    rows = _fetch(
+        f"SELECT {hash_} FROM {node} WHERE {key} >= %s AND {key} <= %s ORDER BY {key}",  # noqa: S608 — quoted constants
+        [first, last],
     )
-    scan = _Scan()
-    problems = scan.entry_problems
+    if len(rows) != count:
+        return None
+    if type(rows[0][0]) is bytes:
+        return list(map(itemgetter(0), rows))
+    return [bytes(digest) for (digest,) in rows]
 
-    def problem(index: int, message: str) -> None:
-        if len(problems) < MAX_ENTRY_PROBLEMS:
-            problems.append(Problem("entry", index, f"entry {index}: {message}"))
-        else:
-            scan.extra_entry_problems += 1
 
-    sha = hashlib.sha256
-    new_digest = hashlib.sha256
-    digests = scan.level_digests
-    prefixes: dict[tuple[str, str], bytes] = {}
-    subjects: dict[str, bytes] = {}
-    stack: list[bytes] = []
-    pop, push = stack.pop, stack.append
-    wanted = sorted(s for s in sizes if s > 0)
-    cursor_at = 0
-    next_size = wanted[0] if wanted else -1
-    n = 0  # leaves folded so far
-    expected_index = 0
-    for rows in _stream(sql):
-        for index, raw, actor_v, action_v, subject_v, when, leaf_node in rows:
-            data = raw if type(raw) is bytes else bytes(raw)
+def _leaf_node_map(indexes: list[int]) -> dict[int, bytes]:
+    """Stored leaf nodes by entry index, for the slow path (keys looked up one by one)."""
+    node, key, hash_ = _quoted(Node._meta.db_table, "key", "hash")
+    found: dict[int, bytes] = {}
+    for start in range(0, len(indexes), 500):
+        batch = indexes[start : start + 500]
+        marks = ", ".join(["%s"] * len(batch))
+        for packed, digest in _fetch(f"SELECT {key}, {hash_} FROM {node} WHERE {key} IN ({marks})", batch):  # noqa: S608
+            found[packed] = bytes(digest)
+    return found
+
+
+class _EntryChecker:
+    """Checks each entry's columns and index against its body, and its body against its leaf node.
+
+    ``fast`` answers for a whole batch whether everything holds, without recording anything;
+    only a batch where something does not hold goes through ``slow``, which names every problem
+    row by row exactly as a one-row-at-a-time check would.
+    """
+
+    def __init__(self, scan: _Scan, head_size: int) -> None:
+        self.scan = scan
+        self.head_size = head_size
+        self.expected_index = 0
+        self.prefixes: dict[tuple[str, str], bytes] = {}
+
+    def _prefix(self, action: str, actor: str) -> bytes:
+        prefix = self.prefixes.get((action, actor))
+        if prefix is None:
+            if len(self.prefixes) > 50_000:
+                self.prefixes.clear()
+            prefix = self.prefixes[(action, actor)] = (
+                f'{{"action":{encode_basestring(action)},"actor":{encode_basestring(actor)},"details":'
+            ).encode()
+        return prefix
+
+    def fast(self, rows: list[tuple[Any, ...]], leaves: list[bytes]) -> bool:
+        first, last, count = rows[0][0], rows[-1][0], len(rows)
+        # Indexes are unique and sorted: the first and the last say whether the batch has a gap.
+        if first != self.expected_index or last - first + 1 != count:
+            return False
+        prefixes, encode = self.prefixes, encode_basestring
+        # The body is canonical JSON with sorted keys: the columns must appear verbatim as its
+        # prefix (action, actor) and suffix (index, subject, time). JSON string literals end
+        # unambiguously, so a matching prefix and suffix mean equal values, without parsing.
+        for index, data, action, actor, subject, when in rows:
+            prefix = prefixes.get((action, actor)) or self._prefix(action, actor)
+            if not (
+                data.startswith(prefix)
+                and data.endswith(f',"index":{index},"subject":{encode(subject)},"time":"{when}","v":1}}'.encode())
+            ):
+                return False
+        if _leaf_nodes(first, last, count) != leaves:
+            return False
+        self.expected_index = last + 1
+        return True
+
+    def slow(self, rows: list[tuple[Any, ...]], leaves: list[bytes]) -> None:
+        scan = self.scan
+        problems = scan.entry_problems
+        head_size = self.head_size
+
+        def problem(index: int, message: str) -> None:
+            if len(problems) < MAX_ENTRY_PROBLEMS:
+                problems.append(Problem("entry", index, f"entry {index}: {message}"))
+            else:
+                scan.extra_entry_problems += 1
+
+        stored = _leaf_node_map([row[0] for row in rows])
+        for (index, data, action, actor, subject, when), leaf in zip(rows, leaves, strict=True):
+            expected_index = self.expected_index
             if index != expected_index:
                 if index >= head_size:
                     problem(index, f"it lies beyond the end of the log (the head counts {head_size}); it was inserted.")
                 else:
                     missing = f"{expected_index}" if index == expected_index + 1 else f"{expected_index}-{index - 1}"
                     problem(expected_index, f"missing (entries {missing} are not stored); entries were deleted.")
-            expected_index = index + 1
-            # The body is canonical JSON with sorted keys: the columns must appear verbatim as its
-            # prefix (action, actor) and suffix (index, subject, time). JSON string literals end
-            # unambiguously, so a matching prefix and suffix mean equal values, without parsing.
-            prefix_b = prefixes.get((action_v, actor_v))
-            if prefix_b is None:
-                if len(prefixes) > 50_000:
-                    prefixes.clear()
-                prefix_b = prefixes[(action_v, actor_v)] = (
-                    f'{{"action":{encode_basestring(action_v)},"actor":{encode_basestring(actor_v)},"details":'
-                ).encode()
-            subject_b = subjects.get(subject_v)
-            if subject_b is None:
-                if len(subjects) > 50_000:
-                    subjects.clear()
-                subject_b = subjects[subject_v] = encode_basestring(subject_v).encode()
-            suffix = b',"index":%d,"subject":%b,"time":"%b","v":1}' % (index, subject_b, when.encode())
-            if not (data.startswith(prefix_b) and data.endswith(suffix)):
+            self.expected_index = index + 1
+            suffix = f',"index":{index},"subject":{encode_basestring(subject)},"time":"{when}","v":1}}'.encode()
+            if not (data.startswith(self._prefix(action, actor)) and data.endswith(suffix)):
                 problem(index, _column_problem(index, data))
-            leaf = sha(b"\x00" + data).digest()
+            leaf_node = stored.get(index)
             if leaf_node is None:
                 scan.leaf_problems += 1
                 problem(index, "its leaf node is missing from the tree.")
-            elif leaf != (leaf_node if type(leaf_node) is bytes else bytes(leaf_node)):
+            elif leaf != leaf_node:
                 scan.leaf_problems += 1
                 problem(index, "its body no longer hashes to its leaf node; the body or the node was edited.")
-            # The fold (CompactRange.append inlined): every merge completes one inner node, whose
-            # hash goes into that level's running digest for the node pass.
+
+
+class _Fold:
+    """The tree folded from the leaves in order (a compact range: one perfect subtree per set bit
+    of the size), recording the root at the wanted sizes and every completed inner node in its
+    level's running digest, for the comparison with the stored nodes."""
+
+    def __init__(self, scan: _Scan, sizes: set[int]) -> None:
+        self.scan = scan
+        self.digests = scan.level_digests
+        self.stack: list[bytes] = []
+        self.n = 0
+        self.wanted = sorted(s for s in sizes if s > 0)
+        self.next_at = 0
+
+    def _digest(self, level: int) -> Any:
+        while len(self.digests) < level:
+            self.digests.append(hashlib.sha256())
+        return self.digests[level - 1]
+
+    def _next_size(self) -> int:
+        return self.wanted[self.next_at] if self.next_at < len(self.wanted) else -1
+
+    def add(self, leaves: list[bytes]) -> None:
+        count = len(leaves)
+        if count == CHUNK and self.n % CHUNK == 0:
+            self._add_perfect(leaves)
+        else:
+            self._add_one_by_one(leaves)
+
+    def _add_perfect(self, leaves: list[bytes]) -> None:
+        """A batch of 2**k leaves starting at a multiple of 2**k is one perfect subtree: hashed a
+        level at a time, with the roots of sizes inside it composed from its levels."""
+        sha = hashlib.sha256
+        levels = [leaves]
+        current = leaves
+        while len(current) > 1:
+            pairs = iter(current)
+            current = [sha(b"\x01" + left + right).digest() for left, right in zip(pairs, pairs, strict=True)]
+            self._digest(len(levels)).update(b"".join(current))
+            levels.append(current)
+        start, end = self.n, self.n + len(leaves)
+        size = self._next_size()
+        while 0 < size <= end:
+            offset, position, pieces = size - start, 0, []
+            for level in range(len(levels) - 1, -1, -1):
+                if offset >> level & 1:
+                    pieces.append(levels[level][position >> level])
+                    position += 1 << level
+            self.scan.roots[size] = _compose(self.stack + pieces)
+            self.next_at += 1
+            size = self._next_size()
+        top_level = len(levels) - 1
+        digest, carry, level = current[0], start >> top_level, top_level
+        stack = self.stack
+        while carry & 1:
+            digest = sha(b"\x01" + stack.pop() + digest).digest()
+            carry >>= 1
+            level += 1
+            self._digest(level).update(digest)
+        stack.append(digest)
+        self.n = end
+
+    def _add_one_by_one(self, leaves: list[bytes]) -> None:
+        sha = hashlib.sha256
+        stack = self.stack
+        pop, push = stack.pop, stack.append
+        digests = self.digests
+        n = self.n
+        next_size = self._next_size()
+        for leaf in leaves:
             carry, level = n, 0
             while carry & 1:
                 leaf = sha(b"\x01" + pop() + leaf).digest()
                 carry >>= 1
                 level += 1
                 if level > len(digests):
-                    digests.append(new_digest())
+                    digests.append(hashlib.sha256())
                 digests[level - 1].update(leaf)
             push(leaf)
             n += 1
             if n == next_size:
-                scan.roots[n] = _compose(stack)
-                cursor_at += 1
-                next_size = wanted[cursor_at] if cursor_at < len(wanted) else -1
+                self.scan.roots[n] = _compose(stack)
+                self.next_at += 1
+                next_size = self._next_size()
+        self.n = n
+
+
+def _scan_entries(sizes: set[int], head_size: int, progress: Callable[[int], object] | None) -> _Scan:
+    """One pass over the entries in index order, a batch of ``CHUNK`` at a time."""
+    entry = _quoted(Entry._meta.db_table)[0]
+    i, body, action, actor, subject = _quoted("index", "body", "action", "actor", "subject")
+    sql = (
+        f"SELECT e.{i}, e.{body}, e.{action}, e.{actor}, e.{subject}, {_time_sql()} "  # noqa: S608 — names are quoted constants
+        f"FROM {entry} e ORDER BY e.{i}"
+    )
+    scan = _Scan()
+    checker = _EntryChecker(scan, head_size)
+    fold = _Fold(scan, sizes)
+    sha = hashlib.sha256
+    for batch in _stream(sql):
+        rows = batch if type(batch[0][1]) is bytes else _as_bytes(batch)
+        leaves = [sha(b"\x00" + row[1]).digest() for row in rows]
+        if not checker.fast(rows, leaves):
+            checker.slow(rows, leaves)
+        fold.add(leaves)
         if progress is not None:
             progress(len(rows))
-    scan.entries = n
-    scan.root = _compose(stack) if stack else merkle.EMPTY_ROOT
+    scan.entries = fold.n
+    scan.root = _compose(fold.stack) if fold.stack else merkle.EMPTY_ROOT
     if 0 in sizes:
         scan.roots[0] = merkle.EMPTY_ROOT
     return scan
@@ -264,30 +414,36 @@ def _column_problem(index: int, body: bytes) -> str:
 
 
 def _check_inner_nodes(scan: _Scan, result: VerifyResult) -> None:
-    """Stored inner nodes against the digests the fold computed, level by level."""
+    """Stored inner nodes against the digests the fold computed, level by level.
+
+    Level L of a tree of n leaves holds exactly the nodes 0 .. (n >> L) - 1: each level is read
+    as one range of keys in order (hashes only), fed to a running digest, and counted; a key
+    outside those ranges is looked for separately.
+    """
     node, key, hash_ = _quoted(Node._meta.db_table, "key", "hash")
-    sql = f"SELECT {key}, {hash_} FROM {node} WHERE {key} >= %s ORDER BY {key}"  # noqa: S608 — quoted constants
     n = scan.entries
-    stored: dict[int, Any] = {}
-    unexpected: dict[int, int] = {}
-    next_index: dict[int, int] = {}
-    for rows in _stream(sql, [1 << LEVEL_SHIFT]):
-        for packed, digest in rows:
-            level, index = packed >> LEVEL_SHIFT, packed & _INDEX_MASK
-            if index != next_index.get(level, 0) or index >= n >> level:
-                unexpected.setdefault(level, index)
-            next_index[level] = index + 1
-            running = stored.get(level)
-            if running is None:
-                running = stored[level] = hashlib.sha256()
-            running.update(digest if type(digest) is bytes else bytes(digest))
-    top = max([len(scan.level_digests), *stored, *unexpected], default=0)
+    highest = _fetch(f"SELECT MAX({key}) FROM {node}", [])[0][0]  # noqa: S608 — quoted constants
+    top = max(len(scan.level_digests), (highest or 0) >> LEVEL_SHIFT)
+    first = itemgetter(0)
     for level in range(1, top + 1):
+        base, expected_count = pack_key(level, 0), n >> level
+        stored, count = hashlib.sha256(), 0
+        if expected_count:
+            sql = f"SELECT {hash_} FROM {node} WHERE {key} >= %s AND {key} < %s ORDER BY {key}"  # noqa: S608
+            for rows in _stream(sql, [base, base + expected_count], size=4 * CHUNK):
+                stored.update(b"".join(map(first, rows)))
+                count += len(rows)
+        beyond = _fetch(
+            f"SELECT MIN({key}) FROM {node} WHERE {key} >= %s AND {key} < %s",  # noqa: S608
+            [base + expected_count, pack_key(level + 1, 0)],
+        )[0][0]
         expected = scan.level_digests[level - 1].digest() if level <= len(scan.level_digests) else None
-        got = stored[level].digest() if level in stored else None
-        if expected == got and level not in unexpected:
+        if beyond is not None:
+            index = beyond & _INDEX_MASK
+        elif count == expected_count and (expected_count == 0 or stored.digest() == expected):
             continue
-        index = _first_bad_node(level, n) if level not in unexpected else unexpected[level]
+        else:
+            index = _first_bad_node(level, n)
         span = 1 << level
         result.problems.append(
             Problem(
@@ -304,7 +460,7 @@ def _check_inner_nodes(scan: _Scan, result: VerifyResult) -> None:
 def _first_bad_node(level: int, size: int) -> int:
     """Index of the first node at ``level`` that is not the hash of its (verified) children."""
     count = size >> level
-    batch = FETCH
+    batch = CHUNK
     for start in range(0, count, batch):
         stop = min(start + batch, count)
         children = dict(
