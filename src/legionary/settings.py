@@ -115,6 +115,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Methods, the API over plain HTTP, Cache-Control, Clear-Site-Data, refusal logging.
+    "legionary.middleware.SecurityPolicyMiddleware",
     "legionary.middleware.DatabaseUnavailableMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -152,6 +154,11 @@ TEMPLATES = [
 ]
 
 
+def _is_local(host: str) -> bool:
+    """A Unix socket folder (empty or absolute path) or a loopback address."""
+    return host == "" or host.startswith("/") or host in {"localhost", "::1"} or host.startswith("127.")
+
+
 def _database() -> dict[str, Any]:
     url = os.environ.get("DATABASE_URL", "").strip()
     if url:
@@ -163,7 +170,12 @@ def _database() -> dict[str, Any]:
             ) from None
         if config.get("ENGINE") != "django.db.backends.postgresql":
             raise ConfigurationError("DATABASE_URL must be a PostgreSQL URL (postgres://...).")
-        config.setdefault("OPTIONS", {})["connect_timeout"] = env_int("LEGIONARY_DB_CONNECT_TIMEOUT", 5)
+        options = config.setdefault("OPTIONS", {})
+        options["connect_timeout"] = env_int("LEGIONARY_DB_CONNECT_TIMEOUT", 5)
+        # A database on another machine is reached over TLS with its certificate checked, never
+        # in clear (ASVS V12.3.1, V12.3.2), unless the URL says otherwise (?sslmode=...).
+        if "sslmode" not in options and not _is_local(str(config.get("HOST") or "")):
+            options["sslmode"] = "verify-full"
         config["ATOMIC_REQUESTS"] = False
         config["TEST"] = {"NAME": os.environ.get("LEGIONARY_TEST_DB_NAME") or None}
         return config
@@ -222,6 +234,8 @@ OTP_TOTP_THROTTLE_FACTOR = 1
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", _("English")), ("uk", _("Ukrainian")), ("ru", _("Russian"))]
 LOCALE_PATHS = [PACKAGE_DIR / "locale"]
+# Host-only and HTTPS-only like the session and CSRF cookies (ASVS V3.3.1, V3.3.3).
+LANGUAGE_COOKIE_NAME = "__Host-legionary-language" if LEGIONARY_HTTPS else "legionary-language"
 LANGUAGE_COOKIE_SECURE = LEGIONARY_HTTPS
 LANGUAGE_COOKIE_HTTPONLY = True
 LANGUAGE_COOKIE_SAMESITE = "Lax"
@@ -265,7 +279,11 @@ X_FRAME_OPTIONS = "DENY"
 if env_bool("LEGIONARY_BEHIND_PROXY", False):
     # Only trust the header when a reverse proxy that sets it is the only way in.
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+# The API is not redirected from plain HTTP: SecurityPolicyMiddleware refuses it with a problem,
+# so that a client sending in clear finds out (ASVS V4.1.2). Pages are redirected for browsers.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^api/"]
+# Flash messages live in the session, not in a cookie of their own (no unprefixed cookie).
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 
 # Strict CSP: our own scripts and styles only, nothing inline, no third-party origin.
 CONTENT_SECURITY_POLICY = {
@@ -295,6 +313,8 @@ LOGGING: dict[str, Any] = {
         # kept at WARNING and our error views never echo input.
         "django.request": {"level": "ERROR"},
         "axes": {"level": "WARNING"},
+        # Refused requests (403, 405, 429): legionary.middleware.SecurityPolicyMiddleware.
+        "legionary.security": {"level": "WARNING"},
     },
 }
 
