@@ -10,6 +10,7 @@ import zlib
 from typing import Any
 
 import pytest
+from django.conf import settings
 from openpyxl import load_workbook
 
 from legionary.access.models import Staff
@@ -143,7 +144,7 @@ def test_the_pdf_summary_is_made_in_the_viewers_language_or_in_english_without_a
     world: World, viewers: dict[str, Staff]
 ) -> None:
     client = signed_in(viewers["protected"])
-    client.cookies["django_language"] = "uk"
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "uk"
     response = client.get("/reports/summary.pdf", secure=True, HTTP_ACCEPT_LANGUAGE="uk")
     assert response.status_code == 200 and response.content.startswith(b"%PDF")
     assert _last_export()["list"] == "summary"

@@ -247,6 +247,17 @@ def _pg_env() -> dict[str, str]:
             env[variable] = str(db[key])
     if db.get("PASSWORD"):
         env["PGPASSWORD"] = str(db["PASSWORD"])  # not in argv, where other users could read it
+    # pg_dump and pg_restore reach the server the way the application does: over TLS with the
+    # certificate checked when the settings say so (a remote server defaults to verify-full).
+    for variable, option in (
+        ("PGSSLMODE", "sslmode"),
+        ("PGSSLROOTCERT", "sslrootcert"),
+        ("PGSSLCERT", "sslcert"),
+        ("PGSSLKEY", "sslkey"),
+    ):
+        value = (db.get("OPTIONS") or {}).get(option)
+        if value:
+            env[variable] = str(value)
     return env
 
 
