@@ -17,7 +17,8 @@ from __future__ import annotations
 import json
 import os
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -234,6 +235,39 @@ def audit_record(
     return audit_record_many([AuditItem(actor=actor, action=action, subject=subject, details=details)])[0]
 
 
+_held_back = threading.local()
+
+
+@contextmanager
+def audit_at_end() -> Iterator[None]:
+    """Holds back the appends made in the block and makes them, in order, as one append at its end.
+
+    The log's row lock is taken by the first append of a transaction and kept until it commits,
+    so every audited action waits for every other. A transaction that does slow work after its
+    first audited step (a submission's screening, storing its uploads, the list screening when a
+    case starts) wraps that work in this block: the lock is then held from the append to the
+    commit only. Enter it inside ``transaction.atomic()`` and leave it before that ends, so the
+    entries still commit with the action or not at all; an exception leaving the block appends
+    nothing. Items are checked when recorded (a bad entry still fails at its call), and the
+    entries returned meanwhile are not yet saved (no index). A nested block joins the outer one.
+
+    Do not use it around code that catches an exception from a nested ``atomic()`` block and
+    goes on: the entries recorded inside the rolled-back block would still be appended.
+    """
+    if not connection.in_atomic_block:
+        raise AuditError("audit_at_end() must run inside the transaction of the action it records.")
+    if getattr(_held_back, "items", None) is not None:
+        yield
+        return
+    _held_back.items = []
+    try:
+        yield
+        items: list[AuditItem] = _held_back.items
+    finally:
+        _held_back.items = None
+    audit_record_many(items)
+
+
 def audit_record_many(items: Sequence[AuditItem]) -> list[Entry]:
     """Appends several entries at once (a bulk import): one lock, one read of the tree's right
     edge, and one insert each for the entries and the new nodes, whatever their number."""
@@ -248,6 +282,10 @@ def audit_record_many(items: Sequence[AuditItem]) -> list[Entry]:
         checked.append((actor, item.action, item.subject, details))
     if not checked:
         return []
+    held: list[AuditItem] | None = getattr(_held_back, "items", None)
+    if held is not None:
+        held.extend(AuditItem(actor=a, action=b, subject=c, details=d) for a, b, c, d in checked)
+        return [Entry(actor=a, action=b, subject=c) for a, b, c, _ in checked]
     # savepoint=False: inside the caller's transaction a savepoint would only add two statements;
     # if the append fails, the action it records must fail with it anyway.
     with transaction.atomic(savepoint=False):

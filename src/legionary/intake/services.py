@@ -25,7 +25,7 @@ from django.utils import timezone
 
 from legionary.access.policy import staff_may
 from legionary.access.roles import Perm
-from legionary.audit.services import AuditItem, audit_record, audit_record_many
+from legionary.audit.services import AuditItem, audit_at_end, audit_record, audit_record_many
 from legionary.identity.models import Person, PersonStatus
 from legionary.identity.services import (
     Actor,
@@ -163,7 +163,9 @@ def application_submit(
     profile, preferred, records = _split_profile(application)
     sealed = person_seal(identity, records=records)
     try:
-        with transaction.atomic():
+        # audit_at_end: the entries are appended as the transaction's last statement, so the
+        # log's lock is not held while the uploads are encrypted and the screening runs.
+        with transaction.atomic(), audit_at_end():
             if client_address is not None:
                 _count_submission(client_key(client_address))
             person = person_create(

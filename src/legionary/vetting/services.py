@@ -26,7 +26,7 @@ from django.utils import timezone
 from legionary.access.models import RoleGrant
 from legionary.access.policy import staff_may
 from legionary.access.roles import Perm, ScopeKind
-from legionary.audit.services import audit_record
+from legionary.audit.services import audit_at_end, audit_record
 from legionary.identity import crypto, matching
 from legionary.identity.models import Person
 from legionary.identity.services import (
@@ -215,7 +215,9 @@ def vetting_start(
 ) -> Case:
     """Received → in review: creates the legion's checks (and the CI review when due) and screens the lists."""
     now = now or timezone.now()
-    with transaction.atomic():
+    # The list screening reads the blind indexes of every listed name: the audit append waits for
+    # the end, so the log's lock is not held while it runs.
+    with transaction.atomic(), audit_at_end():
         case = _case_for(case_id, actor, Perm.ASSIGN_CHECKS)
         _move(case, Transition.START, _expected(case, expected_version), now)
         policy = policy_for(case.legion)
