@@ -41,7 +41,7 @@ def test_the_courses_endpoint_lists_the_basic_course_with_modules_and_pass_marks
 
 def test_an_instructor_lists_only_his_cohorts_and_gets_404_for_another(training: Training) -> None:
     client = signed_in(training.instructor)
-    assert [c["name"] for c in client.get(f"{BASE}/cohorts", secure=True).json()] == ["Spring A"]
+    assert [c["name"] for c in client.get(f"{BASE}/cohorts", secure=True).json()["cohorts"]] == ["Spring A"]
     response = client.get(f"{BASE}/cohorts/{training.other_cohort.pk}/enrolments", secure=True)
     assert response.status_code == 404
     assert response["Content-Type"].startswith("application/problem+json")

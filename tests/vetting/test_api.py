@@ -44,9 +44,9 @@ def test_anonymous_callers_are_sent_to_sign_in(submit: Submit) -> None:
 def test_the_case_list_holds_only_visible_cases_and_no_names(submit: Submit, vetting_cast: Cast, make_staff) -> None:  # type: ignore[no-untyped-def]
     case = submit()
     listed = signed_in(vetting_cast.adjudicators[0]).get(f"{BASE}/cases", secure=True)
-    assert [c["id"] for c in listed.json()] == [case.pk] and "Xylographov" not in listed.content.decode()
+    assert [c["id"] for c in listed.json()["cases"]] == [case.pk] and "Xylographov" not in listed.content.decode()
     stranger = signed_in(make_staff("lonely-investigator", "investigator"))
-    assert stranger.get(f"{BASE}/cases", secure=True).json() == []
+    assert stranger.get(f"{BASE}/cases", secure=True).json() == {"cases": [], "next": None}
     assert stranger.get(f"{BASE}/cases/{case.pk}", secure=True).status_code == 404
 
 

@@ -36,12 +36,22 @@ from legionary.intake.schema import (
     validate_application,
 )
 from legionary.intake.views import client_address
+from legionary.pagination import BadCursor
 from legionary.training.api import router as training_router
 from legionary.vetting.api import vetting_router
 
 
+def _bad_cursor(request: HttpRequest, exc: BadCursor | type[BadCursor]) -> HttpResponse:
+    return problem(400, "bad-cursor", "Bad cursor", str(exc), [FieldError("after", str(exc))])
+
+
 class GuardedNinjaAPI(NinjaAPI):
-    """A NinjaAPI whose URL callbacks carry the access mark of the endpoint functions behind them."""
+    """A NinjaAPI whose URL callbacks carry the access mark of the endpoint functions behind them,
+    and which answers a list's malformed ``after`` cursor with a 400 problem (on every instance)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.add_exception_handler(BadCursor, _bad_cursor)
 
     def _get_urls(self) -> list[URLResolver | URLPattern]:
         patterns = super()._get_urls()
@@ -60,7 +70,8 @@ class GuardedNinjaAPI(NinjaAPI):
     def get_openapi_schema(self, *, path_prefix: str | None = None, path_params: Any = None) -> Any:
         """The generated document, corrected to say what the API really answers (found by fuzzing):
         errors are ``application/problem+json``; a staff endpoint may answer 302 (not signed in: to
-        the sign-in page), 403 (role or scope) and, when it takes parameters, 422."""
+        the sign-in page), 403 (role or scope) and, when it takes parameters, 422; a list that takes
+        a keyset cursor (``after``) answers 400 to one that is not valid."""
         schema = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
         staff = {
             self.get_openapi_operation_id(operation)
@@ -81,6 +92,8 @@ class GuardedNinjaAPI(NinjaAPI):
                         responses.setdefault(422, {"description": "A parameter or the body is not valid."})
                     if operation.get("requestBody"):
                         responses.setdefault(400, {"description": "The body is not JSON."})
+                    if any(p.get("name") == "after" for p in operation.get("parameters", ())):
+                        responses.setdefault(400, {"description": "The cursor is not valid for this list."})
                 for code, response in responses.items():
                     if int(code) >= 400:
                         response["content"] = problem_content

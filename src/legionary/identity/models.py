@@ -43,7 +43,11 @@ class Person(models.Model):
     erased_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        indexes = [models.Index(fields=["legion", "status"], name="person_legion_status")]
+        indexes = [
+            models.Index(fields=["legion", "status"], name="person_legion_status"),
+            # People lists of one legion in call-sign order, keyset-paginated (units, reports).
+            models.Index(fields=["legion", "call_sign_key"], name="person_legion_callsign"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.call_sign} ({self.id})"

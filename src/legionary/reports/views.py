@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone, translation
@@ -21,9 +20,18 @@ from django.views.decorators.http import require_GET
 
 from legionary.access.policy import staff_required
 from legionary.access.roles import Perm
+from legionary.identity.models import PersonStatus
+from legionary.pagination import BadCursor, keyset_page
 from legionary.reports import services
 from legionary.reports.forms import PeopleFilterForm, PeriodForm
-from legionary.reports.selectors import Period, ReportScope, people_list, pipeline_dashboard, scope_for_staff
+from legionary.reports.selectors import (
+    PEOPLE_ORDER,
+    Period,
+    ReportScope,
+    people_list,
+    pipeline_dashboard,
+    scope_for_staff,
+)
 from legionary.reports.svg import bar_chart
 from legionary.reports.tables import Protection, Section, Table, dashboard_sections, legion_name
 
@@ -132,14 +140,29 @@ def summary_pdf(request: HttpRequest) -> HttpResponse:
 def people(request: HttpRequest) -> HttpResponse:
     form = PeopleFilterForm(request.GET or None)
     found = people_list(scope_for_staff(request.user), form.filters())
-    page = Paginator(found, PEOPLE_PER_PAGE).get_page(request.GET.get("page"))
+    try:
+        page = keyset_page(found, PEOPLE_ORDER, after=request.GET.get("after"), limit=PEOPLE_PER_PAGE)
+    except BadCursor:
+        return HttpResponse(_("This page link is not valid; start again from the first page."), status=400)
+    labels = {value: str(label) for value, label in PersonStatus.choices}
     query = request.GET.copy()
+    query.pop("after", None)
     query.pop("page", None)
-    return render(
-        request,
-        "reports/people.html",
-        {"form": form, "page": page, "query": query.urlencode(), "formats": services.FORMATS},
-    )
+    next_query = None
+    if page.next:
+        following = query.copy()
+        following["after"] = page.next
+        next_query = following.urlencode()
+    context = {
+        "form": form,
+        # Status labels looked up once, not by ``get_status_display`` per row (it rebuilds the choices).
+        "people": [(p, labels.get(p.status, p.status)) for p in page.rows],
+        "first_page": not request.GET.get("after"),
+        "next_query": next_query,
+        "query": query.urlencode(),
+        "formats": services.FORMATS,
+    }
+    return render(request, "reports/people.html", context)
 
 
 @staff_required(Perm.VIEW_REPORTS)

@@ -26,8 +26,7 @@ from ninja import Router, Schema, Status
 from ninja.utils import check_csrf
 from pydantic import Field
 
-from legionary.access.models import Staff
-from legionary.access.policy import staff_required
+from legionary.access.policy import request_staff, staff_required
 from legionary.access.roles import Perm
 from legionary.api.problems import Problem, problem
 from legionary.training import selectors, services
@@ -46,13 +45,6 @@ def _csrf_checked(view: Callable[..., Any]) -> Callable[..., Any]:
         return view(request, *args, **kwargs)
 
     return checked
-
-
-def _staff(request: HttpRequest) -> Staff:
-    user = request.user
-    if not isinstance(user, Staff):  # staff_required lets only signed-in staff through; never reached
-        raise NotInScope
-    return user
 
 
 def _not_found() -> HttpResponse:
@@ -120,6 +112,19 @@ class EnrolmentOut(Schema):
     attendance_percent: int | None
     modules_passed: int
     at_risk: list[str] = Field(description="failed-assessment and/or low-attendance; empty when not at risk")
+
+
+class CohortsOut(Schema):
+    cohorts: list[CohortOut]
+    next: str | None = Field(description="Pass as ``after`` for the next page; null on the last page.")
+
+
+class EnrolmentsOut(Schema):
+    enrolments: list[EnrolmentOut]
+    next: str | None = Field(description="Pass as ``after`` for the next page; null on the last page.")
+
+
+ENROLMENTS_PAGE = 200
 
 
 class EnrolIn(Schema):
@@ -201,21 +206,27 @@ def courses(request: HttpRequest) -> Any:
     ]
 
 
-@router.get("/cohorts", response=list[CohortOut], url_name="training-cohorts", summary="Cohorts in your scope")
+@router.get(
+    "/cohorts", response=CohortsOut, url_name="training-cohorts", summary="Cohorts in your scope, newest first (pages)"
+)
 @staff_required(Perm.VIEW_TRAINING)
-def cohorts(request: HttpRequest) -> Any:
-    return [
-        {
-            "id": c.pk,
-            "name": c.name,
-            "course": c.course.code,
-            "legion": c.legion,
-            "start_date": c.start_date,
-            "site": c.site,
-            "lead": c.lead.get_username() if c.lead else None,
-        }
-        for c in selectors.cohorts_visible_to(_staff(request)).select_related("course", "lead")
-    ]
+def cohorts(request: HttpRequest, after: str = "") -> Any:
+    page = selectors.cohorts_page(staff=request_staff(request), after=after or None)
+    return {
+        "cohorts": [
+            {
+                "id": c.pk,
+                "name": c.name,
+                "course": c.course.code,
+                "legion": c.legion,
+                "start_date": c.start_date,
+                "site": c.site,
+                "lead": c.lead.get_username() if c.lead else None,
+            }
+            for c in page.rows
+        ],
+        "next": page.next,
+    }
 
 
 @router.get(
@@ -227,7 +238,7 @@ def cohorts(request: HttpRequest) -> Any:
 @staff_required(Perm.VIEW_TRAINING)
 def cohort(request: HttpRequest, cohort_id: int) -> Any:
     try:
-        found = selectors.cohort_for(_staff(request), cohort_id)
+        found = selectors.cohort_for(request_staff(request), cohort_id)
     except NotInScope:
         return _not_found()
     return {
@@ -245,17 +256,18 @@ def cohort(request: HttpRequest, cohort_id: int) -> Any:
 
 @router.get(
     "/cohorts/{int:cohort_id}/enrolments",
-    response={200: list[EnrolmentOut], 404: Problem},
+    response={200: EnrolmentsOut, 404: Problem},
     url_name="training-enrolments",
-    summary="Enrolled people with progress and risk",
+    summary="Enrolled people with progress and risk, by call sign (pages)",
 )
 @staff_required(Perm.VIEW_TRAINING)
-def enrolments(request: HttpRequest, cohort_id: int) -> Any:
+def enrolments(request: HttpRequest, cohort_id: int, after: str = "") -> Any:
     try:
-        found = selectors.cohort_for(_staff(request), cohort_id)
+        found = selectors.cohort_for(request_staff(request), cohort_id)
     except NotInScope:
         return _not_found()
-    return [
+    book = selectors.gradebook(cohort=found, after=after or None, limit=ENROLMENTS_PAGE)
+    rows = [
         {
             "id": row.enrolment.pk,
             "person_id": row.enrolment.person.pk,
@@ -266,8 +278,9 @@ def enrolments(request: HttpRequest, cohort_id: int) -> Any:
             "modules_passed": row.modules_passed,
             "at_risk": row.risks,
         }
-        for row in selectors.gradebook(cohort=found).rows
+        for row in book.rows
     ]
+    return {"enrolments": rows, "next": book.next}
 
 
 @router.post(
@@ -280,7 +293,9 @@ def enrolments(request: HttpRequest, cohort_id: int) -> Any:
 @_csrf_checked
 def enrol(request: HttpRequest, cohort_id: int, payload: EnrolIn) -> Any:
     try:
-        enrolment = services.cohort_enrol(actor=_staff(request), cohort_id=cohort_id, call_sign=payload.call_sign)
+        enrolment = services.cohort_enrol(
+            actor=request_staff(request), cohort_id=cohort_id, call_sign=payload.call_sign
+        )
     except NotInScope:
         return _not_found()
     except services.TrainingError as exc:
@@ -309,7 +324,7 @@ def enrol(request: HttpRequest, cohort_id: int, payload: EnrolIn) -> Any:
 @staff_required(Perm.VIEW_TRAINING)
 def cohort_results(request: HttpRequest, cohort_id: int) -> Any:
     try:
-        found = selectors.cohort_for(_staff(request), cohort_id)
+        found = selectors.cohort_for(request_staff(request), cohort_id)
     except NotInScope:
         return _not_found()
     rows = (
@@ -329,7 +344,7 @@ def cohort_results(request: HttpRequest, cohort_id: int) -> Any:
 @staff_required(Perm.VIEW_TRAINING)
 @_csrf_checked
 def result_record(request: HttpRequest, cohort_id: int, payload: ResultIn) -> Any:
-    staff = _staff(request)
+    staff = request_staff(request)
     try:
         enrolment = selectors.enrolment_for(staff, payload.enrolment_id, perm=Perm.GRADE)
         if enrolment.cohort_id != cohort_id:
@@ -353,7 +368,7 @@ def result_record(request: HttpRequest, cohort_id: int, payload: ResultIn) -> An
 @staff_required(Perm.VIEW_TRAINING)
 def result_versions(request: HttpRequest, result_id: int) -> Any:
     try:
-        result = selectors.result_for(_staff(request), result_id)
+        result = selectors.result_for(request_staff(request), result_id)
     except NotInScope:
         return _not_found()
     return [
@@ -371,7 +386,7 @@ def result_versions(request: HttpRequest, result_id: int) -> Any:
 @staff_required(Perm.VIEW_TRAINING)
 @_csrf_checked
 def result_correct(request: HttpRequest, result_id: int, payload: CorrectionIn) -> Any:
-    staff = _staff(request)
+    staff = request_staff(request)
     try:
         result = services.result_correct(actor=staff, result_id=result_id, score=payload.score, reason=payload.reason)
     except NotInScope:
@@ -390,7 +405,7 @@ def result_correct(request: HttpRequest, result_id: int, payload: CorrectionIn) 
 @staff_required(Perm.VIEW_TRAINING)
 def result_sign_offs(request: HttpRequest, result_id: int) -> Any:
     try:
-        result = selectors.result_for(_staff(request), result_id)
+        result = selectors.result_for(request_staff(request), result_id)
     except NotInScope:
         return _not_found()
     return _result_out(result, result.assessment.code, result.entered_by.get_username())
@@ -406,7 +421,7 @@ def result_sign_offs(request: HttpRequest, result_id: int) -> Any:
 @_csrf_checked
 def result_sign(request: HttpRequest, result_id: int, payload: SignIn) -> Any:
     try:
-        result = services.result_sign(actor=_staff(request), result_id=result_id, as_lead=payload.role == "lead")
+        result = services.result_sign(actor=request_staff(request), result_id=result_id, as_lead=payload.role == "lead")
     except NotInScope:
         return _not_found()
     except services.TrainingError as exc:

@@ -112,6 +112,8 @@ class Cohort(models.Model):
 
     class Meta:
         ordering = ["-start_date", "id"]
+        # The cohort list, newest first, keyset-paginated on (start date, id).
+        indexes = [models.Index(fields=["start_date", "id"], name="cohort_start")]
 
 
 class TimetableEntry(models.Model):

@@ -33,6 +33,7 @@ from django.utils import timezone
 from legionary.access.models import RoleGrant
 from legionary.access.roles import ROLE_PERMISSIONS, Perm, Role, ScopeKind
 from legionary.identity.models import Person
+from legionary.pagination import KeysetPage, keyset_page
 from legionary.training.models import (
     Assessment,
     Attendance,
@@ -70,6 +71,16 @@ def cohorts_visible_to(staff: Any, *, perm: Perm = Perm.VIEW_TRAINING) -> QueryS
         elif kind == ScopeKind.COHORT and ref.isdigit():
             scope |= Q(pk=int(ref))
     return Cohort.objects.filter(scope)
+
+
+COHORT_ORDER = ("-start_date", "-id")
+COHORT_PAGE = 50
+
+
+def cohorts_page(*, staff: Any, after: str | None = None, limit: int | None = None) -> KeysetPage[Cohort]:
+    """The cohorts ``staff`` may see, newest first, one keyset page (``BadCursor`` if ``after`` is not ours)."""
+    cohorts = cohorts_visible_to(staff).select_related("course", "lead")
+    return keyset_page(cohorts, COHORT_ORDER, after=after, limit=limit or COHORT_PAGE)
 
 
 def cohort_for(staff: Any, cohort_id: int, *, perm: Perm = Perm.VIEW_TRAINING) -> Cohort:
@@ -207,18 +218,41 @@ class ExpiryWarning:
     line: QualificationLine
 
 
-def expiring_qualifications(*, staff: Any, today: date | None = None) -> list[ExpiryWarning]:
-    """Newest grants expiring within ``EXPIRY_WARNING_DAYS`` (from tomorrow on), of people in the staff's cohorts."""
-    today = today or timezone.localdate()
+EXPIRING_ORDER = ("expires_on", "person__call_sign_key", "id")
+EXPIRING_PAGE = 100
+
+
+def _warning(grant: PersonQualification, today: date) -> ExpiryWarning:
+    return ExpiryWarning(person_id=grant.person_id, call_sign=grant.person.call_sign, line=_line(grant, today))
+
+
+def _expiring(staff: Any, today: date) -> QuerySet[PersonQualification]:
     visible = Enrolment.objects.filter(person=OuterRef("person"), cohort__in=cohorts_visible_to(staff))
-    grants = (
+    return (
         _latest_grants()
         .filter(expires_on__gt=today, expires_on__lte=today + timedelta(days=EXPIRY_WARNING_DAYS))
         .filter(Exists(visible))
         .select_related("person")
-        .order_by("expires_on", "person__call_sign")
     )
-    return [ExpiryWarning(person_id=g.person_id, call_sign=g.person.call_sign, line=_line(g, today)) for g in grants]
+
+
+def expiring_qualifications(*, staff: Any, today: date | None = None) -> list[ExpiryWarning]:
+    """Newest grants expiring within ``EXPIRY_WARNING_DAYS`` (from tomorrow on), of people in the staff's cohorts."""
+    today = today or timezone.localdate()
+    grants = _expiring(staff, today).order_by("expires_on", "person__call_sign")
+    return [_warning(g, today) for g in grants]
+
+
+def expiring_page(
+    *, staff: Any, today: date | None = None, after: str | None = None, limit: int | None = None
+) -> tuple[list[ExpiryWarning], str | None]:
+    """One keyset page of ``expiring_qualifications`` (soonest first) and the next page's cursor."""
+    today = today or timezone.localdate()
+    page = keyset_page(_expiring(staff, today), EXPIRING_ORDER, after=after, limit=limit or EXPIRING_PAGE)
+    warnings = [
+        ExpiryWarning(person_id=g.person_id, call_sign=g.person.call_sign, line=_line(g, today)) for g in page.rows
+    ]
+    return warnings, page.next
 
 
 # --- gradebook -----------------------------------------------------------------------------------
@@ -274,6 +308,8 @@ class Gradebook:
     cohort: Cohort
     modules: list[ModuleColumns]
     rows: list[Row]
+    next: str | None = None
+    """With a ``limit``: the cursor of the next page of enrolments; None on the last page."""
 
     @property
     def assessments(self) -> list[Assessment]:
@@ -309,21 +345,44 @@ def module_columns(cohort: Cohort) -> list[ModuleColumns]:
     return [ModuleColumns(module=m, week=weeks.get(m.pk), assessments=by_module[m.pk]) for m in ordered]
 
 
-def gradebook(*, cohort: Cohort, module_id: int | None = None, enrolment_id: int | None = None) -> Gradebook:
+ENROLMENT_ORDER = ("person__call_sign_key", "id")
+
+
+def gradebook(
+    *,
+    cohort: Cohort,
+    module_id: int | None = None,
+    enrolment_id: int | None = None,
+    after: str | None = None,
+    limit: int | None = None,
+) -> Gradebook:
     """Every enrolled person's latest results, attendance, modules passed and risks, in five queries.
 
     With ``module_id`` the columns are that module's only (risks and progress still cover all);
-    with ``enrolment_id`` the rows are that enrolment's only.
+    with ``enrolment_id`` the rows are that enrolment's only; with ``limit`` the rows are one keyset
+    page of enrolments by call sign, starting after the cursor ``after`` (``BadCursor`` if not ours).
     """
     columns = module_columns(cohort)
     people = Enrolment.objects.filter(cohort=cohort)
     if enrolment_id is not None:
         people = people.filter(pk=enrolment_id)
-    enrolments = list(
-        people.select_related("person")
-        .only("id", "state", "cohort_id", "completed_on", "person__id", "person__call_sign", "person__status")
-        .order_by("person__call_sign")
+    wanted = people.select_related("person").only(
+        "id",
+        "state",
+        "cohort_id",
+        "completed_on",
+        "person__id",
+        "person__call_sign",
+        "person__status",
+        "person__call_sign_key",
     )
+    next_cursor = None
+    if limit is None:
+        enrolments = list(wanted.order_by("person__call_sign"))
+    else:
+        page = keyset_page(wanted, ENROLMENT_ORDER, after=after, limit=limit)
+        enrolments, next_cursor = page.rows, page.next
+        people = Enrolment.objects.filter(pk__in=[e.pk for e in enrolments])
     latest: dict[tuple[int, int], Result] = {}
     attempts: dict[tuple[int, int], int] = {}
     for result in Result.objects.filter(enrolment__in=people, is_current=True):
@@ -360,7 +419,7 @@ def gradebook(*, cohort: Cohort, module_id: int | None = None, enrolment_id: int
         rows.append(row)
     if module_id is not None:
         columns = [c for c in columns if c.module.pk == module_id]
-    return Gradebook(cohort=cohort, modules=columns, rows=rows)
+    return Gradebook(cohort=cohort, modules=columns, rows=rows, next=next_cursor)
 
 
 def result_history(*, result: Result) -> list[Result]:

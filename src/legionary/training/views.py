@@ -15,7 +15,6 @@ from functools import wraps
 from typing import Any
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -23,9 +22,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from legionary.access.models import Staff
-from legionary.access.policy import request_permissions, staff_required
+from legionary.access.policy import request_permissions, request_staff, staff_required
 from legionary.access.roles import Perm
+from legionary.pagination import BadCursor
 from legionary.training import forms, selectors, services
 from legionary.training.models import Assessment, Course, Module, Qualification
 from legionary.training.selectors import NotInScope
@@ -44,23 +43,19 @@ def _in_scope(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
     return wrapped
 
 
-def _staff(request: HttpRequest) -> Staff:
-    user = request.user
-    if not isinstance(user, Staff):  # staff_required lets only signed-in staff through; never reached
-        raise PermissionDenied
-    return user
-
-
 # --- cohorts -------------------------------------------------------------------------------------
 
 
 @staff_required(Perm.VIEW_TRAINING)
 @require_GET
 def cohort_list(request: HttpRequest) -> HttpResponse:
-    staff = _staff(request)
-    cohorts = selectors.cohorts_visible_to(staff).select_related("course", "lead").order_by("-start_date", "id")
+    try:
+        page = selectors.cohorts_page(staff=request_staff(request), after=request.GET.get("after"))
+    except BadCursor:
+        return HttpResponse(_("This page link is not valid; start again from the first page."), status=400)
     may_manage = Perm.MANAGE_TRAINING in request_permissions(request)
-    return render(request, "training/cohort_list.html", {"cohorts": cohorts, "may_manage": may_manage})
+    context = {"cohorts": page.rows, "next": page.next, "may_manage": may_manage}
+    return render(request, "training/cohort_list.html", context)
 
 
 @staff_required(Perm.MANAGE_TRAINING)
@@ -71,7 +66,7 @@ def cohort_new(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         cohort = services.cohort_create(
-            actor=_staff(request),
+            actor=request_staff(request),
             course_id=data["course"].pk,
             name=data["name"],
             legion=data["legion"],
@@ -87,7 +82,7 @@ def cohort_new(request: HttpRequest) -> HttpResponse:
 @require_GET
 @_in_scope
 def cohort_detail(request: HttpRequest, cohort_id: int) -> HttpResponse:
-    staff = _staff(request)
+    staff = request_staff(request)
     cohort = selectors.cohort_for(staff, cohort_id)
     book = selectors.gradebook(cohort=cohort)
     context = {
@@ -105,7 +100,7 @@ def cohort_detail(request: HttpRequest, cohort_id: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @_in_scope
 def cohort_edit(request: HttpRequest, cohort_id: int) -> HttpResponse:
-    staff = _staff(request)
+    staff = request_staff(request)
     cohort = selectors.cohort_for(staff, cohort_id, perm=Perm.MANAGE_TRAINING)
     initial = {"name": cohort.name, "start_date": cohort.start_date, "site": cohort.site, "lead": cohort.lead}
     form = forms.CohortEditForm(request.POST if "save-cohort" in request.POST else None, initial=initial)
@@ -155,7 +150,7 @@ def cohort_enrol(request: HttpRequest, cohort_id: int) -> HttpResponse:
     if form.is_valid():
         try:
             enrolment = services.cohort_enrol(
-                actor=_staff(request), cohort_id=cohort_id, call_sign=form.cleaned_data["call_sign"]
+                actor=request_staff(request), cohort_id=cohort_id, call_sign=form.cleaned_data["call_sign"]
             )
             messages.success(request, _("%(call_sign)s enrolled.") % {"call_sign": enrolment.person.call_sign})
         except services.TrainingError as exc:
@@ -172,7 +167,7 @@ def cohort_enrol(request: HttpRequest, cohort_id: int) -> HttpResponse:
 @require_GET
 @_in_scope
 def gradebook(request: HttpRequest, cohort_id: int) -> HttpResponse:
-    staff = _staff(request)
+    staff = request_staff(request)
     cohort = selectors.cohort_for(staff, cohort_id)
     book = selectors.gradebook(cohort=cohort)
     may_grade = selectors.cohorts_visible_to(staff, perm=Perm.GRADE).filter(pk=cohort.pk).exists()
@@ -186,7 +181,7 @@ def gradebook(request: HttpRequest, cohort_id: int) -> HttpResponse:
 @require_GET
 @_in_scope
 def gradebook_csv(request: HttpRequest, cohort_id: int) -> HttpResponse:
-    text, _rows = services.gradebook_export(actor=_staff(request), cohort_id=cohort_id)
+    text, _rows = services.gradebook_export(actor=request_staff(request), cohort_id=cohort_id)
     response = HttpResponse(text, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="cohort-{cohort_id}-gradebook.csv"'
     response["Cache-Control"] = "no-store"
@@ -198,7 +193,7 @@ def gradebook_csv(request: HttpRequest, cohort_id: int) -> HttpResponse:
 @_in_scope
 def module_results(request: HttpRequest, cohort_id: int, module_id: int) -> HttpResponse:
     """The grid where an instructor enters a module's results for the whole cohort."""
-    staff = _staff(request)
+    staff = request_staff(request)
     cohort = selectors.cohort_for(staff, cohort_id, perm=Perm.GRADE)
     book = selectors.gradebook(cohort=cohort, module_id=module_id)
     if not book.modules:
@@ -240,7 +235,7 @@ def module_sign_off(request: HttpRequest, cohort_id: int, module_id: int) -> Htt
     as_lead = request.POST.get("as") == "lead"
     try:
         count = services.results_sign_off(
-            actor=_staff(request), cohort_id=cohort_id, module_id=module_id, as_lead=as_lead
+            actor=request_staff(request), cohort_id=cohort_id, module_id=module_id, as_lead=as_lead
         )
         messages.success(request, _("%(count)d results signed off.") % {"count": count})
     except services.TrainingError as exc:
@@ -252,7 +247,7 @@ def module_sign_off(request: HttpRequest, cohort_id: int, module_id: int) -> Htt
 @require_http_methods(["GET", "POST"])
 @_in_scope
 def module_attendance(request: HttpRequest, cohort_id: int, module_id: int) -> HttpResponse:
-    staff = _staff(request)
+    staff = request_staff(request)
     cohort = selectors.cohort_for(staff, cohort_id, perm=Perm.GRADE)
     book = selectors.gradebook(cohort=cohort, module_id=module_id)
     if not book.modules:
@@ -276,7 +271,7 @@ def module_attendance(request: HttpRequest, cohort_id: int, module_id: int) -> H
 @require_GET
 @_in_scope
 def result_detail(request: HttpRequest, result_id: int) -> HttpResponse:
-    staff = _staff(request)
+    staff = request_staff(request)
     result = selectors.result_for(staff, result_id)
     may_grade = selectors.cohorts_visible_to(staff, perm=Perm.GRADE).filter(pk=result.enrolment.cohort_id).exists()
     context = {
@@ -292,7 +287,7 @@ def result_detail(request: HttpRequest, result_id: int) -> HttpResponse:
 @require_POST
 @_in_scope
 def result_correct(request: HttpRequest, result_id: int) -> HttpResponse:
-    staff = _staff(request)
+    staff = request_staff(request)
     result = selectors.result_for(staff, result_id, perm=Perm.GRADE)
     form = forms.CorrectionForm(request.POST)
     if form.is_valid():
@@ -318,7 +313,9 @@ def result_correct(request: HttpRequest, result_id: int) -> HttpResponse:
 @_in_scope
 def result_sign(request: HttpRequest, result_id: int) -> HttpResponse:
     try:
-        services.result_sign(actor=_staff(request), result_id=result_id, as_lead=request.POST.get("as") == "lead")
+        services.result_sign(
+            actor=request_staff(request), result_id=result_id, as_lead=request.POST.get("as") == "lead"
+        )
         messages.success(request, _("Result signed off."))
     except services.TrainingError as exc:
         messages.error(request, str(exc))
@@ -332,7 +329,7 @@ def result_sign(request: HttpRequest, result_id: int) -> HttpResponse:
 @require_GET
 @_in_scope
 def person_record(request: HttpRequest, person_id: str) -> HttpResponse:
-    staff = _staff(request)
+    staff = request_staff(request)
     person = selectors.person_for(staff, person_id)
     context = {
         "person": person,
@@ -345,8 +342,12 @@ def person_record(request: HttpRequest, person_id: str) -> HttpResponse:
 @staff_required(Perm.VIEW_TRAINING)
 @require_GET
 def expiring(request: HttpRequest) -> HttpResponse:
-    warnings = selectors.expiring_qualifications(staff=_staff(request))
-    return render(request, "training/expiring.html", {"warnings": warnings, "days": selectors.EXPIRY_WARNING_DAYS})
+    try:
+        warnings, next_cursor = selectors.expiring_page(staff=request_staff(request), after=request.GET.get("after"))
+    except BadCursor:
+        return HttpResponse(_("This page link is not valid; start again from the first page."), status=400)
+    context = {"warnings": warnings, "next": next_cursor, "days": selectors.EXPIRY_WARNING_DAYS}
+    return render(request, "training/expiring.html", context)
 
 
 # --- curriculum ----------------------------------------------------------------------------------
@@ -401,7 +402,7 @@ def course_edit(request: HttpRequest, course_id: int) -> HttpResponse:
         form_class=forms.CourseForm,
         title=_("Course %(code)s") % {"code": course.code},
         save=lambda d: services.course_update(
-            actor=_staff(request),
+            actor=request_staff(request),
             course_id=course.pk,
             name=d["name"],
             weeks=d["weeks"],
@@ -422,7 +423,7 @@ def module_edit(request: HttpRequest, module_id: int) -> HttpResponse:
         form_class=forms.ModuleForm,
         title=_("Module %(code)s") % {"code": module.code},
         save=lambda d: services.module_update(
-            actor=_staff(request),
+            actor=request_staff(request),
             module_id=module.pk,
             name=d["name"],
             position=d["position"],
@@ -445,7 +446,7 @@ def assessment_edit(request: HttpRequest, assessment_id: int) -> HttpResponse:
         form_class=forms.AssessmentForm,
         title=_("Assessment %(code)s") % {"code": assessment.code},
         save=lambda d: services.assessment_update(
-            actor=_staff(request),
+            actor=request_staff(request),
             assessment_id=assessment.pk,
             name=d["name"],
             kind=d["kind"],
@@ -466,7 +467,7 @@ def qualification_edit(request: HttpRequest, qualification_id: int) -> HttpRespo
         form_class=forms.QualificationForm,
         title=_("Qualification %(code)s") % {"code": qualification.code},
         save=lambda d: services.qualification_update(
-            actor=_staff(request),
+            actor=request_staff(request),
             qualification_id=qualification.pk,
             name=d["name"],
             validity_months=d["validity_months"],

@@ -14,22 +14,15 @@ from typing import Any
 
 from django.http import Http404, HttpRequest
 from ninja import Router, Schema
+from pydantic import Field
 
-from legionary.access.models import Staff
-from legionary.access.policy import staff_required
+from legionary.access.policy import request_staff, staff_required
 from legionary.access.roles import Perm
 from legionary.access.scopes import get_in_scope_or_404, units_visible_to
 from legionary.api.problems import Problem, problem
 from legionary.units import selectors
 
 router = Router(tags=["units"])
-
-
-def _staff(request: HttpRequest) -> Staff:
-    user = request.user
-    if not isinstance(user, Staff):  # staff_required lets only signed-in staff through; never reached
-        raise Http404
-    return user
 
 
 def _not_found() -> Any:
@@ -64,6 +57,12 @@ class RosterOut(Schema):
     vacant: int
     lacking: int
     lines: list[RosterLineOut]
+    next: str | None = Field(description="Pass as ``after`` for the next page of billets; null on the last page.")
+
+
+class UnitsOut(Schema):
+    units: list[UnitOut]
+    next: str | None = Field(description="Pass as ``after`` for the next page; null on the last page.")
 
 
 class PersonOut(Schema):
@@ -74,8 +73,8 @@ class PersonOut(Schema):
 
 
 class PeopleOut(Schema):
-    total: int
     people: list[PersonOut]
+    next: str | None = Field(description="Pass as ``after`` for the next page; null on the last page.")
 
 
 def _unit_out(unit: Any) -> UnitOut:
@@ -90,10 +89,11 @@ def _unit_out(unit: Any) -> UnitOut:
     )
 
 
-@router.get("/", response=list[UnitOut], url_name="units-list", summary="Units in your scope")
+@router.get("/", response=UnitsOut, url_name="units-list", summary="Units in your scope, in tree order (pages)")
 @staff_required(Perm.VIEW_UNITS)
-def units_list(request: HttpRequest) -> Any:
-    return [_unit_out(u) for u in units_visible_to(_staff(request)).select_related("overseer").order_by("path")]
+def units_list(request: HttpRequest, after: str = "") -> Any:
+    page = selectors.units_page(staff=request_staff(request), after=after or None)
+    return UnitsOut(units=[_unit_out(u) for u in page.rows], next=page.next)
 
 
 @router.get(
@@ -103,13 +103,13 @@ def units_list(request: HttpRequest) -> Any:
     summary="A unit's roster: billets, holders by call sign, what they lack",
 )
 @staff_required(Perm.VIEW_UNITS)
-def unit_roster(request: HttpRequest, unit_id: int) -> Any:
-    staff = _staff(request)
+def unit_roster(request: HttpRequest, unit_id: int, after: str = "") -> Any:
+    staff = request_staff(request)
     try:
         unit = get_in_scope_or_404(units_visible_to(staff).select_related("overseer"), pk=unit_id)
     except Http404:
         return _not_found()
-    roster = selectors.roster(staff=staff, unit=unit)
+    roster = selectors.roster(staff=staff, unit=unit, after=after or None, limit=selectors.ROSTER_PAGE)
     return RosterOut(
         unit=_unit_out(unit),
         billets=roster.billets,
@@ -129,17 +129,21 @@ def unit_roster(request: HttpRequest, unit_id: int) -> Any:
             )
             for line in roster.lines
         ],
+        next=roster.next,
     )
 
 
-@router.get("/people", response=PeopleOut, url_name="units-people", summary="People in your scope, by call sign")
+@router.get(
+    "/people",
+    response=PeopleOut,
+    url_name="units-people",
+    summary="People in your scope, by call sign (prefix search on call sign or id; keyset pages)",
+)
 @staff_required(Perm.VIEW_UNITS)
-def people_list(request: HttpRequest, q: str = "") -> Any:
-    people = selectors.people_search(staff=_staff(request), query=q[:40])
-    shown = list(people[: selectors.PEOPLE_PAGE])
-    latest = selectors.latest_assignments(shown)
+def people_list(request: HttpRequest, q: str = "", after: str = "") -> Any:
+    page = selectors.people_page(staff=request_staff(request), query=q[:40], after=after or None)
+    latest = selectors.latest_assignments(page.rows)
     return PeopleOut(
-        total=people.count(),
         people=[
             PersonOut(
                 id=p.pk,
@@ -147,8 +151,9 @@ def people_list(request: HttpRequest, q: str = "") -> Any:
                 status=p.status,
                 unit=latest[p.pk].billet.unit_id if p.pk in latest else None,
             )
-            for p in shown
+            for p in page.rows
         ],
+        next=page.next,
     )
 
 
@@ -161,7 +166,7 @@ def people_list(request: HttpRequest, q: str = "") -> Any:
 @staff_required(Perm.VIEW_UNITS)
 def person_detail(request: HttpRequest, person_id: str) -> Any:
     try:
-        record = selectors.service_record(staff=_staff(request), person_id=person_id)
+        record = selectors.service_record(staff=request_staff(request), person_id=person_id)
     except Http404:
         return _not_found()
     assignment = record.assignment

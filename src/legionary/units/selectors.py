@@ -9,17 +9,23 @@ Must never: read a sealed identity (people appear by call sign and pseudonymous 
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from django.db import connection
 from django.db.models import Prefetch, Q, QuerySet
+from django.db.models.functions import Collate
 from django.utils import timezone
 
-from legionary.access.roles import Perm
-from legionary.access.scopes import get_in_scope_or_404, people_visible_to
+from legionary.access.models import RoleGrant
+from legionary.access.roles import ROLE_PERMISSIONS, Perm, ScopeKind
+from legionary.access.scopes import get_in_scope_or_404, people_visible_to, units_visible_to
+from legionary.identity.callsigns import call_sign_key
 from legionary.identity.models import Person
+from legionary.pagination import KeysetPage, keyset_page
 from legionary.training.models import PersonQualification, Qualification
 from legionary.units.models import Assignment, Billet, OverrideRequest, StatusChange, Unit
 
@@ -66,9 +72,15 @@ class RosterLine:
 
 @dataclass(frozen=True)
 class Roster:
+    """A page of a unit's roster; the figures count the lines of this page (all of a unit of up to
+    ``ROSTER_PAGE`` billets)."""
+
     unit: Unit
     units: list[Unit]
+    """The units the lines' billets belong to, in tree order."""
     lines: list[RosterLine]
+    next: str | None = None
+    """Cursor of the next page of billets (``after``); None on the last page."""
 
     @property
     def billets(self) -> int:
@@ -87,25 +99,41 @@ class Roster:
         return sum(1 for line in self.lines if line.lacking)
 
 
-def roster(*, staff: Any, unit: Unit, today: date | None = None) -> Roster:
-    """Every billet in the unit's subtree, its holder (if any, and in scope) and what he lacks; five queries."""
+ROSTER_PAGE = 200
+ROSTER_ORDER = ("unit__path", "id")
+
+
+def roster(
+    *, staff: Any, unit: Unit, today: date | None = None, after: str | None = None, limit: int | None = None
+) -> Roster:
+    """A page of the billets in the unit's subtree (all of them with ``limit=None``, for the export), each with its
+    holder (if any, and in scope) and what he lacks; four queries whatever the unit's size.
+
+    Keyset-paginated on (unit path, billet id); ``BadCursor`` if ``after`` is not one of ours.
+    """
     today = today or timezone.localdate()
-    units = list(Unit.objects.filter(path__within=unit.path).order_by("path"))
-    names = {u.pk: u.name for u in units}
-    billets = list(
+    in_subtree = (
         Billet.objects.filter(unit__path__within=unit.path)
+        .select_related("unit")
         .prefetch_related(Prefetch("qualifications", queryset=Qualification.objects.only("id", "code")))
-        .order_by("unit__path", "id")
     )
+    if limit is None:
+        billets, next_cursor = list(in_subtree.order_by(*ROSTER_ORDER)), None
+    else:
+        page = keyset_page(in_subtree, ROSTER_ORDER, after=after, limit=limit)
+        billets, next_cursor = page.rows, page.next
     holders = {
         a.billet_id: a.person
         for a in Assignment.objects.filter(
-            billet__unit__path__within=unit.path,
+            billet__in=[b.pk for b in billets],
             ended_on__isnull=True,
             person__in=people_visible_to(staff, perm=Perm.VIEW_UNITS),
         ).select_related("person")
     }
     held = held_codes(person_ids=[p.pk for p in holders.values()], on=today)
+    # The units of this page's billets (fetched with them), not every unit of the subtree.
+    units = sorted({b.unit_id: b.unit for b in billets}.values(), key=lambda u: u.path)
+    names = {u.pk: u.name for u in units}
     lines = []
     for billet in billets:
         required = sorted(q.code for q in billet.qualifications.all())
@@ -125,16 +153,84 @@ def roster(*, staff: Any, unit: Unit, today: date | None = None) -> Roster:
                 lacking=sorted(set(required) - held[person.pk]) if person else [],
             )
         )
-    return Roster(unit=unit, units=units, lines=lines)
+    return Roster(unit=unit, units=units, lines=lines, next=next_cursor)
+
+
+UNITS_PAGE = 300
+UNITS_ORDER = ("path",)
+"""The tree's order: the materialised path (unique and indexed), so a page is an index range."""
+
+
+def units_page(*, staff: Any, after: str | None = None) -> KeysetPage[Unit]:
+    """One page of the units in scope, in tree order (``BadCursor`` if ``after`` is not ours)."""
+    units = units_visible_to(staff).select_related("overseer")
+    return keyset_page(units, UNITS_ORDER, after=after, limit=UNITS_PAGE)
+
+
+PERSON_ID = re.compile(r"^p[a-z2-7]{20}$")
+PEOPLE_ORDER = ("call_sign_key",)
+"""The people list's order: the folded call sign, unique, so it is a total order served by its index."""
+SEARCH_ORDER = ("search_key",)
+"""A PostgreSQL search's order: the folded call sign in byte order (see ``people_page``)."""
+
+
+def person_search(query: str) -> Q:
+    """People whose call sign starts with ``query`` (folded as call signs are), or whose id it is.
+
+    A prefix, not a substring: a prefix is a range of the unique ``call_sign_key`` index on both
+    databases (on PostgreSQL through the ``varchar_pattern_ops`` index, whatever the collation; on
+    SQLite, whose LIKE cannot use an index, as an explicit range in code-point order), where a
+    substring would read every row in scope.
+    """
+    query = " ".join(query.split())
+    by_id = Q(pk=query.lower()) if PERSON_ID.match(query.lower()) else Q(pk__in=[])
+    key = call_sign_key(query)
+    if not key:
+        return by_id
+    if connection.vendor == "postgresql":
+        return by_id | Q(call_sign_key__startswith=key)
+    return by_id | Q(call_sign_key__gte=key, call_sign_key__lt=key + "\U0010ffff")
+
+
+def _unit_paths_only(staff: Any) -> list[str] | None:
+    """The unit paths of the staff member's VIEW_UNITS grants when all of them are unit-scoped, else None."""
+    paths: list[str] = []
+    for role, kind, ref in RoleGrant.objects.filter(staff=staff).values_list("role", "scope_kind", "scope_ref"):
+        if Perm.VIEW_UNITS not in ROLE_PERMISSIONS.get(role, frozenset()):
+            continue
+        if kind != ScopeKind.UNIT:
+            return None
+        paths.extend(Unit.objects.filter(pk=int(ref)).values_list("path", flat=True) if ref.isdigit() else [])
+    return paths
 
 
 def people_search(*, staff: Any, query: str = "") -> QuerySet[Person]:
-    """People in the staff member's units scope, optionally by call sign (part of it), by call sign."""
+    """People in the staff member's units scope, optionally by call sign prefix or id, by call sign."""
     people = people_visible_to(staff, perm=Perm.VIEW_UNITS)
-    query = " ".join(query.split())
-    if query:
-        people = people.filter(call_sign__icontains=query)
-    return people.only("id", "call_sign", "status", "legion").order_by("call_sign", "id")
+    paths = _unit_paths_only(staff)
+    if paths is not None:
+        # A commander of a company sees a hundred people among a million: start from the
+        # assignments in his subtrees (an index range on the unit path) rather than walk every
+        # person in call-sign order testing each one. The same set as the scope, so only faster.
+        within = Q(pk__in=[])
+        for path in paths:
+            within |= Q(billet__unit__path__within=path)
+        people = people.filter(pk__in=Assignment.objects.filter(within, is_latest=True).values("person_id"))
+    if query.strip():
+        people = people.filter(person_search(query))
+    return people.only("id", "call_sign", "call_sign_key", "status", "legion").order_by(*PEOPLE_ORDER)
+
+
+def people_page(*, staff: Any, query: str = "", after: str | None = None) -> KeysetPage[Person]:
+    """One page of ``people_search``, keyset on the folded call sign; ``BadCursor`` if ``after`` is not ours."""
+    people = people_search(staff=staff, query=query)
+    if query.strip() and connection.vendor == "postgresql":
+        # Ordered by the call sign key's bytes ("C" collation), which no index on it provides, the
+        # planner must find the matches through the prefix (``_like``) index and sort them; in the
+        # database's own collation it may walk the whole unique index in order, filtering.
+        people = people.annotate(search_key=Collate("call_sign_key", "C"))
+        return keyset_page(people, SEARCH_ORDER, after=after, limit=PEOPLE_PAGE)
+    return keyset_page(people, PEOPLE_ORDER, after=after, limit=PEOPLE_PAGE)
 
 
 def latest_assignments(people: list[Person]) -> dict[str, Assignment]:

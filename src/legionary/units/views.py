@@ -11,54 +11,54 @@ model directly.
 from __future__ import annotations
 
 from datetime import date
+from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from legionary.access.models import Staff
-from legionary.access.policy import request_permissions, staff_required
+from legionary.access.policy import request_permissions, request_staff, staff_required
 from legionary.access.roles import Perm
 from legionary.access.scopes import get_in_scope_or_404, units_visible_to
 from legionary.identity.models import PersonStatus
 from legionary.identity.services import IdentityError
+from legionary.pagination import BadCursor
 from legionary.units import selectors, services
 from legionary.units.models import Billet, BilletRole, OverrideRequest, UnitKind
-
-
-def _staff(request: HttpRequest) -> Staff:
-    user = request.user
-    if not isinstance(user, Staff):  # staff_required lets only signed-in staff through; never reached
-        raise PermissionDenied
-    return user
 
 
 @staff_required(Perm.VIEW_UNITS)
 @require_GET
 def unit_tree(request: HttpRequest) -> HttpResponse:
-    units = list(units_visible_to(_staff(request)).order_by("path"))
-    top = min((u.depth for u in units), default=0)
+    try:
+        page = selectors.units_page(staff=request_staff(request), after=request.GET.get("after"))
+    except BadCursor:
+        return HttpResponse(_("This page link is not valid; start again from the first page."), status=400)
+    top = min((u.depth for u in page.rows), default=0)
     # Indentation as text: the CSP forbids inline styles, and the nesting must read without CSS.
-    rows = [(u, "· " * (u.depth - top)) for u in units]
-    return render(request, "units/unit_tree.html", {"rows": rows, "count": len(units)})
+    rows = [(u, "· " * (u.depth - top)) for u in page.rows]
+    return render(request, "units/unit_tree.html", {"rows": rows, "count": len(rows), "next": page.next})
 
 
 @staff_required(Perm.VIEW_UNITS)
 @require_GET
 def unit_roster(request: HttpRequest, unit_id: int) -> HttpResponse:
-    staff = _staff(request)
+    staff = request_staff(request)
     unit = get_in_scope_or_404(units_visible_to(staff).select_related("overseer", "parent"), pk=unit_id)
+    try:
+        roster = selectors.roster(staff=staff, unit=unit, after=request.GET.get("after"), limit=selectors.ROSTER_PAGE)
+    except BadCursor:
+        return HttpResponse(_("This page link is not valid; start again from the first page."), status=400)
     perms = request_permissions(request)
     may_manage = (
         Perm.MANAGE_UNITS in perms and units_visible_to(staff, perm=Perm.MANAGE_UNITS).filter(pk=unit.pk).exists()
     )
     context = {
         "unit": unit,
-        "roster": selectors.roster(staff=staff, unit=unit),
+        "roster": roster,
         "may_manage": may_manage,
         "overrides": selectors.pending_overrides(
             units=units_visible_to(staff, perm=Perm.MANAGE_UNITS).filter(path__within=unit.path)
@@ -74,7 +74,7 @@ def unit_roster(request: HttpRequest, unit_id: int) -> HttpResponse:
 @staff_required(Perm.VIEW_UNITS)
 @require_GET
 def roster_csv(request: HttpRequest, unit_id: int) -> HttpResponse:
-    filename, text = services.roster_export(actor=_staff(request), unit_id=unit_id)
+    filename, text = services.roster_export(actor=request_staff(request), unit_id=unit_id)
     response = HttpResponse(text, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
@@ -87,7 +87,7 @@ def _back_to_unit(unit_id: int) -> HttpResponse:
 @staff_required(Perm.MANAGE_UNITS)
 @require_POST
 def unit_move(request: HttpRequest, unit_id: int) -> HttpResponse:
-    staff = _staff(request)
+    staff = request_staff(request)
     get_in_scope_or_404(units_visible_to(staff, perm=Perm.MANAGE_UNITS), pk=unit_id)
     parent = request.POST.get("parent", "")
     if not parent.isdigit():
@@ -103,7 +103,7 @@ def unit_move(request: HttpRequest, unit_id: int) -> HttpResponse:
 @staff_required(Perm.MANAGE_UNITS)
 @require_POST
 def unit_add(request: HttpRequest, unit_id: int) -> HttpResponse:
-    staff = _staff(request)
+    staff = request_staff(request)
     parent = get_in_scope_or_404(units_visible_to(staff, perm=Perm.MANAGE_UNITS), pk=unit_id)
     kind, name = request.POST.get("kind", ""), request.POST.get("name", "")
     if not kind or not name.strip():
@@ -127,7 +127,7 @@ def unit_add(request: HttpRequest, unit_id: int) -> HttpResponse:
 @staff_required(Perm.MANAGE_UNITS)
 @require_POST
 def billet_add(request: HttpRequest, unit_id: int) -> HttpResponse:
-    staff = _staff(request)
+    staff = request_staff(request)
     get_in_scope_or_404(units_visible_to(staff, perm=Perm.MANAGE_UNITS), pk=unit_id)
     role = request.POST.get("role", "")
     if not role:
@@ -146,7 +146,7 @@ def billet_add(request: HttpRequest, unit_id: int) -> HttpResponse:
 @staff_required(Perm.MANAGE_UNITS)
 @require_POST
 def billet_assign(request: HttpRequest, billet_id: int) -> HttpResponse:
-    staff = _staff(request)
+    staff = request_staff(request)
     billet = get_in_scope_or_404(
         Billet.objects.filter(unit__in=units_visible_to(staff, perm=Perm.MANAGE_UNITS)), pk=billet_id
     )
@@ -168,7 +168,7 @@ def billet_assign(request: HttpRequest, billet_id: int) -> HttpResponse:
 @staff_required(Perm.MANAGE_UNITS)
 @require_POST
 def override_approve(request: HttpRequest, override_id: int) -> HttpResponse:
-    staff = _staff(request)
+    staff = request_staff(request)
     pending = get_in_scope_or_404(
         OverrideRequest.objects.filter(billet__unit__in=units_visible_to(staff, perm=Perm.MANAGE_UNITS)),
         pk=override_id,
@@ -185,13 +185,18 @@ def override_approve(request: HttpRequest, override_id: int) -> HttpResponse:
 @require_GET
 def people_list(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("q", "")[:40]
-    people = selectors.people_search(staff=_staff(request), query=query)
-    total = people.count()
-    shown = list(people[: selectors.PEOPLE_PAGE])
+    try:
+        page = selectors.people_page(staff=request_staff(request), query=query, after=request.GET.get("after"))
+    except BadCursor:
+        return HttpResponse(_("This page link is not valid; start again from the first page."), status=400)
+    latest = selectors.latest_assignments(page.rows)
+    labels = {value: str(label) for value, label in PersonStatus.choices}
     context = {
-        "people": [(p, selectors.latest_assignments(shown).get(p.pk)) for p in shown],
-        "total": total,
+        # Status labels looked up once, not by ``get_status_display`` per row (it rebuilds the choices).
+        "people": [(p, latest.get(p.pk), labels.get(p.status, p.status)) for p in page.rows],
+        "shown": len(page.rows),
         "query": query,
+        "next_url": "?" + urlencode({"q": query, "after": page.next}) if page.next else None,
     }
     return render(request, "units/people_list.html", context)
 
@@ -199,7 +204,7 @@ def people_list(request: HttpRequest) -> HttpResponse:
 @staff_required(Perm.VIEW_UNITS)
 @require_GET
 def person_record(request: HttpRequest, person_id: str) -> HttpResponse:
-    record = selectors.service_record(staff=_staff(request), person_id=person_id)
+    record = selectors.service_record(staff=request_staff(request), person_id=person_id)
     perms = request_permissions(request)
     next_statuses = services.STATUS_TRANSITIONS.get(record.person.status, frozenset())
     context = {
@@ -215,7 +220,7 @@ def person_record(request: HttpRequest, person_id: str) -> HttpResponse:
 @staff_required(Perm.RECORD_SERVICE_STATUS)
 @require_POST
 def person_status(request: HttpRequest, person_id: str) -> HttpResponse:
-    staff = _staff(request)
+    staff = request_staff(request)
     try:
         effective_on = date.fromisoformat(request.POST.get("effective_on", ""))
     except ValueError:
@@ -242,7 +247,7 @@ def person_status(request: HttpRequest, person_id: str) -> HttpResponse:
 @staff_required(Perm.CONTACT_NEXT_OF_KIN)
 @require_POST
 def next_of_kin(request: HttpRequest, person_id: str) -> HttpResponse:
-    staff = _staff(request)
+    staff = request_staff(request)
     record = selectors.service_record(staff=staff, person_id=person_id)
     try:
         contacts = services.next_of_kin_open(actor=staff, person_id=person_id, reason=request.POST.get("reason", ""))

@@ -41,6 +41,11 @@ class CaseOut(Schema):
     decision_round: int
 
 
+class CasesOut(Schema):
+    cases: list[CaseOut]
+    next: str | None = Field(description="Pass as ``after`` for the next page; null on the last page.")
+
+
 class CheckOut(Schema):
     id: int
     case_id: int
@@ -142,9 +147,9 @@ def _visible_check(request: HttpRequest, check_id: int) -> Check | None:
 
 
 @staff_required(Perm.VIEW_CASES)
-def cases_list(request: HttpRequest) -> Any:
-    cases = selectors.visible_cases(request.user).select_related("person").order_by("-created_at")[:200]
-    return [_case_out(c) for c in cases]
+def cases_list(request: HttpRequest, after: str = "") -> Any:
+    page = selectors.cases_page(staff=request.user, after=after or None)
+    return {"cases": [_case_out(c) for c in page.rows], "next": page.next}
 
 
 @staff_required(Perm.VIEW_CASES)
@@ -220,9 +225,9 @@ _ERRORS: dict[int, Any] = {403: Problem, 404: Problem, 409: Problem, 422: Proble
 def vetting_router() -> Router:
     """A new router with every vetting endpoint (one per API it is mounted on)."""
     router = Router(tags=["vetting"])
-    router.get("/cases", response=list[CaseOut], url_name="vetting-cases", summary="Cases the caller may see")(
-        cases_list
-    )
+    router.get(
+        "/cases", response=CasesOut, url_name="vetting-cases", summary="Cases the caller may see, newest first (pages)"
+    )(cases_list)
     router.get(
         "/cases/{case_id}",
         url_name="vetting-case",

@@ -50,7 +50,18 @@ class Case(models.Model):
     decided_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        indexes = [models.Index(fields=["state", "created_at"], name="case_state_created")]
+        indexes = [
+            models.Index(fields=["state", "created_at"], name="case_state_created"),
+            # The queue's "to decide" and "escalated" sections, oldest change first.
+            models.Index(fields=["state", "updated_at"], name="case_state_updated"),
+            # The queue's "flagged" section, oldest first.
+            models.Index(fields=["flagged", "created_at"], name="case_flagged_created"),
+            # The same lists for a legion-scoped viewer: the legion first, then the page's order, so
+            # that a page is an index range rather than a sort of the whole legion's cases.
+            models.Index(fields=["legion", "created_at", "id"], name="case_legion_created"),
+            models.Index(fields=["legion", "state", "created_at"], name="case_legion_state_created"),
+            models.Index(fields=["legion", "state", "updated_at"], name="case_legion_state_updated"),
+        ]
 
 
 class ScreeningFlag(models.Model):
@@ -184,6 +195,8 @@ class Check(models.Model):
 
     class Meta:
         ordering = ["position", "id"]
+        # "My checks" on the queue: a staff member's open checks, soonest due first.
+        indexes = [models.Index(fields=["assigned_to", "result", "due_on"], name="check_assignee_open")]
 
     @property
     def is_done(self) -> bool:

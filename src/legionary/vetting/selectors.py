@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import datetime
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from legionary.access.models import RoleGrant
 from legionary.access.roles import ROLE_PERMISSIONS, Perm, Role, ScopeKind
 from legionary.audit.models import Entry
+from legionary.pagination import KeysetPage, keyset_page
 from legionary.vetting.models import Case, CaseState, Check, Decision
 from legionary.vetting.states import VettingError
 
@@ -44,20 +45,37 @@ def visible_cases(staff: Any) -> QuerySet[Case]:
     """Every case ``staff`` may see, by the rules in the module docstring."""
     if staff is None or not staff.is_active:
         return Case.objects.none()
+    grants = [
+        (role, kind, ref)
+        for role, kind, ref in RoleGrant.objects.filter(staff=staff).values_list("role", "scope_kind", "scope_ref")
+        if Perm.VIEW_CASES in ROLE_PERMISSIONS.get(role, frozenset())
+    ]
+    whole = {(kind, ref) for role, kind, ref in grants if role in WHOLE_LEGION_ROLES}
+    if any(kind == ScopeKind.SYSTEM for kind, _ref in whole):
+        # Everything: no narrower grant can add to it, and an OR with their subqueries would make
+        # the database build their lists (every CI review, say) on every page view.
+        return Case.objects.all()
     seen = Q(pk__in=[])
-    for role, kind, ref in RoleGrant.objects.filter(staff=staff).values_list("role", "scope_kind", "scope_ref"):
-        if Perm.VIEW_CASES not in ROLE_PERMISSIONS.get(role, frozenset()):
-            continue
+    for role, kind, ref in grants:
         where = _where(kind, ref)
         if where is None:
             continue
         if role in WHOLE_LEGION_ROLES:
             seen |= where
+        elif (kind, ref) in whole:
+            continue  # the same scope is already seen whole
         elif role == Role.CI_OFFICER:
-            seen |= where & (Q(flagged=True) | Q(checks__check_type__is_ci_review=True))
+            # Most cases carry a CI review: test each case as the page walks them (EXISTS), rather
+            # than list every reviewed case first.
+            ci_review = Check.objects.filter(case=OuterRef("pk"), check_type__is_ci_review=True)
+            seen |= where & (Q(flagged=True) | Q(Exists(ci_review)))
         else:
-            seen |= where & (Q(assigned_to=staff) | Q(checks__assigned_to=staff) | Q(checks__examiner=staff))
-    return Case.objects.filter(pk__in=Case.objects.filter(seen).values("pk"))
+            mine = Check.objects.filter(Q(assigned_to=staff) | Q(examiner=staff)).values("case_id")
+            seen |= where & (Q(assigned_to=staff) | Q(pk__in=mine))
+    # EXISTS and semi-joins rather than joins: no duplicate rows, so no DISTINCT; an investigator's
+    # few cases are found from his checks (an index on the assignee), not by walking every case of
+    # the legion and testing each one.
+    return Case.objects.filter(seen)
 
 
 def case_get(*, staff: Any, case_id: int) -> Case:
@@ -98,6 +116,18 @@ def case_history(case: Case) -> list[HistoryItem]:
     return items
 
 
+QUEUE_PAGE = 50
+QUEUE_SECTIONS = ("checks", "start", "decide", "escalated", "flagged")
+"""The queue's sections; each is keyset-paginated on its own, with the parameter ``<section>_after``."""
+_ORDERS: dict[str, tuple[str, ...]] = {
+    "checks": ("due_on", "id"),
+    "start": ("created_at", "id"),
+    "decide": ("updated_at", "id"),
+    "escalated": ("updated_at", "id"),
+    "flagged": ("created_at", "id"),
+}
+
+
 @dataclass(frozen=True)
 class Queue:
     my_checks: list[Check]
@@ -105,33 +135,62 @@ class Queue:
     to_decide: list[Case]
     escalated: list[Case]
     flagged: list[Case]
+    next: dict[str, str] = field(default_factory=dict)
+    """Section name → cursor of its next page, for the sections that have one."""
 
 
-def work_queue(*, staff: Any, perms: frozenset[Perm]) -> Queue:
-    """What ``staff`` has to do now: his open checks, cases to start, to decide, flagged cases."""
+def work_queue(*, staff: Any, perms: frozenset[Perm], after: dict[str, str] | None = None) -> Queue:
+    """What ``staff`` has to do now: his open checks, cases to start, to decide, flagged cases.
+
+    Each section is one keyset page of ``QUEUE_PAGE`` rows (``after`` maps a section to its cursor;
+    ``BadCursor`` if one is not ours), so the queue costs the same at any number of cases.
+    """
+    after = after or {}
     cases = visible_cases(staff).select_related("person")
-    my_checks = list(
-        Check.objects.filter(case__in=cases, assigned_to=staff, result="")
-        .select_related("case__person", "check_type")
-        .order_by("due_on", "id")
+    pages: dict[str, KeysetPage[Any]] = {}
+
+    def page(section: str, rows: QuerySet[Any]) -> list[Any]:
+        pages[section] = keyset_page(rows, _ORDERS[section], after=after.get(section), limit=QUEUE_PAGE)
+        return pages[section].rows
+
+    my_checks = page(
+        "checks",
+        # EXISTS per open check (a handful), not ``case IN (every visible case)``.
+        Check.objects.filter(assigned_to=staff, result="")
+        .filter(Exists(visible_cases(staff).filter(pk=OuterRef("case_id"))))
+        .select_related("case__person", "check_type"),
     )
-    to_start = (
-        list(cases.filter(state=CaseState.RECEIVED).order_by("created_at")) if Perm.ASSIGN_CHECKS in perms else []
-    )
+    to_start = page("start", cases.filter(state=CaseState.RECEIVED)) if Perm.ASSIGN_CHECKS in perms else []
     to_decide: list[Case] = []
     escalated: list[Case] = []
     if Perm.ADJUDICATE in perms:
         # A vote already cast this round takes the case off the adjudicator's queue.
-        voted = Decision.objects.filter(adjudicator=staff).values_list("case_id", "round")
-        done = set(voted)
-        waiting = cases.filter(state__in=[CaseState.AWAITING_DECISION, CaseState.APPEALED]).order_by("updated_at")
-        to_decide = [c for c in waiting if (c.pk, c.decision_round) not in done]
+        voted = Decision.objects.filter(case=OuterRef("pk"), adjudicator=staff, round=OuterRef("decision_round"))
+        waiting = cases.filter(state__in=[CaseState.AWAITING_DECISION, CaseState.APPEALED]).exclude(Exists(voted))
+        to_decide = page("decide", waiting)
     if Perm.ADJUDICATE_SENIOR in perms:
-        escalated = list(cases.filter(state=CaseState.ESCALATED).order_by("updated_at"))
+        escalated = page("escalated", cases.filter(state=CaseState.ESCALATED))
     flagged: list[Case] = []
     if RoleGrant.objects.filter(staff=staff, role=Role.CI_OFFICER).exists():
-        flagged = list(cases.filter(flagged=True).exclude(state__in=[CaseState.APPROVED, CaseState.DENIED]))
-    return Queue(my_checks=my_checks, to_start=to_start, to_decide=to_decide, escalated=escalated, flagged=flagged)
+        flagged = page("flagged", cases.filter(flagged=True).exclude(state__in=[CaseState.APPROVED, CaseState.DENIED]))
+    return Queue(
+        my_checks=my_checks,
+        to_start=to_start,
+        to_decide=to_decide,
+        escalated=escalated,
+        flagged=flagged,
+        next={name: p.next for name, p in pages.items() if p.next},
+    )
+
+
+CASES_ORDER = ("-created_at", "-id")
+CASES_PAGE = 100
+
+
+def cases_page(*, staff: Any, after: str | None = None, limit: int | None = None) -> KeysetPage[Case]:
+    """The cases ``staff`` may see, newest first, one keyset page (``BadCursor`` if ``after`` is not ours)."""
+    cases = visible_cases(staff).select_related("person")
+    return keyset_page(cases, CASES_ORDER, after=after, limit=limit or CASES_PAGE)
 
 
 def is_overdue(check: Check, today: datetime.date) -> bool:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime
 from typing import Any
+from urllib.parse import urlencode
 
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
@@ -23,6 +24,7 @@ from legionary.access.models import Staff
 from legionary.access.policy import request_permissions, staff_required
 from legionary.access.roles import Perm
 from legionary.identity.services import Actor, IdentityError, NotPermitted, unseal_identity
+from legionary.pagination import BadCursor
 from legionary.vetting import guidelines, selectors, services
 from legionary.vetting.catalogue import check_type_name
 from legionary.vetting.models import Case, CheckResult, CheckType, Outcome, PolygraphOutcome, Severity
@@ -95,13 +97,18 @@ def _after(request: HttpRequest, case_id: int, call: Any) -> HttpResponse:
 @staff_required(Perm.VIEW_CASES)
 @require_GET
 def queue(request: HttpRequest) -> HttpResponse:
-    work = selectors.work_queue(staff=request.user, perms=request_permissions(request))
+    after = {s: request.GET[f"{s}_after"] for s in selectors.QUEUE_SECTIONS if request.GET.get(f"{s}_after")}
+    try:
+        work = selectors.work_queue(staff=request.user, perms=request_permissions(request), after=after)
+    except BadCursor:
+        return HttpResponse(_("This page link is not valid; start again from the first page."), status=400)
     today = timezone.localdate()
     checks = [
         {"check": c, "name": check_type_name(c.check_type), "overdue": selectors.is_overdue(c, today)}
         for c in work.my_checks
     ]
-    return render(request, "vetting/queue.html", {"work": work, "my_checks": checks})
+    more = {section: "?" + urlencode({f"{section}_after": cursor}) for section, cursor in work.next.items()}
+    return render(request, "vetting/queue.html", {"work": work, "my_checks": checks, "more": more})
 
 
 @staff_required(Perm.VIEW_CASES)

@@ -1,0 +1,118 @@
+"""The people list and the roster come in keyset pages: every person once, a next link until the
+last page, a clear 400 for a cursor that is not ours; the search goes by call sign prefix or id."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from legionary.identity.models import Person
+from legionary.pagination import BadCursor, decode_cursor, encode_cursor, keyset_page
+from legionary.units import selectors, services
+from legionary.units.models import BilletRole
+from tests.conftest import signed_in
+from tests.units.conftest import Org, trained_person
+
+NEXT = re.compile(r'id="people-next" href="\?([^"]+)"')
+
+
+def _walk(client: object, first: str) -> list[list[str]]:
+    """The people ids on each page, following the next links from ``first``."""
+    pages, url = [], first
+    while url:
+        body = client.get(url, secure=True).content.decode()  # type: ignore[attr-defined]
+        pages.append(re.findall(r'<li id="person-(p[a-z2-7]+)"', body))
+        found = NEXT.search(body)
+        url = "/units/people/?" + found.group(1).replace("&amp;", "&") if found else ""
+    return pages
+
+
+def test_the_people_list_pages_through_everyone_once_in_call_sign_order(
+    org: Org, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("Bravo", "Alpha", "Delta"):
+        trained_person(name)
+    monkeypatch.setattr(selectors, "PEOPLE_PAGE", 2)
+    pages = _walk(signed_in(org.admin), "/units/people/")
+    everyone = list(Person.objects.order_by("call_sign_key").values_list("pk", flat=True))
+    assert [len(p) for p in pages] == [2, 2, 1]
+    assert [pk for page in pages for pk in page] == everyone
+
+
+def test_a_malformed_cursor_is_a_clear_400_on_the_page_and_in_the_api(org: Org) -> None:
+    client = signed_in(org.admin)
+    page = client.get("/units/people/?after=not-a-cursor", secure=True)
+    assert page.status_code == 400 and b"not valid" in page.content
+    answer = client.get("/api/v1/units/people?after=%25%25", secure=True)
+    assert answer.status_code == 400 and answer["Content-Type"].startswith("application/problem+json")
+    assert answer.json()["errors"][0]["field"] == "after"
+
+
+def test_a_cursor_made_for_another_list_is_refused() -> None:
+    other = encode_cursor(("-created_at", "-id"), [7, 7])
+    with pytest.raises(BadCursor):
+        decode_cursor(selectors.PEOPLE_ORDER, other)
+
+
+def test_the_api_hands_out_a_next_cursor_until_the_last_page(org: Org, monkeypatch: pytest.MonkeyPatch) -> None:
+    trained_person("Alpha")
+    monkeypatch.setattr(selectors, "PEOPLE_PAGE", 2)
+    client = signed_in(org.admin)
+    first = client.get("/api/v1/units/people", secure=True).json()
+    second = client.get("/api/v1/units/people", {"after": first["next"]}, secure=True).json()
+    assert [p["call_sign"] for p in first["people"]] == ["Alpha", "Miami"]
+    assert [p["call_sign"] for p in second["people"]] == ["Zaza"] and second["next"] is None
+
+
+def test_the_search_finds_by_call_sign_prefix_in_any_case_and_by_pseudonymous_id(org: Org) -> None:
+    trained_person("Zanzibar")
+    client = signed_in(org.admin)
+    by_prefix = client.get("/api/v1/units/people", {"q": "za"}, secure=True).json()["people"]
+    assert sorted(p["call_sign"] for p in by_prefix) == ["Zanzibar", "Zaza"]
+    by_id = client.get("/api/v1/units/people", {"q": org.outside.pk}, secure=True).json()["people"]
+    assert [p["call_sign"] for p in by_id] == ["Miami"]
+    assert client.get("/api/v1/units/people", {"q": "aza"}, secure=True).json()["people"] == []
+
+
+def test_a_commanders_search_stays_inside_his_subtree(org: Org) -> None:
+    trained_person("Zanzibar")  # not assigned anywhere: outside every commander's scope
+    people = signed_in(org.commander).get("/api/v1/units/people", {"q": "za"}, secure=True).json()["people"]
+    assert [p["call_sign"] for p in people] == ["Zaza"]
+
+
+def test_the_roster_comes_in_pages_of_billets(org: Org, monkeypatch: pytest.MonkeyPatch) -> None:
+    for _ in range(2):
+        services.billet_create(
+            actor=org.admin, unit_id=org.platoon.pk, role=BilletRole.RIFLEMAN, qualification_codes=[]
+        )
+    monkeypatch.setattr(selectors, "ROSTER_PAGE", 2)
+    client = signed_in(org.commander)
+    seen: list[int] = []
+    url = f"/api/v1/units/{org.company.pk}/roster"
+    cursor = None
+    while True:
+        answer = client.get(url, {"after": cursor} if cursor else {}, secure=True).json()
+        seen.extend(line["billet"] for line in answer["lines"])
+        cursor = answer["next"]
+        if cursor is None:
+            break
+    everything = [line.billet_id for line in selectors.roster(staff=org.commander, unit=org.company).lines]
+    assert seen == everything and len(everything) == 4
+    page = client.get(f"/units/{org.company.pk}/", secure=True).content.decode()
+    assert 'id="roster-next"' in page
+    assert client.get(f"/units/{org.company.pk}/?after=x", secure=True).status_code == 400
+
+
+def test_keyset_pages_of_a_descending_order_cover_every_row_once(org: Org) -> None:
+    for name in ("Alpha", "Bravo", "Charlie"):
+        trained_person(name)
+    order = ("-created_at", "-id")
+    seen, cursor = [], None
+    while True:
+        page = keyset_page(Person.objects.all(), order, after=cursor, limit=2)
+        seen.extend(p.pk for p in page.rows)
+        if page.next is None:
+            break
+        cursor = page.next
+    assert seen == list(Person.objects.order_by(*order).values_list("pk", flat=True))
