@@ -195,3 +195,29 @@ def test_a_number_of_people_out_of_range_is_refused_with_a_clear_error_and_nothi
 def test_the_fill_refuses_a_negative_number_of_people() -> None:
     with pytest.raises(ValueError, match="zero or more"):
         fill(-3)
+
+
+@pytest.mark.django_db
+def test_cohorts_hold_at_most_their_seats_and_a_resumed_fill_keeps_filling_the_open_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from django.db.models import Count
+
+    from legionary.core import scale
+
+    monkeypatch.setattr(scale, "COHORT_SEATS", 4)
+    fill(150)
+    fill(300)
+
+    seats = list(Cohort.objects.annotate(n=Count("enrolments")).values_list("legion", "start_date", "name", "n"))
+    assert seats and max(n for *_rest, n in seats) <= 4
+    by_start: dict[tuple[str, object], list[tuple[str, int]]] = {}
+    for legion, start, name, n in seats:
+        by_start.setdefault((legion, start), []).append((name, n))
+    # Where several cohorts start together, all but the newest are full: no half-empty cohort is left behind.
+    crowded = [sorted(group) for group in by_start.values() if len(group) > 1]
+    assert crowded, "no start date needed a second cohort; the test proves nothing"
+    for group in crowded:
+        names = [name for name, _n in group]
+        assert len(set(names)) == len(names)
+        assert sum(1 for _name, n in group if n < 4) <= 1

@@ -15,7 +15,7 @@ Used by ``legionary demo --people N`` and by the benchmarks (``bench/bench_repor
   screening flags on re-applications (a few people apply again with a denied person's identity,
   so the blind indexes really match);
 * for people in or past training, an enrolment in a cohort of the basic course (one cohort per
-  legion every two weeks) and, for some, assessment results; for assigned and active people, an
+  legion every two weeks, a further one for every COHORT_SEATS trainees) and, for some, assessment results; for assigned and active people, an
   assignment to a billet in a unit tree per legion (legion, battalions, companies, platoons) that
   grows as needed.
 
@@ -44,7 +44,7 @@ from dataclasses import dataclass, field
 from typing import IO, Any
 
 from django.db import connection, transaction
-from django.db.models import DateField, DateTimeField, JSONField, Model
+from django.db.models import Count, DateField, DateTimeField, JSONField, Model
 from django.utils import timezone
 from tqdm import tqdm
 
@@ -106,6 +106,9 @@ SERVING_STATUSES = frozenset({PersonStatus.ASSIGNED, PersonStatus.ACTIVE})
 # Cohorts of the basic course start every two weeks in every legion, on Mondays from this date.
 COHORT_EPOCH = datetime.date(2024, 1, 1)
 COHORT_EVERY = 14
+# Seats in one cohort (a training company); more trainees starting together fill further cohorts, so a
+# gradebook holds as many people at 1M as at 10k.
+COHORT_SEATS = 120
 # Share of people (among those received, in vetting or denied) who re-apply under a denied
 # person's identity, and share of enrolments with assessment results entered.
 REAPPLY_SHARE = 0.08
@@ -222,12 +225,17 @@ class _Filler:
         self.assessments = list(
             Assessment.objects.filter(module__course=course).select_related("module").order_by("module__position")
         )
-        self.cohorts = {
-            (legion, start): pk
-            for pk, legion, start in Cohort.objects.filter(course=course, name__startswith="Demo ").values_list(
-                "pk", "legion", "start_date"
-            )
-        }
+        # Per (legion, start): the cohort now filling, its seats taken, and how many cohorts start then.
+        self.cohorts: dict[tuple[str, datetime.date], list[int]] = {}
+        started = (
+            Cohort.objects.filter(course=course, name__startswith="Demo ")
+            .annotate(seats=Count("enrolments"))
+            .order_by("pk")
+            .values_list("pk", "legion", "start_date", "seats")
+        )
+        for pk, legion, start, seats in started:
+            sections = self.cohorts.get((legion, start), [0, 0, 0])[2]
+            self.cohorts[(legion, start)] = [pk, seats, sections + 1]
         self.framework: Unit | None = Unit.objects.filter(kind=UnitKind.FRAMEWORK, name="Demo framework").first()
         self.legion_units: dict[str, Unit] = {}
         self.battalions: dict[str, list[tuple[Unit, int]]] = {}
@@ -359,20 +367,23 @@ class _Filler:
         return self.policies[legion]
 
     def _cohort(self, legion: str, start: datetime.date) -> int:
-        pk = self.cohorts.get((legion, start))
-        if pk is None:
+        """A seat in a cohort of ``legion`` starting on ``start``: a new cohort once one holds COHORT_SEATS."""
+        filling = self.cohorts.get((legion, start))
+        if filling is None or filling[1] >= COHORT_SEATS:
+            section = 1 if filling is None else filling[2] + 1
             cohort = Cohort.objects.create(
                 course=self.course,
-                name=f"Demo {legion} {start.isoformat()}",
+                name=f"Demo {legion} {start.isoformat()} #{section}",
                 legion=legion,
                 start_date=start,
                 site="Demo training site",
                 lead=self.instructor,
                 created_at=_at(start - datetime.timedelta(days=30), 9),
             )
-            pk = self.cohorts[(legion, start)] = cohort.pk
+            filling = self.cohorts[(legion, start)] = [cohort.pk, 0, section]
             self.report.cohorts += 1
-        return pk
+        filling[1] += 1
+        return filling[0]
 
     # --- planning ------------------------------------------------------------------------------
 
