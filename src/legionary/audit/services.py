@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -31,6 +31,7 @@ from django.utils import timezone
 from legionary.audit import checkpoint as notes
 from legionary.audit import merkle
 from legionary.audit.models import Checkpoint, Entry, LogHead, Node
+from legionary.db import insert_instances
 
 DetailValue = str | int | bool | None | list[str] | list[int]
 
@@ -329,16 +330,9 @@ def audit_record_many(items: Sequence[AuditItem]) -> list[Entry]:
 def _insert_entries(entries: list[Entry], created_at: datetime) -> None:
     """Inserts the new entries of one append (all stamped ``created_at``) with one prepared
     statement: ``bulk_create`` without the ORM's per-field work. Marks the instances as saved."""
-    when = Entry._meta.get_field("created_at").get_db_prep_save(created_at, connection)
-    with connection.cursor() as cursor:
-        cursor.executemany(
-            f'INSERT INTO {_table(Entry)} ("index", "created_at", "actor", "action", "subject", "body") '  # noqa: S608
-            "VALUES (%s, %s, %s, %s, %s, %s)",
-            [(e.index, when, e.actor, e.action, e.subject, cast(bytes, e.body)) for e in entries],
-        )
     for e in entries:
-        e._state.adding = False
-        e._state.db = connection.alias
+        e.created_at = created_at
+    insert_instances(Entry, entries)
 
 
 def _checkpoint_due(head: LogHead, now: datetime, *, appended: int = 1) -> bool:

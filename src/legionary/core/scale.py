@@ -14,10 +14,10 @@ Used by ``legionary demo --people N`` and by the benchmarks (``bench/bench_repor
   counter-intelligence officer when there are such staff), findings on denied cases, and
   screening flags on re-applications (a few people apply again with a denied person's identity,
   so the blind indexes really match);
-* for people in or past training, an enrolment in a cohort of the basic course (one cohort per
-  legion every two weeks, a further one for every COHORT_SEATS trainees) and, for some, assessment results; for assigned and active people, an
-  assignment to a billet in a unit tree per legion (legion, battalions, companies, platoons) that
-  grows as needed.
+* for people in or past training, an enrolment in a cohort of the basic course (cohorts start
+  every two weeks in every legion, a further one for every ``COHORT_SEATS`` trainees) and, for
+  some, assessment results; for assigned and active people, an assignment to a billet in a unit
+  tree per legion (legion, battalions, companies, platoons) that grows as needed.
 
 Rows other than the identity's are bulk-inserted, not written through the domain services one
 action at a time (which would take hours at a million people): units get the rows and the
@@ -35,16 +35,14 @@ from __future__ import annotations
 
 import datetime
 import itertools
-import json
 import random
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import IO, Any
 
 from django.db import connection, transaction
-from django.db.models import Count, DateField, DateTimeField, JSONField, Model
+from django.db.models import Count
 from django.utils import timezone
 from tqdm import tqdm
 
@@ -53,6 +51,7 @@ from legionary.access.roles import Role, ScopeKind
 from legionary.audit.models import LogHead
 from legionary.audit.services import AuditItem, audit_record_many
 from legionary.core.demo import REF_PREFIX, demo_ref, synthetic_identity
+from legionary.db import insert_rows
 from legionary.identity.models import Person, PersonStatus
 from legionary.identity.services import Actor, NewPerson, people_create_batch
 from legionary.training.models import Assessment, Cohort, Course, Enrolment, EnrolmentState, Result
@@ -545,7 +544,7 @@ class _Filler:
                     plan.decided if decided else None,
                 )
             )
-        _insert(
+        insert_rows(
             Case,
             (
                 "person",
@@ -639,7 +638,7 @@ class _Filler:
                     )
             if plan.status == PersonStatus.IN_VETTING and not open_checks:
                 awaiting.append(case)
-        _insert(
+        insert_rows(
             Check,
             (
                 "case",
@@ -681,7 +680,7 @@ class _Filler:
             for case, position, pk, completed in adverse
             if denied[case] == position
         ]
-        _insert(
+        insert_rows(
             Finding,
             (
                 "case",
@@ -703,7 +702,7 @@ class _Filler:
             for case, plan in zip(cases, plans, strict=True)
             if (again := plan.reapplies_as) is not None
         ]
-        _insert(
+        insert_rows(
             ScreeningFlag, ("case", "matched_person", "reasons", "matched_status", "created_at", "resolved_at"), rows
         )
         return len(rows)
@@ -725,7 +724,7 @@ class _Filler:
             if plan.assigned is not None:
                 billet = self._billet(plan.legion)
                 assignments.append((pk, billet, plan.assigned, None, True, clerk, "", None, [], _at(plan.assigned, 10)))
-        _insert(Enrolment, ("cohort", "person", "state", "enrolled_at", "completed_on"), enrolments)
+        insert_rows(Enrolment, ("cohort", "person", "state", "enrolled_at", "completed_on"), enrolments)
         results: list[tuple[Any, ...]] = []
         instructor = self.by_role[Role.INSTRUCTOR].pk
         if graded:
@@ -743,7 +742,7 @@ class _Filler:
                     results.append(
                         (enrolment, assessment.pk, 1, 1, True, score, True, "", instructor, entered, entered)
                     )
-        _insert(
+        insert_rows(
             Result,
             (
                 "enrolment",
@@ -760,7 +759,7 @@ class _Filler:
             ),
             results,
         )
-        _insert(
+        insert_rows(
             Assignment,
             (
                 "person",
@@ -784,55 +783,6 @@ CASE_STATE: dict[str, CaseState] = {
     PersonStatus.IN_VETTING: CaseState.IN_REVIEW,
     PersonStatus.DENIED: CaseState.DENIED,
 }
-
-
-def _sqlite_datetime(value: datetime.datetime | None) -> str | None:
-    # What Django's SQLite backend stores: naive UTC in ``str()`` form (every time here is in UTC).
-    if value is None:
-        return None
-    if value.tzinfo is not UTC:
-        value = value.astimezone(UTC)
-    return str(value.replace(tzinfo=None))
-
-
-def _sqlite_date(value: datetime.date | None) -> str | None:
-    return None if value is None else value.isoformat()
-
-
-def _adapter(model_field: Any) -> Callable[[Any], Any] | None:
-    """How a raw value becomes a query parameter for this column (None: as it is)."""
-    sqlite = connection.vendor == "sqlite"
-    if isinstance(model_field, DateTimeField):
-        return _sqlite_datetime if sqlite else connection.ops.adapt_datetimefield_value
-    if isinstance(model_field, DateField):
-        return _sqlite_date if sqlite else connection.ops.adapt_datefield_value
-    if isinstance(model_field, JSONField):
-        if sqlite:
-            return lambda value: None if value is None else json.dumps(value)
-        return lambda value: model_field.get_db_prep_save(value, connection)
-    return None
-
-
-def _insert(model: type[Model], names: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
-    """Inserts plain tuples (field values in ``names`` order, foreign keys as ids) with one executemany.
-
-    About ten rows a person: as tuples this costs a fraction of building and bulk-creating as many
-    model instances, which dominated the fill's time.
-    """
-    if not rows:
-        return
-    quote = connection.ops.quote_name
-    fields = [model._meta.get_field(name) for name in names]
-    adapters = [_adapter(f) for f in fields]
-    columns = ", ".join(quote(str(f.column)) for f in fields)  # type: ignore[union-attr]
-    marks = ", ".join(["%s"] * len(fields))
-    sql = f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES ({marks})"  # noqa: S608 — quoted model names
-    params = [
-        tuple(value if adapt is None else adapt(value) for adapt, value in zip(adapters, row, strict=True))
-        for row in rows
-    ]
-    with connection.cursor() as cursor:
-        cursor.executemany(sql, params)
 
 
 def fill(people: int, *, progress_to: IO[str] | None = None, seed: int = 7) -> FillReport:

@@ -35,6 +35,7 @@ from django.utils import timezone
 from legionary.access.policy import staff_may
 from legionary.access.roles import Perm
 from legionary.audit.services import AuditItem, audit_record, audit_record_many
+from legionary.db import insert_instances
 from legionary.identity import callsigns, crypto, erasure_journal, matching, names
 from legionary.identity.keyring import (
     FileKeyProvider,
@@ -240,27 +241,6 @@ def _insert_index_values(rows: list[tuple[str, str, int, bytes]]) -> None:
         )
 
 
-def _insert_instances(model: type[Any], objects: list[Any]) -> None:
-    """Inserts model instances with one executemany of prepared values (no primary key returned).
-
-    The values are what ``bulk_create`` would send (each field's ``get_db_prep_save``), without
-    compiling a multi-row statement of placeholders per batch, which cost more than the crypto.
-    An auto-increment primary key is left to the database and not read back.
-    """
-    if not objects:
-        return
-    fields = [f for f in model._meta.concrete_fields if not (f.primary_key and getattr(f, "db_returning", False))]
-    quote = connection.ops.quote_name
-    columns = ", ".join(quote(f.column) for f in fields)
-    marks = ", ".join(["%s"] * len(fields))
-    rows = [[f.get_db_prep_save(getattr(obj, f.attname), connection) for f in fields] for obj in objects]
-    with connection.cursor() as cursor:
-        cursor.executemany(f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES ({marks})", rows)  # noqa: S608 — quoted model table and columns
-    for obj in objects:
-        obj._state.adding = False
-        obj._state.db = connection.alias
-
-
 def _index_rows(person_id: str, identity: Mapping[str, Any], provider: KeyProvider) -> list[BlindIndex]:
     return [
         BlindIndex(person_id=person_id, name=name, key_version=version, value=digest)
@@ -418,10 +398,10 @@ def person_create(
                     external_ref=external_ref,
                     created_at=now,
                 )
-                _insert_instances(Person, [person])
-                _insert_instances(SealedIdentity, [prepared.sealed])
+                insert_instances(Person, [person])
+                insert_instances(SealedIdentity, [prepared.sealed])
                 _insert_index_values([(person_id, *value) for value in prepared.index])
-                _insert_instances(SealedRecord, list(prepared.records))
+                insert_instances(SealedRecord, list(prepared.records))
                 audit_record_many(
                     [
                         AuditItem(
@@ -526,10 +506,10 @@ def people_create_batch(
             )
         )
         indexes.extend((person_id, name, version, digest) for name, version, digest in prepared.index)
-    _insert_instances(Person, people)
-    _insert_instances(SealedIdentity, [prepared.sealed for prepared in sealed])
+    insert_instances(Person, people)
+    insert_instances(SealedIdentity, [prepared.sealed for prepared in sealed])
     _insert_index_values(indexes)
-    _insert_instances(SealedRecord, [record for prepared in sealed for record in prepared.records])
+    insert_instances(SealedRecord, [record for prepared in sealed for record in prepared.records])
     audit_record_many(
         [
             AuditItem(actor=actor.name, action="person.created", subject=p.id, details={"legion": p.legion})

@@ -20,12 +20,13 @@ from enum import StrEnum
 from typing import Any, BinaryIO
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from legionary.access.policy import staff_may
 from legionary.access.roles import Perm
 from legionary.audit.services import AuditItem, audit_at_end, audit_record, audit_record_many
+from legionary.db import insert_instances
 from legionary.identity.models import Person, PersonStatus
 from legionary.identity.services import (
     Actor,
@@ -218,24 +219,6 @@ def _count_submission(client: str) -> None:
     SubmissionRecord.objects.create(client=client, at=now)
 
 
-def _insert_instances(model: type[Any], objects: list[Any]) -> None:
-    """Inserts new rows with one executemany of prepared values; primary keys are not read back.
-
-    The values are what ``bulk_create`` sends (each field's ``get_db_prep_save``, defaults
-    included), without compiling a statement of placeholders per batch, which cost more per row
-    than sealing it. An auto-increment primary key is left to the database.
-    """
-    if not objects:
-        return
-    fields = [f for f in model._meta.concrete_fields if not (f.primary_key and getattr(f, "db_returning", False))]
-    quote = connection.ops.quote_name
-    columns = ", ".join(quote(f.column) for f in fields)
-    marks = ", ".join(["%s"] * len(fields))
-    rows = [[f.get_db_prep_save(getattr(obj, f.attname), connection) for f in fields] for obj in objects]
-    with connection.cursor() as cursor:
-        cursor.executemany(f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES ({marks})", rows)  # noqa: S608 — quoted model table and columns
-
-
 @dataclass(frozen=True)
 class BatchResult:
     accepted: int
@@ -285,7 +268,7 @@ def applications_import_batch(*, applications: Sequence[Application]) -> BatchRe
     with transaction.atomic():
         people = people_create_batch(items=items, actor=Actor(actor), sealed=sealed)
         now = timezone.now()
-        _insert_instances(
+        insert_instances(
             Case,
             [
                 Case(

@@ -1,0 +1,90 @@
+"""Bulk inserts with one ``executemany`` of prepared values, for the hot write paths.
+
+Responsible for the two ways the project inserts many new rows at once without the ORM's
+per-batch statement building: ``insert_instances`` (model instances, each field prepared the way
+``bulk_create`` prepares it) and ``insert_rows`` (plain tuples of raw values in a given column
+order, adapted per column type). Both leave an auto-increment primary key to the database and do
+not read it back. Measured on the identity, intake, audit and scale-fixture paths: compiling a
+multi-row statement of placeholders per batch, and building model instances for rows nobody reads
+again, cost more per row than sealing the identity they belong to.
+
+Must never: run outside the caller's transaction, build SQL from anything but quoted model table
+and column names, or be used for a row whose primary key the caller needs back.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from django.db import connection
+from django.db.models import DateField, DateTimeField, JSONField, Model
+
+UTC = datetime.UTC
+
+
+def insert_instances(model: type[Model], objects: Sequence[Model]) -> None:
+    """Inserts new instances of ``model`` and marks them saved (an auto primary key is not read back)."""
+    if not objects:
+        return
+    fields = [f for f in model._meta.concrete_fields if not (f.primary_key and getattr(f, "db_returning", False))]
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(str(f.column)) for f in fields)
+    marks = ", ".join(["%s"] * len(fields))
+    rows = [[f.get_db_prep_save(getattr(obj, f.attname), connection) for f in fields] for obj in objects]
+    with connection.cursor() as cursor:
+        cursor.executemany(f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES ({marks})", rows)  # noqa: S608 — quoted model table and columns
+    for obj in objects:
+        obj._state.adding = False
+        obj._state.db = connection.alias
+
+
+def insert_rows(model: type[Model], names: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    """Inserts plain tuples (values in ``names`` order, foreign keys as ids) into ``model``'s table.
+
+    Dates, datetimes and JSON are adapted as Django's backend would store them; every other value
+    goes to the driver as it is.
+    """
+    if not rows:
+        return
+    quote = connection.ops.quote_name
+    fields = [model._meta.get_field(name) for name in names]
+    adapters = [_adapter(f) for f in fields]
+    columns = ", ".join(quote(str(f.column)) for f in fields)  # type: ignore[union-attr]
+    marks = ", ".join(["%s"] * len(fields))
+    sql = f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES ({marks})"  # noqa: S608 — quoted model names
+    params = [
+        tuple(value if adapt is None else adapt(value) for adapt, value in zip(adapters, row, strict=True))
+        for row in rows
+    ]
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, params)
+
+
+def _sqlite_datetime(value: datetime.datetime | None) -> str | None:
+    # What Django's SQLite backend stores (USE_TZ): naive UTC in ``str()`` form.
+    if value is None:
+        return None
+    if value.tzinfo is not UTC:
+        value = value.astimezone(UTC)
+    return str(value.replace(tzinfo=None))
+
+
+def _sqlite_date(value: datetime.date | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def _adapter(model_field: Any) -> Callable[[Any], Any] | None:
+    """How a raw value becomes a query parameter for this column (None: as it is)."""
+    sqlite = connection.vendor == "sqlite"
+    if isinstance(model_field, DateTimeField):
+        return _sqlite_datetime if sqlite else connection.ops.adapt_datetimefield_value
+    if isinstance(model_field, DateField):
+        return _sqlite_date if sqlite else connection.ops.adapt_datefield_value
+    if isinstance(model_field, JSONField):
+        if sqlite:
+            return lambda value: None if value is None else json.dumps(value)
+        return lambda value: model_field.get_db_prep_save(value, connection)
+    return None
