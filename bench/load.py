@@ -5,7 +5,9 @@ Usage:
                                    [--workers 4] [--threads 4] [--people 300] [--profile 20] [--json FILE]
 
 Without DATABASE_URL it starts a throwaway PostgreSQL server (tests/pgserver.py); with it, it
-creates a database of its own on that server and drops it at the end. Then:
+creates a database of its own on that server and drops it at the end. With ``--home DIR`` and
+DATABASE_URL naming that instance's database, it runs against a kept instance instead (e.g. one
+grown to 1M people with ``legionary demo --people 1000000``), adding its own staff and pool. Then:
 
 1. `legionary init` over a fresh LEGIONARY_HOME, `legionary demo --people N` (synthetic people at
    every stage, units, cohorts) and `legionary import` of a pool of received applications for the
@@ -46,6 +48,7 @@ import os
 import random
 import re
 import resource
+import secrets
 import shutil
 import signal
 import subprocess
@@ -415,14 +418,14 @@ def percentile(values: list[float], q: float) -> float:
 
 
 @contextmanager
-def database() -> Iterator[tuple[str, int | None]]:
-    """(DATABASE_URL of a fresh database, the PostgreSQL postmaster's pid when it runs here)."""
+def database(*, kept: bool = False) -> Iterator[tuple[str, int | None]]:
+    """(DATABASE_URL of a fresh database, or of the kept one, the PostgreSQL postmaster's pid when it runs here)."""
     with ExitStack() as stack:
         if not os.environ.get("DATABASE_URL"):
             from tests.pgserver import postgres_server
 
             os.environ["DATABASE_URL"] = stack.enter_context(postgres_server())
-        url = stack.enter_context(fresh_database())
+        url = os.environ["DATABASE_URL"] if kept else stack.enter_context(fresh_database())
         assert url is not None
         postmaster = None
         data = os.environ.get("LEGIONARY_TEST_PGDATA")
@@ -465,16 +468,22 @@ def serve(env: dict[str, str], workers: int, threads: int, log: Path) -> Iterato
             server.wait(timeout=60)
 
 
-def seed(env: dict[str, str], folder: Path, people: int, pool: int, clients: int) -> tuple[dict[str, Any], list[int]]:
-    """Demo data, a pool of received applications, and staff per client; (passwords, case ids)."""
+def seed(
+    env: dict[str, str], folder: Path, people: int, pool: int, clients: int, tag: str
+) -> tuple[dict[str, Any], list[int]]:
+    """Demo data, a pool of received applications, and staff per client; (passwords, case ids).
+
+    ``tag`` names this run's pool and staff, so that a run over a kept instance (``--home``) adds its
+    own rather than colliding with an earlier run's.
+    """
     run(env, "init")
     run(env, "demo", "--people", str(people))
     jsonl = folder / "pool.jsonl"
     with jsonl.open("w", encoding="utf-8") as out:
         for i in range(pool):
-            out.write(json.dumps(synthetic(i, "pool")) + "\n")
+            out.write(json.dumps(synthetic(i, f"pool{tag}")) + "\n")
     run(env, "import", str(jsonl), "--json")
-    names = {f"load-{key}-{i}": role for i in range(clients) for key, role in ROLES.items()}
+    names = {staff_name(key, i, tag): role for i in range(clients) for key, role in ROLES.items()}
     passwords = shell(
         env,
         "from legionary.access.services import Scope, staff_add\n"
@@ -485,10 +494,14 @@ def seed(env: dict[str, str], folder: Path, people: int, pool: int, clients: int
     cases = shell(
         env,
         "from legionary.vetting.models import Case\n"
-        "result(list(Case.objects.filter(person__external_ref__startswith='pool-', state='received')"
+        f"result(list(Case.objects.filter(person__external_ref__startswith='pool{tag}-', state='received')"
         ".values_list('id', flat=True)))\n",
     )
     return passwords, cases
+
+
+def staff_name(key: str, i: int, tag: str) -> str:
+    return f"load{tag}-{key}-{i}"
 
 
 def report_cpu(title: str, used: dict[str, float], requests: int, cores: int) -> dict[str, float]:
@@ -637,6 +650,13 @@ def main() -> int:
     parser.add_argument("--profile", type=int, default=20, help="requests per kind in the profile phase (0: skip)")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--home",
+        type=Path,
+        help="run against this kept instance (its LEGIONARY_HOME; DATABASE_URL must then name its "
+        "PostgreSQL database) instead of a throwaway one: e.g. one grown to 1M people. The run adds its "
+        "staff, a pool of applications and its requests' records to it, and drops nothing",
+    )
     args = parser.parse_args()
     phases = [int(c) for c in args.clients.split(",")]
     mixes = [parse_mix(m) for m in args.mix.split(";")]
@@ -646,19 +666,24 @@ def main() -> int:
     pool = args.pool or int(wanted)
     out: dict[str, Any] = {"args": {k: str(v) for k, v in vars(args).items()}, "cores": cores}
 
+    if args.home is not None and not (args.home.is_dir() and os.environ.get("DATABASE_URL")):
+        parser.error("--home takes an existing instance folder, with DATABASE_URL naming its database")
+    tag = secrets.token_hex(3) if args.home is not None else ""
     folder = Path(tempfile.mkdtemp(prefix="legionary-load-"))
     try:
-        with database() as (url, postmaster):
-            env = legionary_env(folder / "home", url, LEGIONARY_HTTPS="0", LEGIONARY_APPLY_LIMIT="100000000")
+        with database(kept=args.home is not None) as (url, postmaster):
+            home = args.home if args.home is not None else folder / "home"
+            env = legionary_env(home, url, LEGIONARY_HTTPS="0", LEGIONARY_APPLY_LIMIT="100000000")
             t0 = time.monotonic()
-            passwords, received = seed(env, folder, args.people, pool, max(phases))
+            passwords, received = seed(env, folder, args.people, pool, max(phases), tag)
             cases, ci_cases = shell(
                 env,
                 "from legionary.access.models import Staff\n"
                 "from legionary.vetting.models import Case\n"
                 "from legionary.vetting.selectors import visible_cases\n"
                 "live = Case.objects.filter(person__erased_at__isnull=True)\n"
-                "ci = visible_cases(Staff.objects.get(username='load-ci-0')).filter(person__erased_at__isnull=True)\n"
+                f"ci = visible_cases(Staff.objects.get(username='{staff_name('ci', 0, tag)}'))"
+                ".filter(person__erased_at__isnull=True)\n"
                 "result([list(live.values_list('id', flat=True)), list(ci.values_list('id', flat=True))])\n",
             )
             if not ci_cases:
@@ -670,12 +695,12 @@ def main() -> int:
             )
             with serve(env, args.workers, args.threads, folder / "serve.log") as (port, gunicorn_pid):
                 sessions = [
-                    {key: sign_in(port, f"load-{key}-{i}", passwords[f"load-{key}-{i}"]) for key in ROLES}
+                    {key: sign_in(port, staff_name(key, i, tag), passwords[staff_name(key, i, tag)]) for key in ROLES}
                     for i in range(max(phases))
                 ]
                 shared = Shared(received=list(reversed(received)), cases=cases, ci_cases=ci_cases)
                 clients = [
-                    Client(sessions[i], shared, random.Random(args.seed * 1000 + i), f"load{args.seed}")
+                    Client(sessions[i], shared, random.Random(args.seed * 1000 + i), f"load{args.seed}{tag}")
                     for i in range(max(phases))
                 ]
                 meter = CpuMeter(gunicorn_pid, postmaster)
