@@ -126,6 +126,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Idle and absolute session limits (after messages: a timed-out page says why).
+    "legionary.access.sessions.SessionTimeoutMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "legionary.access.middleware.AccessPolicyMiddleware",
@@ -263,6 +265,10 @@ CSRF_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Strict"
 CSRF_COOKIE_SAMESITE = "Strict"
 SESSION_COOKIE_AGE = env_int("LEGIONARY_SESSION_SECONDS", 8 * 3600)
+# A staff sign-in also ends after this long without a request (legionary.access.sessions).
+LEGIONARY_SESSION_IDLE_SECONDS = env_int("LEGIONARY_SESSION_IDLE_SECONDS", 30 * 60)
+if LEGIONARY_SESSION_IDLE_SECONDS < 60 or SESSION_COOKIE_AGE < 60:
+    raise ConfigurationError("LEGIONARY_SESSION_IDLE_SECONDS and LEGIONARY_SESSION_SECONDS must be 60 or more.")
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_NAME = "__Host-legionary-session" if LEGIONARY_HTTPS else "legionary-session"
 CSRF_COOKIE_NAME = "__Host-legionary-csrf" if LEGIONARY_HTTPS else "legionary-csrf"

@@ -7,12 +7,15 @@ from typing import Any
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.dispatch import receiver
 
+from legionary.access.sessions import session_started
 from legionary.audit.services import audit_record
 
 
 @receiver(user_logged_in)
 def _record_login(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
     audit_record(actor=user.get_username(), action="login.success")
+    if request is not None and hasattr(request, "session"):
+        session_started(request.session)
 
 
 @receiver(user_logged_out)
