@@ -1,4 +1,4 @@
-"""Benchmark of the reports dashboard: render time and SQL queries per render at 10k and 100k people.
+"""Benchmark of the reports dashboard: render time and SQL queries per render, live and from the rollup.
 
 Builds a throwaway database (the test settings: a fresh LEGIONARY_HOME, SQLite unless
 DATABASE_URL says otherwise) and grows it in steps up to each size with the scale fixture
@@ -7,14 +7,25 @@ identities and blind indexes made by the identity service, spread over legions, 
 months and every stage of the pipeline, their vetting cases and checks (some overdue), findings
 on denied cases, screening flags on re-applications, enrolments in the basic course's cohorts,
 assignments to billets in a unit tree, and about one audit entry per person. The fill is timed
-and reported (people per second) but is not what is measured. Then renders ``/reports/``
-through the Django test client, signed in once as an intake officer (small numbers hidden) and
-once as a security officer (exact), and prints per size: people, queries per render, the median
-and best render time, and the page size. The query count must not grow with the number of
+and reported (people per second) but is not what is measured.
+
+Then, per size, renders ``/reports/`` through the Django test client, signed in once as an intake
+officer (small numbers hidden) and once as a security officer (exact), both system-wide:
+
+1. **live**: with no rollup in the database (the figures counted from the records);
+2. **refresh**: ``reports.rollup.refresh`` (what ``legionary report refresh`` runs), timed, with the
+   rows it wrote;
+3. **rollup**: the same pages read from the rollup, plus the protected viewer with a period of
+   partial months (``?since=...-10&until=...-20``, read from day rows at both ends).
+
+Prints per size and path: people, viewer, queries per render, the median and best render time,
+CPU per render and the page size. The query count of each path must not grow with the number of
 people; the script says whether it did. Figures only: no timing is asserted.
 
 Run: ``PYTHONPATH=src:. .venv/bin/python bench/bench_reports.py [--sizes 10000,100000] [--renders N]``
-(a million people, resumable: ``LEGIONARY_HOME=/some/dir ... bench_reports.py --sizes 1000000 --keep --progress``)
+(``--live-renders N`` for fewer live renders, which take long at 1M)
+(a million people, resumable: ``LEGIONARY_HOME=/some/dir ... bench_reports.py --sizes 1000000 --keep --progress``;
+on a kept database the previous rollups are removed before the live renders, and the new one is left)
 (PostgreSQL: ``.venv/bin/python -m tests.pgserver -- env PYTHONPATH=src:. .venv/bin/python bench/bench_reports.py``)
 """
 
@@ -22,6 +33,7 @@ from __future__ import annotations
 
 # ruff: noqa: E402 — Django must be set up before the models and services are imported
 import argparse
+import datetime
 import os
 import statistics
 import sys
@@ -36,11 +48,14 @@ django.setup()
 
 from django.db import connection
 from django.test.utils import CaptureQueriesContext, setup_databases, setup_test_environment, teardown_databases
+from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from legionary.access.models import RoleGrant, Staff
 from legionary.access.roles import Role, ScopeKind
 from legionary.core.scale import fill
+from legionary.reports import rollup
+from legionary.reports.models import Rollup
 from legionary.units.models import Billet
 from tests.conftest import signed_in
 
@@ -67,31 +82,61 @@ def _database_size() -> str:
     return f"{total / 2**20:.0f} MiB"
 
 
-def _measure(staff: Staff, renders: int) -> tuple[int, list[float], list[float], int]:
-    """Queries per render, wall and CPU seconds of each timed render, and the page's size.
+def _measure(staff: Staff, renders: int, url: str = "/reports/") -> tuple[int, list[float], list[float], int, str]:
+    """Queries per render, wall and CPU seconds of each timed render, the page's size and its source note.
 
     CPU seconds are this process's: with SQLite they hold the database's work too, and they barely
     change when other work shares the machine; with PostgreSQL the server's work is not in them."""
     client = signed_in(staff)
-    response = client.get("/reports/", secure=True)
+    response = client.get(url, secure=True)
     assert response.status_code == 200
     with CaptureQueriesContext(connection) as captured:
-        client.get("/reports/", secure=True)
+        client.get(url, secure=True)
     # Counted now: the next request resets the connection's query log the capture reads from.
     queries = len(captured)
     times, cpu = [], []
     for _ in range(renders):
         started, cpu_started = time.perf_counter(), time.process_time()
-        response = client.get("/reports/", secure=True)
+        response = client.get(url, secure=True)
         times.append(time.perf_counter() - started)
         cpu.append(time.process_time() - cpu_started)
-    return queries, times, cpu, len(response.content)
+    page = response.content.decode()
+    source = "rollup" if "Figures as of" in page else "live"
+    return queries, times, cpu, len(response.content), source
+
+
+def _partial_months() -> str:
+    """A period of partial months around whole ones, ending last month: day rows at both ends."""
+    today = timezone.now().date()
+    last_month = today.replace(day=1) - datetime.timedelta(days=1)
+    until = last_month.replace(day=20)
+    since = (until.replace(day=1) - datetime.timedelta(days=70)).replace(day=10)
+    return f"/reports/?since={since.isoformat()}&until={until.isoformat()}"
+
+
+def _remove_rollups() -> None:
+    """Empties the rollup tables (only those), so that the live renders are live."""
+    for model in (*rollup.ROW_MODELS, Rollup):
+        model.objects.all().delete()  # type: ignore[attr-defined]
+
+
+def _row(size: int, path: str, name: str, measured: tuple[int, list[float], list[float], int, str], note: str) -> None:
+    queries, times, cpu, length, source = measured
+    assert source == path, f"{name}: expected the {path} path, the page says {source}"
+    print(
+        f"{size:>8} {path:>7} {name:>9} {queries:>8} {1000 * statistics.median(times):>10.0f} "
+        f"{1000 * min(times):>8.0f} {1000 * statistics.median(cpu):>7.0f} {length / 1024:>5.0f}  {note}",
+        flush=True,
+    )
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--sizes", default="10000,100000", help="people at each measurement (default 10000,100000)")
     parser.add_argument("--renders", type=int, default=5, help="timed renders per viewer and size (default 5)")
+    parser.add_argument(
+        "--live-renders", type=int, default=None, help="timed live renders (default: as --renders; 1 at 1M is enough)"
+    )
     parser.add_argument("--progress", action="store_true", help="draw the fill's progress bar on stderr")
     parser.add_argument(
         "--keep",
@@ -106,6 +151,9 @@ def main() -> int:
         parser.error("--sizes takes whole numbers separated by commas, e.g. 10000,100000")
     if not sizes or any(size < 1 for size in sizes) or sizes != sorted(sizes):
         parser.error("--sizes takes increasing positive numbers, e.g. 10000,100000")
+    if args.renders < 1 or (args.live_renders is not None and args.live_renders < 1):
+        parser.error("--renders and --live-renders take a positive number")
+    live_renders = args.live_renders or args.renders
 
     from legionary.audit.services import signing_key_init
     from legionary.identity.services import keyring_init
@@ -122,10 +170,10 @@ def main() -> int:
         }
         print(f"database: {connection.vendor}; fill: core.scale.fill (sealed identities, blind indexes, audit entries)")
         print(
-            f"{'people':>8} {'viewer':>9} {'queries':>8} {'median ms':>10} {'best ms':>8} {'CPU ms':>7} {'KiB':>5}"
-            "  (fill: s, people/s, people per CPU-second, audit entries, billets, database)"
+            f"{'people':>8} {'path':>7} {'viewer':>9} {'queries':>8} {'median ms':>10} {'best ms':>8} {'CPU ms':>7} "
+            f"{'KiB':>5}  (fill: s, people/s, people per CPU-second, audit entries, billets, database)"
         )
-        counts: dict[int, set[int]] = {}
+        counts: dict[str, dict[int, set[int]]] = {"live": {}, "rollup": {}}
         for size in sizes:
             report = fill(size, progress_to=sys.stderr if args.progress else None)
             per_cpu = report.added / report.cpu_seconds if report.cpu_seconds else 0.0
@@ -133,19 +181,35 @@ def main() -> int:
                 f"({report.seconds:.0f} s, {report.people_per_second:.0f}/s, {per_cpu:.0f}/CPU-s, "
                 f"+{report.audit_entries} entries, {Billet.objects.count()} billets, {_database_size()})"
             )
-            counts[size] = set()
+            _remove_rollups()
+            counts["live"][size] = set()
             for name, staff in viewers.items():
-                queries, times, cpu, length = _measure(staff, args.renders)
-                counts[size].add(queries)
-                print(
-                    f"{size:>8} {name:>9} {queries:>8} {1000 * statistics.median(times):>10.0f} "
-                    f"{1000 * min(times):>8.0f} {1000 * statistics.median(cpu):>7.0f} {length / 1024:>5.0f}  {figures}",
-                    flush=True,
-                )
-        first, last = counts[sizes[0]], counts[sizes[-1]]
-        verdict = "constant" if first == last else f"GREW from {sorted(first)} to {sorted(last)}"
-        print(f"queries per render, {sizes[0]} vs {sizes[-1]} people: {verdict}")
-        return 0 if first == last else 1
+                measured = _measure(staff, live_renders)
+                counts["live"][size].add(measured[0])
+                _row(size, "live", name, measured, figures)
+            started, cpu_started = time.perf_counter(), time.process_time()
+            done = rollup.refresh()
+            wall, cpu = time.perf_counter() - started, time.process_time() - cpu_started
+            print(
+                f"{size:>8} refresh: {wall:.1f} s wall, {cpu:.1f} s CPU (this process), {done.rows} rows "
+                f"({done.batches} months), database {_database_size()}",
+                flush=True,
+            )
+            counts["rollup"][size] = set()
+            for name, staff in viewers.items():
+                measured = _measure(staff, args.renders)
+                counts["rollup"][size].add(measured[0])
+                _row(size, "rollup", name, measured, "")
+            measured = _measure(viewers["protected"], args.renders, _partial_months())
+            counts["rollup"][size].add(measured[0])
+            _row(size, "rollup", "period", measured, _partial_months())
+        flat = True
+        for path, by_size in counts.items():
+            first, last = by_size[sizes[0]], by_size[sizes[-1]]
+            verdict = "constant" if first == last else f"GREW from {sorted(first)} to {sorted(last)}"
+            flat = flat and first == last
+            print(f"queries per render ({path}), {sizes[0]} vs {sizes[-1]} people: {verdict}")
+        return 0 if flat else 1
     finally:
         if not args.keep:
             teardown_databases(old_config, verbosity=0)

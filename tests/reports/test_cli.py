@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from collections import Counter
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -12,6 +14,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from legionary.audit.models import Entry
+from tests.core.instance import fresh_database, legionary_env, run_legionary
 from tests.reports.conftest import World
 
 pytestmark = pytest.mark.django_db
@@ -76,3 +79,69 @@ def test_a_bad_date_or_legion_is_a_usage_error(world: World) -> None:
     assert _report("--since", "yesterday")[0] == 2
     assert _report("--legion", "atlantis")[0] == 2
     assert _report("--since", "2026-03-01", "--until", "2026-02-01")[0] == 2
+
+
+# --- report refresh, and which way pipeline reads --------------------------------------------------------
+
+
+def test_refresh_counts_a_rollup_that_pipeline_then_reads_and_says_so(world: World) -> None:
+    live = _json("--exact")
+    assert live["source"] == {"kind": "live", "as_of": None}
+    out = io.StringIO()
+    call_command("report", "refresh", stdout=out)
+    assert re.search(r"Counted \d+ people into \d+ rows", out.getvalue())
+    rolled = _json("--exact")
+    assert rolled["source"]["kind"] == "rollup" and rolled["source"]["as_of"]
+    assert rolled["tables"]["funnel"] == live["tables"]["funnel"]
+    assert _json("--exact", "--live")["source"]["kind"] == "live"
+    code, text, _err = _report()
+    assert code == 0 and "Figures as of" in text and "legionary report refresh" in text
+
+
+def test_refresh_with_if_older_than_skips_while_the_rollup_is_recent(world: World) -> None:
+    first = io.StringIO()
+    call_command("report", "refresh", "--json", "--if-older-than", "60", stdout=first)
+    made = json.loads(first.getvalue())
+    assert made["refreshed"] is True and made["people"] == len(world.specs)
+    again = io.StringIO()
+    call_command("report", "refresh", "--json", "--if-older-than", "60", stdout=again)
+    assert json.loads(again.getvalue()) == {"refreshed": False, "as_of": made["as_of"]}
+    forced = io.StringIO()
+    call_command("report", "refresh", "--json", "--if-older-than", "0", stdout=forced)
+    assert json.loads(forced.getvalue())["refreshed"] is True
+
+
+@pytest.fixture(scope="module")
+def initialised(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    """The environment of one initialised instance, run as a user runs ``legionary``."""
+    with fresh_database() as database_url:
+        env = legionary_env(tmp_path_factory.mktemp("report") / "home", database_url)
+        done = run_legionary(env, "init")
+        assert done.returncode == 0, done.stderr
+        yield env
+
+
+def test_refresh_of_an_empty_instance_as_a_user_runs_it(initialised: dict[str, str]) -> None:
+    result = run_legionary(initialised, "report", "refresh", "--json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["people"] == 0
+    shown = run_legionary(initialised, "report", "pipeline", "--json")
+    assert json.loads(shown.stdout)["source"]["kind"] == "rollup"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--if-older-than", "soon"], "--if-older-than takes a whole number of minutes"),
+        (["--if-older-than", "-5"], "--if-older-than takes a whole number of minutes"),
+        (["frl"], "unrecognized arguments: frl"),
+        (["--since", "2026-01-01"], "unrecognized arguments: --since"),
+    ],
+)
+def test_refresh_rejects_bad_arguments_with_exit_2_and_a_clear_message(
+    initialised: dict[str, str], args: list[str], message: str
+) -> None:
+    result = run_legionary(initialised, "report", "refresh", *args)
+    assert result.returncode == 2, result.stderr
+    assert message in result.stderr and "Traceback" not in result.stderr
+    assert result.stdout == ""

@@ -158,3 +158,32 @@ def test_staff_without_the_reports_permission_are_refused(make_staff: MakeStaff,
     client = signed_in(make_staff("teacher", Role.INSTRUCTOR))
     for path in ("/reports/", "/reports/people/", "/reports/people.csv", "/reports/summary.pdf"):
         assert client.get(path, secure=True).status_code == 403
+
+
+def test_a_long_table_shows_its_first_rows_on_the_page_and_all_of_them_in_its_export(
+    world: World, viewers: dict[str, Staff], settings: object
+) -> None:
+    settings.LEGIONARY_REPORT_PAGE_ROWS = 3  # type: ignore[attr-defined]
+    client = signed_in(viewers["exact"])
+    html = client.get("/reports/", secure=True).content.decode()
+    exported = client.get("/reports/tables/funnel_by_legion.csv", secure=True).content.decode().splitlines()
+    total = len(exported) - 1  # the header
+    assert total > 3
+    shown = re.findall(r"<tr><th scope=\"row\">", _table(html, "funnel_by_legion"))
+    assert len(shown) == 3
+    assert re.search(rf'<span id="more-funnel_by_legion">{total - 3} more rows are in the exports.</span>', html)
+    # The chart is drawn from the shown rows: seven stages, three shown, two bars each at most.
+    assert 'id="more-funnel">4 more rows' in html
+    assert 0 < len(re.findall(r'<rect [^>]*height="14" fill=', _svg(html, "funnel"))) <= 6
+
+
+def test_the_cohort_table_is_built_for_the_page_with_its_first_rows_and_exported_whole(
+    world: World, viewers: dict[str, Staff], settings: object
+) -> None:
+    settings.LEGIONARY_REPORT_PAGE_ROWS = 1  # type: ignore[attr-defined]
+    client = signed_in(viewers["exact"])
+    html = client.get("/reports/", secure=True).content.decode()
+    assert len(re.findall(r"<tr><th scope=\"row\">", _table(html, "cohorts"))) == 1
+    assert '<span id="more-cohorts">1 more row is in the exports.</span>' in html
+    exported = client.get("/reports/tables/cohorts.csv", secure=True).content.decode().splitlines()
+    assert len(exported) == 1 + 2  # the header and both cohorts

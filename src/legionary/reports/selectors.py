@@ -31,6 +31,15 @@ The period (``since``/``until``) selects people by the date their application wa
 sections that describe the state now (overdue checks, cohorts, unit strength) ignore it. A
 dashboard costs a fixed number of queries whatever the number of people.
 
+Two ways to the same figures (``pipeline_dashboard``): counted **live** from the records, as
+described above, or read from the **rollup** that ``legionary report refresh`` pre-counts
+(``reports.rollup``), whose cost does not grow with the people. The rollup is read when the
+viewer's scope is whole legions or the whole system (``ReportScope.whole``) and a finished rollup
+exists; narrower scopes (a unit, cohort or case grant, or a role that narrows what it sees) are
+small by construction and always counted live. Both give the same numbers on the same records,
+except the medians and 90th percentiles, which the rollup reads from tenths of a day (within
+0.05 day of the live figure). ``Dashboard.source`` says which way was taken, and as of when.
+
 Must never: read a sealed identity, count anyone outside the scope, or write anything.
 """
 
@@ -45,10 +54,10 @@ from django.db.models import Case, Count, F, Max, OuterRef, Q, QuerySet, Subquer
 from django.utils import timezone
 
 from legionary.access.models import RoleGrant
-from legionary.access.roles import Perm, permissions_of
+from legionary.access.roles import ROLE_PERMISSIONS, Perm, Role, ScopeKind, permissions_of
 from legionary.access.scopes import people_visible_to, units_visible_to
 from legionary.identity.models import Person, PersonStatus
-from legionary.reports.aggregates import DaysBetween, MonthOf, percentile_of
+from legionary.reports.aggregates import DaysBetween, MonthOf, histogram_percentile, percentile_of
 from legionary.training.models import Enrolment, EnrolmentState
 from legionary.units.models import Assignment, Billet, Unit
 from legionary.vetting.models import CaseState, Check, Finding, ScreeningFlag
@@ -105,29 +114,74 @@ OPEN_CASE_STATES = [s for s in CaseState.values if s not in (CaseState.APPROVED,
 
 
 @dataclass(frozen=True)
+class WholeLegions:
+    """A scope that is exactly every person and unit of some legions; ``legions`` None: of all, the whole system."""
+
+    legions: frozenset[str] | None
+
+
+@dataclass(frozen=True)
 class ReportScope:
-    """Whose people and units a report counts, and whether small numbers may be shown exactly."""
+    """Whose people and units a report counts, and whether small numbers may be shown exactly.
+
+    ``whole`` is set when ``people`` and ``units`` are exactly those of whole legions (or of the
+    whole system): then the figures may be read from the rollup, which is counted per legion.
+    """
 
     people: QuerySet[Person]
     units: QuerySet[Unit]
     exact: bool
     label: str
+    whole: WholeLegions | None = None
+
+
+# Roles that see the whole of their grant's scope (``access.scopes`` narrows every other one: unit
+# commanders to assigned people, instructors to enrolled ones, investigators and polygraph examiners
+# to their own cases, counter-intelligence officers to flagged cases). A list of those known to see
+# everything, so that a role added later is counted live until it is known to be whole here too.
+WHOLE_SCOPE_ROLES = frozenset(
+    {Role.ADMINISTRATOR, Role.INTAKE_OFFICER, Role.ADJUDICATOR, Role.SENIOR_ADJUDICATOR, Role.SECURITY_OFFICER}
+)
+
+
+def whole_legions(grants: list[tuple[str, str, str]]) -> WholeLegions | None:
+    """Whether the report grants among ``grants`` (role, scope kind, ref) add up to whole legions.
+
+    A system grant of a whole-scope role is everyone, whatever else is held. Otherwise every grant
+    carrying ``Perm.VIEW_REPORTS`` must be a legion grant of a whole-scope role; any other one
+    (unit, cohort, case, or a narrowing role) makes a scope that is not whole legions.
+    """
+    reporting = [(r, k, ref) for r, k, ref in grants if Perm.VIEW_REPORTS in ROLE_PERMISSIONS.get(r, frozenset())]
+    if not reporting:
+        return None
+    if any(k == ScopeKind.SYSTEM and r in WHOLE_SCOPE_ROLES for r, k, _ref in reporting):
+        return WholeLegions(None)
+    if all(k == ScopeKind.LEGION and r in WHOLE_SCOPE_ROLES for r, k, _ref in reporting):
+        return WholeLegions(frozenset(ref for _r, _k, ref in reporting))
+    return None
 
 
 def scope_for_staff(staff: Any) -> ReportScope:
     """The people and units ``staff`` may see through ``Perm.VIEW_REPORTS``; exact only with unseal rights."""
-    roles = set(RoleGrant.objects.filter(staff=staff).values_list("role", flat=True)) if staff.is_active else set()
+    grants = (
+        list(RoleGrant.objects.filter(staff=staff).values_list("role", "scope_kind", "scope_ref"))
+        if staff.is_active
+        else []
+    )
     return ReportScope(
         people=people_visible_to(staff, perm=Perm.VIEW_REPORTS),
         units=units_visible_to(staff, perm=Perm.VIEW_REPORTS),
-        exact=Perm.UNSEAL_IDENTITY in permissions_of(roles),
+        exact=Perm.UNSEAL_IDENTITY in permissions_of({role for role, _kind, _ref in grants}),
         label=staff.get_username(),
+        whole=whole_legions(grants),
     )
 
 
 def system_scope(*, exact: bool) -> ReportScope:
     """Everyone, for the command line (an operator on the machine); small numbers hidden unless ``exact``."""
-    return ReportScope(people=Person.objects.all(), units=Unit.objects.all(), exact=exact, label="system")
+    return ReportScope(
+        people=Person.objects.all(), units=Unit.objects.all(), exact=exact, label="system", whole=WholeLegions(None)
+    )
 
 
 @dataclass(frozen=True)
@@ -206,7 +260,7 @@ class DurationRow:
     p90: float | None
 
 
-def _stage_days(people: QuerySet[Person]) -> Any:
+def stage_days(people: QuerySet[Person]) -> Any:
     """Per person: legion, month received, and the days spent in each completed stage (NULL if not).
 
     One row per person, with each stage's entry instant found once (an indexed subquery).
@@ -243,7 +297,7 @@ def durations(scope: ReportScope, period: Period) -> list[DurationRow]:
     person's stage subqueries once per aggregate and grouping.
     """
     groups: dict[tuple[str, str, str], list[float]] = defaultdict(list)
-    for row in _stage_days(period.people(scope)).iterator(chunk_size=5000):
+    for row in stage_days(period.people(scope)).iterator(chunk_size=5000):
         month = _month(row["month"])
         for stage, _entered, _left in DURATION_STAGES:
             days = row[f"d_{stage}"]
@@ -251,18 +305,29 @@ def durations(scope: ReportScope, period: Period) -> list[DurationRow]:
                 groups[(stage, "", "")].append(days)
                 groups[(stage, row["legion"], "")].append(days)
                 groups[(stage, "", month)].append(days)
-    keys = {(legion, month) for _stage, legion, month in groups} | {("", "")}
+    return duration_rows(
+        {key: (len(values), percentile_of(values, 0.5), percentile_of(values, 0.9)) for key, values in groups.items()}
+    )
+
+
+def histogram_durations(groups: dict[tuple[str, str, str], list[tuple[int, int]]]) -> list[DurationRow]:
+    """``durations`` from histograms of tenths of a day per (stage, legion, month), each sorted by bucket."""
+    return duration_rows(
+        {
+            key: (sum(n for _b, n in counts), histogram_percentile(counts, 0.5), histogram_percentile(counts, 0.9))
+            for key, counts in groups.items()
+        }
+    )
+
+
+def duration_rows(figures: dict[tuple[str, str, str], tuple[int, float | None, float | None]]) -> list[DurationRow]:
+    """The rows of ``durations`` from (people, median, p90) per (stage, legion, month) with anyone in it."""
+    keys = {(legion, month) for _stage, legion, month in figures} | {("", "")}
     # Overall first, then each legion, then each month.
     ordered = sorted(keys, key=lambda k: (bool(k[0]) + 2 * bool(k[1]), k))
+    nobody = (0, None, None)
     return [
-        DurationRow(
-            stage=stage,
-            legion=legion,
-            month=month,
-            people=len(groups.get((stage, legion, month), [])),
-            median=percentile_of(groups.get((stage, legion, month), []), 0.5),
-            p90=percentile_of(groups.get((stage, legion, month), []), 0.9),
-        )
+        DurationRow(stage, legion, month, *figures.get((stage, legion, month), nobody))
         for legion, month in ordered
         for stage, _entered, _left in DURATION_STAGES
     ]
@@ -308,17 +373,22 @@ class FlagRow:
     after_denial: int
 
 
+def flag_counts() -> dict[str, Count]:
+    """What ``screening_flags`` counts over screening flags (each case once)."""
+    return {
+        "flagged": Count("case", distinct=True),
+        "unresolved": Count("case", distinct=True, filter=Q(resolved_at__isnull=True)),
+        "after_denial": Count("case", distinct=True, filter=Q(matched_status=PersonStatus.DENIED)),
+    }
+
+
 def screening_flags(scope: ReportScope, period: Period) -> list[FlagRow]:
     """Cases flagged as possible duplicates, still unresolved, and re-applications after a denial (one query)."""
     flags = ScreeningFlag.objects.filter(case__person__in=period.people(scope))
-    rows = (
+    rows: Any = (
         flags.annotate(month=MonthOf("case__person__created_at"))
         .values("case__legion", "month")
-        .annotate(
-            flagged=Count("case", distinct=True),
-            unresolved=Count("case", distinct=True, filter=Q(resolved_at__isnull=True)),
-            after_denial=Count("case", distinct=True, filter=Q(matched_status=PersonStatus.DENIED)),
-        )
+        .annotate(**flag_counts())
         .order_by("case__legion", "month")
     )
     return [
@@ -380,25 +450,27 @@ def cohort_progress(scope: ReportScope, period: Period, *, today: datetime.date)
         )
         .order_by("-cohort__start_date", "cohort_id")
     )
-    out = []
-    for r in rows:
-        elapsed = (today - r["cohort__start_date"]).days
-        week_now = 0 if elapsed < 0 else min(r["weeks"], elapsed // 7 + 1)
-        out.append(
-            CohortRow(
-                cohort_id=r["cohort_id"],
-                name=r["cohort__name"],
-                legion=r["cohort__legion"],
-                course=r["cohort__course__code"],
-                start_date=r["cohort__start_date"],
-                weeks=r["weeks"],
-                week_now=week_now,
-                enrolled=r["enrolled"],
-                in_training=r["in_training"],
-                completed=r["completed"],
-            )
+    return [
+        CohortRow(
+            cohort_id=r["cohort_id"],
+            name=r["cohort__name"],
+            legion=r["cohort__legion"],
+            course=r["cohort__course__code"],
+            start_date=r["cohort__start_date"],
+            weeks=r["weeks"],
+            week_now=course_week(r["cohort__start_date"], r["weeks"], today),
+            enrolled=r["enrolled"],
+            in_training=r["in_training"],
+            completed=r["completed"],
         )
-    return out
+        for r in rows
+    ]
+
+
+def course_week(start_date: datetime.date, weeks: int, today: datetime.date) -> int:
+    """The week of the course a cohort is in today: 0 before it starts, ``weeks`` once it has ended."""
+    elapsed = (today - start_date).days
+    return 0 if elapsed < 0 else min(weeks, elapsed // 7 + 1)
 
 
 @dataclass
@@ -436,13 +508,27 @@ def unit_strength(scope: ReportScope, period: Period) -> list[StrengthRow]:
     totals: dict[int, list[int]] = defaultdict(lambda: [0, 0])
     for pk, path, _name, _kind, _legion in found:
         # Add the unit's own billets to itself and to every ancestor that is in scope too.
-        segments = path.split(".")[:-1]
-        for depth in range(len(segments)):
-            ancestor = by_path.get(".".join(segments[: depth + 1]) + ".")
+        for ancestor_path in ancestor_paths(path):
+            ancestor = by_path.get(ancestor_path)
             if ancestor is not None:
                 totals[ancestor][0] += billets.get(pk, 0)
                 totals[ancestor][1] += filled.get(pk, 0)
-    top = min(path.count(".") for _pk, path, _n, _k, _l in found)
+    return top_two_levels(
+        [(pk, path, name, kind, legion, totals[pk][0], totals[pk][1]) for pk, path, name, kind, legion in found]
+    )
+
+
+def ancestor_paths(path: str) -> list[str]:
+    """The paths of a unit and of every unit above it, from the top."""
+    segments = path.split(".")[:-1]
+    return [".".join(segments[: depth + 1]) + "." for depth in range(len(segments))]
+
+
+def top_two_levels(units: list[tuple[int, str, str, str, str, int, int]]) -> list[StrengthRow]:
+    """Of (id, path, name, kind, legion, billets, filled) in scope, by path: the top level and the one below."""
+    if not units:
+        return []
+    top = min(path.count(".") for _pk, path, *_rest in units)
     return [
         StrengthRow(
             unit_id=pk,
@@ -450,17 +536,25 @@ def unit_strength(scope: ReportScope, period: Period) -> list[StrengthRow]:
             kind=kind,
             legion=legion,
             depth=path.count(".") - top,
-            billets=totals[pk][0],
-            filled=totals[pk][1],
+            billets=billets,
+            filled=filled,
         )
-        for pk, path, name, kind, legion in found
+        for pk, path, name, kind, legion, billets, filled in units
         if path.count(".") - top <= 1
     ]
 
 
+LIVE = "live"
+ROLLUP = "rollup"
+
+
 @dataclass
 class Dashboard:
-    """Every exact figure of the dashboard for one scope and period."""
+    """Every exact figure of the dashboard for one scope and period, and where it was read from.
+
+    ``source`` is ``LIVE`` (counted from the records now) or ``ROLLUP`` (pre-counted by the refresh
+    that started at ``as_of``).
+    """
 
     scope: ReportScope
     period: Period
@@ -472,11 +566,31 @@ class Dashboard:
     denials: list[DenialRow] = field(default_factory=list)
     cohorts: list[CohortRow] = field(default_factory=list)
     strength: list[StrengthRow] = field(default_factory=list)
+    source: str = LIVE
+    as_of: datetime.datetime | None = None
 
 
-def pipeline_dashboard(scope: ReportScope, period: Period, *, today: datetime.date | None = None) -> Dashboard:
-    """All figures of the dashboard, in a fixed number of queries whatever the number of people."""
+def pipeline_dashboard(
+    scope: ReportScope, period: Period, *, today: datetime.date | None = None, live: bool = False
+) -> Dashboard:
+    """All figures of the dashboard, in a fixed number of queries whatever the number of people.
+
+    Read from the newest finished rollup when the scope is whole legions (and ``live`` is not
+    asked for), else counted live.
+    """
     today = today or timezone.localdate()
+    if not live and scope.whole is not None:
+        # The rollup is built from this module's definitions, so it is imported here, not above.
+        from legionary.reports import rollup
+
+        found = rollup.dashboard(scope, period, today=today)
+        if found is not None:
+            return found
+    return live_dashboard(scope, period, today=today)
+
+
+def live_dashboard(scope: ReportScope, period: Period, *, today: datetime.date) -> Dashboard:
+    """All figures counted from the records now."""
     return Dashboard(
         scope=scope,
         period=period,
@@ -488,6 +602,7 @@ def pipeline_dashboard(scope: ReportScope, period: Period, *, today: datetime.da
         denials=denial_reasons(scope, period),
         cohorts=cohort_progress(scope, period, today=today),
         strength=unit_strength(scope, period),
+        source=LIVE,
     )
 
 

@@ -22,6 +22,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from fpdf import FPDF
 from fpdf.fonts import FontFace
 from openpyxl import Workbook
@@ -173,8 +174,13 @@ def _summary_tables(section: Section) -> list[Table]:
     return [t for t in section.tables if t.chart_values]
 
 
-def summary_pdf(*, sections: Sequence[Section], heading: Sequence[str], font: Path | None) -> bytes:
-    """The dashboard's charted tables on A4 pages; ``font`` for text beyond Latin-1, else Helvetica."""
+def summary_pdf(
+    *, sections: Sequence[Section], heading: Sequence[str], font: Path | None, limit: int | None = None
+) -> bytes:
+    """The dashboard's charted tables on A4 pages; ``font`` for text beyond Latin-1, else Helvetica.
+
+    A table longer than ``limit`` rows prints its first ones and says how many more its exports hold.
+    """
     pdf = FPDF(orientation="portrait", unit="mm", format="A4")
     pdf.set_auto_page_break(auto=True, margin=15)
     pdf.set_title(_latin(heading[0]) if font is None else heading[0])
@@ -210,23 +216,33 @@ def summary_pdf(*, sections: Sequence[Section], heading: Sequence[str], font: Pa
                 heading_row = grid.row()
                 for column in table.columns:
                     heading_row.cell(clean(str(column.label)))
-                for row in table.rows:
+                for row in table.rows[:limit]:
                     grid_row = grid.row()
                     for cell in row:
                         grid_row.cell(clean(cell.text))
+            if limit is not None and len(table.rows) > limit:
+                more = len(table.rows) - limit
+                note = ngettext("%(n)s more row is in the exports.", "%(n)s more rows are in the exports.", more)
+                pdf.multi_cell(0, 6, clean(note % {"n": more}), new_x="LMARGIN", new_y="NEXT")
     return bytes(pdf.output())
 
 
 def export_summary_pdf(
-    *, actor_name: str, sections: Sequence[Section], heading: Sequence[str], period: Period, exact: bool
+    *,
+    actor_name: str,
+    sections: Sequence[Section],
+    heading: Sequence[str],
+    period: Period,
+    exact: bool,
+    limit: int | None = None,
 ) -> ExportFile:
     """The PDF summary of the dashboard for a period; audited with the number of table rows it prints."""
     texts = summary_texts(sections, heading)
     font = None if is_latin1(texts) else unicode_font()
     if font is None and not is_latin1(texts):
         raise UnicodeError("No font on this machine can print this summary; set LEGIONARY_PDF_FONT.")
-    content = summary_pdf(sections=sections, heading=heading, font=font)
-    rows = sum(len(t.rows) for s in sections for t in _summary_tables(s))
+    content = summary_pdf(sections=sections, heading=heading, font=font, limit=limit)
+    rows = sum(len(t.rows[:limit]) for s in sections for t in _summary_tables(s))
     details: dict[str, DetailValue] = {"list": "summary", "format": "pdf", "rows": rows, "exact": exact}
     with transaction.atomic():
         audit_record(actor=actor_name, action="reports.exported", details=details | _period_details(period))

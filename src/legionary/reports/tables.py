@@ -14,12 +14,14 @@ query the database.
 
 from __future__ import annotations
 
+import datetime
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
+from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
@@ -63,6 +65,8 @@ class Table:
     # The chart drawn from this table, if any: the label column and the plotted columns.
     chart_label: str = ""
     chart_values: tuple[str, ...] = ()
+    # Rows left out because the table was built for a page that shows at most so many (0: none).
+    more: int = 0
 
     def column(self, key: str) -> int:
         return [c.key for c in self.columns].index(key)
@@ -94,6 +98,17 @@ class Protection:
             return Cell("")
         rounded = round(value, digits)
         return Cell(f"{rounded:.{digits}f}", rounded)
+
+
+def source_note(as_of: datetime.datetime) -> str:
+    """How old pre-counted figures are and how exact their times are (the page, the PDF, the command line)."""
+    return str(
+        _(
+            "Figures as of %(as_of)s UTC, pre-counted by “legionary report refresh”; times in each stage "
+            "are read to a tenth of a day (a median or 90th percentile may be up to 0.05 day off)."
+        )
+        % {"as_of": timezone.localtime(as_of, datetime.UTC).strftime("%Y-%m-%d %H:%M")}
+    )
 
 
 def text(value: Any) -> Cell:
@@ -296,7 +311,7 @@ def _denial_tables(d: Dashboard, p: Protection) -> list[Table]:
     return [overall, detail]
 
 
-def _cohort_table(d: Dashboard, p: Protection) -> Table:
+def _cohort_table(d: Dashboard, p: Protection, limit: int | None) -> Table:
     table = Table(
         id="cohorts",
         title=_("Cohort progress"),
@@ -314,7 +329,9 @@ def _cohort_table(d: Dashboard, p: Protection) -> Table:
         chart_label="cohort",
         chart_values=("in_training", "completed"),
     )
-    for r in d.cohorts:
+    cohorts = d.cohorts if limit is None else d.cohorts[:limit]
+    table.more = len(d.cohorts) - len(cohorts)
+    for r in cohorts:
         table.rows.append(
             [
                 text(r.name),
@@ -331,7 +348,7 @@ def _cohort_table(d: Dashboard, p: Protection) -> Table:
     return table
 
 
-def _strength_table(d: Dashboard, p: Protection) -> Table:
+def _strength_table(d: Dashboard, p: Protection, limit: int | None) -> Table:
     table = Table(
         id="strength",
         title=_("Unit strength against billets"),
@@ -346,7 +363,9 @@ def _strength_table(d: Dashboard, p: Protection) -> Table:
         chart_label="unit",
         chart_values=("billets", "filled"),
     )
-    for r in d.strength:
+    strength = d.strength if limit is None else d.strength[:limit]
+    table.more = len(d.strength) - len(strength)
+    for r in strength:
         percent = 100.0 * r.filled / r.billets if r.billets else None
         name = ("— " if r.depth else "") + r.name
         table.rows.append(
@@ -381,16 +400,20 @@ class Section:
     tables: list[Table]
 
 
-def dashboard_sections(d: Dashboard, protection: Protection) -> list[Section]:
-    """Every table of the dashboard, grouped in sections, with small numbers already hidden."""
+def dashboard_sections(d: Dashboard, protection: Protection, *, limit: int | None = None) -> list[Section]:
+    """Every table of the dashboard, grouped in sections, with small numbers already hidden.
+
+    With ``limit``, the tables that grow with the instance (cohorts, units) are built with their
+    first ``limit`` rows only and count the rest in ``Table.more``, for a page; exports take all.
+    """
     return [
         Section("funnel", SECTION_TITLES["funnel"], _funnel_tables(d, protection)),
         Section("durations", SECTION_TITLES["durations"], _duration_tables(d, protection)),
         Section("overdue", SECTION_TITLES["overdue"], _overdue_tables(d, protection)),
         Section("flags", SECTION_TITLES["flags"], _flag_tables(d, protection)),
         Section("denials", SECTION_TITLES["denials"], _denial_tables(d, protection)),
-        Section("cohorts", SECTION_TITLES["cohorts"], [_cohort_table(d, protection)]),
-        Section("strength", SECTION_TITLES["strength"], [_strength_table(d, protection)]),
+        Section("cohorts", SECTION_TITLES["cohorts"], [_cohort_table(d, protection, limit)]),
+        Section("strength", SECTION_TITLES["strength"], [_strength_table(d, protection, limit)]),
     ]
 
 

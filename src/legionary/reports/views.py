@@ -9,8 +9,10 @@ that did not pass through ``Protection``.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone, translation
@@ -26,6 +28,7 @@ from legionary.reports import services
 from legionary.reports.forms import PeopleFilterForm, PeriodForm
 from legionary.reports.selectors import (
     PEOPLE_ORDER,
+    Dashboard,
     Period,
     ReportScope,
     people_list,
@@ -33,20 +36,40 @@ from legionary.reports.selectors import (
     scope_for_staff,
 )
 from legionary.reports.svg import bar_chart
-from legionary.reports.tables import Protection, Section, Table, dashboard_sections, legion_name
+from legionary.reports.tables import Protection, Section, Table, dashboard_sections, legion_name, source_note
 
 PEOPLE_PER_PAGE = 100
+
+
+# A table longer than this shows its first rows on the page (and in its chart and the PDF summary);
+# its exports hold every row. Only cohort progress and a legion's units grow with the instance.
+PAGE_TABLE_ROWS = 100
+
+
+def page_rows() -> int:
+    return int(getattr(settings, "LEGIONARY_REPORT_PAGE_ROWS", PAGE_TABLE_ROWS))
 
 
 @dataclass
 class ShownTable:
     table: Table
     chart: SafeString
+    more: int = 0
 
 
-def _sections(scope: ReportScope, period: Period) -> tuple[list[Section], Protection]:
+def _shown(table: Table, limit: int) -> ShownTable:
+    """The table as the page shows it: at most ``limit`` rows, its chart drawn from those."""
+    if len(table.rows) > limit:
+        table = dataclasses.replace(table, rows=table.rows[:limit], more=table.more + len(table.rows) - limit)
+    return ShownTable(table, bar_chart(table, chart_id=f"chart-{table.id}"), more=table.more)
+
+
+def _sections(
+    scope: ReportScope, period: Period, *, limit: int | None = None
+) -> tuple[list[Section], Protection, Dashboard]:
     protection = Protection(exact=scope.exact)
-    return dashboard_sections(pipeline_dashboard(scope, period), protection), protection
+    figures = pipeline_dashboard(scope, period)
+    return dashboard_sections(figures, protection, limit=limit), protection, figures
 
 
 def _download(export: services.ExportFile) -> HttpResponse:
@@ -62,11 +85,9 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     form = PeriodForm(request.GET or None)
     period = form.period()
     scope = scope_for_staff(request.user)
-    sections, protection = _sections(scope, period)
-    shown = [
-        (section, [ShownTable(t, bar_chart(t, chart_id=f"chart-{t.id}")) for t in section.tables])
-        for section in sections
-    ]
+    limit = page_rows()
+    sections, protection, figures = _sections(scope, period, limit=limit)
+    shown = [(section, [_shown(t, limit) for t in section.tables]) for section in sections]
     return render(
         request,
         "reports/dashboard.html",
@@ -74,6 +95,9 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "form": form,
             "sections": shown,
             "protection": protection,
+            "as_of": figures.as_of,
+            "source_note": source_note(figures.as_of) if figures.as_of is not None else "",
+            "wide": scope.whole is not None,
             "query": request.GET.urlencode(),
             "formats": services.FORMATS,
         },
@@ -87,7 +111,7 @@ def table_export(request: HttpRequest, table_id: str, fmt: str) -> HttpResponse:
         raise Http404
     period = PeriodForm(request.GET or None).period()
     scope = scope_for_staff(request.user)
-    sections, _protection = _sections(scope, period)
+    sections, _protection, _figures = _sections(scope, period)
     tables = {t.id: t for s in sections for t in s.tables}
     if table_id not in tables:
         raise Http404
@@ -97,7 +121,7 @@ def table_export(request: HttpRequest, table_id: str, fmt: str) -> HttpResponse:
     return _download(export)
 
 
-def _heading(request: HttpRequest, period: Period, protection: Protection) -> list[str]:
+def _heading(request: HttpRequest, period: Period, protection: Protection, figures: Dashboard) -> list[str]:
     since = period.since.isoformat() if period.since else _("the first application")
     until = period.until.isoformat() if period.until else _("today")
     lines = [
@@ -107,6 +131,8 @@ def _heading(request: HttpRequest, period: Period, protection: Protection) -> li
         _("Prepared for %(user)s on %(date)s.")
         % {"user": request.user.get_username(), "date": timezone.localdate().isoformat()},
     ]
+    if figures.as_of is not None:
+        lines.append(source_note(figures.as_of))
     if protection.exact:
         lines.append(_("Counts are exact."))
     else:
@@ -122,15 +148,20 @@ def _heading(request: HttpRequest, period: Period, protection: Protection) -> li
 def summary_pdf(request: HttpRequest) -> HttpResponse:
     period = PeriodForm(request.GET or None).period()
     scope = scope_for_staff(request.user)
-    sections, protection = _sections(scope, period)
-    heading = _heading(request, period, protection)
+    sections, protection, figures = _sections(scope, period)
+    heading = _heading(request, period, protection, figures)
     if not services.is_latin1(services.summary_texts(sections, heading)) and services.unicode_font() is None:
         # No font for this language on the machine: the summary is printed in English instead.
         with translation.override("en"):
-            sections, protection = _sections(scope, period)
-            heading = _heading(request, period, protection)
+            sections, protection, figures = _sections(scope, period)
+            heading = _heading(request, period, protection, figures)
     export = services.export_summary_pdf(
-        actor_name=request.user.get_username(), sections=sections, heading=heading, period=period, exact=scope.exact
+        actor_name=request.user.get_username(),
+        sections=sections,
+        heading=heading,
+        period=period,
+        exact=scope.exact,
+        limit=page_rows(),
     )
     return _download(export)
 
