@@ -171,6 +171,19 @@ def test_the_demo_command_makes_staff_for_every_role_who_see_the_demo_people_and
 
 
 @pytest.mark.django_db
+def test_the_demo_command_leaves_a_finished_dashboard_rollup_counting_its_people() -> None:
+    from legionary.reports.models import Rollup
+    from legionary.reports.selectors import ROLLUP, Period, pipeline_dashboard, system_scope
+
+    call_command("demo", people=25, stdout=io.StringIO())
+
+    assert Rollup.objects.filter(finished_at__isnull=False).exists()
+    dashboard = pipeline_dashboard(system_scope(exact=True), Period())
+    assert dashboard.source == ROLLUP
+    assert sum(row.reached["received"] for row in dashboard.funnel) == 25
+
+
+@pytest.mark.django_db
 def test_the_demo_command_run_again_adds_no_staff_and_only_the_missing_people() -> None:
     call_command("demo", people=30, stdout=io.StringIO())
     out = io.StringIO()

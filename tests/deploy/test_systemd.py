@@ -71,6 +71,8 @@ def test_every_unit_file_parses_with_its_expected_sections() -> None:
         "legionary-backup.timer",
         "legionary-checkpoint.service",
         "legionary-checkpoint.timer",
+        "legionary-report-refresh.service",
+        "legionary-report-refresh.timer",
         "legionary.service",
     ]
     for path in files:
@@ -140,6 +142,21 @@ def test_the_timer_services_run_existing_legionary_verbs(unit_name: str, verb: l
     assert written is not None
     writable = one(unit, "Service", "ReadWritePaths").split()
     assert any(written.group(1) == w or written.group(1).startswith(w + "/") for w in writable), writable
+
+
+def test_the_report_refresh_service_runs_the_real_verb_with_accepted_options() -> None:
+    unit = parse_unit(UNITS / "legionary-report-refresh.service")
+    assert one(unit, "Service", "Type") == "oneshot"
+    assert one(unit, "Service", "User") == "legionary"
+    assert values(unit, "Service", "ProtectSystem") == ["strict"]
+    argv = shlex.split(one(unit, "Service", "ExecStart"))
+    assert argv[:3] == [INSTALLED_COMMAND, "report", "refresh"]
+    from legionary.reports.management.commands.report import Command as ReportCommand
+
+    # The real command's parser accepts the options the unit passes.
+    ReportCommand().create_parser("legionary", "report").parse_args(argv[2:])
+    timer = parse_unit(UNITS / "legionary-report-refresh.timer")
+    assert one(timer, "Timer", "OnCalendar") == "*:0/15"
 
 
 def test_the_units_pass_systemd_analyze_verify(tmp_path: Path) -> None:

@@ -56,6 +56,10 @@ class Command(LegionaryCommand):
             raise UsageError(str(exc)) from None
         credentials = self._staff()
         report = fill(people, progress_to=sys.stderr if os.isatty(2) else None)
+        # The dashboard reads a pre-counted rollup (docs/reports.md); a demo has one from the start.
+        from legionary.reports.rollup import refresh as refresh_reports
+
+        refresh_reports()
         path = settings.LEGIONARY_HOME / "demo-credentials.txt"
         if credentials:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
