@@ -21,6 +21,15 @@ Run: ``PYTHONPATH=.:src .venv/bin/python bench/bench_audit.py [--quick | --big |
 ``--sizes 10000,1000000`` (needs the ``bench`` extra: ``pip install -e '.[bench]'``). Uses a
 throwaway LEGIONARY_HOME (tests.settings). PostgreSQL:
 ``.venv/bin/python -m tests.pgserver -- .venv/bin/python bench/bench_audit.py --big``.
+
+A 10M log takes long to fill, so ``--keep`` reuses one: with ``LEGIONARY_HOME`` set to a kept
+directory (it holds the SQLite file and the signing key; on PostgreSQL, ``DATABASE_URL`` naming a
+server that outlives the run), the log found there is grown to each size instead of refused.
+``--verify-only`` skips the appends and the side-by-side (they grow the log by ~16k entries per
+run) and times ``audit_verify`` alone, next to the raw fetch rate of the same rows through one
+connection (the database and the driver, nothing hashed or checked): on PostgreSQL, where one
+reader feeds the verification, the ceiling it cannot pass; on SQLite, where worker processes
+read ranges in parallel, a reference.
 """
 
 from __future__ import annotations
@@ -177,6 +186,17 @@ def verify_rate(repeats: int) -> tuple[float, int]:
     return entries / best, entries
 
 
+def fetch_floor() -> float:
+    """Entries/s of reading the rows ``audit_verify`` reads, as its sequential pass reads them
+    (one connection), doing nothing with them: what the database and the driver alone allow."""
+    from legionary.audit import verification
+
+    t0 = time.perf_counter()
+    with verification._read_snapshot():
+        rows = sum(len(batch) for batch in verification._batches(verification._entry_sql()))
+    return rows / (time.perf_counter() - t0)
+
+
 def proof_time(size: int, samples: int = 200) -> float:
     services.checkpoint_now()
     rng = random.Random(7)
@@ -210,12 +230,25 @@ def side_by_side(theirs: Auditlog, total: int, batch: int = 100) -> None:
           f"{us['oursB'] / us['theirsB']:>12.2f}  ({us['oursB'] / us['bulkB']:.2f} vs bulk_create)")  # fmt: skip
 
 
+def verify_only(sizes: list[int], repeats: int | None) -> None:
+    print(f"database: {connection.vendor}; checkpoint every {settings.LEGIONARY_CHECKPOINT_EVERY_ENTRIES}")
+    print(f"\n{'log size':>10} {'fill entries/s':>15} {'verify entries/s':>17} {'raw fetch entries/s':>20}", flush=True)
+    for size in sizes:
+        added, seconds = fill(size)
+        rate, entries = verify_rate(repeats or (1 if size >= 5_000_000 else 3))
+        floor = fetch_floor()
+        print(f"{entries:>10,} {added / seconds if added else 0:>15,.0f} {rate:>17,.0f} {floor:>20,.0f}", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="10k only, shorter side-by-side")
     parser.add_argument("--big", action="store_true", help="sizes 10k, 100k and 1M")
     parser.add_argument("--huge", action="store_true", help="sizes 10k, 1M and 10M (10M: long; the ETA is printed)")
     parser.add_argument("--sizes", help="comma-separated log sizes, e.g. 10000,1000000")
+    parser.add_argument("--keep", action="store_true", help="reuse the log kept in LEGIONARY_HOME / DATABASE_URL")
+    parser.add_argument("--verify-only", action="store_true", help="fill, then time audit_verify and the raw fetch")
+    parser.add_argument("--repeats", type=int, help="verifications per size, best taken (default 3; 1 from 5M)")
     args = parser.parse_args()
     if args.sizes:
         sizes = [int(s) for s in args.sizes.split(",")]
@@ -229,8 +262,11 @@ def main() -> None:
         sizes = [10_000, 100_000]
     call_command("migrate", verbosity=0)
     services.signing_key_init()
-    if log_size():
-        raise SystemExit("the audit log is not empty: run against a throwaway LEGIONARY_HOME / database")
+    if log_size() and not args.keep:
+        raise SystemExit("the audit log is not empty: run against a throwaway LEGIONARY_HOME / database, or --keep")
+    if args.verify_only:
+        verify_only(sizes, args.repeats)
+        return
     _count_node_io()
     theirs = Auditlog()
     print(f"database: {connection.vendor}; checkpoint every {settings.LEGIONARY_CHECKPOINT_EVERY_ENTRIES}")
@@ -248,7 +284,7 @@ def main() -> None:
             )
         added, seconds = fill(size)
         a = appends_at_size(theirs)
-        rate, entries = verify_rate(1 if size >= 5_000_000 else 3)
+        rate, entries = verify_rate(args.repeats or (1 if size >= 5_000_000 else 3))
         largest = entries
         first_us = first_us or a["ours_us"]
         print(

@@ -1,13 +1,22 @@
 """Verification of the audit log: recomputes the tree from the entries and checks everything stored.
 
-One pass over the entries (in a read snapshot, with a raw streaming cursor) checks, per entry: that
-indexes run 0, 1, 2... without a gap, that the indexed columns (actor, action, subject, time) and
-the index still say what the hashed body says, and that the body still hashes to its stored leaf
-node. The same pass folds the leaves into the tree, recomputing the root at every checkpoint's
-size and a running digest of every inner node per level; a second pass over the stored inner nodes
-compares them level by level. Every stored checkpoint (and any checkpoint kept off the machine)
-must carry a valid signature and match the recomputed root at its size, and consecutive
-checkpoints must be consistent according to the stored tree.
+One pass over the entries (in a read snapshot, through the driver's streaming cursor) checks, per
+entry: that indexes run 0, 1, 2... without a gap, that the indexed columns (actor, action,
+subject, time) and the index still say what the hashed body says, and that the body still hashes
+to its stored leaf node (read with the entry, by a merge of the two primary keys). The same pass
+folds the leaves into the tree, recomputing the root at every checkpoint's size and a running
+digest of every inner node per level; a second pass over the stored inner nodes compares them
+level by level. Every stored checkpoint (and any checkpoint kept off the machine) must carry a
+valid signature and match the recomputed root at its size, and consecutive checkpoints must be
+consistent according to the stored tree (their proofs' nodes read in a few queries).
+
+How the pass keeps up with a log of millions of entries: on PostgreSQL a thread fetches the next
+batch (binary format) while this one hashes, so the server works while Python does; on SQLite,
+whole aligned ranges of 2**16 entries (perfect subtrees) go to worker processes with read-only
+connections of their own (``scanning.check_range``), which check everything inside their range
+and return its root, and this process checks the rest. A range only says whether it holds: if
+anything does not, the whole verification runs again as one sequential pass, which names every
+problem exactly as it always has.
 
 Must never: write anything (recording that a verification ran is the caller's job, after it
 ran), trust a stored root or node without recomputing it, or stop at the first problem without
@@ -18,45 +27,51 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-import json
+import multiprocessing
+import os
+import queue
+import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from json.encoder import encode_basestring
 from operator import itemgetter
-from typing import Any, Literal
+from typing import Any, TypeVar
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
+from django.db.backends.base.base import BaseDatabaseWrapper
 
 from legionary.audit import checkpoint as notes
 from legionary.audit import merkle
 from legionary.audit.models import Checkpoint, Entry, LogHead, Node
+from legionary.audit.scanning import (
+    MAX_ENTRY_PROBLEMS,
+    EntryChecker,
+    Fold,
+    Kind,
+    Problem,
+    RangeSummary,
+    RangeTask,
+    Scan,
+    check_range,
+    compose,
+)
 from legionary.audit.services import LEVEL_SHIFT, DbNodeStore, pack_key, parse_verifier
 
-Kind = Literal["entry", "checkpoint", "node", "head"]
-_KIND_ORDER = {"entry": 0, "checkpoint": 1, "node": 2, "head": 3}
-# A wholesale rewrite would otherwise print a line per entry; the first ones say enough.
-MAX_ENTRY_PROBLEMS = 20
+__all__ = ["MAX_ENTRY_PROBLEMS", "Kind", "Problem", "VerifyResult", "audit_verify", "verify_external_checkpoint"]
+
 # Entries are read, checked and folded this many at a time. A power of two: a full batch that
 # starts at a multiple of it is one perfect subtree, hashed a level at a time.
 CHUNK = 8192
+# A SQLite log of at least two ranges of 2**RANGE_LEVEL entries is checked by worker processes,
+# one range at a time each (see ``scanning.check_range``); PostgreSQL already keeps the second
+# core busy with its server process.
+RANGE_LEVEL = 16
+RANGE_WORKERS: int | None = None
+"""Worker processes for the ranges; None: one per core this process may use, at most 4."""
 _INDEX_MASK = (1 << LEVEL_SHIFT) - 1
-
-
-@dataclass(frozen=True)
-class Problem:
-    kind: Kind
-    at: int
-    """Entry index, checkpoint size, node index (at ``level``), or the head's size."""
-    message: str
-    level: int = 0
-
-    def as_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"kind": self.kind, "at": self.at, "message": self.message}
-        if self.kind == "node":
-            out["level"] = self.level
-        return out
+_KIND_ORDER = {"entry": 0, "checkpoint": 1, "node": 2, "head": 3}
 
 
 @dataclass
@@ -122,18 +137,6 @@ def _quoted(*names: str) -> list[str]:
     return [connection.ops.quote_name(n) for n in names]
 
 
-def _stream(sql: str, params: Sequence[Any] = (), size: int = 0) -> Iterator[list[tuple[Any, ...]]]:
-    """Batches of rows (``CHUNK`` unless ``size``) from a server-side cursor (PostgreSQL) or a
-    plain one (SQLite)."""
-    cursor = connection.chunked_cursor()
-    try:
-        cursor.execute(sql, params)
-        while rows := cursor.fetchmany(size or CHUNK):
-            yield rows
-    finally:
-        cursor.close()
-
-
 def _fetch(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
@@ -154,239 +157,212 @@ def _time_sql() -> str:
     )
 
 
-@dataclass
-class _Scan:
-    entries: int = 0
-    root: bytes = merkle.EMPTY_ROOT
-    roots: dict[int, bytes] = field(default_factory=dict)
-    level_digests: list[Any] = field(default_factory=list)
-    entry_problems: list[Problem] = field(default_factory=list)
-    extra_entry_problems: int = 0
-    leaf_problems: int = 0
+_T = TypeVar("_T")
+_DONE = object()
 
 
-def _compose(stack: list[bytes]) -> bytes:
-    acc = stack[-1]
-    for digest in reversed(stack[:-1]):
-        acc = hashlib.sha256(b"\x01" + digest + acc).digest()
-    return acc
+def _read_ahead(batches: Iterator[_T], depth: int = 2) -> Iterator[_T]:
+    """``batches``, produced by a thread that stays up to ``depth`` batches ahead of the consumer.
 
-
-def _as_bytes(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
-    """psycopg2 hands out ``bytea`` as memoryview; the loops below compare ``bytes``."""
-    return [(row[0], bytes(row[1]), *row[2:]) for row in rows]
-
-
-def _leaf_nodes(first: int, last: int, count: int) -> list[bytes] | None:
-    """The stored leaf nodes of entries ``first..last`` in order, if all ``count`` of them exist.
-
-    Keys are unique, so ``count`` rows with keys in a range of ``count`` integers are exactly the
-    keys of that range.
+    On PostgreSQL the server computes the next batch while this process hashes the current one:
+    the thread spends its time waiting on the socket (the GIL released) and takes the GIL only to
+    build the rows of a batch, in one C call. Memory stays bounded by ``depth`` batches. The
+    generator is run, and closed, in the thread; an exception there is raised here.
     """
-    if last - first + 1 != count or first < 0 or last >= 1 << LEVEL_SHIFT:
-        return None
-    node, key, hash_ = _quoted(Node._meta.db_table, "key", "hash")
-    rows = _fetch(
-        f"SELECT {hash_} FROM {node} WHERE {key} >= %s AND {key} <= %s ORDER BY {key}",  # noqa: S608 — quoted constants
-        [first, last],
+    slots: queue.Queue[Any] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(item: object) -> bool:
+        while not stop.is_set():
+            try:
+                slots.put(item, timeout=0.1)
+            except queue.Full:
+                continue
+            return True
+        return False
+
+    def produce() -> None:
+        try:
+            for batch in batches:
+                if not put(batch):
+                    return
+            put(_DONE)
+        except BaseException as exc:  # noqa: BLE001 — handed to the consumer, which raises it
+            put(exc)
+        finally:
+            close = getattr(batches, "close", None)
+            if close is not None:
+                close()
+
+    worker = threading.Thread(target=produce, name="audit-verify-reader", daemon=True)
+    worker.start()
+    try:
+        while (item := slots.get()) is not _DONE:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        worker.join()
+
+
+def _entry_sql(where: str = "") -> str:
+    """Entries in index order with what the checks need: the index, the body, its stored leaf
+    node (level-0 keys are entry indexes; NULL when the node is missing), the indexed columns and
+    ``created_at`` spelled as in the body. A merge of two primary keys read in order, no sort.
+    ``where`` is a condition on ``e.index`` with %s placeholders."""
+    entry, node = _quoted(Entry._meta.db_table, Node._meta.db_table)
+    i, body, action, actor, subject, key, hash_ = _quoted("index", "body", "action", "actor", "subject", "key", "hash")
+    condition = f"WHERE {where.format(index=f'e.{i}')} " if where else ""
+    return (
+        f"SELECT e.{i}, e.{body}, n.{hash_}, e.{action}, e.{actor}, e.{subject}, {_time_sql()} "  # noqa: S608 — names are quoted constants
+        f"FROM {entry} e LEFT JOIN {node} n ON n.{key} = e.{i} {condition}ORDER BY e.{i}"
     )
-    if len(rows) != count:
-        return None
-    if type(rows[0][0]) is bytes:
-        return list(map(itemgetter(0), rows))
-    return [bytes(digest) for (digest,) in rows]
 
 
-def _leaf_node_map(indexes: list[int]) -> dict[int, bytes]:
-    """Stored leaf nodes by entry index, for the slow path (keys looked up one by one)."""
-    node, key, hash_ = _quoted(Node._meta.db_table, "key", "hash")
-    found: dict[int, bytes] = {}
-    for start in range(0, len(indexes), 500):
-        batch = indexes[start : start + 500]
-        marks = ", ".join(["%s"] * len(batch))
-        for packed, digest in _fetch(f"SELECT {key}, {hash_} FROM {node} WHERE {key} IN ({marks})", batch):  # noqa: S608
-            found[packed] = bytes(digest)
-    return found
+def _postgresql_batches(
+    db: BaseDatabaseWrapper, sql: str, params: Sequence[Any], size: int
+) -> Iterator[list[tuple[Any, ...]]]:
+    """A server-side cursor in binary format: no hex ``bytea`` to decode, integers as 8 bytes."""
+    with db.wrap_database_errors, db.connection.cursor(name="legionary_audit_verify", binary=True) as cursor:
+        cursor.execute(sql, params)
+        while rows := cursor.fetchmany(size):
+            yield rows
 
 
-class _EntryChecker:
-    """Checks each entry's columns and index against its body, and its body against its leaf node.
+def _sqlite_batches(
+    db: BaseDatabaseWrapper, sql: str, params: Sequence[Any], size: int
+) -> Iterator[list[tuple[Any, ...]]]:
+    with db.wrap_database_errors:
+        cursor = db.connection.cursor()
+        try:
+            # Django's wrapper would turn the %s placeholders into sqlite3's; the queries here are
+            # constants with no other "%s" in them.
+            cursor.execute(sql.replace("%s", "?"), params)
+            while rows := cursor.fetchmany(size):
+                yield rows
+        finally:
+            cursor.close()
 
-    ``fast`` answers for a whole batch whether everything holds, without recording anything;
-    only a batch where something does not hold goes through ``slow``, which names every problem
-    row by row exactly as a one-row-at-a-time check would.
+
+def _batches(sql: str, params: Sequence[Any] = (), size: int = 0) -> Iterator[list[tuple[Any, ...]]]:
+    """Rows of ``sql`` a batch of ``size`` (default ``CHUNK``) at a time, through the driver
+    directly: the queries here take only integers and their values need no conversion by Django.
+    Must run inside the read snapshot."""
+    db = connections[DEFAULT_DB_ALIAS]
+    db.ensure_connection()
+    if db.vendor == "postgresql":
+        return _read_ahead(_postgresql_batches(db, sql, params, size or CHUNK))
+    return _sqlite_batches(db, sql, params, size or CHUNK)
+
+
+def _range_workers() -> int:
+    if RANGE_WORKERS is not None:
+        return RANGE_WORKERS
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    return min(cores, 4)
+
+
+def _range_tasks(wanted: list[int], head_size: int) -> list[RangeTask]:
+    """The whole ranges of 2**RANGE_LEVEL entries below the log's end, for worker processes: only
+    on SQLite, only when this verification owns its snapshot (a caller's uncommitted transaction is
+    invisible to other connections), and only when there are at least two ranges and two cores.
+
+    The workers read in snapshots of their own, taken after ours. That is safe because the ranges
+    end at or below the head read in ours: appenders only add entries at or past the head and the
+    nodes above them, so no row a worker reads can have changed since (other than by tampering,
+    which it then reports like any other).
     """
-
-    def __init__(self, scan: _Scan, head_size: int) -> None:
-        self.scan = scan
-        self.head_size = head_size
-        self.expected_index = 0
-        self.prefixes: dict[tuple[str, str], bytes] = {}
-
-    def _prefix(self, action: str, actor: str) -> bytes:
-        prefix = self.prefixes.get((action, actor))
-        if prefix is None:
-            if len(self.prefixes) > 50_000:
-                self.prefixes.clear()
-            prefix = self.prefixes[(action, actor)] = (
-                f'{{"action":{encode_basestring(action)},"actor":{encode_basestring(actor)},"details":'
-            ).encode()
-        return prefix
-
-    def fast(self, rows: list[tuple[Any, ...]], leaves: list[bytes]) -> bool:
-        first, last, count = rows[0][0], rows[-1][0], len(rows)
-        # Indexes are unique and sorted: the first and the last say whether the batch has a gap.
-        if first != self.expected_index or last - first + 1 != count:
-            return False
-        prefixes, encode = self.prefixes, encode_basestring
-        # The body is canonical JSON with sorted keys: the columns must appear verbatim as its
-        # prefix (action, actor) and suffix (index, subject, time). JSON string literals end
-        # unambiguously, so a matching prefix and suffix mean equal values, without parsing.
-        for index, data, action, actor, subject, when in rows:
-            prefix = prefixes.get((action, actor)) or self._prefix(action, actor)
-            if not (
-                data.startswith(prefix)
-                and data.endswith(f',"index":{index},"subject":{encode(subject)},"time":"{when}","v":1}}'.encode())
-            ):
-                return False
-        if _leaf_nodes(first, last, count) != leaves:
-            return False
-        self.expected_index = last + 1
-        return True
-
-    def slow(self, rows: list[tuple[Any, ...]], leaves: list[bytes]) -> None:
-        scan = self.scan
-        problems = scan.entry_problems
-        head_size = self.head_size
-
-        def problem(index: int, message: str) -> None:
-            if len(problems) < MAX_ENTRY_PROBLEMS:
-                problems.append(Problem("entry", index, f"entry {index}: {message}"))
-            else:
-                scan.extra_entry_problems += 1
-
-        stored = _leaf_node_map([row[0] for row in rows])
-        for (index, data, action, actor, subject, when), leaf in zip(rows, leaves, strict=True):
-            expected_index = self.expected_index
-            if index != expected_index:
-                if index >= head_size:
-                    problem(index, f"it lies beyond the end of the log (the head counts {head_size}); it was inserted.")
-                else:
-                    missing = f"{expected_index}" if index == expected_index + 1 else f"{expected_index}-{index - 1}"
-                    problem(expected_index, f"missing (entries {missing} are not stored); entries were deleted.")
-            self.expected_index = index + 1
-            suffix = f',"index":{index},"subject":{encode_basestring(subject)},"time":"{when}","v":1}}'.encode()
-            if not (data.startswith(self._prefix(action, actor)) and data.endswith(suffix)):
-                problem(index, _column_problem(index, data))
-            leaf_node = stored.get(index)
-            if leaf_node is None:
-                scan.leaf_problems += 1
-                problem(index, "its leaf node is missing from the tree.")
-            elif leaf != leaf_node:
-                scan.leaf_problems += 1
-                problem(index, "its body no longer hashes to its leaf node; the body or the node was edited.")
+    level = RANGE_LEVEL
+    path = str(connection.settings_dict["NAME"])
+    if connection.vendor != "sqlite" or connection.in_atomic_block or _range_workers() < 2:
+        return []
+    if not os.path.isfile(path):  # an in-memory database has nothing another connection can open
+        return []
+    highest = _fetch(f"SELECT MAX({_quoted('index')[0]}) FROM {_quoted(Entry._meta.db_table)[0]}", [])[0][0]  # noqa: S608
+    ranges = min(head_size, (highest or 0) + 1) >> level
+    if ranges < 2:
+        return []
+    node, key, hash_ = _quoted(Node._meta.db_table, "key", "hash")
+    node_sql = f"SELECT {hash_} FROM {node} WHERE {key} >= ? AND {key} < ? ORDER BY {key}"  # noqa: S608 — quoted constants
+    entry_sql = _entry_sql("{index} >= ? AND {index} < ?")
+    tasks = []
+    for number in range(ranges):
+        start, end = number << level, (number + 1) << level
+        tasks.append(
+            RangeTask(
+                path=path,
+                entry_sql=entry_sql,
+                node_sql=node_sql,
+                start=start,
+                level=level,
+                node_keys=tuple(
+                    (height, pack_key(height, start >> height), pack_key(height, end >> height))
+                    for height in range(1, level + 1)
+                ),
+                sizes=tuple(size for size in wanted if start < size <= end),
+                chunk=CHUNK,
+            )
+        )
+    return tasks
 
 
-class _Fold:
-    """The tree folded from the leaves in order (a compact range: one perfect subtree per set bit
-    of the size), recording the root at the wanted sizes and every completed inner node in its
-    level's running digest, for the comparison with the stored nodes."""
-
-    def __init__(self, scan: _Scan, sizes: set[int]) -> None:
-        self.scan = scan
-        self.digests = scan.level_digests
-        self.stack: list[bytes] = []
-        self.n = 0
-        self.wanted = sorted(s for s in sizes if s > 0)
-        self.next_at = 0
-
-    def _digest(self, level: int) -> Any:
-        while len(self.digests) < level:
-            self.digests.append(hashlib.sha256())
-        return self.digests[level - 1]
-
-    def _next_size(self) -> int:
-        return self.wanted[self.next_at] if self.next_at < len(self.wanted) else -1
-
-    def add(self, leaves: list[bytes]) -> None:
-        count = len(leaves)
-        if count == CHUNK and self.n % CHUNK == 0:
-            self._add_perfect(leaves)
-        else:
-            self._add_one_by_one(leaves)
-
-    def _add_perfect(self, leaves: list[bytes]) -> None:
-        """A batch of 2**k leaves starting at a multiple of 2**k is one perfect subtree: hashed a
-        level at a time, with the roots of sizes inside it composed from its levels."""
-        sha = hashlib.sha256
-        levels = [leaves]
-        current = leaves
-        while len(current) > 1:
-            pairs = iter(current)
-            current = [sha(b"\x01" + left + right).digest() for left, right in zip(pairs, pairs, strict=True)]
-            self._digest(len(levels)).update(b"".join(current))
-            levels.append(current)
-        start, end = self.n, self.n + len(leaves)
-        size = self._next_size()
-        while 0 < size <= end:
-            offset, position, pieces = size - start, 0, []
-            for level in range(len(levels) - 1, -1, -1):
-                if offset >> level & 1:
-                    pieces.append(levels[level][position >> level])
-                    position += 1 << level
-            self.scan.roots[size] = _compose(self.stack + pieces)
-            self.next_at += 1
-            size = self._next_size()
-        top_level = len(levels) - 1
-        digest, carry, level = current[0], start >> top_level, top_level
-        stack = self.stack
-        while carry & 1:
-            digest = sha(b"\x01" + stack.pop() + digest).digest()
-            carry >>= 1
-            level += 1
-            self._digest(level).update(digest)
-        stack.append(digest)
-        self.n = end
-
-    def _add_one_by_one(self, leaves: list[bytes]) -> None:
-        sha = hashlib.sha256
-        stack = self.stack
-        pop, push = stack.pop, stack.append
-        digests = self.digests
-        n = self.n
-        next_size = self._next_size()
-        for leaf in leaves:
-            carry, level = n, 0
-            while carry & 1:
-                leaf = sha(b"\x01" + pop() + leaf).digest()
-                carry >>= 1
-                level += 1
-                if level > len(digests):
-                    digests.append(hashlib.sha256())
-                digests[level - 1].update(leaf)
-            push(leaf)
-            n += 1
-            if n == next_size:
-                self.scan.roots[n] = _compose(stack)
-                self.next_at += 1
-                next_size = self._next_size()
-        self.n = n
+def _check_ranges(tasks: list[RangeTask], fold: Fold, progress: Callable[[int], object] | None) -> bool:
+    """Runs the range tasks in worker processes and folds their subtrees in, in order; False as
+    soon as one range does not hold (the caller then verifies sequentially to say what is wrong)."""
+    # Workers start from a fresh interpreter (the fork server's), never as a fork of this process
+    # and its open connection; the fork server imports this program once, not once per worker.
+    methods = multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+    with ProcessPoolExecutor(max_workers=_range_workers(), mp_context=context) as pool:
+        summaries: Iterator[RangeSummary] = pool.map(check_range, tasks)
+        try:
+            for task, summary in zip(tasks, summaries, strict=True):
+                if not summary.intact:
+                    return False
+                fold.add_subtree(summary.root, task.level, summary.pieces)
+                if progress is not None:
+                    progress(1 << task.level)
+        except Exception:  # noqa: BLE001 — a worker that failed (killed, database busy) proves nothing
+            return False  # either way; the sequential pass reads everything again and reports it
+        finally:
+            pool.shutdown(cancel_futures=True)
+    return True
 
 
-def _scan_entries(sizes: set[int], head_size: int, progress: Callable[[int], object] | None) -> _Scan:
+def _scan_entries(sizes: set[int], head_size: int, progress: Callable[[int], object] | None) -> Scan:
     """One pass over the entries in index order, a batch of ``CHUNK`` at a time."""
-    entry = _quoted(Entry._meta.db_table)[0]
-    i, body, action, actor, subject = _quoted("index", "body", "action", "actor", "subject")
-    sql = (
-        f"SELECT e.{i}, e.{body}, e.{action}, e.{actor}, e.{subject}, {_time_sql()} "  # noqa: S608 — names are quoted constants
-        f"FROM {entry} e ORDER BY e.{i}"
-    )
-    scan = _Scan()
-    checker = _EntryChecker(scan, head_size)
-    fold = _Fold(scan, sizes)
+    scan = Scan()
+    return _scan_rest(scan, Fold(scan, sizes, CHUNK), sizes, head_size, progress)
+
+
+def _scan_in_ranges(sizes: set[int], head_size: int, progress: Callable[[int], object] | None) -> Scan | None:
+    """The same pass, with the whole ranges below the head first checked by worker processes
+    when ``_range_tasks`` allows it. None when a range does not hold: nothing is said about where."""
+    scan = Scan()
+    fold = Fold(scan, sizes, CHUNK)
+    tasks = _range_tasks(fold.wanted, head_size)
+    if tasks:
+        entry, index = _quoted(Entry._meta.db_table, "index")
+        if _fetch(f"SELECT MIN({index}) FROM {entry}", [])[0][0] < 0:  # noqa: S608 — quoted constants
+            return None  # rows below entry 0 lie outside every range
+        if not _check_ranges(tasks, fold, progress):
+            return None
+        scan.covered, scan.covered_level = fold.n, RANGE_LEVEL
+    return _scan_rest(scan, fold, sizes, head_size, progress)
+
+
+def _scan_rest(
+    scan: Scan, fold: Fold, sizes: set[int], head_size: int, progress: Callable[[int], object] | None
+) -> Scan:
+    """The entries from ``fold.n`` on (all of them unless ranges were checked before)."""
+    checker = EntryChecker(scan, head_size, expected_index=fold.n)
     sha = hashlib.sha256
-    for batch in _stream(sql):
-        rows = batch if type(batch[0][1]) is bytes else _as_bytes(batch)
+    batches = _batches(_entry_sql("{index} >= %s"), [fold.n]) if fold.n else _batches(_entry_sql())
+    for rows in batches:
         leaves = [sha(b"\x00" + row[1]).digest() for row in rows]
         if not checker.fast(rows, leaves):
             checker.slow(rows, leaves)
@@ -394,31 +370,19 @@ def _scan_entries(sizes: set[int], head_size: int, progress: Callable[[int], obj
         if progress is not None:
             progress(len(rows))
     scan.entries = fold.n
-    scan.root = _compose(fold.stack) if fold.stack else merkle.EMPTY_ROOT
+    scan.root = compose(fold.stack) if fold.stack else merkle.EMPTY_ROOT
     if 0 in sizes:
         scan.roots[0] = merkle.EMPTY_ROOT
     return scan
 
 
-def _column_problem(index: int, body: bytes) -> str:
-    """Why the columns and the body disagree: only reached when they do, so it may parse."""
-    try:
-        document = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        return "its body is not valid JSON; it was edited."
-    if not isinstance(document, dict):
-        return "its body is not an audit entry; it was edited."
-    if document.get("index") != index:
-        return f"its body says it is entry {document.get('index')}; entries were moved or reordered."
-    return "its columns (actor, action, subject or time) differ from its hashed body; a column was edited."
-
-
-def _check_inner_nodes(scan: _Scan, result: VerifyResult) -> None:
+def _check_inner_nodes(scan: Scan, result: VerifyResult) -> None:
     """Stored inner nodes against the digests the fold computed, level by level.
 
     Level L of a tree of n leaves holds exactly the nodes 0 .. (n >> L) - 1: each level is read
     as one range of keys in order (hashes only), fed to a running digest, and counted; a key
-    outside those ranges is looked for separately.
+    outside those ranges is looked for separately. The nodes inside ranges that worker processes
+    checked (``scan.covered``) are not read again.
     """
     node, key, hash_ = _quoted(Node._meta.db_table, "key", "hash")
     n = scan.entries
@@ -426,11 +390,12 @@ def _check_inner_nodes(scan: _Scan, result: VerifyResult) -> None:
     top = max(len(scan.level_digests), (highest or 0) >> LEVEL_SHIFT)
     first = itemgetter(0)
     for level in range(1, top + 1):
-        base, expected_count = pack_key(level, 0), n >> level
+        checked = scan.covered >> level if level <= scan.covered_level else 0
+        base, expected_count = pack_key(level, checked), (n >> level) - checked
         stored, count = hashlib.sha256(), 0
         if expected_count:
             sql = f"SELECT {hash_} FROM {node} WHERE {key} >= %s AND {key} < %s ORDER BY {key}"  # noqa: S608
-            for rows in _stream(sql, [base, base + expected_count], size=4 * CHUNK):
+            for rows in _batches(sql, [base, base + expected_count], size=4 * CHUNK):
                 stored.update(b"".join(map(first, rows)))
                 count += len(rows)
         beyond = _fetch(
@@ -544,52 +509,70 @@ def audit_verify(
                 )
                 result.external.append(opened.size)
 
-        scan = _scan_entries({s.size for s in signed + outside}, head, progress)
-        result.entries, result.root = scan.entries, scan.root
-        result.problems.extend(scan.entry_problems)
-        if scan.extra_entry_problems:
+        sizes = {s.size for s in signed + outside}
+        scan = _scan_in_ranges(sizes, head, progress)
+        if scan is not None:
+            checked = _check_scan(_copy(result), scan, head, signed, outside)
+            if checked.ok or not scan.covered:
+                return checked
+        # Something does not hold in a log checked by ranges: the sequential pass says what, and
+        # where, exactly as it would have without them (a progress bar goes past its end meanwhile).
+        return _check_scan(result, _scan_entries(sizes, head, progress), head, signed, outside)
+
+
+def _copy(result: VerifyResult) -> VerifyResult:
+    return VerifyResult(checkpoints=result.checkpoints, problems=list(result.problems), external=list(result.external))
+
+
+def _check_scan(
+    result: VerifyResult, scan: Scan, head: int, signed: list[_Signed], outside: list[_Signed]
+) -> VerifyResult:
+    """Everything after the pass over the entries: checkpoints, the head, the stored nodes."""
+    result.entries, result.root = scan.entries, scan.root
+    result.problems.extend(scan.entry_problems)
+    if scan.extra_entry_problems:
+        result.problems.append(
+            Problem("entry", scan.entries, f"... and {scan.extra_entry_problems} more entry problems.")
+        )
+    first_bad = min((p.at for p in scan.entry_problems), default=None)
+    previous = 0
+    truncated = False
+    for cp in sorted(signed + outside, key=lambda c: c.size):
+        at = cp.size
+        if cp.size > scan.entries:
+            truncated = True
             result.problems.append(
-                Problem("entry", scan.entries, f"... and {scan.extra_entry_problems} more entry problems.")
+                Problem(
+                    "checkpoint",
+                    at,
+                    f"{cp.label}: the log holds only {scan.entries} entries; "
+                    f"entries {scan.entries}-{cp.size - 1} were removed (its tail was truncated).",
+                )
             )
-        first_bad = min((p.at for p in scan.entry_problems), default=None)
-        previous = 0
-        truncated = False
-        for cp in sorted(signed + outside, key=lambda c: c.size):
-            at = cp.size
-            if cp.size > scan.entries:
-                truncated = True
-                result.problems.append(
-                    Problem(
-                        "checkpoint",
-                        at,
-                        f"{cp.label}: the log holds only {scan.entries} entries; "
-                        f"entries {scan.entries}-{cp.size - 1} were removed (its tail was truncated).",
-                    )
-                )
-            elif scan.roots.get(cp.size) != cp.root:
-                where = (
-                    f"entry {first_bad} was changed"
-                    if first_bad is not None and first_bad < cp.size
-                    else f"entries between {previous} and {cp.size - 1} were rewritten"
-                )
-                result.problems.append(
-                    Problem("checkpoint", at, f"{cp.label}: the root recomputed from the entries differs; {where}.")
-                )
-            else:
-                previous = cp.size
-        if scan.entries < head and not truncated:
+        elif scan.roots.get(cp.size) != cp.root:
+            where = (
+                f"entry {first_bad} was changed"
+                if first_bad is not None and first_bad < cp.size
+                else f"entries between {previous} and {cp.size - 1} were rewritten"
+            )
             result.problems.append(
-                Problem("entry", scan.entries, f"entry {scan.entries}: missing; the log head counts {head} entries.")
+                Problem("checkpoint", at, f"{cp.label}: the root recomputed from the entries differs; {where}.")
             )
-        elif scan.entries > head and not scan.entry_problems:
-            result.problems.append(
-                Problem("head", head, f"the log head counts {head} entries but {scan.entries} are stored.")
-            )
-        if not scan.leaf_problems:
-            _check_inner_nodes(scan, result)
-        _check_stray_leaves(scan.entries, head, result)
-        if result.ok:
-            _check_consistency(signed, result)
+        else:
+            previous = cp.size
+    if scan.entries < head and not truncated:
+        result.problems.append(
+            Problem("entry", scan.entries, f"entry {scan.entries}: missing; the log head counts {head} entries.")
+        )
+    elif scan.entries > head and not scan.entry_problems:
+        result.problems.append(
+            Problem("head", head, f"the log head counts {head} entries but {scan.entries} are stored.")
+        )
+    if not scan.leaf_problems:
+        _check_inner_nodes(scan, result)
+    _check_stray_leaves(scan.entries, head, result)
+    if result.ok:
+        _check_consistency(signed, result)
     return result
 
 
@@ -602,13 +585,41 @@ def _check_stray_leaves(size: int, head: int, result: VerifyResult) -> None:
         )
 
 
+class _KeyRecorder:
+    """A node store that only notes which nodes are asked for (any hash will do for that)."""
+
+    def __init__(self) -> None:
+        self.keys: dict[merkle.NodeKey, None] = {}
+
+    def get_many(self, keys: Sequence[merkle.NodeKey]) -> dict[merkle.NodeKey, bytes]:
+        self.keys.update(dict.fromkeys(keys))
+        return dict.fromkeys(keys, bytes(32))
+
+
+class _Prefetched:
+    """The stored nodes read in advance, served from memory; a node not stored stays missing."""
+
+    def __init__(self, nodes: dict[merkle.NodeKey, bytes]) -> None:
+        self.nodes = nodes
+
+    def get_many(self, keys: Sequence[merkle.NodeKey]) -> dict[merkle.NodeKey, bytes]:
+        return {key: self.nodes[key] for key in keys if key in self.nodes}
+
+
 def _check_consistency(signed: list[_Signed], result: VerifyResult) -> None:
-    """Each checkpoint extends the previous one, by the proofs the stored tree would serve."""
-    store = DbNodeStore()
+    """Each checkpoint extends the previous one, by the proofs the stored tree would serve.
+
+    A log signs a checkpoint every thousand entries, so there are thousands of proofs: which
+    nodes they need is worked out first, and those are read in a few queries instead of one
+    round trip per proof.
+    """
     ordered = sorted(signed, key=lambda c: c.size)
-    for old, new in itertools.pairwise(ordered):
-        if old.size == 0 or old.size == new.size:
-            continue
+    pairs = [(old, new) for old, new in itertools.pairwise(ordered) if old.size != 0 and old.size != new.size]
+    recorder = _KeyRecorder()
+    for old, new in pairs:
+        merkle.consistency_proof(recorder, old.size, new.size)
+    store = _Prefetched(DbNodeStore().get_many(list(recorder.keys)))
+    for old, new in pairs:
         try:
             proof = merkle.consistency_proof(store, old.size, new.size)
         except merkle.MissingNodeError:
