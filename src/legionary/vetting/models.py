@@ -10,6 +10,7 @@ document number or any other plaintext identity, and must never be changed excep
 from __future__ import annotations
 
 from django.db import models
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from legionary.identity.models import Person
@@ -25,6 +26,12 @@ class CaseState(models.TextChoices):
     APPEALED = "appealed", _("Appealed")
     # The two adjudicators disagreed: a senior adjudicator decides.
     ESCALATED = "escalated", _("Escalated to a senior adjudicator")
+
+
+DECIDED_STATES = (CaseState.APPROVED.value, CaseState.DENIED.value)
+FLAGGED_OPEN = Q(flagged=True) & ~Q(state__in=DECIDED_STATES)
+"""Flagged cases not yet decided: the condition of the partial index behind the queue's "flagged"
+section (``selectors.flagged_open`` states it in the query)."""
 
 
 class Case(models.Model):
@@ -54,8 +61,9 @@ class Case(models.Model):
             models.Index(fields=["state", "created_at"], name="case_state_created"),
             # The queue's "to decide" and "escalated" sections, oldest change first.
             models.Index(fields=["state", "updated_at"], name="case_state_updated"),
-            # The queue's "flagged" section, oldest first.
-            models.Index(fields=["flagged", "created_at"], name="case_flagged_created"),
+            # The queue's "flagged" section, oldest first: the open flagged cases only, so that the
+            # page does not step over the (ever more) decided ones.
+            models.Index(fields=["created_at", "id"], condition=FLAGGED_OPEN, name="case_flagged_open"),
             # The same lists for a legion-scoped viewer: the legion first, then the page's order, so
             # that a page is an index range rather than a sort of the whole legion's cases.
             models.Index(fields=["legion", "created_at", "id"], name="case_legion_created"),

@@ -14,13 +14,14 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import BooleanField, Exists, OuterRef, Q, QuerySet
+from django.db.models.expressions import RawSQL
 
 from legionary.access.models import RoleGrant
 from legionary.access.roles import ROLE_PERMISSIONS, Perm, Role, ScopeKind
 from legionary.audit.models import Entry
-from legionary.pagination import KeysetPage, keyset_page
-from legionary.vetting.models import Case, CaseState, Check, Decision
+from legionary.pagination import KeysetPage, encode_cursor, keyset_page
+from legionary.vetting.models import DECIDED_STATES, Case, CaseState, Check, Decision
 from legionary.vetting.states import VettingError
 
 # Roles that see every case of the legions their grant covers.
@@ -116,6 +117,20 @@ def case_history(case: Case) -> list[HistoryItem]:
     return items
 
 
+def flagged_open() -> RawSQL:
+    """``models.FLAGGED_OPEN`` as a condition written out with its values, for the queue.
+
+    SQLite uses a partial index only for a query that states the index's condition, values and
+    all, in its SQL; the ORM would send the two states as bound parameters, and SQLite would then
+    walk every case in date order instead (tested in tests/vetting/test_queue_plans.py).
+    """
+    # Nothing from outside: the table's name and two state names, constants of ours made of letters.
+    states = ", ".join(f"'{state}'" for state in DECIDED_STATES)
+    table = Case._meta.db_table
+    sql = f'"{table}"."flagged" AND NOT ("{table}"."state" IN ({states}))'
+    return RawSQL(sql, (), output_field=BooleanField())  # noqa: S611 — constants of ours, no input
+
+
 QUEUE_PAGE = 50
 QUEUE_SECTIONS = ("checks", "start", "decide", "escalated", "flagged")
 """The queue's sections; each is keyset-paginated on its own, with the parameter ``<section>_after``."""
@@ -126,6 +141,9 @@ _ORDERS: dict[str, tuple[str, ...]] = {
     "escalated": ("updated_at", "id"),
     "flagged": ("created_at", "id"),
 }
+
+
+_QUEUE_CASE_FIELDS = ("id", "legion", "state", "created_at", "updated_at", "person__id", "person__call_sign")
 
 
 @dataclass(frozen=True)
@@ -139,6 +157,21 @@ class Queue:
     """Section name → cursor of its next page, for the sections that have one."""
 
 
+def _merged_page(
+    querysets: list[QuerySet[Case]], order: tuple[str, ...], *, after: str | None, limit: int
+) -> KeysetPage[Case]:
+    """One keyset page of the union of ``querysets`` (disjoint, all in the ascending ``order``):
+    a page of each, merged. The cursor is a position in ``order``, so it is valid for each part."""
+    if any(key.startswith("-") for key in order):
+        raise ValueError("merged pages are in ascending order only")
+    parts = [keyset_page(rows, order, after=after, limit=limit) for rows in querysets]
+    rows = sorted((row for part in parts for row in part.rows), key=lambda row: [getattr(row, k) for k in order])
+    if len(rows) <= limit and not any(part.next for part in parts):
+        return KeysetPage(rows, None)
+    rows = rows[:limit]
+    return KeysetPage(rows, encode_cursor(order, [getattr(rows[-1], key) for key in order]))
+
+
 def work_queue(*, staff: Any, perms: frozenset[Perm], after: dict[str, str] | None = None) -> Queue:
     """What ``staff`` has to do now: his open checks, cases to start, to decide, flagged cases.
 
@@ -146,7 +179,8 @@ def work_queue(*, staff: Any, perms: frozenset[Perm], after: dict[str, str] | No
     ``BadCursor`` if one is not ours), so the queue costs the same at any number of cases.
     """
     after = after or {}
-    cases = visible_cases(staff).select_related("person")
+    # What the queue shows and orders by, not every column (a case's JSON profile, say): up to 250 rows.
+    cases = visible_cases(staff).select_related("person").only(*_QUEUE_CASE_FIELDS)
     pages: dict[str, KeysetPage[Any]] = {}
 
     def page(section: str, rows: QuerySet[Any]) -> list[Any]:
@@ -158,7 +192,8 @@ def work_queue(*, staff: Any, perms: frozenset[Perm], after: dict[str, str] | No
         # EXISTS per open check (a handful), not ``case IN (every visible case)``.
         Check.objects.filter(assigned_to=staff, result="")
         .filter(Exists(visible_cases(staff).filter(pk=OuterRef("case_id"))))
-        .select_related("case__person", "check_type"),
+        .select_related("case__person", "check_type")
+        .only("id", "case_id", "check_type", "due_on", "result", *(f"case__{f}" for f in _QUEUE_CASE_FIELDS)),
     )
     to_start = page("start", cases.filter(state=CaseState.RECEIVED)) if Perm.ASSIGN_CHECKS in perms else []
     to_decide: list[Case] = []
@@ -166,13 +201,21 @@ def work_queue(*, staff: Any, perms: frozenset[Perm], after: dict[str, str] | No
     if Perm.ADJUDICATE in perms:
         # A vote already cast this round takes the case off the adjudicator's queue.
         voted = Decision.objects.filter(case=OuterRef("pk"), adjudicator=staff, round=OuterRef("decision_round"))
-        waiting = cases.filter(state__in=[CaseState.AWAITING_DECISION, CaseState.APPEALED]).exclude(Exists(voted))
-        to_decide = page("decide", waiting)
+        waiting = cases.exclude(Exists(voted))
+        # One page per state, merged: ``state IN (a, b)`` ordered by time is two ranges of the
+        # (state, updated_at) index that the database can only read whole and sort.
+        pages["decide"] = _merged_page(
+            [waiting.filter(state=state) for state in (CaseState.AWAITING_DECISION, CaseState.APPEALED)],
+            _ORDERS["decide"],
+            after=after.get("decide"),
+            limit=QUEUE_PAGE,
+        )
+        to_decide = pages["decide"].rows
     if Perm.ADJUDICATE_SENIOR in perms:
         escalated = page("escalated", cases.filter(state=CaseState.ESCALATED))
     flagged: list[Case] = []
     if RoleGrant.objects.filter(staff=staff, role=Role.CI_OFFICER).exists():
-        flagged = page("flagged", cases.filter(flagged=True).exclude(state__in=[CaseState.APPROVED, CaseState.DENIED]))
+        flagged = page("flagged", cases.filter(flagged_open()))
     return Queue(
         my_checks=my_checks,
         to_start=to_start,

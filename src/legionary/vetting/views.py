@@ -15,6 +15,7 @@ from urllib.parse import urlencode
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
@@ -27,7 +28,7 @@ from legionary.identity.services import Actor, IdentityError, NotPermitted, unse
 from legionary.pagination import BadCursor
 from legionary.vetting import guidelines, selectors, services
 from legionary.vetting.catalogue import check_type_name
-from legionary.vetting.models import Case, CheckResult, CheckType, Outcome, PolygraphOutcome, Severity
+from legionary.vetting.models import Case, CaseState, CheckResult, CheckType, Outcome, PolygraphOutcome, Severity
 
 
 def _int(value: str | None) -> int | None:
@@ -108,7 +109,18 @@ def queue(request: HttpRequest) -> HttpResponse:
         for c in work.my_checks
     ]
     more = {section: "?" + urlencode({f"{section}_after": cursor}) for section, cursor in work.next.items()}
-    return render(request, "vetting/queue.html", {"work": work, "my_checks": checks, "more": more})
+    # Up to 250 rows: state labels looked up once (``get_state_display`` rebuilds the choices on
+    # every call) and case links made from a prefix reversed once, not a reverse per row.
+    labels = {value: str(label) for value, label in CaseState.choices}
+    context = {
+        "work": work,
+        "my_checks": checks,
+        "more": more,
+        "case_base": reverse("vetting:case", args=[0]).removesuffix("0/"),
+        "to_decide": [(case, labels.get(case.state, case.state)) for case in work.to_decide],
+        "flagged": [(case, labels.get(case.state, case.state)) for case in work.flagged],
+    }
+    return render(request, "vetting/queue.html", context)
 
 
 @staff_required(Perm.VIEW_CASES)

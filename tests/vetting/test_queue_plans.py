@@ -1,0 +1,120 @@
+"""The work queue costs the same at any number of cases: each section is one index range read up to
+its page, never a walk over the cases (or a sort of them) that grows with the instance.
+
+The plans are the database's own (``EXPLAIN`` of the statements the queue really sends, with their
+parameters), on SQLite and PostgreSQL; on PostgreSQL sequential scans and sorts are switched off,
+since on a test's few rows they are the cheapest plan whatever the indexes: the plan left is the
+index-ordered one, if the query allows one.
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.db import connection
+
+from legionary.access.roles import Perm
+from legionary.vetting import selectors
+from legionary.vetting.models import Case, CaseState
+from tests.conftest import signed_in
+from tests.vetting.conftest import NOW, Cast, Submit, start
+
+Statement = tuple[str, Any]
+
+
+def _statements(run: Callable[[], object]) -> list[Statement]:
+    """The SQL and parameters of every statement ``run`` sends."""
+    seen: list[Statement] = []
+
+    def record(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        seen.append((sql, params))
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(record):
+        run()
+    return seen
+
+
+def _plan(statement: Statement) -> str:
+    sql, params = statement
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SET LOCAL enable_seqscan = off")
+            cursor.execute("SET LOCAL enable_sort = off")  # so a page in index order wins if the query allows one
+            cursor.execute("EXPLAIN " + sql, params)
+            return "\n".join(row[0] for row in cursor.fetchall())
+        cursor.execute("EXPLAIN QUERY PLAN " + sql, params)
+        return "\n".join(str(row[-1]) for row in cursor.fetchall())
+
+
+def _queue_of(staff: Any) -> list[Statement]:
+    return _statements(lambda: selectors.work_queue(staff=staff, perms=frozenset(Perm)))
+
+
+def test_the_flagged_section_reads_the_open_flagged_cases_index_not_every_case_by_date(
+    submit: Submit, vetting_cast: Cast
+) -> None:
+    flagged = start(submit(), vetting_cast)
+    start(submit(), vetting_cast)  # the same applicant again: flagged
+    assert Case.objects.filter(flagged=True).exists() and flagged.pk
+    statements = [s for s in _queue_of(vetting_cast.ci) if '"flagged" AND NOT' in s[0]]
+    assert len(statements) == 1, "the flagged section is one query"
+    plan = _plan(statements[0])
+    # The partial index holds only flagged cases not yet decided; without it the database walks
+    # every case in date order (the decided ones too), which grows with the instance.
+    assert "case_flagged_open" in plan, plan
+
+
+def test_each_state_of_the_decision_section_is_a_range_of_its_index_without_a_sort(
+    submit: Submit, vetting_cast: Cast
+) -> None:
+    submit()
+    statements = [s for s in _queue_of(vetting_cast.adjudicators[0]) if '"vetting_case"."updated_at" ASC' in s[0]]
+    decide = [s for s in statements if "vetting_decision" in s[0]]
+    assert len(decide) == 2, "one query per state waiting for a decision"
+    for statement in decide:
+        plan = _plan(statement)
+        assert "case_state_updated" in plan, plan
+        # No sort of the state's cases (an incremental sort of equal times by id is fine): with
+        # ``state IN (two states)`` the database must read both ranges whole and sort them.
+        if connection.vendor == "sqlite":
+            assert "TEMP B-TREE" not in plan, plan
+        else:
+            assert not re.search(r"(^|->\s+)Sort\b", plan, re.MULTILINE), plan
+
+
+def test_the_decision_section_pages_through_awaiting_and_appealed_cases_together_oldest_change_first(
+    submit: Submit, vetting_cast: Cast, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cases = [submit() for _ in range(5)]
+    # Interleaved: the two states' cases alternate in the order of their last change.
+    for minutes, (case, state) in enumerate(
+        zip(
+            reversed(cases),
+            [CaseState.APPEALED, CaseState.AWAITING_DECISION] * 3,
+            strict=False,
+        )
+    ):
+        Case.objects.filter(pk=case.pk).update(state=state, updated_at=NOW + datetime.timedelta(minutes=minutes))
+    monkeypatch.setattr(selectors, "QUEUE_PAGE", 2)
+    adjudicator = vetting_cast.adjudicators[0]
+    seen: list[int] = []
+    pages, cursor = 0, None
+    while True:
+        queue = selectors.work_queue(
+            staff=adjudicator, perms=frozenset(Perm), after={"decide": cursor} if cursor else None
+        )
+        seen.extend(case.pk for case in queue.to_decide)
+        pages += 1
+        cursor = queue.next.get("decide")
+        if cursor is None:
+            break
+    assert seen == list(Case.objects.order_by("updated_at", "id").values_list("pk", flat=True))
+    assert pages == 3
+    page = signed_in(adjudicator).get("/cases/", secure=True).content.decode()
+    assert 'id="queue-decide-next"' in page
+    assert "· Appealed</li>" in page and "· Awaiting decision</li>" in page
