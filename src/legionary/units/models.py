@@ -41,16 +41,25 @@ def path_upper_bound(path: str) -> str:
 
 
 class PathField(models.CharField):  # type: ignore[type-arg]
-    """A materialised path: zero-padded ids, each followed by a dot."""
+    """A materialised path: zero-padded ids, each followed by a dot, compared byte by byte.
+
+    SQLite compares text byte-wise by default. On PostgreSQL the column takes the "C" collation
+    (byte order) instead of the database's, whose order may ignore the dots and in which a prefix
+    is not a range of the index: there a subtree's first rows in tree order meant walking the index
+    from the first unit of the tree, filtering (migration 0003 changes existing columns).
+    """
+
+    def db_parameters(self, connection: Any) -> dict[str, Any]:
+        parameters: dict[str, Any] = super().db_parameters(connection)
+        if connection.vendor == "postgresql":
+            parameters["collation"] = "C"
+        return parameters
 
 
 @PathField.register_lookup
 class Within(Lookup):
-    """``path__within=P``: the unit at P and every unit below it, as an indexed query.
-
-    SQLite compares text byte-wise by default, so a range over the path's b-tree index does it.
-    PostgreSQL may compare by locale (where dots are ignored), so there it is ``LIKE 'P%'``, which
-    Django backs with a ``varchar_pattern_ops`` index for unique character columns.
+    """``path__within=P``: the unit at P and every unit below it, as a range of the path's index
+    (``P <= path < P's upper bound``, byte-wise: see ``PathField``), on SQLite and PostgreSQL alike.
     """
 
     lookup_name = "within"
@@ -66,11 +75,6 @@ class Within(Lookup):
         lhs, lhs_params = self.process_lhs(compiler, connection)
         prefix = self._prefix()
         return f"({lhs} >= %s AND {lhs} < %s)", [*lhs_params, prefix, path_upper_bound(prefix)]
-
-    def as_postgresql(self, compiler: Any, connection: Any) -> Any:
-        lhs, lhs_params = self.process_lhs(compiler, connection)
-        # Digits and dots only (checked above): nothing to escape in the pattern.
-        return f"{lhs} LIKE %s", [*lhs_params, self._prefix() + "%"]
 
 
 class UnitKind(models.TextChoices):
@@ -189,6 +193,10 @@ class OverrideRequest(models.Model):
 
     class Meta:
         ordering = ["requested_at", "id"]
+        # The roster's "waiting for approval" list: the pending requests only, in their order.
+        indexes = [
+            models.Index(fields=["requested_at", "id"], condition=Q(decided_at__isnull=True), name="override_pending")
+        ]
 
 
 class StatusChange(models.Model):

@@ -2,7 +2,8 @@
 
 Responsible for what the units pages, the export and the API show, always narrowed through
 ``access.scopes`` (so a list, a search, a count or an export can only hold what is in scope). A
-roster costs a fixed number of queries whatever the unit's size.
+roster page costs a fixed number of queries whatever the unit's size (the export: a few per
+thousand billets), each reading only the page's rows.
 
 Must never: read a sealed identity (people appear by call sign and pseudonymous id only), or write.
 """
@@ -16,7 +17,7 @@ from datetime import date
 from typing import Any
 
 from django.db import connection
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.db.models.functions import Collate
 from django.utils import timezone
 
@@ -25,9 +26,9 @@ from legionary.access.roles import ROLE_PERMISSIONS, Perm, ScopeKind
 from legionary.access.scopes import get_in_scope_or_404, people_visible_to, units_visible_to
 from legionary.identity.callsigns import call_sign_key
 from legionary.identity.models import Person
-from legionary.pagination import KeysetPage, keyset_page
-from legionary.training.models import PersonQualification, Qualification
-from legionary.units.models import Assignment, Billet, OverrideRequest, StatusChange, Unit
+from legionary.pagination import KeysetPage, decode_cursor, keyset_page
+from legionary.training.models import PersonQualification
+from legionary.units.models import Assignment, Billet, BilletRole, OverrideRequest, StatusChange, Unit
 
 PEOPLE_PAGE = 100
 
@@ -76,8 +77,6 @@ class Roster:
     ``ROSTER_PAGE`` billets)."""
 
     unit: Unit
-    units: list[Unit]
-    """The units the lines' billets belong to, in tree order."""
     lines: list[RosterLine]
     next: str | None = None
     """Cursor of the next page of billets (``after``); None on the last page."""
@@ -100,60 +99,94 @@ class Roster:
 
 
 ROSTER_PAGE = 200
-ROSTER_ORDER = ("unit__path", "id")
+ROSTER_ORDER = ("unit_path", "id")
+"""The roster's order: the billet's unit in tree order (its path), then the billet."""
+_EXPORT_CHUNK = 1000
+"""Billets read at a time by the export, so that no query names more ids than the database accepts."""
+
+
+def _roster_billets(unit: Unit) -> QuerySet[Any]:
+    """The billets of the unit's subtree as plain rows (no model instances: a page has hundreds), in
+    ``ROSTER_ORDER``: a range of the unit path index, then each unit's billets by id."""
+    return (
+        Billet.objects.filter(unit__path__within=unit.path)
+        .annotate(unit_path=F("unit__path"), unit_name=F("unit__name"))
+        .values_list("id", "unit_id", "unit_name", "unit_path", "role", "title", named=True)
+        .order_by(*ROSTER_ORDER)
+    )
+
+
+def _roster_lines(*, staff: Any, billets: list[Any], today: date) -> list[RosterLine]:
+    """The lines of these billets: three queries (requirements, holders in scope, what they hold)."""
+    ids = [b.id for b in billets]
+    required: dict[int, list[str]] = defaultdict(list)
+    for billet_id, code in (
+        Billet.qualifications.through.objects.filter(billet_id__in=ids)
+        .order_by("qualification__code")
+        .values_list("billet_id", "qualification__code")
+    ):
+        required[billet_id].append(code)
+    # Each holder is tested against the scope on its own (EXISTS by primary key), not matched
+    # against the list of everyone in scope, which the database would build whole on every view.
+    in_scope = people_visible_to(staff, perm=Perm.VIEW_UNITS).filter(pk=OuterRef("person_id"))
+    holders = {
+        billet_id: (person_id, call_sign, status)
+        for billet_id, person_id, call_sign, status in Assignment.objects.filter(billet__in=ids, ended_on__isnull=True)
+        .filter(Exists(in_scope))
+        .order_by()
+        .values_list("billet_id", "person_id", "person__call_sign", "person__status")
+    }
+    held = held_codes(person_ids=[person_id for person_id, _c, _s in holders.values()], on=today)
+    # Labels looked up once, not by ``get_role_display`` per line (it rebuilds the choices each time).
+    labels = {value: str(label) for value, label in BilletRole.choices}
+    lines = []
+    for billet in billets:
+        needs = required.get(billet.id, [])
+        person_id, call_sign, status = holders.get(billet.id, ("", "", ""))
+        lines.append(
+            RosterLine(
+                unit_id=billet.unit_id,
+                unit_name=billet.unit_name,
+                billet_id=billet.id,
+                role=billet.role,
+                role_label=labels.get(billet.role, billet.role),
+                title=billet.title,
+                required=needs,
+                person_id=person_id,
+                call_sign=call_sign,
+                status=status,
+                lacking=[code for code in needs if code not in held[person_id]] if person_id else [],
+            )
+        )
+    return lines
 
 
 def roster(
     *, staff: Any, unit: Unit, today: date | None = None, after: str | None = None, limit: int | None = None
 ) -> Roster:
     """A page of the billets in the unit's subtree (all of them with ``limit=None``, for the export), each with its
-    holder (if any, and in scope) and what he lacks; four queries whatever the unit's size.
+    holder (if any, and in scope) and what he lacks: four queries a page whatever the unit's size (the
+    export: four per thousand billets).
 
     Keyset-paginated on (unit path, billet id); ``BadCursor`` if ``after`` is not one of ours.
     """
     today = today or timezone.localdate()
-    in_subtree = (
-        Billet.objects.filter(unit__path__within=unit.path)
-        .select_related("unit")
-        .prefetch_related(Prefetch("qualifications", queryset=Qualification.objects.only("id", "code")))
-    )
-    if limit is None:
-        billets, next_cursor = list(in_subtree.order_by(*ROSTER_ORDER)), None
-    else:
-        page = keyset_page(in_subtree, ROSTER_ORDER, after=after, limit=limit)
-        billets, next_cursor = page.rows, page.next
-    holders = {
-        a.billet_id: a.person
-        for a in Assignment.objects.filter(
-            billet__in=[b.pk for b in billets],
-            ended_on__isnull=True,
-            person__in=people_visible_to(staff, perm=Perm.VIEW_UNITS),
-        ).select_related("person")
-    }
-    held = held_codes(person_ids=[p.pk for p in holders.values()], on=today)
-    # The units of this page's billets (fetched with them), not every unit of the subtree.
-    units = sorted({b.unit_id: b.unit for b in billets}.values(), key=lambda u: u.path)
-    names = {u.pk: u.name for u in units}
-    lines = []
-    for billet in billets:
-        required = sorted(q.code for q in billet.qualifications.all())
-        person = holders.get(billet.pk)
-        lines.append(
-            RosterLine(
-                unit_id=billet.unit_id,
-                unit_name=names[billet.unit_id],
-                billet_id=billet.pk,
-                role=billet.role,
-                role_label=str(billet.get_role_display()),
-                title=billet.title,
-                required=required,
-                person_id=person.pk if person else "",
-                call_sign=person.call_sign if person else "",
-                status=person.status if person else "",
-                lacking=sorted(set(required) - held[person.pk]) if person else [],
-            )
-        )
-    return Roster(unit=unit, units=units, lines=lines, next=next_cursor)
+    billets = _roster_billets(unit)
+    if limit is not None:
+        if after:
+            # The cursor's unit path as a lower bound too: the page starts inside the index range
+            # rather than at the subtree's first billet (the keyset's OR alone does not bound it).
+            billets = billets.filter(unit_path__gte=decode_cursor(ROSTER_ORDER, after)[0])
+        page = keyset_page(billets, ROSTER_ORDER, after=after, limit=limit)
+        return Roster(unit=unit, lines=_roster_lines(staff=staff, billets=page.rows, today=today), next=page.next)
+    lines: list[RosterLine] = []
+    cursor = None
+    while True:
+        chunk = keyset_page(billets, ROSTER_ORDER, after=cursor, limit=_EXPORT_CHUNK)
+        lines.extend(_roster_lines(staff=staff, billets=chunk.rows, today=today))
+        if chunk.next is None:
+            return Roster(unit=unit, lines=lines)
+        cursor = chunk.next
 
 
 UNITS_PAGE = 300
@@ -266,8 +299,13 @@ def service_record(*, staff: Any, person_id: str) -> ServiceRecord:
 
 
 def pending_overrides(*, units: QuerySet[Unit]) -> list[OverrideRequest]:
+    """The undecided override requests for billets of ``units``.
+
+    Found from the pending requests (a few, through a partial index) to their units, not from every
+    billet of the units to its requests: a legion has tens of thousands of billets.
+    """
     return list(
-        OverrideRequest.objects.filter(billet__unit__in=units, decided_at__isnull=True).select_related(
-            "person", "billet__unit", "requested_by"
-        )
+        OverrideRequest.objects.filter(decided_at__isnull=True)
+        .filter(Exists(units.filter(pk=OuterRef("billet__unit_id"))))
+        .select_related("person", "billet__unit", "requested_by")
     )

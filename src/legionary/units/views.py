@@ -16,6 +16,7 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
@@ -59,7 +60,13 @@ def unit_roster(request: HttpRequest, unit_id: int) -> HttpResponse:
     context = {
         "unit": unit,
         "roster": roster,
+        # Person links by a prefix reversed once, not a reverse per line.
+        "person_base": reverse("units:person", args=["-"]).removesuffix("-/"),
         "may_manage": may_manage,
+        # The unit's own vacant billets on this page, each with its assignment form (managers only).
+        "vacant_here": [line for line in roster.lines if not line.filled and line.unit_id == unit.pk]
+        if may_manage
+        else [],
         "overrides": selectors.pending_overrides(
             units=units_visible_to(staff, perm=Perm.MANAGE_UNITS).filter(path__within=unit.path)
         )

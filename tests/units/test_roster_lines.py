@@ -1,0 +1,141 @@
+"""A roster page: each billet's line (requirements, holder, what he lacks), the pending overrides of
+the unit's subtree only, the export of a subtree larger than one read, and plans that cost the same
+at any number of people (the holders are checked against the scope one by one, the pending overrides
+found from the pending requests, not from every billet of a legion).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.db import connection
+
+from legionary.units import selectors, services
+from legionary.units.models import BilletRole
+from tests.conftest import signed_in
+from tests.units.conftest import Org, trained_person
+
+Statement = tuple[str, Any]
+
+
+def _statements(run: Callable[[], object]) -> list[Statement]:
+    seen: list[Statement] = []
+
+    def record(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        seen.append((sql, params))
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(record):
+        run()
+    return seen
+
+
+def _plan(statement: Statement) -> str:
+    sql, params = statement
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SET LOCAL enable_seqscan = off")  # a few test rows: else a scan is cheapest
+            cursor.execute("SET LOCAL enable_sort = off")  # so a page in index order wins if the query allows one
+            cursor.execute("EXPLAIN " + sql, params)
+            return "\n".join(row[0] for row in cursor.fetchall())
+        cursor.execute("EXPLAIN QUERY PLAN " + sql, params)
+        return "\n".join(str(row[-1]) for row in cursor.fetchall())
+
+
+def _lacking_medic(org: Org, call_sign: str) -> str:
+    """Someone assigned as the platoon's medic by an approved override: he lacks tccc-cls."""
+    person = trained_person(call_sign)
+    request = services.override_request(actor=org.admin, person_id=person.pk, billet_id=org.medic.pk, reason="short")
+    services.override_approve(actor=org.second_admin, request_id=request.pk)
+    return person.pk
+
+
+def test_each_roster_line_shows_the_billet_its_requirements_its_holder_and_what_he_lacks(org: Org) -> None:
+    medic = _lacking_medic(org, "Caesar")
+    vacant = services.billet_create(
+        actor=org.admin,
+        unit_id=org.platoon.pk,
+        role=BilletRole.DRIVER,
+        title="Tatra <6x6> & co",
+        qualification_codes=[],
+    )
+    body = signed_in(org.commander).get(f"/units/{org.company.pk}/", secure=True).content.decode()
+    assert (
+        f'<tr id="billet-{org.medic.pk}" data-person="{medic}"><td>1st Platoon</td><th scope="row">Medic</th>'
+        f'<td>tccc-cls</td><td><a href="/units/people/{medic}/">Caesar</a></td><td>assigned</td>'
+        "<td><strong>tccc-cls</strong></td></tr>"
+    ) in body
+    assert (
+        f'<tr id="billet-{vacant.pk}"><td>1st Platoon</td><th scope="row">Driver — Tatra &lt;6x6&gt; &amp; co</th>'
+        "<td>—</td><td><em>vacant</em></td><td>—</td><td>—</td></tr>"
+    ) in body
+
+
+def test_the_roster_lists_the_pending_overrides_of_its_subtree_only(org: Org) -> None:
+    services.billet_create(
+        actor=org.admin, unit_id=org.other_company.pk, role=BilletRole.MEDIC, qualification_codes=["tccc-cls"]
+    )
+    other_medic = org.other_company.billets.get(role=BilletRole.MEDIC)
+    _lacking_medic(org, "Decided")  # approved: no longer pending
+    second = services.billet_create(
+        actor=org.admin, unit_id=org.platoon.pk, role=BilletRole.MEDIC, qualification_codes=["tccc-cls"]
+    )
+    for call_sign, billet in (("Pending", second), ("Elsewhere", other_medic)):
+        services.override_request(
+            actor=org.admin, person_id=trained_person(call_sign).pk, billet_id=billet.pk, reason="short of medics"
+        )
+    body = signed_in(org.second_admin).get(f"/units/{org.company.pk}/", secure=True).content.decode()
+    section = body[body.index('<section id="overrides"') : body.index("</section>")]
+    assert "Pending → Medic (1st Platoon)" in section
+    assert "Elsewhere" not in section and "Decided" not in section
+
+
+def test_the_export_reads_a_large_subtree_in_chunks_and_holds_every_billet_once(
+    org: Org, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for _ in range(3):
+        services.billet_create(actor=org.admin, unit_id=org.platoon.pk, role=BilletRole.SIGNALS, qualification_codes=[])
+    whole = [line.billet_id for line in selectors.roster(staff=org.admin, unit=org.frl).lines]
+    monkeypatch.setattr(selectors, "_EXPORT_CHUNK", 2)
+    response = signed_in(org.admin).get(f"/units/{org.frl.pk}/roster.csv", secure=True)
+    rows = list(csv.reader(io.StringIO(response.content.decode())))[1:]
+    assert [int(r[1]) for r in rows] == whole and len(whole) == 6
+
+
+def test_a_roster_pages_holders_are_checked_against_the_scope_by_key_not_against_everyone_in_scope(
+    org: Org,
+) -> None:
+    statements = _statements(lambda: selectors.roster(staff=org.admin, unit=org.frl, limit=selectors.ROSTER_PAGE))
+    holders = [s for s in statements if s[0].startswith('SELECT "units_assignment"')]
+    assert len(holders) == 1
+    plan = _plan(holders[0])
+    if connection.vendor == "sqlite":
+        # A LIST SUBQUERY is the whole scope built as a list before the page is read.
+        assert "LIST SUBQUERY" not in plan and "SCAN identity_person" not in plan, plan
+    else:
+        assert "Seq Scan" not in plan and "Hash" not in plan, plan
+
+
+def test_the_pending_overrides_are_read_from_their_partial_index(org: Org) -> None:
+    statements = _statements(lambda: signed_in(org.admin).get(f"/units/{org.frl.pk}/", secure=True))
+    pending = [s for s in statements if s[0].startswith('SELECT "units_overriderequest"')]
+    assert len(pending) == 1
+    assert "override_pending" in _plan(pending[0])
+
+
+def test_a_later_legions_first_roster_page_starts_inside_the_path_index(org: Org) -> None:
+    """The subtree is a range of the path index on both databases (on PostgreSQL thanks to the
+    column's byte-order collation), so the first page of the last legion in tree order does not walk
+    the units of the legions before it."""
+    statements = _statements(lambda: selectors.roster(staff=org.admin, unit=org.brl, limit=selectors.ROSTER_PAGE))
+    billets = [s for s in statements if s[0].startswith('SELECT "units_billet"."id"')]
+    assert len(billets) == 1
+    plan = _plan(billets[0])
+    if connection.vendor == "sqlite":
+        assert "path>? AND path<?" in plan, plan
+    else:
+        assert "Index Cond: (((path)::text >= " in plan and "~~" not in plan, plan
