@@ -6,7 +6,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from legionary.training import services
-from legionary.training.models import Assessment, Enrolment
+from legionary.training.models import Assessment, Enrolment, Module
 from tests.conftest import signed_in
 from tests.training.conftest import Training, enrol
 
@@ -44,3 +44,53 @@ def test_the_gradebook_page_issues_the_same_number_of_queries_for_20_and_60_peop
     large, large_rows = _queries(training)
     assert (small_rows, large_rows) == (20, 60)
     assert small == large
+
+
+def test_each_gradebook_cell_shows_its_state_its_score_linking_to_the_result_and_a_retakes_attempt(
+    training: Training,
+) -> None:
+    written = Assessment.objects.get(code="tactics-written")  # pass mark 60
+    failed_id, retaken_id, signed_id = (enrol(training, name) for name in ("Alpha", "Bravo", "Charlie"))
+    failed = services.result_record(
+        actor=training.instructor, enrolment_id=failed_id, assessment_id=written.pk, score=12
+    )
+    services.result_record(actor=training.instructor, enrolment_id=retaken_id, assessment_id=written.pk, score=30)
+    retake = services.result_record(
+        actor=training.instructor, enrolment_id=retaken_id, assessment_id=written.pk, score=75
+    )
+    signed = services.result_record(
+        actor=training.instructor, enrolment_id=signed_id, assessment_id=written.pk, score=95
+    )
+    services.result_sign(actor=training.instructor, result_id=signed.pk, as_lead=False)
+
+    body = signed_in(training.instructor).get(f"/training/cohorts/{training.cohort.pk}/gradebook", secure=True)
+    html = body.content.decode()
+
+    assert (
+        f'<td id="cell-{failed_id}-{written.pk}" data-state="failed">'
+        f'<a href="/training/results/{failed.pk}/">12</a> <strong>failed</strong></td>'
+    ) in html
+    assert (
+        f'<td id="cell-{retaken_id}-{written.pk}" data-state="entered">'
+        f'<a href="/training/results/{retake.pk}/">75</a> passed, awaiting sign-off'
+        ' <span class="help">(attempt 2)</span></td>'
+    ) in html
+    assert (
+        f'<td id="cell-{signed_id}-{written.pk}" data-state="instructor-signed">'
+        f'<a href="/training/results/{signed.pk}/">95</a> passed, awaiting the lead</td>'
+    ) in html
+    other = Assessment.objects.exclude(pk=written.pk).filter(module__course=training.course).first()
+    assert other is not None
+    assert f'<td id="cell-{failed_id}-{other.pk}" data-state="empty">—</td>' in html
+    # The row's head: the person by call sign (a link), no attendance yet, modules passed, risks.
+    person = Enrolment.objects.get(pk=failed_id).person_id
+    modules = Module.objects.filter(course=training.course).count()
+    assert (
+        f'<tr id="person-{failed_id}"><th scope="row"><a href="/training/people/{person}/">Alpha</a></th>'
+        f"<td>—</td><td>0/{modules}</td><td><strong>failed assessment</strong></td>"
+    ) in html
+    retaker = Enrolment.objects.get(pk=retaken_id).person_id
+    assert (  # a failed attempt passed on the retake is no longer a risk
+        f'<tr id="person-{retaken_id}"><th scope="row"><a href="/training/people/{retaker}/">Bravo</a></th>'
+        f"<td>—</td><td>0/{modules}</td><td>—</td>"
+    ) in html

@@ -24,7 +24,7 @@ from __future__ import annotations
 import calendar
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
@@ -258,10 +258,23 @@ def expiring_page(
 # --- gradebook -----------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class CellResult:
+    """What a gradebook cell shows of a result (its current version): read as plain values, not as
+    ``Result`` models, since a cohort has up to 1,560 of them on one page."""
+
+    pk: int
+    attempt: int
+    score: int
+    passed: bool
+    instructor_signed_at: datetime | None
+    lead_signed_at: datetime | None
+
+
 @dataclass
 class Cell:
     assessment: Assessment
-    result: Result | None  # the current version of the latest attempt
+    result: CellResult | None  # the current version of the latest attempt
     attempts: int = 0
 
     @property
@@ -383,10 +396,25 @@ def gradebook(
         page = keyset_page(wanted, ENROLMENT_ORDER, after=after, limit=limit)
         enrolments, next_cursor = page.rows, page.next
         people = Enrolment.objects.filter(pk__in=[e.pk for e in enrolments])
-    latest: dict[tuple[int, int], Result] = {}
+    latest: dict[tuple[int, int], CellResult] = {}
     attempts: dict[tuple[int, int], int] = {}
-    for result in Result.objects.filter(enrolment__in=people, is_current=True):
-        key = (result.enrolment_id, result.assessment_id)
+    current = (
+        Result.objects.filter(enrolment__in=people, is_current=True)
+        .order_by()
+        .values_list(
+            "enrolment_id",
+            "assessment_id",
+            "id",
+            "attempt",
+            "score",
+            "passed",
+            "instructor_signed_at",
+            "lead_signed_at",
+        )
+    )
+    for enrolment_id, assessment_id, pk, attempt, score, passed, instructor_signed_at, lead_signed_at in current:
+        result = CellResult(pk, attempt, score, passed, instructor_signed_at, lead_signed_at)
+        key = (enrolment_id, assessment_id)
         attempts[key] = max(attempts.get(key, 0), result.attempt)
         if key not in latest or latest[key].attempt < result.attempt:
             latest[key] = result
