@@ -9,18 +9,22 @@ Django test client, signed in (both factors) as one staff member holding every v
 system-wide, so that every list holds the whole instance (the worst case for a list): one warm-up
 request, one counted (queries), then ``--renders`` timed ones. Detail pages pick their object once
 per size: the first case, an assigned person, the largest cohort (gradebook), a legion (the
-largest unit subtree: its roster's first page). With ``--explain`` it also prints the query plans
-(``EXPLAIN`` / ``EXPLAIN QUERY PLAN``) of the list and search queries behind the pages. On
+largest unit subtree: its roster's first page). With ``--explain`` it also prints the plan
+(``EXPLAIN ANALYZE`` / ``EXPLAIN QUERY PLAN``, real parameters) of every query each page sends. On
 PostgreSQL the script runs ``ANALYZE`` after each fill, as autovacuum would after a bulk load;
 SQLite gets no statistics (the application does not run ``ANALYZE`` either).
 
 The first row, ``/healthz`` (one ``SELECT 1``, no template), is the machine's own baseline in the same run:
 on a shared, loaded box every figure moves with it, so read the pages against it and against
-their own first size (the ``x p95`` column). Figures only: no timing is asserted. The script
+their own first size (the ``x p95`` column), and the median CPU milliseconds of this process per
+request (``CPU ms``: barely moved by other work on the machine; with SQLite it holds the database's
+work, with PostgreSQL not the server's). Figures only: no timing is asserted. The script
 says whether any page's query count changed between the first and the last size (it must not).
 
 Run: ``PYTHONPATH=src:. .venv/bin/python bench/bench_pages.py [--sizes 10000,100000] [--renders 20] [--explain]``
 (PostgreSQL: ``.venv/bin/python -m tests.pgserver -- env PYTHONPATH=src:. .venv/bin/python bench/bench_pages.py``)
+(on a kept database, e.g. a million people filled once: ``LEGIONARY_HOME=/some/dir ... bench_pages.py --keep
+--sizes 1000000``; the fill only adds what is missing, and the bench's staff accounts are reused)
 """
 
 from __future__ import annotations
@@ -40,7 +44,7 @@ import django
 django.setup()
 
 from django.db import connection
-from django.db.models import Count, QuerySet
+from django.db.models import Count
 from django.test.utils import CaptureQueriesContext, setup_databases, setup_test_environment, teardown_databases
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -49,13 +53,10 @@ from legionary.access.roles import Role, ScopeKind
 from legionary.core.scale import fill
 from legionary.identity.models import Person
 from legionary.pagination import encode_cursor
-from legionary.reports.selectors import PeopleFilter, Period, people_list, system_scope
-from legionary.training import selectors as training
 from legionary.training.models import Cohort
 from legionary.units import selectors as units
-from legionary.units.models import Assignment, Billet, Unit, UnitKind
-from legionary.vetting import selectors as vetting
-from legionary.vetting.models import Case, CaseState
+from legionary.units.models import Assignment, Unit, UnitKind
+from legionary.vetting.models import Case
 from tests.conftest import signed_in
 
 ROLES = (
@@ -68,24 +69,27 @@ ROLES = (
 )
 
 
-def _chief() -> Staff:
-    staff = Staff.objects.create_user(username="bench-chief", password=None)  # signed in by session only
-    for role in ROLES:
-        RoleGrant.objects.create(staff=staff, role=role, scope_kind=ScopeKind.SYSTEM, scope_ref="")
-    TOTPDevice.objects.create(user=staff, name="authenticator", confirmed=True)
+def _staff(username: str, grants: list[tuple[str, str, str]]) -> Staff:
+    """The bench's staff account with exactly these grants, made once (``--keep``: an earlier run's is reused)."""
+    staff = Staff.objects.filter(username=username).first()
+    if staff is None:
+        staff = Staff.objects.create_user(username=username, password=None)  # signed in by session only
+    for role, kind, ref in grants:
+        RoleGrant.objects.get_or_create(staff=staff, role=role, scope_kind=kind, scope_ref=ref)
+    if not TOTPDevice.objects.filter(user=staff, confirmed=True).exists():
+        TOTPDevice.objects.create(user=staff, name="authenticator", confirmed=True)
     return staff
+
+
+def _chief() -> Staff:
+    return _staff("bench-chief", [(role, ScopeKind.SYSTEM, "") for role in ROLES])
 
 
 def _commander() -> Staff:
     """A unit commander of one company (a narrow scope: people found through their assignments)."""
     company = Unit.objects.filter(kind=UnitKind.COMPANY).order_by("pk").first()
     assert company is not None, "the fixture made no company"
-    staff = Staff.objects.create_user(username=f"bench-commander-{company.pk}", password=None)
-    RoleGrant.objects.create(
-        staff=staff, role=Role.UNIT_COMMANDER, scope_kind=ScopeKind.UNIT, scope_ref=str(company.pk)
-    )
-    TOTPDevice.objects.create(user=staff, name="authenticator", confirmed=True)
-    return staff
+    return _staff(f"bench-commander-{company.pk}", [(Role.UNIT_COMMANDER, ScopeKind.UNIT, str(company.pk))])
 
 
 def _pages() -> list[tuple[str, str]]:
@@ -126,62 +130,78 @@ def _percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, math.ceil(share * len(ordered)) - 1))]
 
 
-def _measure(client: Any, url: str, renders: int) -> tuple[int, float, float, int]:
+def _measure(client: Any, url: str, renders: int) -> tuple[int, float, float, float, int]:
+    """Queries per request, wall p50 and p95 and median CPU milliseconds of the timed requests, page size.
+
+    CPU is this process's: with SQLite it holds the database's work too, and it barely moves when
+    other work shares the machine (wall time does); with PostgreSQL the server's work is not in it."""
     response = client.get(url, secure=True)
     if response.status_code != 200:
         raise SystemExit(f"{url} answered {response.status_code}")
     with CaptureQueriesContext(connection) as captured:
         client.get(url, secure=True)
     queries = len(captured)  # counted now: the next request resets the log the capture reads from
-    times = []
+    times, cpu = [], []
     for _ in range(renders):
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         response = client.get(url, secure=True)
         times.append(time.perf_counter() - started)
-    return queries, 1000 * _percentile(times, 0.5), 1000 * _percentile(times, 0.95), len(response.content)
+        cpu.append(time.process_time() - cpu_started)
+    p50, p95 = 1000 * _percentile(times, 0.5), 1000 * _percentile(times, 0.95)
+    return queries, p50, p95, 1000 * _percentile(cpu, 0.5), len(response.content)
 
 
-def _plans(staff: Staff) -> list[tuple[str, QuerySet[Any]]]:
-    """The list and search queries behind the pages, as the selectors build them (first page + 1 row)."""
-    keys = Person.objects.order_by("call_sign_key").values_list("call_sign_key", flat=True)
-    middle = keys[Person.objects.count() // 2]
-    some_id = Person.objects.order_by("call_sign_key").values_list("pk", flat=True)[7]
-    legion = Unit.objects.filter(kind=UnitKind.LEGION).order_by("pk").first()
-    assert legion is not None
-    cases = vetting.visible_cases(staff).select_related("person")
-    return [
-        ("units people: first page", units.people_search(staff=staff)[:101]),
-        ("units people: mid-list page", units.people_search(staff=staff).filter(call_sign_key__gt=middle)[:101]),
-        ("units people: call sign prefix", units.people_search(staff=staff, query=middle[:3])[:101]),
-        ("units people: pseudonymous id", units.people_search(staff=staff, query=some_id)[:101]),
-        ("reports people: one legion", people_list(system_scope(exact=True), PeopleFilter(Period(legion="frl")))[:101]),
-        ("vetting cases: newest first", cases.order_by(*vetting.CASES_ORDER)[:101]),
-        ("vetting queue: to start", cases.filter(state=CaseState.RECEIVED).order_by("created_at", "id")[:51]),
-        ("units people: company commander", units.people_search(staff=_commander_of_first_company())[:101]),
-        ("training cohorts", training.cohorts_visible_to(staff).order_by(*training.COHORT_ORDER)[:51]),
-        (
-            "unit roster: a legion's first page",
-            Billet.objects.filter(unit__path__within=legion.path).order_by(*units.ROSTER_ORDER)[:201],
-        ),
-    ]
+Statement = tuple[str, Any, float]
 
 
-def _commander_of_first_company() -> Staff:
-    return Staff.objects.filter(username__startswith="bench-commander-").get()
+def _statements(client: Any, url: str) -> list[Statement]:
+    """The SQL, parameters and time of every statement one request of ``url`` sends."""
+    seen: list[Statement] = []
+
+    def record(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            seen.append((sql, params, time.perf_counter() - started))
+
+    with connection.execute_wrapper(record):
+        client.get(url, secure=True)
+    return seen
 
 
-def _explain(staff: Staff) -> None:
-    for name, queryset in _plans(staff):
-        plan = queryset.explain(analyze=True) if connection.vendor == "postgresql" else queryset.explain()
-        print(f"--- plan: {name}\n{plan}")
+def _explain(name: str, client: Any, url: str) -> None:
+    """The plan of every SELECT the page sends, with its real parameters (a partial index, for one,
+    is chosen by SQLite only when the query states its condition's values, so a plan of the SQL
+    with the values pasted in could show an index the page does not use)."""
+    for sql, params, took in _statements(client, url):
+        if not sql.lstrip().upper().startswith("SELECT"):
+            continue
+        with connection.cursor() as cursor:
+            if connection.vendor == "postgresql":
+                cursor.execute("EXPLAIN ANALYZE " + sql, params)
+                plan = "\n".join(f"    {row[0]}" for row in cursor.fetchall())
+            else:
+                cursor.execute("EXPLAIN QUERY PLAN " + sql, params)
+                plan = "\n".join(f"    {row[-1]}" for row in cursor.fetchall())
+        shown = sql if len(sql) <= 300 else sql[:150] + " … " + sql[-150:]
+        print(f"--- plan: {name} ({1000 * took:.1f} ms): {shown}\n{plan}")
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--sizes", default="10000,100000", help="people at each measurement (default 10000,100000)")
     parser.add_argument("--renders", type=int, default=20, help="timed requests per page and size (default 20)")
-    parser.add_argument("--explain", action="store_true", help="print the plans of the list and search queries")
+    parser.add_argument(
+        "--explain", action="store_true", help="print the plan of every query the measured pages send, at each size"
+    )
     parser.add_argument("--progress", action="store_true", help="draw the fill's progress bar on stderr")
+    parser.add_argument(
+        "--keep",
+        action="store_true",
+        help="keep the database (and reuse one kept before, e.g. a filled 1M one): with LEGIONARY_HOME set, "
+        "a size already reached is not filled again",
+    )
     parser.add_argument(
         "--only", default="", help="measure only the pages whose name holds one of these (comma-separated)"
     )
@@ -199,12 +219,12 @@ def main() -> int:
     from legionary.identity.services import keyring_init
 
     setup_test_environment()
-    old_config = setup_databases(verbosity=0, interactive=False)
+    # serialized_aliases=set(): a kept database is not read whole into memory (TransactionTestCase's copy).
+    old_config = setup_databases(verbosity=0, interactive=False, keepdb=args.keep, serialized_aliases=set())
     try:
         keyring_init()
         signing_key_init()
         chief = _chief()
-        client = signed_in(chief)
         commander: Any = None
         print(f"database: {connection.vendor}; fill: core.scale.fill; {args.renders} timed requests per page and size")
         counts: dict[str, dict[int, int]] = {}
@@ -216,9 +236,11 @@ def main() -> int:
                 with connection.cursor() as cursor:
                     cursor.execute("ANALYZE")
             print(f"\n{size} people (fill {report.seconds:.0f} s, {report.people_per_second:.0f} people/s)", flush=True)
-            print(f"{'page':<30} {'queries':>7} {'p50 ms':>7} {'p95 ms':>7} {'x p95':>6} {'KiB':>5}")
+            print(f"{'page':<30} {'queries':>7} {'p50 ms':>7} {'p95 ms':>7} {'x p95':>6} {'CPU ms':>6} {'KiB':>5}")
             if commander is None:
                 commander = _commander()
+            # Signed in after each fill: a long fill would outlast the 30-minute idle limit.
+            client = signed_in(chief)
             narrow = [
                 ("commander: units people", signed_in(commander), "/units/people/"),
                 ("commander: api units people", signed_in(commander), "/api/v1/units/people"),
@@ -229,15 +251,17 @@ def main() -> int:
                 m for m in measured if m[0].startswith("baseline") or not wanted or any(w in m[0] for w in wanted)
             ]
             for name, viewer, url in measured:
-                queries, p50, p95, length = _measure(viewer, url, args.renders)
+                queries, p50, p95, cpu, length = _measure(viewer, url, args.renders)
                 counts.setdefault(name, {})[size] = queries
                 p95s.setdefault(name, {})[size] = p95
                 ratio = p95 / p95s[name][sizes[0]] if p95s[name][sizes[0]] else float("nan")
                 print(
-                    f"{name:<30} {queries:>7} {p50:>7.1f} {p95:>7.1f} {ratio:>6.2f} {length / 1024:>5.0f}", flush=True
+                    f"{name:<30} {queries:>7} {p50:>7.1f} {p95:>7.1f} {ratio:>6.2f} {cpu:>6.1f} {length / 1024:>5.0f}",
+                    flush=True,
                 )
             if args.explain:
-                _explain(chief)
+                for name, viewer, url in measured[1:]:  # not the baseline
+                    _explain(name, viewer, url)
         grew = {name: c for name, c in counts.items() if c[sizes[0]] != c[sizes[-1]]}
         print(f"\n'x p95' is the page's p95 at that size over its p95 at {sizes[0]} people.")
         for name, c in grew.items():
@@ -247,7 +271,8 @@ def main() -> int:
         print("(the audit viewer records each view in the Merkle log: O(log n) queries for the new tree nodes)")
         return 0
     finally:
-        teardown_databases(old_config, verbosity=0)
+        if not args.keep:
+            teardown_databases(old_config, verbosity=0)
 
 
 if __name__ == "__main__":

@@ -134,12 +134,24 @@ def test_pages_cost_the_same_queries_for_narrow_scopes_too(chief: Staff, make_st
     commander = make_staff("commander", Role.UNIT_COMMANDER, scope_kind=ScopeKind.UNIT, scope_ref=str(unit.pk))
     instructor = make_staff("instructor", Role.INSTRUCTOR, scope_kind=ScopeKind.COHORT, scope_ref=str(cohort))
     adjudicator = make_staff("adjudicator", Role.ADJUDICATOR, scope_kind=ScopeKind.LEGION, scope_ref=unit.legion)
+    ci_officer = make_staff("ci", Role.CI_OFFICER, scope_kind=ScopeKind.LEGION, scope_ref=unit.legion)
     counters = [
         QueryCounter(signed_in(viewer), urls)
         for viewer, urls in (
-            (commander, ["/units/", f"/units/{unit.pk}/", "/units/people/", "/api/v1/units/people"]),
+            (
+                commander,
+                [
+                    "/units/",
+                    f"/units/{unit.pk}/",
+                    f"/api/v1/units/{unit.pk}/roster",
+                    "/units/people/",
+                    "/api/v1/units/people",
+                ],
+            ),
             (instructor, ["/training/", f"/training/cohorts/{cohort}/gradebook", "/api/v1/training/cohorts"]),
             (adjudicator, ["/cases/", "/api/v1/vetting/cases", "/reports/people/"]),
+            # The queue's flagged section and the CI narrowing of the cases seen.
+            (ci_officer, ["/cases/", "/api/v1/vetting/cases"]),
         )
     ]
     for counter in counters:
