@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable
-from typing import Any
 
 import pytest
 from django.db import connection
@@ -17,33 +15,8 @@ from django.db import connection
 from legionary.units import selectors, services
 from legionary.units.models import BilletRole
 from tests.conftest import signed_in
+from tests.plans import plan_of, statements_of
 from tests.units.conftest import Org, trained_person
-
-Statement = tuple[str, Any]
-
-
-def _statements(run: Callable[[], object]) -> list[Statement]:
-    seen: list[Statement] = []
-
-    def record(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
-        seen.append((sql, params))
-        return execute(sql, params, many, context)
-
-    with connection.execute_wrapper(record):
-        run()
-    return seen
-
-
-def _plan(statement: Statement) -> str:
-    sql, params = statement
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute("SET LOCAL enable_seqscan = off")  # a few test rows: else a scan is cheapest
-            cursor.execute("SET LOCAL enable_sort = off")  # so a page in index order wins if the query allows one
-            cursor.execute("EXPLAIN " + sql, params)
-            return "\n".join(row[0] for row in cursor.fetchall())
-        cursor.execute("EXPLAIN QUERY PLAN " + sql, params)
-        return "\n".join(str(row[-1]) for row in cursor.fetchall())
 
 
 def _lacking_medic(org: Org, call_sign: str) -> str:
@@ -109,10 +82,10 @@ def test_the_export_reads_a_large_subtree_in_chunks_and_holds_every_billet_once(
 def test_a_roster_pages_holders_are_checked_against_the_scope_by_key_not_against_everyone_in_scope(
     org: Org,
 ) -> None:
-    statements = _statements(lambda: selectors.roster(staff=org.admin, unit=org.frl, limit=selectors.ROSTER_PAGE))
+    statements = statements_of(lambda: selectors.roster(staff=org.admin, unit=org.frl, limit=selectors.ROSTER_PAGE))
     holders = [s for s in statements if s[0].startswith('SELECT "units_assignment"')]
     assert len(holders) == 1
-    plan = _plan(holders[0])
+    plan = plan_of(holders[0])
     if connection.vendor == "sqlite":
         # A LIST SUBQUERY is the whole scope built as a list before the page is read.
         assert "LIST SUBQUERY" not in plan and "SCAN identity_person" not in plan, plan
@@ -121,20 +94,20 @@ def test_a_roster_pages_holders_are_checked_against_the_scope_by_key_not_against
 
 
 def test_the_pending_overrides_are_read_from_their_partial_index(org: Org) -> None:
-    statements = _statements(lambda: signed_in(org.admin).get(f"/units/{org.frl.pk}/", secure=True))
+    statements = statements_of(lambda: signed_in(org.admin).get(f"/units/{org.frl.pk}/", secure=True))
     pending = [s for s in statements if s[0].startswith('SELECT "units_overriderequest"')]
     assert len(pending) == 1
-    assert "override_pending" in _plan(pending[0])
+    assert "override_pending" in plan_of(pending[0])
 
 
 def test_a_later_legions_first_roster_page_starts_inside_the_path_index(org: Org) -> None:
     """The subtree is a range of the path index on both databases (on PostgreSQL thanks to the
     column's byte-order collation), so the first page of the last legion in tree order does not walk
     the units of the legions before it."""
-    statements = _statements(lambda: selectors.roster(staff=org.admin, unit=org.brl, limit=selectors.ROSTER_PAGE))
+    statements = statements_of(lambda: selectors.roster(staff=org.admin, unit=org.brl, limit=selectors.ROSTER_PAGE))
     billets = [s for s in statements if s[0].startswith('SELECT "units_billet"."id"')]
     assert len(billets) == 1
-    plan = _plan(billets[0])
+    plan = plan_of(billets[0])
     if connection.vendor == "sqlite":
         assert "path>? AND path<?" in plan, plan
     else:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime
 import re
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -21,38 +20,12 @@ from legionary.access.roles import Perm
 from legionary.vetting import selectors
 from legionary.vetting.models import Case, CaseState
 from tests.conftest import signed_in
+from tests.plans import Statement, plan_of, statements_of
 from tests.vetting.conftest import NOW, Cast, Submit, start
-
-Statement = tuple[str, Any]
-
-
-def _statements(run: Callable[[], object]) -> list[Statement]:
-    """The SQL and parameters of every statement ``run`` sends."""
-    seen: list[Statement] = []
-
-    def record(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
-        seen.append((sql, params))
-        return execute(sql, params, many, context)
-
-    with connection.execute_wrapper(record):
-        run()
-    return seen
-
-
-def _plan(statement: Statement) -> str:
-    sql, params = statement
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute("SET LOCAL enable_seqscan = off")
-            cursor.execute("SET LOCAL enable_sort = off")  # so a page in index order wins if the query allows one
-            cursor.execute("EXPLAIN " + sql, params)
-            return "\n".join(row[0] for row in cursor.fetchall())
-        cursor.execute("EXPLAIN QUERY PLAN " + sql, params)
-        return "\n".join(str(row[-1]) for row in cursor.fetchall())
 
 
 def _queue_of(staff: Any) -> list[Statement]:
-    return _statements(lambda: selectors.work_queue(staff=staff, perms=frozenset(Perm)))
+    return statements_of(lambda: selectors.work_queue(staff=staff, perms=frozenset(Perm)))
 
 
 def test_the_flagged_section_reads_the_open_flagged_cases_index_not_every_case_by_date(
@@ -63,7 +36,7 @@ def test_the_flagged_section_reads_the_open_flagged_cases_index_not_every_case_b
     assert Case.objects.filter(flagged=True).exists() and flagged.pk
     statements = [s for s in _queue_of(vetting_cast.ci) if '"flagged" AND NOT' in s[0]]
     assert len(statements) == 1, "the flagged section is one query"
-    plan = _plan(statements[0])
+    plan = plan_of(statements[0])
     # The partial index holds only flagged cases not yet decided; without it the database walks
     # every case in date order (the decided ones too), which grows with the instance.
     assert "case_flagged_open" in plan, plan
@@ -77,7 +50,7 @@ def test_each_state_of_the_decision_section_is_a_range_of_its_index_without_a_so
     decide = [s for s in statements if "vetting_decision" in s[0]]
     assert len(decide) == 2, "one query per state waiting for a decision"
     for statement in decide:
-        plan = _plan(statement)
+        plan = plan_of(statement)
         assert "case_state_updated" in plan, plan
         # No sort of the state's cases (an incremental sort of equal times by id is fine): with
         # ``state IN (two states)`` the database must read both ranges whole and sort them.
