@@ -55,10 +55,13 @@ def insert_rows(model: type[Model], names: Sequence[str], rows: Sequence[Sequenc
     columns = ", ".join(quote(str(f.column)) for f in fields)  # type: ignore[union-attr]
     marks = ", ".join(["%s"] * len(fields))
     sql = f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES ({marks})"  # noqa: S608 — quoted model names
-    params = [
-        tuple(value if adapt is None else adapt(value) for adapt, value in zip(adapters, row, strict=True))
-        for row in rows
-    ]
+    if not any(adapters):
+        params: Sequence[Sequence[Any]] = rows  # nothing to adapt: no per-row copy on a hot path
+    else:
+        params = [
+            tuple(value if adapt is None else adapt(value) for adapt, value in zip(adapters, row, strict=True))
+            for row in rows
+        ]
     with connection.cursor() as cursor:
         cursor.executemany(sql, params)
 

@@ -35,7 +35,7 @@ from django.utils import timezone
 from legionary.access.policy import staff_may
 from legionary.access.roles import Perm
 from legionary.audit.services import AuditItem, audit_record, audit_record_many
-from legionary.db import insert_instances
+from legionary.db import insert_instances, insert_rows
 from legionary.identity import callsigns, crypto, erasure_journal, matching, names
 from legionary.identity.keyring import (
     FileKeyProvider,
@@ -50,6 +50,9 @@ from legionary.identity.models import BlindIndex, Person, SealedDocument, Sealed
 
 # Truncated index width in bytes (see docs/security.md, "Blind indexes").
 INDEX_WIDTH = 4
+# Blind-index rows are inserted as (person id, index name, key version, digest) tuples: about 25 a
+# person, a tenth of the cost of building model instances for them.
+INDEX_COLUMNS = ("person", "name", "key_version", "value")
 IDENTITY_KIND = "identity"
 DEK_GENERATION = 1
 DOCUMENT_TYPES = {"application/pdf": b"%PDF-", "image/jpeg": b"\xff\xd8\xff", "image/png": b"\x89PNG\r\n\x1a\n"}
@@ -225,22 +228,6 @@ def _index_values(identity: Mapping[str, Any], provider: KeyProvider) -> list[tu
     return values
 
 
-def _insert_index_values(rows: list[tuple[str, str, int, bytes]]) -> None:
-    """Inserts (person id, index name, key version, digest) rows with one executemany.
-
-    About 25 rows a person: as plain tuples this costs a tenth of building and bulk-creating as
-    many model instances, which dominated the cost of storing a person.
-    """
-    if not rows:
-        return
-    table = connection.ops.quote_name(BlindIndex._meta.db_table)
-    with connection.cursor() as cursor:
-        cursor.executemany(
-            f"INSERT INTO {table} (person_id, name, key_version, value) VALUES (%s, %s, %s, %s)",  # noqa: S608 — quoted model table
-            rows,
-        )
-
-
 def _index_rows(person_id: str, identity: Mapping[str, Any], provider: KeyProvider) -> list[BlindIndex]:
     return [
         BlindIndex(person_id=person_id, name=name, key_version=version, value=digest)
@@ -400,7 +387,7 @@ def person_create(
                 )
                 insert_instances(Person, [person])
                 insert_instances(SealedIdentity, [prepared.sealed])
-                _insert_index_values([(person_id, *value) for value in prepared.index])
+                insert_rows(BlindIndex, INDEX_COLUMNS, [(person_id, *value) for value in prepared.index])
                 insert_instances(SealedRecord, list(prepared.records))
                 audit_record_many(
                     [
@@ -508,7 +495,7 @@ def people_create_batch(
         indexes.extend((person_id, name, version, digest) for name, version, digest in prepared.index)
     insert_instances(Person, people)
     insert_instances(SealedIdentity, [prepared.sealed for prepared in sealed])
-    _insert_index_values(indexes)
+    insert_rows(BlindIndex, INDEX_COLUMNS, indexes)
     insert_instances(SealedRecord, [record for prepared in sealed for record in prepared.records])
     audit_record_many(
         [
