@@ -1,5 +1,7 @@
 """Bulk inserts with one ``executemany`` of prepared values, for the hot write paths.
 
+Also ``ByteOrderCharField``, text compared byte by byte on both databases.
+
 Responsible for the two ways the project inserts many new rows at once without the ORM's
 per-batch statement building: ``insert_instances`` (model instances, each field prepared the way
 ``bulk_create`` prepares it) and ``insert_rows`` (plain tuples of raw values in a given column
@@ -20,9 +22,24 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from django.db import connection
-from django.db.models import DateField, DateTimeField, JSONField, Model
+from django.db.models import CharField, DateField, DateTimeField, JSONField, Model
 
 UTC = datetime.UTC
+
+
+class ByteOrderCharField(CharField):  # type: ignore[type-arg]
+    """A ``CharField`` compared byte by byte: SQLite's default, the "C" collation on PostgreSQL.
+
+    In a database's own (linguistic) collation a prefix is not a range of the column's index and
+    the order may skip punctuation, so a keyset page over a prefix walks the index from its start
+    or sorts the matches; in byte order both databases agree and a prefix is one index range.
+    """
+
+    def db_parameters(self, connection: Any) -> dict[str, Any]:
+        parameters: dict[str, Any] = super().db_parameters(connection)
+        if connection.vendor == "postgresql":
+            parameters["collation"] = "C"
+        return parameters
 
 
 def insert_instances(model: type[Model], objects: Sequence[Model]) -> None:

@@ -6,12 +6,14 @@ from __future__ import annotations
 import re
 
 import pytest
+from django.db import connection
 
 from legionary.identity.models import Person
 from legionary.pagination import BadCursor, decode_cursor, encode_cursor, keyset_page
 from legionary.units import selectors, services
 from legionary.units.models import BilletRole
 from tests.conftest import signed_in
+from tests.plans import plan_of, statements_of
 from tests.units.conftest import Org, trained_person
 
 NEXT = re.compile(r'id="people-next" href="\?([^"]+)"')
@@ -116,3 +118,33 @@ def test_keyset_pages_of_a_descending_order_cover_every_row_once(org: Org) -> No
             break
         cursor = page.next
     assert seen == list(Person.objects.order_by(*order).values_list("pk", flat=True))
+
+
+def test_a_call_sign_search_page_is_one_range_of_the_call_sign_index_without_a_sort(org: Org) -> None:
+    trained_person("Zanzibar")
+    statements = [
+        s
+        for s in statements_of(lambda: selectors.people_page(staff=org.admin, query="za"))
+        if "ORDER BY" in s[0] and "call_sign_key" in s[0]
+    ]
+    assert len(statements) == 1, statements
+    plan = plan_of(statements[0])
+    if connection.vendor == "sqlite":
+        assert re.search(r"USING INDEX \S+ \((legion=\? AND )?call_sign_key>\? AND call_sign_key<\?\)", plan), plan
+        assert "TEMP B-TREE" not in plan, plan
+    else:
+        assert re.search(r"Index (Only )?Scan using \S*call_?sign", plan), plan
+        assert not re.search(r"(^|->\s+)Sort\b", plan, re.MULTILINE), plan
+
+
+@pytest.mark.django_db
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="SQLite compares text byte by byte already")
+def test_the_folded_call_sign_compares_byte_by_byte_on_postgresql() -> None:
+    # In a linguistic collation "starts with" is not a range of the index and lists sort differently
+    # from SQLite; migration identity 0003 sets "C" on existing databases.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT collation_name FROM information_schema.columns "
+            "WHERE table_name = 'identity_person' AND column_name = 'call_sign_key'"
+        )
+        assert cursor.fetchone() == ("C",)

@@ -10,6 +10,8 @@ from __future__ import annotations
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from legionary.db import ByteOrderCharField
+
 
 class PersonStatus(models.TextChoices):
     RECEIVED = "received", _("Application received")
@@ -33,8 +35,9 @@ class Person(models.Model):
     id = models.CharField(primary_key=True, max_length=24, editable=False)
     call_sign = models.CharField(max_length=40)
     # Case-, script- and homoglyph-folded form of the call sign; unique, so "Zaza" and "ZАZА"
-    # (with Cyrillic А) cannot both exist.
-    call_sign_key = models.CharField(max_length=80, unique=True)
+    # (with Cyrillic А) cannot both exist. Byte order, so that people lists sort alike on both
+    # databases and a call-sign prefix search is one range of the unique index.
+    call_sign_key = ByteOrderCharField(max_length=80, unique=True)
     legion = models.CharField(max_length=32, db_index=True)
     status = models.CharField(max_length=16, choices=PersonStatus.choices, default=PersonStatus.RECEIVED)
     external_ref = models.CharField(max_length=64, null=True, blank=True, unique=True)

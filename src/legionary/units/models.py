@@ -20,6 +20,7 @@ from django.db.models import Q
 from django.db.models.lookups import Lookup
 from django.utils.translation import gettext_lazy as _
 
+from legionary.db import ByteOrderCharField
 from legionary.identity.models import Person
 from legionary.training.models import Qualification
 
@@ -40,20 +41,13 @@ def path_upper_bound(path: str) -> str:
     return path[:-1] + "/"
 
 
-class PathField(models.CharField):  # type: ignore[type-arg]
+class PathField(ByteOrderCharField):
     """A materialised path: zero-padded ids, each followed by a dot, compared byte by byte.
 
-    SQLite compares text byte-wise by default. On PostgreSQL the column takes the "C" collation
-    (byte order) instead of the database's, whose order may ignore the dots and in which a prefix
-    is not a range of the index: there a subtree's first rows in tree order meant walking the index
-    from the first unit of the tree, filtering (migration 0003 changes existing columns).
+    Byte order on both databases (see ``ByteOrderCharField``): in PostgreSQL's own collation the
+    order may ignore the dots, and a subtree's first rows in tree order meant walking the index from
+    the first unit of the tree, filtering (migration 0003 changes existing columns).
     """
-
-    def db_parameters(self, connection: Any) -> dict[str, Any]:
-        parameters: dict[str, Any] = super().db_parameters(connection)
-        if connection.vendor == "postgresql":
-            parameters["collation"] = "C"
-        return parameters
 
 
 @PathField.register_lookup

@@ -16,9 +16,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from django.db import connection
 from django.db.models import Exists, F, OuterRef, Q, QuerySet
-from django.db.models.functions import Collate
 from django.utils import timezone
 
 from legionary.access.models import RoleGrant
@@ -203,25 +201,21 @@ def units_page(*, staff: Any, after: str | None = None) -> KeysetPage[Unit]:
 PERSON_ID = re.compile(r"^p[a-z2-7]{20}$")
 PEOPLE_ORDER = ("call_sign_key",)
 """The people list's order: the folded call sign, unique, so it is a total order served by its index."""
-SEARCH_ORDER = ("search_key",)
-"""A PostgreSQL search's order: the folded call sign in byte order (see ``people_page``)."""
 
 
 def person_search(query: str) -> Q:
     """People whose call sign starts with ``query`` (folded as call signs are), or whose id it is.
 
-    A prefix, not a substring: a prefix is a range of the unique ``call_sign_key`` index on both
-    databases (on PostgreSQL through the ``varchar_pattern_ops`` index, whatever the collation; on
-    SQLite, whose LIKE cannot use an index, as an explicit range in code-point order), where a
-    substring would read every row in scope.
+    A prefix, not a substring: a prefix is a range of the unique ``call_sign_key`` index, in page
+    order, on both databases (the key compares byte by byte, see ``ByteOrderCharField``; written
+    as an explicit range because SQLite's LIKE cannot use an index), where a substring would read
+    every row in scope.
     """
     query = " ".join(query.split())
     by_id = Q(pk=query.lower()) if PERSON_ID.match(query.lower()) else Q(pk__in=[])
     key = call_sign_key(query)
     if not key:
         return by_id
-    if connection.vendor == "postgresql":
-        return by_id | Q(call_sign_key__startswith=key)
     return by_id | Q(call_sign_key__gte=key, call_sign_key__lt=key + "\U0010ffff")
 
 
@@ -256,14 +250,7 @@ def people_search(*, staff: Any, query: str = "") -> QuerySet[Person]:
 
 def people_page(*, staff: Any, query: str = "", after: str | None = None) -> KeysetPage[Person]:
     """One page of ``people_search``, keyset on the folded call sign; ``BadCursor`` if ``after`` is not ours."""
-    people = people_search(staff=staff, query=query)
-    if query.strip() and connection.vendor == "postgresql":
-        # Ordered by the call sign key's bytes ("C" collation), which no index on it provides, the
-        # planner must find the matches through the prefix (``_like``) index and sort them; in the
-        # database's own collation it may walk the whole unique index in order, filtering.
-        people = people.annotate(search_key=Collate("call_sign_key", "C"))
-        return keyset_page(people, SEARCH_ORDER, after=after, limit=PEOPLE_PAGE)
-    return keyset_page(people, PEOPLE_ORDER, after=after, limit=PEOPLE_PAGE)
+    return keyset_page(people_search(staff=staff, query=query), PEOPLE_ORDER, after=after, limit=PEOPLE_PAGE)
 
 
 def latest_assignments(people: list[Person]) -> dict[str, Assignment]:
