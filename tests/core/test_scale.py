@@ -17,7 +17,7 @@ from legionary.access.roles import Role
 from legionary.access.scopes import people_visible_to
 from legionary.audit.models import Entry
 from legionary.audit.verification import audit_verify
-from legionary.core.demo import FAMILY, synthetic_application
+from legionary.core.demo import FAMILY, REF_PREFIX, synthetic_application
 from legionary.core.scale import fill, fixture_people
 from legionary.identity import services as identity
 from legionary.identity.models import Person, PersonStatus
@@ -234,3 +234,31 @@ def test_cohorts_hold_at_most_their_seats_and_a_resumed_fill_keeps_filling_the_o
         names = [name for name, _n in group]
         assert len(set(names)) == len(names)
         assert sum(1 for _name, n in group if n < 4) <= 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_fill_that_seals_in_a_second_process_writes_whole_people_that_open_and_match(
+    make_staff: MakeStaff, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from legionary.core import scale
+
+    curriculum.load(curriculum.read_document(), apps.get_model)  # see the test above
+    monkeypatch.setattr(scale, "BATCH", 30)
+    report = fill(90, sealer=True)  # three batches: each sealed by the worker while the one before is written
+
+    officer = make_staff("officer-1", Role.SECURITY_OFFICER)
+    actor = identity.Actor(officer.username, officer)
+    # The plans depend on the seed and the batch alone: plan them again to know who is who.
+    planner = scale._Filler(seed=7, report=scale.FillReport())
+    planned = {plan.n: plan.identity for first in (0, 30, 60) for plan in planner.prepare(first, 30).plans}
+    people = list(Person.objects.exclude(external_ref=None))
+    assert report.added == len(people) == len(planned) == 90
+    for person in people:
+        n = int(person.external_ref.removeprefix(REF_PREFIX))
+        opened = identity.unseal_identity(person=person, actor=actor, reason="scale fixture test")
+        for key in ("family_name", "given_names", "date_of_birth", "documents"):
+            assert opened[key] == planned[n][key]  # the identity planned for this very person
+    # The blind indexes the worker computed find the re-applications, as inline ones do.
+    assert report.flags > 0 and ScreeningFlag.objects.count() == report.flags
+    result = audit_verify()
+    assert result.ok, result.problems
