@@ -492,9 +492,6 @@ class _Filler:
         ]
         return _Batch(first=first, plans=plans, items=items, rng=rng)
 
-    def add_batch(self, first: int, count: int) -> None:
-        self.write(self.prepare(first, count))
-
     def write(self, batch: _Batch, sealed: list[SealedPerson] | None = None) -> None:
         """Writes one prepared batch in one transaction; ``sealed``: ``people_seal(batch.items)`` if done already."""
         first, plans, rng = batch.first, batch.plans, batch.rng
@@ -845,20 +842,24 @@ def fill(people: int, *, progress_to: IO[str] | None = None, seed: int = 7, seal
     # Forked, so the worker has the settings and the keyring already; it never touches the
     # database (sealing needs only the keys), so the parent's connection is not shared in use.
     pool = ProcessPoolExecutor(max_workers=1, mp_context=get_context("fork")) if sealer else None
+    # Batches planned and handed to the worker but not yet written: with a worker, one is kept
+    # being sealed while the one before it is written; without, each is written at once.
+    ahead: deque[tuple[_Batch, Future[list[SealedPerson]] | None]] = deque()
+    keep_ahead = 1 if pool is not None else 0
+
+    def write_oldest() -> None:
+        batch, sealing = ahead.popleft()
+        filler.write(batch, sealing.result() if sealing is not None else None)
+        bar.update(len(batch.items))
+
     try:
-        batches = (filler.prepare(first, min(BATCH, people - first)) for first in starts)
-        ahead: deque[tuple[_Batch, Future[list[SealedPerson]] | None]] = deque()
-        for batch in batches:
+        for first in starts:
+            batch = filler.prepare(first, min(BATCH, people - first))
             ahead.append((batch, pool.submit(people_seal, batch.items) if pool is not None else None))
-            if len(ahead) < 2 and pool is not None:
-                continue  # keep one batch being sealed while the one before it is written
-            current, sealing = ahead.popleft()
-            filler.write(current, sealing.result() if sealing is not None else None)
-            bar.update(len(current.items))
+            if len(ahead) > keep_ahead:
+                write_oldest()
         while ahead:
-            current, sealing = ahead.popleft()
-            filler.write(current, sealing.result() if sealing is not None else None)
-            bar.update(len(current.items))
+            write_oldest()
     finally:
         bar.close()
         if pool is not None:
