@@ -21,6 +21,7 @@ from ninja import NinjaAPI, Schema, Status
 from ninja.errors import HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.operation import PathView
+from ninja.parser import Parser
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from legionary.access.policy import ACCESS_ATTR, access_rule, public
@@ -45,11 +46,20 @@ def _bad_cursor(request: HttpRequest, exc: BadCursor | type[BadCursor]) -> HttpR
     return problem(400, "bad-cursor", "Bad cursor", str(exc), [FieldError("after", str(exc))])
 
 
+class LimitedJsonParser(Parser):
+    """Every endpoint's JSON body through the intake decoder: its size, depth and number limits, no
+    duplicate keys, no NaN; whatever it refuses ninja answers 400 (a problem, through ``_http_error``)."""
+
+    def parse_body(self, request: HttpRequest) -> Any:
+        return decode_json(request.body)
+
+
 class GuardedNinjaAPI(NinjaAPI):
     """A NinjaAPI whose URL callbacks carry the access mark of the endpoint functions behind them,
     and which answers a list's malformed ``after`` cursor with a 400 problem (on every instance)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("parser", LimitedJsonParser())
         super().__init__(*args, **kwargs)
         self.add_exception_handler(BadCursor, _bad_cursor)
 
