@@ -146,6 +146,14 @@ def _visible_check(request: HttpRequest, check_id: int) -> Check | None:
     )
 
 
+def _case_in_scope(staff: Any, case_id: str) -> bool:
+    return selectors.visible_cases(staff).filter(pk=int(case_id)).exists()
+
+
+def _check_in_scope(staff: Any, check_id: str) -> bool:
+    return Check.objects.filter(pk=int(check_id), case__in=selectors.visible_cases(staff)).exists()
+
+
 @staff_required(Perm.VIEW_CASES)
 def cases_list(request: HttpRequest, after: str = "") -> Any:
     page = selectors.cases_page(staff=request.user, after=after or None)
@@ -167,7 +175,7 @@ def check_detail(request: HttpRequest, check_id: int) -> Any:
     return problem(*_NOT_FOUND) if check is None else _check_out(check)
 
 
-@staff_required(Perm.RECORD_CHECK)
+@staff_required(Perm.RECORD_CHECK, scope=_check_in_scope)
 def check_result(request: HttpRequest, check_id: int, payload: CheckResultIn) -> Any:
     refused = check_csrf(request)
     if refused is not None:
@@ -201,7 +209,7 @@ def decisions_list(request: HttpRequest, case_id: int) -> Any:
     return [_decision_out(d) for d in selectors.case_decisions(case)]
 
 
-@staff_required(Perm.ADJUDICATE)
+@staff_required(Perm.ADJUDICATE, scope=_case_in_scope)
 def decision_create(request: HttpRequest, case_id: int, payload: DecisionIn) -> Any:
     refused = check_csrf(request)
     if refused is not None:
