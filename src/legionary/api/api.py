@@ -24,6 +24,7 @@ from ninja.operation import PathView
 from ninja.parser import Parser
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from legionary.access.addresses import client_address
 from legionary.access.policy import ACCESS_ATTR, CsrfRefused, NotSignedIn, access_rule, public
 from legionary.api.problems import Problem, problem
 from legionary.identity.services import IdentityError
@@ -36,7 +37,6 @@ from legionary.intake.schema import (
     decode_json,
     validate_application,
 )
-from legionary.intake.views import client_address
 from legionary.pagination import BadCursor
 from legionary.training.api import router as training_router
 from legionary.vetting.api import vetting_router
