@@ -24,6 +24,7 @@ from pydantic import Field
 
 from legionary.access.policy import staff_required
 from legionary.access.roles import Perm
+from legionary.access.scopes import cases_visible_to, checks_visible_to
 from legionary.api.problems import Problem, problem
 from legionary.identity.services import IdentityError
 from legionary.vetting import selectors, services
@@ -139,19 +140,15 @@ def _refused(call: Callable[[], Any]) -> Any:
 
 
 def _visible_check(request: HttpRequest, check_id: int) -> Check | None:
-    return (
-        Check.objects.filter(pk=check_id, case__in=selectors.visible_cases(request.user))
-        .select_related("assigned_to", "screening_entry")
-        .first()
-    )
+    return checks_visible_to(request.user).filter(pk=check_id).select_related("assigned_to", "screening_entry").first()
 
 
 def _case_in_scope(staff: Any, case_id: str) -> bool:
-    return selectors.visible_cases(staff).filter(pk=int(case_id)).exists()
+    return cases_visible_to(staff).filter(pk=int(case_id)).exists()
 
 
 def _check_in_scope(staff: Any, check_id: str) -> bool:
-    return Check.objects.filter(pk=int(check_id), case__in=selectors.visible_cases(staff)).exists()
+    return checks_visible_to(staff).filter(pk=int(check_id)).exists()
 
 
 @staff_required(Perm.VIEW_CASES)
