@@ -388,7 +388,7 @@ def _check_pdf_expansion(data: bytes, limits: Limits) -> None:
                 chunk = data[position : position + 64 * 1024]
                 position += len(chunk)
                 produced = len(inflater.decompress(chunk, _INFLATE_STEP))
-                while inflater.unconsumed_tail:
+                while inflater.unconsumed_tail and not inflater.eof:
                     if total + produced > budget:
                         break
                     produced += len(inflater.decompress(inflater.unconsumed_tail, _INFLATE_STEP))

@@ -73,6 +73,10 @@ class NotPermitted(IdentityError):
     """The actor may not do this to this person."""
 
 
+class ReasonMissing(IdentityError):
+    """No reason, or one without visible letters, was given for opening sealed data."""
+
+
 @dataclass(frozen=True)
 class Actor:
     """Who acts: a staff account (checked for permissions) or a named system process."""
@@ -769,7 +773,7 @@ def reason_checked(reason: str | None, *, refusal: str) -> str:
     text = " ".join(text.split())
     visible = [c for c in text if unicodedata.category(c)[0] not in "CZ"]
     if len(visible) < 5 or not any(unicodedata.category(c).startswith("L") for c in visible):
-        raise IdentityError(refusal)
+        raise ReasonMissing(refusal)
     return text
 
 

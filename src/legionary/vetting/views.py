@@ -30,6 +30,7 @@ from legionary.identity.services import (
     Actor,
     IdentityError,
     NotPermitted,
+    ReasonMissing,
     document_picture,
     documents_unseal,
     unseal_identity,
@@ -297,6 +298,9 @@ def documents_view(request: HttpRequest, case_id: int) -> HttpResponse:
         )
     except NotPermitted:
         raise Http404 from None
+    except ReasonMissing:
+        error = _("Write the reason for opening these documents (at least a few words).")
+        return render(request, "vetting/documents.html", {**context, "error": error}, status=400)
     except IdentityError as exc:
         return render(request, "vetting/documents.html", {**context, "error": str(exc)}, status=400)
     shown = []
