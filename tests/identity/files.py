@@ -119,3 +119,18 @@ def pdf_holding_html() -> bytes:
 def truncated_pdf() -> bytes:
     whole = pdf(2)
     return whole[: len(whole) // 2]
+
+
+def noisy_pdf(at_least: int) -> bytes:
+    """A valid one-page PDF of at least ``at_least`` bytes: a picture of random pixels, which
+    JPEG cannot shrink much (for uploads that must be large and still decode)."""
+    import os
+
+    side = 256
+    while True:
+        picture = Image.frombytes("RGB", (side, side), os.urandom(side * side * 3))
+        buffer = io.BytesIO()
+        picture.save(buffer, "PDF", resolution=150.0, quality=95)
+        if len(buffer.getvalue()) >= at_least:
+            return buffer.getvalue()
+        side = side * 3 // 2

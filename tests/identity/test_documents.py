@@ -29,9 +29,9 @@ def png_chunks(data: bytes) -> list[bytes]:
     return kinds
 
 
-def refusal(data: bytes, claimed: str | None, **limits: int) -> str:
+def refusal(data: bytes, claimed: str | None, **limits: float) -> str:
     with pytest.raises(DocumentRefused) as refused:
-        inspect_upload(data, claimed, limits=Limits(**limits))
+        inspect_upload(data, claimed, limits=Limits(**limits))  # type: ignore[arg-type]
     return refused.value.code
 
 
@@ -118,6 +118,12 @@ def test_the_child_runs_under_its_memory_limit() -> None:
     assert inspect_upload(large, "image/jpeg").width == 7000
     assert inspect_upload(files.jpeg(), "image/jpeg", limits=Limits(memory_bytes=200 * 1024 * 1024)).width == 640
     assert refusal(large, "image/jpeg", memory_bytes=200 * 1024 * 1024) == "limits"
+
+
+def test_a_child_that_does_not_answer_in_time_is_killed_and_the_file_refused() -> None:
+    # No answer can come back within a microsecond: the parent stops waiting, kills the child and
+    # refuses, whatever the machine's speed.
+    assert refusal(files.pdf(3), "application/pdf", wall_seconds=0.000001) == "limits"
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -334,3 +334,11 @@ def test_a_batch_sealed_beforehand_stores_every_person_whole() -> None:
     assert Entry.objects.filter(action="person.created", subject__in=[p.id for p in people]).count() == 2
     with pytest.raises(IdentityError), transaction.atomic():
         services.people_create_batch(items=items, actor=Actor("test"), sealed=sealed[:1])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_opening_a_document_needs_a_visible_reason(officer: Staff) -> None:
+    document = services.document_store(person=create(), source=io.BytesIO(PDF))
+    with pytest.raises(IdentityError, match="reason"):
+        services.document_open(document=document, actor=Actor("sec", officer), reason="\u200b" * 6, sink=io.BytesIO())
+    assert not Entry.objects.filter(action="document.unsealed").exists()

@@ -52,7 +52,7 @@ def test_an_upload_that_does_not_decode_as_it_claims_is_refused_and_nothing_is_k
 ) -> None:
     before = _upload_files()
     status, page = _post(name, content, content_type)
-    assert status == 422 and says in page
+    assert status == 400 and says in page
     assert 'role="alert"' in page or "error-summary" in page or "error" in page
     assert not Person.objects.exists() and not SealedDocument.objects.exists()
     assert _upload_files() == before
@@ -60,7 +60,7 @@ def test_an_upload_that_does_not_decode_as_it_claims_is_refused_and_nothing_is_k
 
 def test_the_refusal_is_in_the_applicants_language() -> None:
     status, page = _post("scan.pdf", files.pdf_bomb(), "application/pdf", lang="ru")
-    assert status == 422 and "слишком велик" in page
+    assert status == 400 and "слишком велик" in page
 
 
 @pytest.mark.parametrize(

@@ -205,8 +205,10 @@ def _run_sandboxed(
     child = _context.Process(
         target=_child_main, args=(child_end, operation, options, asdict(limits)), daemon=True, name="legionary-document"
     )
+    started = False
     try:
         child.start()
+        started = True
         child_end.close()
         try:
             parent_end.send_bytes(data)
@@ -229,11 +231,14 @@ def _run_sandboxed(
             raise DocumentRefused("limits") from None
     finally:
         parent_end.close()
-        if child.is_alive():
-            child.kill()
-        child.join(5)
-        if child.exitcode is not None:
-            child.close()
+        if started:
+            if child.is_alive():
+                child.kill()
+            child.join(5)
+            if child.exitcode is not None:
+                child.close()
+        else:
+            child_end.close()
 
 
 # --- the child's side ---------------------------------------------------------------------------

@@ -865,15 +865,18 @@ def document_picture(
 
 
 def document_open(*, document: SealedDocument, actor: Actor, reason: str, sink: BinaryIO) -> None:
-    """Decrypts a document into ``sink`` for a permitted actor, audited; discard ``sink`` on error."""
+    """Decrypts a document's original bytes into ``sink`` for a permitted actor with a visible
+    reason, audited first; discard ``sink`` on error. Never for a browser: staff views show
+    ``document_picture``'s pixels instead."""
     person = document.person
     _require(actor, Perm.UNSEAL_IDENTITY, person)
+    reason = reason_checked(reason, refusal="Write the reason for opening this document (at least a few words).")
     with transaction.atomic():
         audit_record(
             actor=actor.name,
             action="document.unsealed",
             subject=person.id,
-            details={"document": document.id, "reason": " ".join(reason.split())[:500]},
+            details={"document": document.id, "reason": reason[:500]},
         )
     dek = _dek_for(person, key_provider())
     with _document_path(document.id).open("rb") as source:

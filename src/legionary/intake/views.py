@@ -115,7 +115,6 @@ def _apply(request: HttpRequest) -> HttpResponse:
                 return _render(request, "intake/apply.html", {"form": form}, lang, status=507)
             except DocumentRefused as exc:
                 form.add_error(None, _upload_refusal(exc.code))
-                return _render(request, "intake/apply.html", {"form": form}, lang, status=422)
             except IdentityError:
                 form.add_error(
                     None, _("A file was refused. Only PDF, JPEG and PNG files of at most 20 MB each are accepted.")
