@@ -18,6 +18,7 @@ from PIL import Image
 from legionary.access.roles import Role
 from legionary.audit.models import Entry
 from legionary.identity import documents
+from legionary.identity import services as identity_services
 from legionary.identity.models import SealedDocument
 from legionary.identity.services import ReasonMissing, document_store, reason_checked
 from legionary.vetting.models import Case
@@ -193,3 +194,18 @@ def test_a_reason_is_accepted_only_with_five_visible_characters_and_a_letter(tex
     else:
         assert len(visible) >= 5 and kept == " ".join(kept.split())
         assert not any(unicodedata.category(c)[0] == "C" for c in kept)
+
+
+def test_an_opening_expires_and_a_page_past_the_end_is_not_found(
+    submit: Submit, vetting_cast: Cast, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    case = _case(submit, vetting_cast)
+    document = _stored(case, files.pdf(1))
+    client = signed_in(vetting_cast.ci)
+    (url,) = _picture_urls(_open(client, case).content.decode())
+    entry = Entry.objects.get(action="document.unsealed")
+    past_the_end = reverse("vetting:document-page", args=[case.pk, document.id, entry.index, 1])
+    assert client.get(past_the_end, secure=True).status_code == 404
+    assert client.get(url, secure=True).status_code == 200
+    monkeypatch.setattr(identity_services, "DOCUMENT_VIEW_MINUTES", -1)  # every opening is now too old
+    assert client.get(url, secure=True).status_code == 404
