@@ -24,7 +24,6 @@ import json
 import os
 import secrets
 import threading
-import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -38,6 +37,7 @@ from django.utils import timezone
 from legionary.access.policy import staff_may
 from legionary.access.roles import Perm
 from legionary.audit.services import AuditItem, audit_record, audit_record_many
+from legionary.core.reasons import visible_reason
 from legionary.db import insert_instances, insert_rows
 from legionary.identity import callsigns, crypto, documents, erasure_journal, matching, names
 from legionary.identity.keyring import (
@@ -766,15 +766,13 @@ DOCUMENT_VIEW_MINUTES = 15
 
 
 def reason_checked(reason: str | None, *, refusal: str) -> str:
-    """A reason for opening sealed data as it is logged (format and control characters removed,
-    spaces collapsed), or ``IdentityError(refusal)`` when it does not hold at least five visible
-    characters including a letter: five zero-width spaces are no reason (issue 20, finding 3)."""
-    text = "".join(c for c in (reason or "") if unicodedata.category(c)[0] != "C")
-    text = " ".join(text.split())
-    visible = [c for c in text if unicodedata.category(c)[0] not in "CZ"]
-    if len(visible) < 5 or not any(unicodedata.category(c).startswith("L") for c in visible):
+    """A reason for opening sealed data as it is logged, or ``ReasonMissing(refusal)`` when it
+    holds too little a reader can see (five zero-width spaces are no reason: issue 20, finding 3).
+    The rule is ``core.reasons.visible_reason``, the one every reason field follows."""
+    checked = visible_reason(reason)
+    if not checked:
         raise ReasonMissing(refusal)
-    return text
+    return checked
 
 
 @dataclass(frozen=True)
