@@ -34,7 +34,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from tests.core.instance import ServerFailed, free_port, fresh_database, legionary_env, run_legionary, served
-from tests.intake.helpers import PDF
+from tests.identity.files import noisy_pdf
 
 ROOT = Path(__file__).resolve().parents[2]
 SITE = ROOT / "deploy" / "nginx" / "legionary.conf"
@@ -311,7 +311,7 @@ def test_a_csrf_protected_application_with_a_scan_goes_through_nginx(proxy: Prox
         "csrfmiddlewaretoken": token,
     }
     # Larger than the 4 MiB every other path accepts: only the form's own location lets it through.
-    scan = PDF + os.urandom(5 * 1024 * 1024)
+    scan = noisy_pdf(5 * 1024 * 1024)  # a real PDF: uploads are decoded in full on arrival
     body, content_type = _multipart(fields, {"upload_1": ("scan.pdf", scan)})
     conn = proxy.https()
     try:

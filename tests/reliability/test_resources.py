@@ -24,6 +24,7 @@ from pathlib import Path
 import pytest
 
 from tests.core.instance import served
+from tests.identity.files import noisy_pdf
 from tests.intake.helpers import PDF, application
 from tests.reliability.conftest import BOUND, MakeInstance
 
@@ -92,7 +93,7 @@ def test_a_full_disk_during_an_upload_gives_a_clear_507_and_stores_nothing(
             "consent": "on",
             "csrfmiddlewaretoken": token.group(1).decode(),
         }
-        big_scan = PDF + os.urandom(3 * 1024 * 1024)  # more than the 2 MiB the disk has
+        big_scan = noisy_pdf(3 * 1024 * 1024)  # a real PDF (uploads are decoded), more than the disk has
         body, content_type = _multipart(fields, {"upload_1": ("scan.pdf", big_scan)})
         status, page, _headers = _request(
             server.base_url + "/apply/", body, {"Content-Type": content_type, "Cookie": cookie}
