@@ -62,6 +62,12 @@ LEGIONARY_AUDIT_KEY = (
     .expanduser()
     .absolute()
 )
+# The newest signed audit checkpoint, also kept outside the database (legionary.audit.kept_checkpoint).
+LEGIONARY_AUDIT_CHECKPOINT = (
+    Path(os.environ.get("LEGIONARY_AUDIT_CHECKPOINT") or LEGIONARY_KEYRING.parent / "audit-checkpoint")
+    .expanduser()
+    .absolute()
+)
 SECRET_KEY_FILE = (
     Path(os.environ.get("LEGIONARY_SECRET_KEY_FILE") or LEGIONARY_HOME / "secret_key").expanduser().absolute()
 )
