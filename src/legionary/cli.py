@@ -82,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
 def _run(args: list[str], verb: str) -> int:
     from legionary.settings_check import check_environment
 
-    problem = check_environment(verb)
+    problem = check_environment(verb, help_only=_asks_for_help(args))
     if problem:
         return _fail(problem)
     if verb == "init":
@@ -166,13 +166,23 @@ def _database_problem() -> str | None:
 
     try:
         connection.ensure_connection()
-    except OperationalError:
+    except OperationalError as exc:
         where = connection.settings_dict.get("HOST") or connection.settings_dict.get("NAME")
         port = connection.settings_dict.get("PORT") or ""
-        return (
-            f"the database at {where}{':' + str(port) if port else ''} does not answer. "
-            "Check DATABASE_URL and that the server is running."
-        )
+        at = f"{where}{':' + str(port) if port else ''}"
+        user = connection.settings_dict.get("USER") or ""
+        # The server's own words say which: never echoed, since they may quote the URL.
+        said = str(exc).lower()
+        if "password authentication failed" in said or "no password supplied" in said:
+            return (
+                f"the database at {at} refused the password of user {user!r}. Check the password in DATABASE_URL "
+                "(characters such as / @ : % # must be percent-encoded there)."
+            )
+        if "does not exist" in said and "database" in said:
+            return f"the database server at {at} has no database {connection.settings_dict.get('NAME')!r}. Create it."
+        if "does not exist" in said and "role" in said:
+            return f"the database server at {at} has no user {user!r}. Create it, or fix DATABASE_URL."
+        return f"the database at {at} does not answer. Check DATABASE_URL and that the server is running."
     return None
 
 
