@@ -41,6 +41,17 @@ def instance(tmp_path: Path) -> Iterator[dict[str, str]]:
         yield env
 
 
+@pytest.fixture(scope="module")
+def shared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    """One instance for the tests that must leave it as it was (the refused verbs)."""
+    with fresh_database() as database_url:
+        env = legionary_env(tmp_path_factory.mktemp("verbs") / "home", database_url)
+        done = run_legionary(env, "init")
+        assert done.returncode == 0, done.stderr
+        assert run_legionary(env, "staff", "add", "olena", "--role", "auditor").returncode == 0
+        yield env
+
+
 def _audit_entries(env: dict[str, str]) -> list[tuple[str, str, dict[str, object]]]:
     code = (
         "import json; from legionary.audit.models import Entry; "
@@ -52,8 +63,8 @@ def _audit_entries(env: dict[str, str]) -> list[tuple[str, str, dict[str, object
     return [tuple(row) for row in json.loads(done.stdout.strip().splitlines()[-1])]  # type: ignore[misc]
 
 
-def test_help_lists_only_legionary_verbs_and_the_kept_django_ones(instance: dict[str, str]) -> None:
-    listed = run_legionary(instance, "--help")
+def test_help_lists_only_legionary_verbs_and_the_kept_django_ones(shared: dict[str, str]) -> None:
+    listed = run_legionary(shared, "--help")
     assert listed.returncode == 0
     verbs = {line.strip() for line in listed.stdout.splitlines() if line.startswith("    ")}
     assert {"init", "serve", "staff", "audit", "backup", "restore", "check", "shell"} <= verbs
@@ -61,17 +72,18 @@ def test_help_lists_only_legionary_verbs_and_the_kept_django_ones(instance: dict
 
 
 @pytest.mark.parametrize("verb", REMOVED)
-def test_a_removed_django_verb_exits_2_with_a_sentence_and_does_nothing(instance: dict[str, str], verb: str) -> None:
-    before = _audit_entries(instance)
-    result = run_legionary(instance, verb, "--noinput")
+def test_a_removed_django_verb_exits_2_with_a_sentence_and_does_nothing(shared: dict[str, str], verb: str) -> None:
+    before = _audit_entries(shared)
+    assert before  # the staff account's entry at least
+    result = run_legionary(shared, verb, "--noinput")
     assert result.returncode == 2
     assert result.stderr.startswith("legionary: ") and len(result.stderr.strip().splitlines()) == 1
     assert f"`{verb}` is not a legionary command" in result.stderr
     assert "Traceback" not in result.stderr
-    helped = run_legionary(instance, "help", verb)
+    helped = run_legionary(shared, "help", verb)
     assert helped.returncode == 2 and "not a legionary command" in helped.stderr
     # Nothing was emptied: the log still holds what it held (the shell's read adds nothing).
-    assert _audit_entries(instance) == before
+    assert _audit_entries(shared) == before
 
 
 def test_staff_password_and_unlock_are_audited_and_name_the_operator(instance: dict[str, str]) -> None:
