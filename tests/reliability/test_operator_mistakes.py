@@ -122,3 +122,19 @@ def test_restore_sets_the_replaced_logs_kept_checkpoint_aside_and_verify_passes(
     assert len(aside) == 1
     assert kept.exists() and kept.read_text() != aside[0].read_text()
     assert "intact" in target.run("audit", "verify").stdout
+
+
+def test_restore_refuses_another_instances_keyring_and_writes_nothing(
+    source: Instance, make_instance: MakeInstance, tmp_path: Path
+) -> None:
+    source.run("backup", str(tmp_path / "a.backup"))
+    target = make_instance(keys_from=source)
+    stranger = make_instance()
+    (target.home / "keyring").write_bytes((stranger.home / "keyring").read_bytes())
+    result = target.run(
+        "restore", str(tmp_path / "a.backup"), "--key", str(source.home / "backup-private.key"), check=False
+    )
+    assert result.returncode == 2
+    assert "does not open this backup's data keys of key-encryption key version 1" in result.stderr
+    assert "Nothing was restored" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert target.tool("open-all")["identities"] == {}
