@@ -522,7 +522,7 @@ def possible_reasons(agreeing: set[str], kinds_a: frozenset[str], kinds_b: froze
     if given_agrees and not patronymic_disagrees:
         if NAME_TYPO_DOB in agreeing:
             reasons.append("name_typo+birth_date")
-        if FAMILY_TYPO2_DOB in agreeing:
+        elif FAMILY_TYPO2_DOB in agreeing:  # said only when one edit does not already say it
             reasons.append("family_two_edits+birth_date")
     shares_a_name = NAME_WORD_DOB in agreeing or FAMILY_TYPO2_DOB in agreeing or NAME_TYPO_DOB in agreeing
     if not shares_a_name:

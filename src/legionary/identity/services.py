@@ -268,6 +268,21 @@ def next_of_kin_tokens(full_names: Iterable[str], provider: KeyProvider | None =
     return list(tokens)
 
 
+def blind_tokens(pairs: Iterable[tuple[str, str]], provider: KeyProvider | None = None) -> list[tuple[str, int, bytes]]:
+    """``(index_name, key_version, digest)`` for plaintext ``(index_name, value)`` pairs, deduplicated.
+
+    For values that are not a person's (a designation list's names): they are keyed exactly as
+    ``person_seal`` keys a person's, so that the two meet in a join.
+    """
+    provider = provider or key_provider()
+    table = _indexers(provider)
+    tokens: dict[tuple[str, int, bytes], None] = {}
+    for name, value in pairs:
+        version, index = table.get(name) or _indexer(table, provider, name)
+        tokens[(name, version, index(value))] = None
+    return list(tokens)
+
+
 def person_index_tokens(person: Person, index_names: Iterable[str]) -> list[tuple[str, int, bytes]]:
     """The person's stored index digests of the given kinds (no plaintext), for screening lists."""
     rows = BlindIndex.objects.filter(person=person, name__in=list(index_names)).values_list(
@@ -504,6 +519,56 @@ def people_create_batch(
         ]
     )
     return people
+
+
+def possible_pairs_for(person_id: str) -> list[tuple[str, list[str]]]:
+    """People whom screening puts in the "possible" tier with this person: (their id, reasons).
+
+    For the CI officer's flag page, beside the matches of ``duplicate_candidates``. Decided from
+    the blind indexes only, by ``matching.possible_reasons`` (never by decrypting); a person
+    already matched (``matching.link_reasons``) is not listed again. Two queries.
+    """
+    agreeing, kinds = _agreeing_with([person_id])
+    mine = frozenset(kinds.get(person_id, ()))
+    found = []
+    for other, names_agreeing in agreeing.get(person_id, {}).items():
+        theirs = frozenset(kinds.get(other, ()))
+        if matching.link_reasons(names_agreeing, mine, theirs):
+            continue
+        reasons = matching.possible_reasons(names_agreeing, mine, theirs)
+        if reasons:
+            found.append((other, [r for r in matching.POSSIBLE_REASONS if r in reasons]))
+    return sorted(found)
+
+
+def _agreeing_with(person_ids: list[str]) -> tuple[dict[str, dict[str, set[str]]], dict[str, set[str]]]:
+    """For each of ``person_ids``: every other person sharing a token, with the kinds shared; and
+    the kinds each person involved holds. Two queries (a self-join of the index table)."""
+    table = connection.ops.quote_name(BlindIndex._meta.db_table)
+    marks = ", ".join(["%s"] * len(person_ids))
+    sql = (
+        f"SELECT mine.person_id, theirs.person_id, theirs.name, theirs.value FROM {table} mine "  # noqa: S608 — quoted model table, placeholders only
+        f"JOIN {table} theirs ON theirs.name = mine.name AND theirs.key_version = mine.key_version "
+        f"AND theirs.value = mine.value WHERE mine.person_id IN ({marks}) AND theirs.person_id <> mine.person_id"
+    )
+    per_value: dict[tuple[str, str, bytes], set[str]] = {}
+    with connection.cursor() as cursor:
+        cursor.execute(sql, person_ids)
+        for mine, other, name, value in cursor.fetchall():
+            per_value.setdefault((mine, name, bytes(value)), set()).add(other)
+    agreeing: dict[str, dict[str, set[str]]] = {}
+    for (mine, name, _value), others in per_value.items():
+        if len(others) >= matching.MAX_BUCKET:
+            continue
+        for other in others:
+            agreeing.setdefault(mine, {}).setdefault(other, set()).add(name)
+    involved = set(person_ids) | {other for found in agreeing.values() for other in found}
+    kinds: dict[str, set[str]] = {}
+    for owner, name in (
+        BlindIndex.objects.filter(person_id__in=list(involved)).values_list("person_id", "name").distinct()
+    ):
+        kinds.setdefault(owner, set()).add(name)
+    return agreeing, kinds
 
 
 def duplicate_candidates_many(person_ids: list[str]) -> dict[str, list[tuple[str, list[str]]]]:
@@ -767,6 +832,11 @@ def _index_stream(batch: int = 5000) -> Iterator[tuple[str, list[tuple[str, byte
 def duplicate_groups() -> list[matching.Group[str]]:
     """Every group of records that screening considers one person, from the blind indexes only."""
     return matching.find_groups(_index_stream())
+
+
+def duplicate_screen() -> matching.Screened[str]:
+    """Both tiers over everyone: groups (one person) and possible pairs (to review), indexes only."""
+    return matching.screen(_index_stream())
 
 
 # --- rotation and erasure -----------------------------------------------------------------------
