@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import io
 import json
+import os
 from pathlib import Path
 from typing import Any
 
 import pytest
 from django.conf import settings
 from django.core.management import call_command
+from django.db import transaction
 
 from legionary.access.models import Staff
 from legionary.access.roles import ROLE_PERMISSIONS, Perm, Role
 from legionary.audit.models import Entry
-from legionary.identity import crypto, services
+from legionary.identity import crypto, matching, services
 from legionary.identity.models import BlindIndex, Person, SealedDocument, SealedIdentity
 from legionary.identity.services import Actor, IdentityError, NotPermitted
 
@@ -388,3 +390,29 @@ def test_duplicates_json_lists_groups_and_possible_pairs_apart() -> None:
         (["r-1", "r-3"], ["name_typo+birth_date"]),
         (["r-2", "r-3"], ["name_typo+birth_date"]),
     ]
+
+
+@pytest.mark.django_db
+def test_the_set_based_duplicates_give_the_same_tiers_as_the_rule_on_the_sample() -> None:
+    data = Path(os.environ.get("LEGIONARY_SHARED_DATA") or Path(__file__).resolve().parents[3] / "shared" / "data")
+    if not (data / "dupes-sample.jsonl").exists():
+        pytest.skip(f"sample not found under {data}")
+    rows = [json.loads(line) for line in (data / "dupes-sample.jsonl").read_text(encoding="utf-8").splitlines()]
+    with transaction.atomic():
+        services.people_create_batch(
+            items=[
+                services.NewPerson(identity=r["identity"], legion=r["legion"], external_ref=r["external_ref"])
+                for r in rows
+            ],
+            actor=Actor("test"),
+        )
+    ref = dict(Person.objects.values_list("id", "external_ref"))
+    in_memory = matching.screen(services._index_stream())
+    set_based = services.duplicate_screen(chunk=7)  # small chunks: many marker look-ups
+    assert [(g.members, g.reasons) for g in set_based.groups] == [(g.members, g.reasons) for g in in_memory.groups]
+    assert [(p.members, p.reasons) for p in set_based.possible] == [(p.members, p.reasons) for p in in_memory.possible]
+    plain = matching.screen((r["external_ref"], matching.identity_tokens(r["identity"])) for r in rows)
+    assert sorted(sorted(ref[m] for m in g.members) for g in set_based.groups) == sorted(
+        sorted(g.members) for g in plain.groups
+    )
+    assert len(set_based.possible) == len(plain.possible) == 4

@@ -66,9 +66,9 @@ import datetime
 import itertools
 import re
 import unicodedata
-from collections.abc import Hashable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 import phonenumbers
 
@@ -109,6 +109,7 @@ __all__ = [
     "parse_birth_date",
     "possible_reasons",
     "screen",
+    "screen_pairs",
     "screening_strength",
 ]
 
@@ -666,5 +667,64 @@ def screen(records: Iterable[tuple[R, Sequence[tuple[str, bytes | str]]]]) -> Sc
         Pair(members=(refs[a], refs[b]), reasons=tuple(r for r in POSSIBLE_REASONS if r in reasons))
         for a, b, reasons in sorted(candidates)
         if _find(parent, a) != _find(parent, b)
+    ]
+    return Screened(groups=groups, possible=possible)
+
+
+def screen_pairs(
+    pairs: Iterable[tuple[R, R, set[str], frozenset[str], frozenset[str]]], order: Callable[[R], Any]
+) -> Screened[R]:
+    """``screen`` for a stream of agreeing pairs, as a database join yields them.
+
+    ``pairs`` yields ``(a, b, kinds shared, kinds of a, kinds of b)`` once per pair, from buckets of
+    at most ``MAX_BUCKET`` records (the caller leaves larger ones out). Memory holds the linked
+    records and the possible pairs, never the tokens. Members of a group and groups come in
+    ``order``; the rule is ``screen``'s, so both give the same tiers for the same tokens.
+    """
+    parent: dict[R, R] = {}
+
+    def find(item: R) -> R:
+        root = item
+        while parent.get(root, root) != root:
+            root = parent[root]
+        while parent.get(item, item) != root:
+            parent[item], item = root, parent[item]
+        return root
+
+    reasons_of: dict[R, set[str]] = {}
+    candidates: list[tuple[R, R, list[str]]] = []
+    for a, b, agreeing, kinds_a, kinds_b in pairs:
+        reasons = link_reasons(agreeing, kinds_a, kinds_b)
+        if reasons:
+            root_a, root_b = find(a), find(b)
+            if root_a != root_b:
+                low, high = sorted((root_a, root_b), key=order)
+                parent[high] = low
+                reasons_of.setdefault(low, set()).update(reasons_of.pop(high, set()))
+            reasons_of.setdefault(find(a), set()).update(reasons)
+            continue
+        maybe = possible_reasons(agreeing, kinds_a, kinds_b)
+        if maybe:
+            candidates.append((a, b, maybe))
+    members: dict[R, list[R]] = {}
+    for item in parent:
+        members.setdefault(find(item), []).append(item)
+    for root in reasons_of:
+        members.setdefault(root, [])
+        if root not in members[root]:
+            members[root].append(root)
+    groups = [
+        Group(
+            members=tuple(sorted(group, key=order)),
+            reasons=tuple(r for r in REASONS if r in reasons_of.get(root, set())),
+        )
+        for root, group in members.items()
+        if len(group) > 1
+    ]
+    groups.sort(key=lambda g: order(g.members[0]))
+    possible = [
+        Pair(members=(a, b), reasons=tuple(r for r in POSSIBLE_REASONS if r in reasons))
+        for a, b, reasons in sorted(candidates, key=lambda c: (order(c[0]), order(c[1])))
+        if find(a) != find(b)
     ]
     return Screened(groups=groups, possible=possible)

@@ -834,9 +834,66 @@ def duplicate_groups() -> list[matching.Group[str]]:
     return matching.find_groups(_index_stream())
 
 
-def duplicate_screen() -> matching.Screened[str]:
-    """Both tiers over everyone: groups (one person) and possible pairs (to review), indexes only."""
-    return matching.screen(_index_stream())
+# The kinds whose mere presence on a record matters to the rules (a patronymic or birthplace
+# that disagrees, a rough birth date); fetched for the people of each chunk of pairs.
+_MARKER_KINDS = (matching.PATRONYMIC_DOB, matching.BIRTHPLACE_DOB, matching.NAME_ROUGH_DATE)
+
+
+def _agreeing_pairs(chunk: int) -> Iterator[tuple[str, str, set[str], frozenset[str], frozenset[str]]]:
+    """Every pair of people sharing a token in a bucket of at most ``MAX_BUCKET``, with the kinds
+    shared and each one's marker kinds: one self-join of the index table, sorted by the database."""
+    table = connection.ops.quote_name(BlindIndex._meta.db_table)
+    left_out = ", ".join(["%s"] * len(KIN_INDEX_NAMES))
+    sql = (
+        f"WITH small AS (SELECT name, key_version, value FROM {table} WHERE name NOT IN ({left_out}) "  # noqa: S608 — quoted model table, placeholders only
+        f"GROUP BY name, key_version, value HAVING COUNT(*) BETWEEN 2 AND %s) "
+        f"SELECT a.person_id, b.person_id, a.name FROM small s "
+        f"JOIN {table} a ON a.name = s.name AND a.key_version = s.key_version AND a.value = s.value "
+        f"JOIN {table} b ON b.name = s.name AND b.key_version = s.key_version AND b.value = s.value "
+        f"AND a.person_id < b.person_id ORDER BY a.person_id, b.person_id"
+    )
+    pending: list[tuple[str, str, set[str]]] = []
+
+    def flush() -> Iterator[tuple[str, str, set[str], frozenset[str], frozenset[str]]]:
+        people = sorted({p for a, b, _ in pending for p in (a, b)})
+        markers: dict[str, set[str]] = {}
+        for start in range(0, len(people), 500):
+            rows = BlindIndex.objects.filter(person_id__in=people[start : start + 500], name__in=_MARKER_KINDS)
+            for owner, name in rows.values_list("person_id", "name").distinct():
+                markers.setdefault(owner, set()).add(name)
+        for a, b, kinds in pending:
+            yield a, b, kinds, frozenset(markers.get(a, ())), frozenset(markers.get(b, ()))
+        pending.clear()
+
+    # A server-side cursor on PostgreSQL (a plain one on SQLite, which steps through the result):
+    # the pairs are read as they come, never all held at once.
+    with connection.chunked_cursor() as cursor:
+        cursor.execute(sql, [*KIN_INDEX_NAMES, matching.MAX_BUCKET])
+        current: tuple[str, str] | None = None
+        kinds: set[str] = set()
+        while rows := cursor.fetchmany(5000):
+            for a, b, name in rows:
+                if (a, b) != current:
+                    if current is not None:
+                        pending.append((*current, kinds))
+                        if len(pending) >= chunk:
+                            yield from flush()
+                    current, kinds = (a, b), set()
+                kinds.add(name)
+        if current is not None:
+            pending.append((*current, kinds))
+    yield from flush()
+
+
+def duplicate_screen(chunk: int = 5000) -> matching.Screened[str]:
+    """Both tiers over everyone: groups (one person) and possible pairs (to review), indexes only.
+
+    Set-based: the database pairs up the people who share a token (a self-join of the index
+    table, buckets of more than ``MAX_BUCKET`` left out, as ``matching.screen`` leaves them out)
+    and sorts the pairs; Python reads them in order, a chunk at a time, and keeps only the
+    linked people and the possible pairs. The same rule as ``matching.screen``.
+    """
+    return matching.screen_pairs(_agreeing_pairs(chunk), order=lambda person_id: person_id)
 
 
 # --- rotation and erasure -----------------------------------------------------------------------
