@@ -36,6 +36,13 @@ is why no index holds a bare birth date, patronymic or name.
 ``patronymic+birth_date``  the patronymic's skeleton and its one-deletion neighbourhood, with the
     birth date. Leaks: same or nearly the same patronymic and birth date, which siblings share.
 
+The kinds ``given+birth_date``, ``name_word+birth_date``, ``family_typo2+birth_date`` (a long
+family name's two-deletion neighbourhood), ``patronymic_exact+birth_date``, ``birthplace+birth_date``,
+``name+birth_year``, ``name+birth_month``, ``name+rough_birth_date`` and ``document_number`` (with
+their ``/check`` twins, the same value under a second key) serve the "possible" tier
+(``possible_reasons``) and designation lists (``screening_strength``); docs/screening.md says what
+each leaks.
+
 Decision rule (``find_groups``). Truncation makes any single index hit a *candidate*: every
 accepted link needs at least two independently keyed indexes to agree, so a chance collision
 of truncated HMACs in one index never merges records on its own. A pair of records is linked when:
