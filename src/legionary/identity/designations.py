@@ -21,6 +21,7 @@ or prints a listed name.
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -105,6 +106,15 @@ def _clean_properties(raw: object) -> dict[str, list[str]]:
     return properties
 
 
+_NAME_SEPARATORS = re.compile(r"[()\[\]/;|]")
+
+
+def _name_pieces(value: str) -> list[str]:
+    """A name property's value as the names it holds: lists often add the native spelling in
+    parentheses or after a slash ("Nosov Timur (Носов Тимур)")."""
+    return [piece.strip() for piece in _NAME_SEPARATORS.split(value) if any(ch.isalpha() for ch in piece)]
+
+
 def _structured_names(get: Any) -> list[NameParts]:
     """Readings from the name-part properties, paired value by value (a list may give several)."""
     first = get("firstName")
@@ -144,7 +154,9 @@ def read_entity(data: object) -> ListedPerson | None:
     def get(prop: str) -> list[str]:
         return [v for v in proxy.get(prop, quiet=True) if v.strip()]
 
-    full_names = list(dict.fromkeys(v for prop in FULL_NAME_PROPERTIES for v in get(prop)))[:_MAX_NAMES]
+    full_names = list(
+        dict.fromkeys(part for prop in FULL_NAME_PROPERTIES for v in get(prop) for part in _name_pieces(v))
+    )[:_MAX_NAMES]
     readings: list[NameParts] = []
     for full_name in full_names:
         readings.extend(split_full_name(full_name)[:_MAX_READINGS])

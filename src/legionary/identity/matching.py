@@ -563,8 +563,9 @@ def screening_strength(agreeing: set[str], person_kinds: frozenset[str], entry_k
     ``agreeing`` are the index kinds in which they share a token. A match: the document number
     (and its check key); the whole name with the full birth date (``link_reasons``); or the whole
     name with the birth date at the list's own precision when the list gives only a year and
-    month, or only a year. A patronymic that disagrees (both have one, none shared) rules the
-    full-date match out, as for duplicates. A possible: the name rules of ``possible_reasons``.
+    month, or only a year. A patronymic that disagrees (both have one, none shared) makes the
+    full-date match a possible, as it keeps duplicates apart. A possible: also the name rules of
+    ``possible_reasons``.
     """
     if DOCUMENT_NUMBER in agreeing and DOCUMENT_NUMBER_CHECK in agreeing:
         return "match"
@@ -577,6 +578,10 @@ def screening_strength(agreeing: set[str], person_kinds: frozenset[str], entry_k
         elif NAME_YEAR in agreeing and NAME_YEAR_CHECK in agreeing:
             return "match"
     if _SCREENING_POSSIBLE.intersection(possible_reasons(agreeing, person_kinds, entry_kinds)):
+        return "possible"
+    if NAME_DOB in agreeing and NAME_TYPO_DOB in agreeing:
+        # The whole name and birth date, but another patronymic: a transliteration the skeleton
+        # does not fold (Serhiyovych, Sergeevich) must not hide a listed person; a person looks.
         return "possible"
     return None
 
