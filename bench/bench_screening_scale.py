@@ -8,8 +8,9 @@ each size it measures, in this process:
 - ``duplicates``: ``identity.services.duplicate_screen`` (one self-join of the index table, read in
   order; what ``legionary duplicates --json`` runs), its groups and possible pairs;
 - ``list load``: ``vetting.screening.screening_list_load`` of a synthetic FollowTheMoney list of
-  ``--entries`` people (names from the demo's pools written the ways lists write them, full,
-  year-only and year-month birth dates, Cyrillic aliases, passport numbers of some demo people),
+  ``--entries`` people (invented names, and one in a hundred from the demo's pools, written the
+  ways lists write them: full, year-only and year-month birth dates, Cyrillic aliases, the
+  structured name properties; one in a hundred with a demo person's passport number),
   which keys the list, stores it and screens everyone against it (one join);
 - ``re-screen``: ``screen_list`` again on the loaded list (the join alone, nothing new to store).
 
@@ -50,7 +51,7 @@ from legionary.core.scale import fill
 from legionary.identity.models import BlindIndex
 from legionary.identity.services import duplicate_screen
 from legionary.vetting import screening
-from legionary.vetting.models import ScreeningHit, ScreeningToken
+from legionary.vetting.models import ScreeningHit, ScreeningList, ScreeningToken
 
 CYRILLIC = {"Ivan": "Иван", "Oleg": "Олег", "Pavel": "Павел", "Artem": "Артём", "Yuri": "Юрий", "Maksim": "Максим"}
 PATRONYMICS = ["Ivanovich", "Sergeevich", "Petrovich", "Olegovich", ""]
@@ -77,11 +78,24 @@ def measured(step: Callable[[], Any]) -> tuple[Any, float, float, int]:
     return result, time.perf_counter() - wall, time.process_time() - cpu, max(0, _status("VmHWM") - before)
 
 
+SYLLABLES = ["zar", "vok", "mil", "tesh", "brov", "gan", "lup", "kor", "dun", "sel", "rych", "nov", "pash", "lin"]
+
+
+def _invented_family(rng: random.Random) -> str:
+    return "".join(rng.choice(SYLLABLES) for _ in range(3)).capitalize() + rng.choice(["ov", "in", "enko", "sky"])
+
+
 def synthetic_list(entries: int, people: int, rng: random.Random) -> list[str]:
-    """FollowTheMoney lines of obviously synthetic listed people, written every way lists write names."""
+    """FollowTheMoney lines of obviously synthetic listed people, written every way lists write names.
+
+    Most listed people are nobody here (invented family names), as on a real list; one entry in a
+    hundred carries the passport number of a demo person and one in a hundred a demo-pool name
+    with a random birth date, so that hits are found at every size.
+    """
     lines = []
     for n in range(entries):
-        given, family = rng.choice(GIVEN), rng.choice(FAMILY)
+        given = rng.choice(GIVEN)
+        family = rng.choice(FAMILY) if n % 100 == 1 else _invented_family(rng)
         patronymic = rng.choice(PATRONYMICS)
         born = f"{rng.randint(1965, 2004)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"
         style = n % 10
@@ -91,7 +105,7 @@ def synthetic_list(entries: int, people: int, rng: random.Random) -> list[str]:
             properties["birthDate"] = [born]
         elif style < 6:
             properties["name"] = [f"{given} {family}"]
-            properties["birthDate"] = [born[:4]]
+            properties["birthDate"] = [born[:4] if n % 100 != 1 else born]
         elif style == 6:
             properties["name"] = [f"{family}, {given} {patronymic}".strip()]
             properties["birthDate"] = [born[:7]]
@@ -99,13 +113,12 @@ def synthetic_list(entries: int, people: int, rng: random.Random) -> list[str]:
             properties["name"] = [f"{given} {family}"]
             properties["alias"] = [f"{family} {CYRILLIC.get(given, given)}"]
             properties["birthDate"] = [born]
-        elif style == 8:
-            properties["name"] = [f"{given} {family}"]
-            properties["passportNumber"] = [f"DEMO {rng.randint(1, people):09d}"]
         else:
             properties.update(firstName=[given], lastName=[family], birthDate=[born])
             if patronymic:
                 properties["fatherName"] = [patronymic]
+        if n % 100 == 0:
+            properties["passportNumber"] = [f"DEMO {rng.randint(1, people):09d}"]
         lines.append(json.dumps({"id": f"bench-{n:06d}", "schema": "Person", "properties": properties}))
     return lines
 
@@ -114,7 +127,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="10000")
     parser.add_argument("--entries", type=int, default=10_000)
-    parser.add_argument("--keep", action="store_true", help="keep the database (and reuse a kept one)")
+    parser.add_argument(
+        "--keep",
+        action="store_true",
+        help="keep the database and reuse a kept one (with LEGIONARY_HOME set, a size reached is not filled again)",
+    )
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     from legionary.audit.services import signing_key_init
@@ -146,6 +163,7 @@ def main() -> int:
                 flush=True,
             )
             lines = synthetic_list(args.entries, size, random.Random(size))
+            ScreeningList.objects.filter(name="bench").delete()  # a kept database: load afresh
             loaded, wall, cpu, peak = measured(
                 lambda lines=lines: screening.screening_list_load(name="bench", lines=lines, actor_name="bench")
             )
