@@ -18,6 +18,7 @@ from legionary.identity.matching import (
     DOCUMENT,
     EMAIL,
     INDEX_NAMES,
+    MAX_BUCKET,
     NAME_DOB,
     NAME_MONTH,
     NAME_TYPO_DOB,
@@ -32,6 +33,7 @@ from legionary.identity.matching import (
     normalise_email,
     normalise_phone,
     screen,
+    screen_pairs,
 )
 from legionary.identity.scoring import PairwiseScore, pairwise_score
 
@@ -561,3 +563,26 @@ def test_the_sample_with_the_possible_tier_meets_the_goals() -> None:
     assert found / (score.true_positives + score.false_negatives) >= 0.98
     assert len(true_possible) * 2 >= len(result.possible)
     assert len(result.possible) * 1000 <= 20 * len(identities)
+
+
+@settings(max_examples=60)
+@given(st.lists(st.lists(st.tuples(st.sampled_from(INDEX_NAMES), st.sampled_from("abc")), max_size=12), max_size=8))
+def test_screening_a_stream_of_pairs_gives_the_same_tiers_as_screening_the_tokens(
+    records: list[list[tuple[str, str]]],
+) -> None:
+    # What the database join yields: each pair sharing a token in a bucket of at most MAX_BUCKET,
+    # in order, with the kinds shared and each one's kinds.
+    buckets: dict[tuple[str, str], set[int]] = {}
+    for n, tokens in enumerate(records):
+        for token in tokens:
+            buckets.setdefault(token, set()).add(n)
+    shared: dict[tuple[int, int], set[str]] = {}
+    for (kind, _value), members in buckets.items():
+        if 2 <= len(members) <= MAX_BUCKET:
+            for pair in itertools.combinations(sorted(members), 2):
+                shared.setdefault(pair, set()).add(kind)
+    kinds = [frozenset(kind for kind, _ in tokens) for tokens in records]
+    streamed = screen_pairs(((a, b, k, kinds[a], kinds[b]) for (a, b), k in sorted(shared.items())), order=int)
+    direct = screen(enumerate(records))
+    assert [(g.members, g.reasons) for g in streamed.groups] == [(g.members, g.reasons) for g in direct.groups]
+    assert [(p.members, p.reasons) for p in streamed.possible] == [(p.members, p.reasons) for p in direct.possible]

@@ -831,7 +831,7 @@ def _index_stream(batch: int = 5000) -> Iterator[tuple[str, list[tuple[str, byte
 
 def duplicate_groups() -> list[matching.Group[str]]:
     """Every group of records that screening considers one person, from the blind indexes only."""
-    return matching.find_groups(_index_stream())
+    return duplicate_screen().groups
 
 
 # The kinds whose mere presence on a record matters to the rules (a patronymic or birthplace

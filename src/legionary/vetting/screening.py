@@ -251,7 +251,9 @@ def _record(found: dict[tuple[str, int, str], str], *, now: Any, actor: str) -> 
             known.state = HitState.OPEN
             known.resolved_at = None
             stronger.append(known)
-    ScreeningHit.objects.bulk_create(new, batch_size=_CHUNK)
+    # A list load and an arrival may find the same hit at once: the second insert is a no-op,
+    # never a failed application.
+    ScreeningHit.objects.bulk_create(new, batch_size=_CHUNK, ignore_conflicts=True)
     ScreeningHit.objects.bulk_update(stronger, ["strength", "state", "resolved_at"], batch_size=_CHUNK)
     changed = new + stronger
     if not changed:
