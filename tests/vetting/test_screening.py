@@ -316,3 +316,16 @@ def test_a_malformed_file_exits_2_naming_the_line_and_keeps_nothing(tmp_path: Pa
         call_command("screening", "load", str(path))
     assert raised.value.returncode == 2
     assert not ScreeningEntry.objects.exists()
+
+
+def test_a_bad_line_after_whole_chunks_were_stored_still_keeps_nothing(tmp_path: Path) -> None:
+    _load_file(_write_list(tmp_path, WAYS[0]))
+    many = [_person(f"m-{n}", name=[f"Placeholder{n:04d} Person"], birthDate=["1980"]) for n in range(600)]
+    path = _write_list(tmp_path, *many, name="big")
+    with path.open("a", encoding="utf-8") as out:
+        out.write("not json\n")
+    with pytest.raises(screening.ScreeningError, match="Line 601 is not JSON"):
+        _load_file(path, name="designations")
+    # the earlier load of the same list stands untouched
+    assert list(ScreeningEntry.objects.values_list("entry_id", flat=True)) == ["w-caps"]
+    assert ScreeningToken.objects.filter(entry__entry_id="w-caps").exists()
