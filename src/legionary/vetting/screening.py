@@ -282,7 +282,9 @@ def _record(found: dict[tuple[str, int, str], str], *, now: Any, actor: str) -> 
     flagged = sorted({hit.person_id for hit in changed})
     for chunk in _chunks(flagged):
         Case.objects.filter(person_id__in=list(chunk)).update(flagged=True)
-    entry_ids = dict(ScreeningEntry.objects.filter(pk__in={h.entry_id for h in changed}).values_list("pk", "entry_id"))
+    entry_ids: dict[int, str] = {}
+    for chunk in _chunks(sorted({h.entry_id for h in changed})):
+        entry_ids.update(ScreeningEntry.objects.filter(pk__in=list(chunk)).values_list("pk", "entry_id"))
     by_person: dict[str, list[ScreeningHit]] = {}
     for hit in changed:
         by_person.setdefault(hit.person_id, []).append(hit)
