@@ -10,7 +10,7 @@ from django.urls import reverse
 from legionary.audit.models import Entry
 from legionary.vetting import services
 from legionary.vetting.models import Case, Check, CheckResult
-from tests.conftest import signed_in
+from tests.conftest import MakeStaff, signed_in
 from tests.vetting.conftest import RATIONALE, Cast, Submit, browser_post, finish_checks, start
 
 pytestmark = pytest.mark.django_db
@@ -29,13 +29,17 @@ def test_an_investigator_sees_only_cases_assigned_to_him(submit: Submit, vetting
     assert signed_in(stranger).get(_case_url(case), secure=True).status_code == 404
 
 
-def test_a_polygraph_examiner_sees_only_cases_assigned_to_him(submit: Submit, vetting_cast: Cast) -> None:
+def test_a_polygraph_examiner_sees_only_cases_assigned_to_him(
+    submit: Submit, vetting_cast: Cast, make_staff: MakeStaff
+) -> None:
     case = start(submit(), vetting_cast)
-    client = signed_in(vetting_cast.examiner)
+    # Starting vetting gave the polygraph to the one examiner there is; a second one sees nothing.
+    other = make_staff("pia-polygraph", "polygraph_examiner")
+    client = signed_in(other)
     assert client.get(_case_url(case), secure=True).status_code == 404
     services.check_assign(
         check_id=case.checks.get(check_type_id="polygraph").pk,
-        assignee=vetting_cast.examiner,
+        assignee=other,
         actor=vetting_cast.intake,
     )
     assert client.get(_case_url(case), secure=True).status_code == 200
