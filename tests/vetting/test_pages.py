@@ -65,16 +65,16 @@ def test_overdue_checks_stand_out_in_the_queue(submit: Submit, vetting_cast: Cas
     services.check_assign(check_id=check.pk, assignee=vetting_cast.investigator, actor=vetting_cast.intake)
     Check.objects.filter(pk=check.pk).update(due_on=datetime.date(2000, 1, 1))
     page = signed_in(vetting_cast.investigator).get(reverse("vetting:queue"), secure=True).content.decode()
-    assert f'id="check-row-{check.pk}" class="overdue"' in page
+    assert f'<tr class="govuk-table__row overdue">\n    <td class="govuk-table__cell"><a class="govuk-link" id="work-my-checks-case-{case.pk}"' in page
 
 
 def test_adjudicators_see_the_decision_queue_and_ci_officers_flagged_cases(submit: Submit, vetting_cast: Cast) -> None:
     ready = finish_checks(start(submit(), vetting_cast), vetting_cast)
     page = signed_in(vetting_cast.adjudicators[0]).get(reverse("vetting:queue"), secure=True).content.decode()
-    assert 'id="queue-to-decide"' in page and ready.person.call_sign in page
+    assert f'id="work-to-decide-case-{ready.pk}"' in page
     flagged = start(submit(), vetting_cast)  # the same person again: flagged
     page = signed_in(vetting_cast.ci).get(reverse("vetting:queue"), secure=True).content.decode()
-    assert 'id="queue-flagged"' in page and flagged.person.call_sign in page
+    assert f'id="work-flags-case-{flagged.pk}"' in page
 
 
 def test_a_decision_posted_through_the_page_is_recorded(submit: Submit, vetting_cast: Cast) -> None:

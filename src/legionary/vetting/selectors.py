@@ -16,6 +16,7 @@ from typing import Any
 
 from django.db.models import BooleanField, Exists, OuterRef, Q, QuerySet
 from django.db.models.expressions import RawSQL
+from django.utils import timezone
 
 from legionary.access.models import RoleGrant
 from legionary.access.roles import ROLE_PERMISSIONS, Perm, Role, ScopeKind
@@ -238,3 +239,41 @@ def cases_page(*, staff: Any, after: str | None = None, limit: int | None = None
 
 def is_overdue(check: Check, today: datetime.date) -> bool:
     return not check.result and check.due_on < today
+
+
+@dataclass(frozen=True)
+class CaseFilter:
+    """The filters of the case list; empty strings mean "any"."""
+
+    state: str = ""
+    legion: str = ""
+    assignee: int | None = None
+    overdue: bool = False
+    flagged: bool = False
+
+
+FILTERED_ORDER = ("created_at", "id")
+
+
+def cases_filtered(
+    *, staff: Any, filters: CaseFilter, after: str | None = None, limit: int = QUEUE_PAGE
+) -> KeysetPage[Case]:
+    """The cases ``staff`` may see that pass ``filters``, oldest first, one keyset page.
+
+    Overdue: an open check past its due date. Assignee: the case officer or the assignee of one
+    of its open checks. One query for the page (``BadCursor`` if ``after`` is not ours).
+    """
+    rows = visible_cases(staff).select_related("person", "assigned_to")
+    if filters.state:
+        rows = rows.filter(state=filters.state)
+    if filters.legion:
+        rows = rows.filter(legion=filters.legion)
+    if filters.flagged:
+        rows = rows.filter(flagged_open())
+    if filters.assignee is not None:
+        theirs = Check.objects.filter(case=OuterRef("pk"), assigned_to_id=filters.assignee, result="")
+        rows = rows.filter(Q(assigned_to_id=filters.assignee) | Q(Exists(theirs)))
+    if filters.overdue:
+        late = Check.objects.filter(case=OuterRef("pk"), result="", due_on__lt=timezone.localdate())
+        rows = rows.filter(Exists(late))
+    return keyset_page(rows, FILTERED_ORDER, after=after, limit=limit)

@@ -8,6 +8,7 @@ app_name = "vetting"
 
 urlpatterns = [
     path("", views.queue, name="queue"),
+    path("all/", views.cases, name="cases"),
     path("<int:case_id>/", views.case_detail, name="case"),
     path("<int:case_id>/start", views.case_start, name="start"),
     path("<int:case_id>/checks/<int:check_id>/assign", views.check_assign, name="check-assign"),

@@ -26,7 +26,8 @@ from legionary.access.policy import request_permissions, staff_required
 from legionary.access.roles import Perm
 from legionary.identity.services import Actor, IdentityError, NotPermitted, unseal_identity
 from legionary.pagination import BadCursor
-from legionary.vetting import guidelines, selectors, services
+from legionary.intake.legions import KNOWN_LEGIONS
+from legionary.vetting import guidelines, selectors, services, work
 from legionary.vetting.catalogue import check_type_name
 from legionary.vetting.models import Case, CaseState, CheckResult, CheckType, Outcome, PolygraphOutcome, Severity
 
@@ -98,29 +99,49 @@ def _after(request: HttpRequest, case_id: int, call: Any) -> HttpResponse:
 @staff_required(Perm.VIEW_CASES)
 @require_GET
 def queue(request: HttpRequest) -> HttpResponse:
-    after = {s: request.GET[f"{s}_after"] for s in selectors.QUEUE_SECTIONS if request.GET.get(f"{s}_after")}
+    """The vetting side of "My work": what waits for this staff member, section by section."""
+    sections = work.my_work(request.user, request_permissions(request))
+    return render(request, "vetting/queue.html", {"sections": sections})
+
+
+def _filters(request: HttpRequest) -> selectors.CaseFilter:
+    get = request.GET
+    assignee: int | None = None
+    if get.get("assignee") == "me":
+        assignee = request.user.pk
+    elif get.get("assignee"):
+        assignee = _int(get.get("assignee"))
+    state = get.get("state", "")
+    return selectors.CaseFilter(
+        state=state if state in CaseState.values else "",
+        legion=get.get("legion", "")[:32],
+        assignee=assignee,
+        overdue=get.get("overdue") == "1",
+        flagged=get.get("flagged") == "1",
+    )
+
+
+@staff_required(Perm.VIEW_CASES)
+@require_GET
+def cases(request: HttpRequest) -> HttpResponse:
+    """Every case the viewer may see, filtered by state, legion, assignee, overdue; keyset pages."""
+    filters = _filters(request)
     try:
-        work = selectors.work_queue(staff=request.user, perms=request_permissions(request), after=after)
+        page = selectors.cases_filtered(staff=request.user, filters=filters, after=request.GET.get("after") or None)
     except BadCursor:
         return HttpResponse(_("This page link is not valid; start again from the first page."), status=400)
-    today = timezone.localdate()
-    checks = [
-        {"check": c, "name": check_type_name(c.check_type), "overdue": selectors.is_overdue(c, today)}
-        for c in work.my_checks
-    ]
-    more = {section: "?" + urlencode({f"{section}_after": cursor}) for section, cursor in work.next.items()}
-    # Up to 250 rows: state labels looked up once (``get_state_display`` rebuilds the choices on
-    # every call) and case links made from a prefix reversed once, not a reverse per row.
-    labels = {value: str(label) for value, label in CaseState.choices}
+    kept = request.GET.copy()
+    kept.pop("after", None)
     context = {
-        "work": work,
-        "my_checks": checks,
-        "more": more,
+        "page": page,
+        "filters": filters,
+        "assignee_raw": request.GET.get("assignee", ""),
+        "states": CaseState.choices,
+        "legions": [(slug, str(name)) for slug, name in KNOWN_LEGIONS.items()],
+        "next_url": "?" + urlencode({**kept.dict(), "after": page.next}) if page.next else "",
         "case_base": reverse("vetting:case", args=[0]).removesuffix("0/"),
-        "to_decide": [(case, labels.get(case.state, case.state)) for case in work.to_decide],
-        "flagged": [(case, labels.get(case.state, case.state)) for case in work.flagged],
     }
-    return render(request, "vetting/queue.html", context)
+    return render(request, "vetting/cases.html", context)
 
 
 @staff_required(Perm.VIEW_CASES)
