@@ -23,7 +23,9 @@ def _assignees(case: Case) -> dict[str, str | None]:
 
 
 def test_assigning_a_new_case_makes_a_case_officer_and_starts_vetting(submit: Submit, vetting_cast: Cast) -> None:
-    case = services.case_assign(case_id=submit(legion="frl").pk, officer=vetting_cast.investigator, actor=vetting_cast.intake)
+    case = services.case_assign(
+        case_id=submit(legion="frl").pk, officer=vetting_cast.investigator, actor=vetting_cast.intake
+    )
     assert case.state == CaseState.IN_REVIEW
     assert case.assigned_to == vetting_cast.investigator
     assigned = _assignees(case)
@@ -52,7 +54,9 @@ def test_a_legion_scoped_checker_gets_no_check_of_another_legion(
 ) -> None:
     vetting_cast.examiner.grants.all().delete()
     make_staff("geo-polygraph", "polygraph_examiner", scope_kind="legion", scope_ref="geo")
-    case = services.case_assign(case_id=submit(legion="frl").pk, officer=vetting_cast.investigator, actor=vetting_cast.intake)
+    case = services.case_assign(
+        case_id=submit(legion="frl").pk, officer=vetting_cast.investigator, actor=vetting_cast.intake
+    )
     assert _assignees(case)["polygraph"] is None
 
 
@@ -74,7 +78,9 @@ def test_several_cases_are_assigned_together_or_not_at_all(
     ours.refresh_from_db()
     assert ours.state == CaseState.RECEIVED and ours.assigned_to is None
     assert not Entry.objects.filter(subject=ours.person_id, action="case.assigned").exists()
-    done = services.cases_assign(case_ids=[ours.pk, theirs.pk], officer=vetting_cast.investigator, actor=vetting_cast.intake)
+    done = services.cases_assign(
+        case_ids=[ours.pk, theirs.pk], officer=vetting_cast.investigator, actor=vetting_cast.intake
+    )
     assert [c.state for c in done] == [CaseState.IN_REVIEW, CaseState.IN_REVIEW]
 
 
@@ -136,7 +142,7 @@ def test_the_intake_queue_keeps_the_ticks_when_nothing_could_be_assigned(submit:
     )
     assert answer.status_code == 400
     body = answer.content.decode()
-    assert "govuk-error-summary" in body and 'value="%d" checked' % case.pk in body
+    assert "govuk-error-summary" in body and f'value="{case.pk}" checked' in body
 
 
 def test_an_investigator_may_not_assign_from_the_intake_queue(submit: Submit, vetting_cast: Cast) -> None:

@@ -1,4 +1,4 @@
-""""My work" on the vetting side: each role finds what waits for him, and a section costs the same queries
+""" "My work" on the vetting side: each role finds what waits for him, and a section costs the same queries
 whatever the number of cases."""
 
 from __future__ import annotations
@@ -48,7 +48,9 @@ def test_an_assigned_application_appears_on_the_investigators_my_work(submit: Su
 
 
 def test_the_examiner_and_the_ci_officer_find_their_checks(submit: Submit, vetting_cast: Cast) -> None:
-    case = services.case_assign(case_id=submit(legion="frl").pk, officer=vetting_cast.investigator, actor=vetting_cast.intake)
+    case = services.case_assign(
+        case_id=submit(legion="frl").pk, officer=vetting_cast.investigator, actor=vetting_cast.intake
+    )
     polygraph = _section(vetting_cast.examiner, "my-checks")
     assert [i.case_id for i in polygraph.items] == [case.pk] and polygraph.items[0].what == "Polygraph examination"
     assert case.pk in _case_ids(vetting_cast.ci, "my-checks")
@@ -97,7 +99,9 @@ def _queries(staff: object) -> int:
 def test_every_section_costs_the_same_queries_with_more_cases(submit: Submit, vetting_cast: Cast) -> None:
     def grow() -> None:
         for _ in range(3):
-            case = services.case_assign(case_id=submit().pk, officer=vetting_cast.investigator, actor=vetting_cast.intake)
+            case = services.case_assign(
+                case_id=submit().pk, officer=vetting_cast.investigator, actor=vetting_cast.intake
+            )
             finish_checks(case, vetting_cast)
         submit()
         submit()

@@ -19,7 +19,6 @@ from django.db import connection
 from legionary.access.roles import Perm
 from legionary.vetting import selectors
 from legionary.vetting.models import Case, CaseState
-from tests.conftest import signed_in
 from tests.plans import Statement, plan_of, statements_of
 from tests.vetting.conftest import NOW, Cast, Submit, start
 

@@ -53,11 +53,13 @@ from legionary.vetting.models import (
     CiReview,
     Decision,
     Finding,
+    FlagResolution,
     LegionCheckPolicy,
     Outcome,
     PolicyCheck,
     PolygraphOutcome,
     ScreeningEntry,
+    ScreeningFlag,
     ScreeningList,
     ScreeningToken,
     Severity,
@@ -965,3 +967,76 @@ def _screen_case(case: Case, now: datetime.datetime) -> int:
         )
         _submit_if_complete(case, now, SYSTEM_SCREENING)
     return len(new)
+
+
+# --- possible duplicates: a CI officer's conclusion ------------------------------------------------
+
+MIN_FLAG_REASON = 10
+
+
+def flag_resolve(
+    *,
+    flag_id: int,
+    actor: Any,
+    resolution: str,
+    reason: str = "",
+    now: datetime.datetime | None = None,
+) -> ScreeningFlag:
+    """A counter-intelligence officer concludes on a possible duplicate: the same person, or not.
+
+    "same_person" links the two records (the earlier one's decision is shown on this case);
+    "different_people" dismisses the flag and needs a reason. The reason is sealed under the
+    flagged person's key; the audit entry holds the resolution and the other record's id only.
+    Every flag of a case resolved: the case is no longer on the open-flags lists.
+    """
+    now = now or timezone.now()
+    reason = " ".join((reason or "").split())
+    if resolution not in FlagResolution.values:
+        raise VettingError("Choose whether the two records are the same person or different people.")
+    if resolution == FlagResolution.DIFFERENT_PEOPLE and len(reason) < MIN_FLAG_REASON:
+        raise VettingError("Write why these are different people (what you compared and found).")
+    with transaction.atomic():
+        flag = ScreeningFlag.objects.select_for_update().filter(pk=flag_id).first()
+        if flag is None:
+            raise NotInScope("There is no such flag.")
+        case = _case_for(flag.case_id, actor, Perm.RECORD_CHECK)
+        if not holds_role(actor, "ci_officer", case.legion):
+            raise NotAllowed("Only a counter-intelligence officer resolves a possible duplicate.")
+        if flag.resolved_at is not None:
+            raise VettingError("This flag was already resolved.")
+        _bump(case, case.version, now)
+        flag.resolution, flag.resolved_by, flag.resolved_at = resolution, actor, now
+        fields = ["resolution", "resolved_by", "resolved_at"]
+        if reason:
+            flag.resolution_note = record_seal(person=case.person, kind="flag_resolution", text=reason)
+            fields.append("resolution_note")
+        flag.save(update_fields=fields)
+        audit_record(
+            actor=_name(actor),
+            action="flag.resolved",
+            subject=case.person_id,
+            details={
+                "case": case.pk,
+                "flag": flag.pk,
+                "other": flag.matched_person_id,
+                "resolution": resolution,
+                "reasons": [str(r) for r in flag.reasons],
+            },
+        )
+    return flag
+
+
+def checkers_for(*, legion: str, roles: Iterable[str]) -> dict[str, list[Staff]]:
+    """Active staff holding each role for ``legion`` (system-wide or for that legion), by name; one query."""
+    wanted = set(roles)
+    grants = (
+        RoleGrant.objects.filter(role__in=wanted, staff__is_active=True)
+        .filter(Q(scope_kind=ScopeKind.SYSTEM) | Q(scope_kind=ScopeKind.LEGION, scope_ref=legion))
+        .select_related("staff")
+        .order_by("staff__username")
+    )
+    out: dict[str, list[Staff]] = {role: [] for role in wanted}
+    for grant in grants:
+        if all(s.pk != grant.staff_id for s in out[grant.role]):
+            out[grant.role].append(grant.staff)
+    return out

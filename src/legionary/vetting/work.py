@@ -1,4 +1,4 @@
-""""My work" for the vetting side: what waits for this staff member, one selector per kind of work.
+""" "My work" for the vetting side: what waits for this staff member, one selector per kind of work.
 
 Each selector takes the staff member and his permissions and returns a ``WorkSection`` (or None
 when the kind of work is not his): a title, up to ``SECTION_ROWS`` rows oldest or most overdue
@@ -26,7 +26,7 @@ from django.utils.translation import gettext_lazy as _
 from legionary.access.models import RoleGrant
 from legionary.access.roles import Perm, Role
 from legionary.vetting.catalogue import check_type_name
-from legionary.vetting.models import Case, CaseState, Check, Decision, ScreeningFlag
+from legionary.vetting.models import CaseState, Check, Decision, ScreeningFlag
 from legionary.vetting.selectors import flagged_open, visible_cases
 
 SECTION_ROWS = 20
@@ -179,9 +179,7 @@ def screening_hits(staff: Any, perms: frozenset[Perm]) -> WorkSection | None:
     rows = Check.objects.filter(opened_by="screening", result="", assigned_to__isnull=True).filter(
         Exists(visible_cases(staff).filter(pk=OuterRef("case_id")))
     )
-    page = list(
-        rows.select_related("case__person", "screening_entry").order_by("created_at", "id")[:SECTION_ROWS]
-    )
+    page = list(rows.select_related("case__person", "screening_entry").order_by("created_at", "id")[:SECTION_ROWS])
     return WorkSection(
         key="screening-hits",
         title=_("Screening hits nobody has taken"),
@@ -223,9 +221,7 @@ def to_decide(staff: Any, perms: frozenset[Perm]) -> WorkSection | None:
     )
     first_vote = Decision.objects.filter(case=OuterRef("pk"), round=OuterRef("decision_round"))
     page = list(
-        rows.select_related("person")
-        .annotate(has_vote=Exists(first_vote))
-        .order_by("updated_at", "id")[:SECTION_ROWS]
+        rows.select_related("person").annotate(has_vote=Exists(first_vote)).order_by("updated_at", "id")[:SECTION_ROWS]
     )
     return WorkSection(
         key="to-decide",

@@ -60,3 +60,17 @@ def channel_name(channel: str) -> str:
     """How an application arrived, in the reader's language."""
     name = _CHANNELS.get(channel)
     return str(name) if name is not None else channel
+
+
+@register.filter
+def kept_value(kept: object, name: str) -> str:
+    """The value typed in field ``name`` of a form shown again after an error ("" when none)."""
+    if isinstance(kept, dict):
+        return str(kept.get(name, ""))
+    return ""
+
+
+@register.simple_tag
+def form_id(prefix: str, pk: object) -> str:
+    """``prefix`` and an id joined, for comparing with the form an error belongs to."""
+    return f"{prefix}{pk}"

@@ -11,6 +11,7 @@ from django.core.management.base import CommandParser
 from legionary.commands import LegionaryCommand
 from legionary.identity import services
 from legionary.identity.models import Person
+from legionary.vetting.duplicates import apply_resolutions
 
 
 class Command(LegionaryCommand):
@@ -20,14 +21,25 @@ class Command(LegionaryCommand):
         parser.add_argument("--json", action="store_true")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        groups = services.duplicate_groups()
-        ids = {member for group in groups for member in group.members}
+        # A counter-intelligence officer's conclusions (same person / different people) applied.
+        resolved = apply_resolutions([(list(g.members), list(g.reasons)) for g in services.duplicate_groups()])
+        ids = {member for group in resolved.groups for member in group.members}
+        ids |= {member for pair in resolved.dismissed for member in pair}
         refs = dict(Person.objects.filter(id__in=list(ids)).values_list("id", "external_ref"))
-        out = [
-            {"members": [refs.get(m) or m for m in group.members], "reasons": list(group.reasons)} for group in groups
+        out: list[dict[str, Any]] = [
+            {
+                "members": [refs.get(m) or m for m in group.members],
+                "reasons": group.reasons,
+                "confirmed": group.confirmed,
+            }
+            for group in resolved.groups
+        ]
+        dismissed = [
+            {"members": [refs.get(m) or m for m in pair], "reasons": ["different_people"]}
+            for pair in resolved.dismissed
         ]
         if options["json"]:
-            self.stdout.write(json.dumps({"groups": out}, ensure_ascii=False))
+            self.stdout.write(json.dumps({"groups": out, "dismissed": dismissed}, ensure_ascii=False))
             return
         for group in out:
             self.stdout.write(f"{', '.join(group['members'])}  ({', '.join(group['reasons'])})")
