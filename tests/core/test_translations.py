@@ -165,7 +165,10 @@ PAGES = {
     "vetting": (
         Role.INVESTIGATOR,
         "vetting:queue",
-        {"uk": ["Робота з перевірки", "Мої перевірки"], "ru": ["Работа по проверке", "Мои проверки"]},
+        {
+            "uk": ["Моя робота", "Усі доступні вам справи, з фільтрами"],
+            "ru": ["Моя работа", "Все доступные вам дела, с фильтрами"],
+        },
     ),
     "training": (
         Role.ADMINISTRATOR,
@@ -189,7 +192,7 @@ PAGES = {
     ),
 }
 ENGLISH = {
-    "vetting": "Vetting work",
+    "vetting": "My work",
     "training": "Cohorts",
     "units": "People",
     "audit": "Filter",

@@ -91,6 +91,7 @@ def _resolved(d: dict[str, Any], _name: Callable[[str], str]) -> str:
 
 SENTENCES: dict[str, Sentence] = {
     "application.received": lambda d, n: _("Application received"),
+    "person.created": lambda d, n: _("Identity sealed and call sign given"),
     "screening.flagged": lambda d, n: _("Screening found a possible earlier application of the same person"),
     "case.assigned": lambda d, n: _("Case assigned to %(who)s as case officer") % {"who": d.get("assignee", "")},
     "case.started": lambda d, n: (
