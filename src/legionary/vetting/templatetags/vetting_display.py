@@ -1,7 +1,7 @@
 """Template filters for vetting and intake staff pages: legion names, state tags, check names.
 
-Plain values in, escaped HTML out: every value that came from outside passes through
-``conditional_escape`` before it is wrapped, so nothing here can be used to inject markup.
+Plain values in, escaped HTML out (``format_html`` escapes every value), so nothing here can be used
+to inject markup. Applicant-supplied text is isolated with the shared ``ui.isolate`` filter.
 """
 
 from __future__ import annotations
@@ -11,22 +11,12 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 
+from legionary.core.templatetags.ui import tag_colour
 from legionary.intake.legions import KNOWN_LEGIONS
 from legionary.vetting.models import CaseState
 
 register = template.Library()
 
-# GOV.UK tag colours per case state: grey waits, blue moves, yellow needs a decision, red stops.
-_STATE_COLOURS = {
-    CaseState.RECEIVED: "govuk-tag--grey",
-    CaseState.IN_REVIEW: "govuk-tag--blue",
-    CaseState.AWAITING_DECISION: "govuk-tag--yellow",
-    CaseState.APPROVED: "govuk-tag--green",
-    CaseState.DENIED: "govuk-tag--red",
-    CaseState.DEFERRED: "govuk-tag--orange",
-    CaseState.APPEALED: "govuk-tag--purple",
-    CaseState.ESCALATED: "govuk-tag--pink",
-}
 _LABELS = dict(CaseState.choices)
 
 
@@ -40,16 +30,10 @@ def legion_name(slug: str) -> str:
 @register.filter
 def state_tag(state: str) -> SafeString:
     """A case state as a GOV.UK tag, coloured by what it means for the reader."""
-    colour = _STATE_COLOURS.get(state, "govuk-tag--grey")  # type: ignore[call-overload]
+    colour = tag_colour(state)
     return format_html(
         '<strong class="govuk-tag {}" data-state="{}">{}</strong>', colour, state, _LABELS.get(state, state)
     )
-
-
-@register.filter
-def bdi(value: object) -> SafeString:
-    """An applicant-supplied string isolated from the text around it (a right-to-left override stays inside)."""
-    return format_html('<bdi dir="auto">{}</bdi>', "" if value is None else value)
 
 
 _CHANNELS = {"form": _("Web form"), "api": _("API"), "import": _("Bulk import")}
