@@ -67,7 +67,7 @@ def test_overdue_checks_stand_out_in_the_queue(submit: Submit, vetting_cast: Cas
     services.check_assign(check_id=check.pk, assignee=vetting_cast.investigator, actor=vetting_cast.intake)
     Check.objects.filter(pk=check.pk).update(due_on=datetime.date(2000, 1, 1))
     page = signed_in(vetting_cast.investigator).get(reverse("vetting:queue"), secure=True).content.decode()
-    row = page.split(f'id="work-my-checks-case-{case.pk}"')[0].rsplit("<tr", 1)[1]
+    row = page.split(f'id="work-my-checks-check-{check.pk}"')[0].rsplit("<tr", 1)[1]
     assert 'class="govuk-table__row overdue"' in row
 
 

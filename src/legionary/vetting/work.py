@@ -46,6 +46,12 @@ class WorkItem:
     overdue: bool = False
     note: str = ""
     url: str = ""
+    row: str = ""
+    """What the row is, unique in its section: "case-<id>" or "check-<id>" (the link's id ends with it)."""
+
+    @property
+    def row_id(self) -> str:
+        return self.row or f"case-{self.case_id}"
 
 
 @dataclass(frozen=True)
@@ -163,6 +169,7 @@ def my_checks(staff: Any, perms: frozenset[Perm]) -> WorkSection | None:
                 when=c.due_on,
                 overdue=c.due_on < today,
                 url=_case_url(c.case_id) + f"#check-{c.pk}",
+                row=f"check-{c.pk}",
             )
             for c in page
         ],
@@ -192,6 +199,7 @@ def screening_hits(staff: Any, perms: frozenset[Perm]) -> WorkSection | None:
                 when=c.created_at,
                 overdue=c.due_on < timezone.localdate(),
                 url=_case_url(c.case_id) + f"#check-{c.pk}",
+                row=f"check-{c.pk}",
             )
             for c in page
         ],
