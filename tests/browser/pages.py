@@ -359,18 +359,18 @@ class VettingNavigator(StaffNavigator):
     # My work
 
     def staff_opens_my_work(self) -> None:
-        """From any page, the navigation's "Cases" link: the vetting side of My work."""
-        self.click("#nav-cases, #nav-adjudication")
+        """From any page, the service name in the header: "My work", where staff land."""
+        self.click("header .govuk-generic-header__homepage-link")
         expect(self.page.locator("h1")).to_have_text("My work")
 
     def staff_sees_on_my_work(self, section: str, case_id: int) -> None:
-        expect(self.page.locator(f"#work-{section} a[data-case='{case_id}']").first).to_be_visible()
+        expect(self.page.locator(f"#work-{section} a[href^='/cases/{case_id}/']").first).to_be_visible()
 
     def staff_does_not_see_on_my_work(self, section: str, case_id: int) -> None:
-        expect(self.page.locator(f"#work-{section} a[data-case='{case_id}']")).to_have_count(0)
+        expect(self.page.locator(f"#work-{section} a[href^='/cases/{case_id}/']")).to_have_count(0)
 
     def staff_opens_the_case_from_my_work(self, section: str, case_id: int) -> None:
-        self.click(f"#work-{section} a[data-case='{case_id}'] >> nth=0")
+        self.click(f"#work-{section} a[href^='/cases/{case_id}/'] >> nth=0")
         expect(self.page.locator("#case-state")).to_be_visible()
         assert f"/cases/{case_id}/" in self.page.url
 

@@ -178,9 +178,9 @@ def test_each_role_finds_the_application_on_my_work_and_it_is_vetted_and_approve
     second.begins("decide a case (adjudicator)")
     second.staff_opens_my_work()
     second.staff_sees_on_my_work("to-decide", case_id)
-    expect(second.page.locator(f"#work-to-decide-case-{case_id}").locator("xpath=ancestor::tr")).to_contain_text(
-        "Second decision"
-    )
+    expect(
+        second.page.locator(f"#work-to-decide a[href^='/cases/{case_id}/']").locator("xpath=ancestor::tr")
+    ).to_contain_text("Second decision")
     second.staff_opens_the_case_from_my_work("to-decide", case_id)
     second.adjudicator_decides("approve", "Identity, background and polygraph clear; the whole person supports it.")
     assert second.case_state() == "approved"

@@ -114,3 +114,17 @@ def test_every_section_costs_the_same_queries_with_more_cases(submit: Submit, ve
     grow()
     assert Case.objects.count() >= 15
     assert [_queries(s) for s in cast] == before
+
+
+def test_the_shared_my_work_page_shows_the_vetting_sections_and_counts_them_in_the_navigation(
+    submit: Submit, vetting_cast: Cast
+) -> None:
+    from legionary.access import mywork
+
+    case = services.case_assign(case_id=submit().pk, officer=vetting_cast.investigator, actor=vetting_cast.intake)
+    page = signed_in(vetting_cast.investigator).get("/work/", secure=True).content.decode()
+    section = page.split('id="work-my-checks"')[1].split("</section>")[0]
+    assert f'href="/cases/{case.pk}/#check-' in section and "Identity and document verification" in section
+    who = mywork.Who(staff=vetting_cast.investigator, perms=_perms(vetting_cast.investigator))
+    mywork.forget_counts(vetting_cast.investigator.pk)
+    assert mywork.nav_counts(who)["cases"] == case.checks.filter(assigned_to=vetting_cast.investigator).count()

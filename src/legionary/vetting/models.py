@@ -90,7 +90,8 @@ class ScreeningFlag(models.Model):
     created_at = models.DateTimeField()
     resolved_at = models.DateTimeField(null=True, blank=True)
     # A CI officer's conclusion: "same_person" (the two records are linked) or "different_people".
-    resolution = models.CharField(max_length=20, choices=FlagResolution.choices, blank=True, default="")
+    # db_default: the scale fill and bulk imports insert flags with their own column lists.
+    resolution = models.CharField(max_length=20, choices=FlagResolution.choices, blank=True, default="", db_default="")
     resolved_by = models.ForeignKey("access.Staff", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     # Why: may name people or places, so sealed under the flagged person's key.
     resolution_note = models.ForeignKey(

@@ -30,6 +30,8 @@ from legionary.vetting.models import CaseState, Check, Decision, ScreeningFlag
 from legionary.vetting.selectors import flagged_open, visible_cases
 
 SECTION_ROWS = 20
+OVERDUE = _("Overdue")
+SEE_ALL = _("See all")
 COUNT_CAP = 100
 """Counts stop here ("100+"): the navigation needs "how much, roughly", not an exact scan."""
 
@@ -85,11 +87,13 @@ def _holds(staff: Any, role: str) -> bool:
 # --- intake officer -------------------------------------------------------------------------------
 
 
-def new_applications(staff: Any, perms: frozenset[Perm]) -> WorkSection | None:
+def new_applications(staff: Any, perms: frozenset[Perm], *, count_only: bool = False) -> WorkSection | None:
     """Intake officer: applications received and not yet given to a case officer, oldest first."""
     if Perm.ASSIGN_CHECKS not in perms or Perm.VIEW_INTAKE_QUEUE not in perms:
         return None
     rows = visible_cases(staff).filter(state=CaseState.RECEIVED)
+    if count_only:
+        return WorkSection(key="", title="", items=[], count=_capped_count(rows))
     page = list(rows.select_related("person").order_by("created_at", "id")[:SECTION_ROWS])
     return WorkSection(
         key="new-applications",
@@ -112,12 +116,14 @@ def new_applications(staff: Any, perms: frozenset[Perm]) -> WorkSection | None:
     )
 
 
-def flagged_cases(staff: Any, perms: frozenset[Perm]) -> WorkSection | None:
+def flagged_cases(staff: Any, perms: frozenset[Perm], *, count_only: bool = False) -> WorkSection | None:
     """Intake and CI officers: open cases screening flagged as a possible duplicate, oldest first."""
     if Perm.VIEW_CASES not in perms or not (_holds(staff, Role.INTAKE_OFFICER) or _holds(staff, Role.CI_OFFICER)):
         return None
     unresolved = ScreeningFlag.objects.filter(case=OuterRef("pk"), resolved_at__isnull=True)
     rows = visible_cases(staff).filter(flagged_open()).filter(Exists(unresolved))
+    if count_only:
+        return WorkSection(key="", title="", items=[], count=_capped_count(rows))
     page = list(rows.select_related("person").order_by("created_at", "id")[:SECTION_ROWS])
     labels = dict(CaseState.choices)
     return WorkSection(
@@ -144,7 +150,7 @@ def flagged_cases(staff: Any, perms: frozenset[Perm]) -> WorkSection | None:
 # --- checkers: investigator, polygraph examiner, CI officer ----------------------------------------
 
 
-def my_checks(staff: Any, perms: frozenset[Perm]) -> WorkSection | None:
+def my_checks(staff: Any, perms: frozenset[Perm], *, count_only: bool = False) -> WorkSection | None:
     """Investigator, polygraph examiner, CI officer: his open checks, the most overdue first."""
     if Perm.RECORD_CHECK not in perms:
         return None
@@ -152,6 +158,8 @@ def my_checks(staff: Any, perms: frozenset[Perm]) -> WorkSection | None:
     rows = Check.objects.filter(assigned_to=staff, result="").filter(
         Exists(visible_cases(staff).filter(pk=OuterRef("case_id")))
     )
+    if count_only:
+        return WorkSection(key="", title="", items=[], count=_capped_count(rows))
     page = list(
         rows.select_related("case__person", "check_type")
         .only("id", "case_id", "due_on", "check_type", "case__person__call_sign", "case__person__id")
@@ -179,13 +187,15 @@ def my_checks(staff: Any, perms: frozenset[Perm]) -> WorkSection | None:
     )
 
 
-def screening_hits(staff: Any, perms: frozenset[Perm]) -> WorkSection | None:
+def screening_hits(staff: Any, perms: frozenset[Perm], *, count_only: bool = False) -> WorkSection | None:
     """CI officer: list hits (a review opened by the screening) nobody has taken yet, oldest first."""
     if Perm.RECORD_CHECK not in perms or not _holds(staff, Role.CI_OFFICER):
         return None
     rows = Check.objects.filter(opened_by="screening", result="", assigned_to__isnull=True).filter(
         Exists(visible_cases(staff).filter(pk=OuterRef("case_id")))
     )
+    if count_only:
+        return WorkSection(key="", title="", items=[], count=_capped_count(rows))
     page = list(rows.select_related("case__person", "screening_entry").order_by("created_at", "id")[:SECTION_ROWS])
     return WorkSection(
         key="screening-hits",
@@ -211,7 +221,7 @@ def screening_hits(staff: Any, perms: frozenset[Perm]) -> WorkSection | None:
 # --- adjudicators -----------------------------------------------------------------------------------
 
 
-def to_decide(staff: Any, perms: frozenset[Perm]) -> WorkSection | None:
+def to_decide(staff: Any, perms: frozenset[Perm], *, count_only: bool = False) -> WorkSection | None:
     """Adjudicator: cases waiting for his vote, oldest change first; which already have one vote."""
     if Perm.ADJUDICATE not in perms:
         return None
@@ -228,6 +238,8 @@ def to_decide(staff: Any, perms: frozenset[Perm]) -> WorkSection | None:
         .exclude(assigned_to=staff)
     )
     first_vote = Decision.objects.filter(case=OuterRef("pk"), round=OuterRef("decision_round"))
+    if count_only:
+        return WorkSection(key="", title="", items=[], count=_capped_count(rows))
     page = list(
         rows.select_related("person").annotate(has_vote=Exists(first_vote)).order_by("updated_at", "id")[:SECTION_ROWS]
     )
@@ -254,11 +266,13 @@ def to_decide(staff: Any, perms: frozenset[Perm]) -> WorkSection | None:
     )
 
 
-def escalated(staff: Any, perms: frozenset[Perm]) -> WorkSection | None:
+def escalated(staff: Any, perms: frozenset[Perm], *, count_only: bool = False) -> WorkSection | None:
     """Senior adjudicator: cases on which the two adjudicators disagreed, oldest first."""
     if Perm.ADJUDICATE_SENIOR not in perms:
         return None
     rows = visible_cases(staff).filter(state=CaseState.ESCALATED)
+    if count_only:
+        return WorkSection(key="", title="", items=[], count=_capped_count(rows))
     page = list(rows.select_related("person").order_by("updated_at", "id")[:SECTION_ROWS])
     return WorkSection(
         key="escalated",
@@ -280,7 +294,7 @@ def escalated(staff: Any, perms: frozenset[Perm]) -> WorkSection | None:
     )
 
 
-Section = Callable[[Any, frozenset[Perm]], WorkSection | None]
+Section = Callable[..., WorkSection | None]
 SECTIONS: tuple[Section, ...] = (new_applications, flagged_cases, screening_hits, my_checks, to_decide, escalated)
 """The vetting side's kinds of work, in the order "My work" shows them."""
 
