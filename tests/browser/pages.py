@@ -359,8 +359,8 @@ class VettingNavigator(StaffNavigator):
     # My work
 
     def staff_opens_my_work(self) -> None:
-        """From any page, the service name in the header: "My work", where staff land."""
-        self.click("header .govuk-generic-header__homepage-link")
+        """From any page, the navigation's "My work" (where staff land after signing in)."""
+        self.click("#nav-work")
         expect(self.page.locator("h1")).to_have_text("My work")
 
     def staff_sees_on_my_work(self, section: str, case_id: int) -> None:

@@ -161,21 +161,23 @@ def test_each_role_finds_the_application_on_my_work_and_it_is_vetted_and_approve
     expect(ci.page.locator("#flags")).to_contain_text("Linked to")
     ci.begins("record the CI review")
     assert len(ci.staff_records_every_check_of_his(examined_on)) == 1
+    ci.begins("see what waits (CI officer)")
     ci.staff_opens_my_work()
     ci.staff_does_not_see_on_my_work("flags", case_id)
 
     # Two different adjudicators, each from his My work.
-    first = staff(ADJUDICATORS[0], "adjudication")
+    first = staff(ADJUDICATORS[0], "cases")
     first.begins("decide a case (adjudicator)")
     first.staff_opens_my_work()
     first.staff_sees_on_my_work("to-decide", case_id)
     first.staff_opens_the_case_from_my_work("to-decide", case_id)
     first.adjudicator_decides("approve", "Every check is clear; no finding under any guideline. Approve.")
     assert first.case_state() == "awaiting_decision"
+    first.begins("see what waits (adjudicator)")
     first.staff_opens_my_work()
     first.staff_does_not_see_on_my_work("to-decide", case_id)
-    second = staff(ADJUDICATORS[1], "adjudication")
-    second.begins("decide a case (adjudicator)")
+    second = staff(ADJUDICATORS[1], "cases")
+    second.begins("decide a case, second adjudicator")
     second.staff_opens_my_work()
     second.staff_sees_on_my_work("to-decide", case_id)
     expect(
