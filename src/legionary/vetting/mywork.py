@@ -11,8 +11,18 @@ from collections.abc import Callable
 from legionary.access import mywork
 from legionary.access.roles import Perm
 from legionary.vetting import work
+from legionary.vetting.models import CaseState
 
-_STATES = {"flagged": "flagged", "second": "awaiting_decision", "first": "awaiting_decision"}
+
+def _tag(item: work.WorkItem) -> tuple[str, str]:
+    """(state, label) of the row's tag: overdue, flagged or awaiting a decision; none otherwise."""
+    if item.overdue:
+        return "overdue", str(work.OVERDUE)
+    if item.note == "flagged":
+        return "flagged", str(work.FLAGGED)
+    if item.note in ("first", "second"):
+        return "awaiting_decision", str(CaseState.AWAITING_DECISION.label)
+    return "", ""
 
 
 def _adapt(section: work.WorkSection | None) -> mywork.WorkSection | None:
@@ -26,8 +36,8 @@ def _adapt(section: work.WorkSection | None) -> mywork.WorkSection | None:
             since=None if section.key == "my-checks" else item.when,  # type: ignore[arg-type]
             due=item.when if section.key == "my-checks" else None,
             overdue=item.overdue,
-            state="overdue" if item.overdue else _STATES.get(item.note, ""),
-            state_label=str(work.OVERDUE) if item.overdue else "",
+            state=_tag(item)[0],
+            state_label=_tag(item)[1],
         )
         for item in section.items
     ]

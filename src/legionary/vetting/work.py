@@ -31,6 +31,7 @@ from legionary.vetting.selectors import flagged_open, visible_cases
 
 SECTION_ROWS = 20
 OVERDUE = _("Overdue")
+FLAGGED = _("Flagged")
 SEE_ALL = _("See all")
 COUNT_CAP = 100
 """Counts stop here ("100+"): the navigation needs "how much, roughly", not an exact scan."""
