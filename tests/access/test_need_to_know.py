@@ -26,7 +26,7 @@ from legionary.access.roles import ROLE_PERMISSIONS, Perm, Role, ScopeKind
 from legionary.access.scopes import cases_visible_to, people_visible_to
 from legionary.identity.services import Actor, NotPermitted, unseal_identity
 from legionary.vetting import services
-from legionary.vetting.models import Case
+from legionary.vetting.models import Case, Check
 from tests.conftest import MakeStaff, signed_in
 from tests.vetting.conftest import Submit
 
@@ -56,8 +56,12 @@ def world(submit: Submit, make_staff: MakeStaff) -> World:
     }
     for case in cases.values():
         services.vetting_start(case_id=case.pk, actor=setup)
-    # One applicant thrice: screening flags the re-applications. Flags are this test's to set.
-    Case.objects.filter(pk__in=[c.pk for c in cases.values()]).update(flagged=False)
+    # One applicant thrice: screening flags the re-applications. Flags are this test's to set, and
+    # so is assignment: starting vetting hands each check to a checker of the legion, which could be
+    # one of this test's cast (the "legion" case must be nobody's).
+    started = [c.pk for c in cases.values()]
+    Case.objects.filter(pk__in=started).update(flagged=False, assigned_to=None)
+    Check.objects.filter(case_id__in=started).update(assigned_to=None, examiner=None)
     his = cases["his"]
     for role, slug in CHECK_OF.items():
         check = his.checks.get(check_type_id=slug)
