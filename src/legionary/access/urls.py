@@ -9,5 +9,5 @@ urlpatterns = [
     path("login/enrol/", views.enrol_view, name="enrol"),
     path("login/enrol/qr.svg", views.enrol_qr_view, name="enrol-qr"),
     path("logout/", views.logout_view, name="logout"),
-    path("", views.dashboard_view, name="dashboard"),
+    path("staff/", views.dashboard_view, name="dashboard"),
 ]
