@@ -288,11 +288,12 @@ def _summary(draft: drafts.Draft, lang: str) -> list[dict[str, Any]]:
         }
     )
     documents = []
+    until = _("valid until")
     for document in form.documents_of(data):
         expires = document.get("expires")
         line = f"{labels[document['kind']]}, {country_name(document['country'], lang)}, {document['number']}"
         documents.append(
-            line + (f", {_('valid until')} {expires[8:10]}.{expires[5:7]}.{expires[:4]}" if expires else "")
+            line + (f", {until} {expires[8:10]}.{expires[5:7]}.{expires[:4]}" if expires else "")
         )
     sections.append({"step": STEP_BY_SLUG["documents"], "rows": [(_("Documents"), text(documents))]})
     sections.append(
