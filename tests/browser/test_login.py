@@ -46,8 +46,8 @@ def test_a_wrong_password_shows_the_generic_error(nav: StaffNavigator) -> None:
     nav.staff_submits_credentials("bob", password="not the password at all", code="123456")
     # Then: the one generic message, and still not signed in.
     nav.staff_sees_the_generic_failure()
-    nav.page.goto("/")
-    assert nav.page.url.endswith("/login/?next=/")
+    nav.page.goto("/staff/")
+    assert nav.page.url.endswith("/login/?next=/staff/")
 
 
 def _tab_to(page: Page, element_id: str) -> None:

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django import forms
+from django.core.exceptions import NON_FIELD_ERRORS
 from django.utils import timezone
 from django.utils.datastructures import MultiValueDict
 from django.utils.functional import Promise
@@ -235,7 +236,7 @@ class ApplicationForm(forms.Form):
     def __init__(
         self,
         data: Mapping[str, Any] | None = None,
-        files: Mapping[str, Any] | None = None,
+        files: Any = None,
         *,
         doc_rows: int = MAX_DOCUMENTS,
         kin_rows: int = MAX_KIN,
@@ -343,7 +344,7 @@ class ApplicationForm(forms.Form):
         """(anchor, message) for the error summary: each field's first error, linked to its first input."""
         links: list[tuple[str, Any]] = []
         for name, errors in self.errors.items():
-            if name == forms.forms.NON_FIELD_ERRORS:
+            if name == NON_FIELD_ERRORS:
                 continue
             field = self.fields.get(name)
             anchor = f"id_{name}"
@@ -371,7 +372,7 @@ class ApplicationForm(forms.Form):
         return codes
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         self.documents_of(data)
         self.kin_of(data)
         return data

@@ -271,7 +271,7 @@ def _summary(draft: drafts.Draft, lang: str) -> list[dict[str, Any]]:
         return value.strftime("%d.%m.%Y") if value else none
 
     sections = []
-    legion = data.get("legion")
+    legion = str(data.get("legion") or "")
     sections.append({"step": STEP_BY_SLUG["legion"], "rows": [(_("Legion"), KNOWN_LEGIONS.get(legion, none))]})
     sections.append(
         {
@@ -292,9 +292,7 @@ def _summary(draft: drafts.Draft, lang: str) -> list[dict[str, Any]]:
     for document in form.documents_of(data):
         expires = document.get("expires")
         line = f"{labels[document['kind']]}, {country_name(document['country'], lang)}, {document['number']}"
-        documents.append(
-            line + (f", {until} {expires[8:10]}.{expires[5:7]}.{expires[:4]}" if expires else "")
-        )
+        documents.append(line + (f", {until} {expires[8:10]}.{expires[5:7]}.{expires[:4]}" if expires else ""))
     sections.append({"step": STEP_BY_SLUG["documents"], "rows": [(_("Documents"), text(documents))]})
     sections.append(
         {
