@@ -80,9 +80,13 @@ def test_the_form_sets_no_cookie_but_csrf_and_has_no_staff_navigation() -> None:
     response = Client().get("/apply/", secure=True, HTTP_ORIGIN="https://testserver")
     html = response.content.decode()
     assert set(response.cookies) <= {settings.CSRF_COOKIE_NAME}
-    # The only way to the staff side is the small "Staff sign in" link at the foot of the page.
-    assert "Sign out" not in html and html.count("/login/") == 1
-    assert re.search(r'<a [^>]*href="/login/"[^>]*>Staff sign in</a>', html)
+    # No staff navigation or account: the one way to the staff side is the footer's small link.
+    assert "Sign out" not in html and "/logout/" not in html
+    assert re.findall(r'<a [^>]*href="/login/[^"]*"[^>]*>', html) == [
+        '<a class="govuk-link" href="/login/" id="staff-sign-in">'
+    ]
+    # No inline script or style: every script is our own static module.
+    assert re.findall(r"<script[^>]*>", html) == ['<script type="module" src="/static/legionary/init.js">']
     assert "style=" not in html
 
 
