@@ -142,6 +142,8 @@ def test_errors_are_summarised_at_the_top_and_shown_at_each_field_with_what_was_
     for field in ("family_name", "date_of_birth", "citizenships"):
         assert f'id="id_{field}_error"' in html
     assert 'value="Quirinus"' in html and 'value="31"' in html and "<title>Помилка:" in html
+    assert re.search(r'id="id_family_name_error"><span[^>]*>Помилка:</span> Введіть ваше прізвище</p>', html)
+    assert "[&#x27;" not in html
     assert 'aria-describedby="id_family_name_error"' in html
 
 
