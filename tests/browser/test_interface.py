@@ -36,7 +36,10 @@ def test_first_sign_in_pages_are_accessible(nav: StaffNavigator) -> None:
     shoot(nav.page, "enrol")
     nav.staff_confirms_the_authenticator(key)
     shoot(nav.page, "recovery-codes")
-    nav.staff_continues_to_the_dashboard()
+    nav.staff_continues_to_my_work()
+    nav.staff_sees_my_work("carol")
+    shoot(nav.page, "my-work")
+    nav.staff_opens_the_dashboard()
     nav.staff_sees_the_dashboard("carol")
     shoot(nav.page, "dashboard")
 

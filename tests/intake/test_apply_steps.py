@@ -43,8 +43,9 @@ def test_the_landing_page_leads_to_the_form_and_the_status_page_first_and_to_sta
         assert links[-1] == "/login/"  # the footer's small "Staff sign in"
 
 
-def test_the_staff_dashboard_moved_to_staff_and_login_stays_the_staff_door() -> None:
-    assert Client().get("/staff/", secure=True).status_code == 302
+def test_the_landing_page_takes_the_root_and_login_stays_the_staff_door() -> None:
+    assert b'id="start-apply"' in Client().get("/", secure=True).content
+    assert Client().get("/work/", secure=True).status_code == 302
     assert Client().get("/login/", secure=True).status_code == 200
 
 
