@@ -70,7 +70,10 @@ def test_filling_in_every_step_in_russian_then_sending_gives_the_receipt_once() 
     assert ApplicationDraft.objects.count() == 0
     # The receipt works on the status page.
     status = _post(client, "/status/?lang=ru", token, {"receipt": receipt.group(1), "lang": "ru"})
-    assert 'data-state="received"' in status.content.decode()
+    assert status.status_code == 303 and status["Location"] == "/status/?lang=ru"
+    assert 'data-state="received"' in client.get(status["Location"], secure=True).content.decode()
+    # A reload shows the form again, not the state: the receipt is not posted twice.
+    assert 'data-state="received"' not in client.get(status["Location"], secure=True).content.decode()
 
 
 def test_going_back_and_sending_again_stores_nothing_new() -> None:
@@ -187,3 +190,15 @@ def test_citizenships_read_from_pickers_or_one_comma_separated_value(values: lis
     codes = CountrySelects(3).value_from_datadict(MultiValueDict({"c": values}), {}, "c")
     assert codes == [c for v in values for c in re.split(r"[\s,;]+", v.upper()) if c]
     assert CountrySelects(3).value_from_datadict({"c": ", ".join(values)}, {}, "c") == codes
+
+
+def test_the_status_shown_after_the_redirect_cannot_be_forged_in_its_cookie() -> None:
+    from django.conf import settings as django_settings
+    from django.core import signing
+
+    name = "__Host-legionary-status" if django_settings.SESSION_COOKIE_SECURE else "legionary-status"
+    client = Client()
+    client.cookies[name] = signing.dumps("invited", salt="another purpose")
+    assert 'data-state="invited"' not in client.get("/status/", secure=True).content.decode()
+    client.cookies[name] = signing.dumps("invited", salt="intake.status")
+    assert 'data-state="invited"' in client.get("/status/", secure=True).content.decode()

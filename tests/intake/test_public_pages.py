@@ -224,7 +224,8 @@ def test_a_submission_with_a_scan_gives_a_receipt_and_leaves_no_plaintext_anywhe
         secure=True,
         HTTP_ORIGIN="https://testserver",
     )
-    assert status.status_code == 200 and 'data-state="received"' in status.content.decode()
+    assert status.status_code == 303
+    assert 'data-state="received"' in client.get(status["Location"], secure=True).content.decode()
 
 
 SAMPLE = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "dupes-sample.jsonl"

@@ -22,6 +22,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
+from django.core import signing
 from django.core.files.uploadhandler import MemoryFileUploadHandler
 from django.db import IntegrityError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
@@ -59,6 +60,8 @@ from legionary.intake.legions import KNOWN_LEGIONS
 PUBLIC_LANGUAGES = [("en", "English"), ("uk", "Українська"), ("ru", "Русский"), ("be", "Беларуская"), ("ka", "ქართული")]
 _CODES = {code for code, _name in PUBLIC_LANGUAGES}
 MAX_FORM_BYTES = UPLOAD_ROWS * services.MAX_UPLOAD_BYTES + 1024 * 1024
+# The coarse states the status page can show (``services.receipt_status``).
+STATES = frozenset(str(state) for state in services.PublicState)
 TOO_MANY = gettext_lazy("Too many applications were sent from here. Try again in an hour.")
 DISK_FULL = gettext_lazy(
     "The document could not be stored: the server's disk is full. Nothing was kept; try again later."
@@ -497,20 +500,48 @@ def _apply_at_once(request: HttpRequest, lang: str) -> HttpResponse:
 # --- status ---------------------------------------------------------------------------------------------
 
 
+STATUS_SECONDS = 60
+
+
+def _status_cookie() -> str:
+    return "__Host-legionary-status" if settings.SESSION_COOKIE_SECURE else "legionary-status"
+
+
 @public
 @never_cache
 @require_http_methods(["GET", "POST"])
 def status(request: HttpRequest) -> HttpResponse:
+    """Check your application. A right receipt answers with a redirect (post/redirect/get) to this
+    page, which shows the coarse state once: it travels in a signed cookie that lives a minute and is
+    deleted when shown, so a reload neither posts the receipt again nor shows the state again."""
     lang = public_language(request)
     if request.method != "POST":
-        return _render(request, "intake/status.html", {}, lang)
+        state = None
+        if _status_cookie() in request.COOKIES:
+            try:
+                state = signing.loads(request.COOKIES[_status_cookie()], salt="intake.status", max_age=STATUS_SECONDS)
+            except signing.BadSignature:
+                state = None
+        response = _render(request, "intake/status.html", {"state": state if state in STATES else None}, lang)
+        response.delete_cookie(_status_cookie(), path="/", samesite="Strict")
+        return response
     try:
-        state = services.receipt_status(receipt=request.POST.get("receipt", ""), client_address=client_address(request))
+        found = services.receipt_status(receipt=request.POST.get("receipt", ""), client_address=client_address(request))
     except services.TooManyAttempts:
         return _render(request, "intake/status.html", {"limited": True}, lang, status=429)
-    if state is None:
+    if found is None:
         return _render(request, "intake/status.html", {"wrong": True}, lang, status=404)
-    return _render(request, "intake/status.html", {"state": str(state)}, lang)
+    response = _to("intake:status", lang)
+    response.set_cookie(
+        _status_cookie(),
+        signing.dumps(str(found), salt="intake.status"),
+        max_age=STATUS_SECONDS,
+        path="/",
+        secure=settings.SESSION_COOKIE_SECURE,
+        httponly=True,
+        samesite="Strict",
+    )
+    return response
 
 
 # --- staff ---------------------------------------------------------------------------------------
