@@ -22,12 +22,15 @@ from typing import Any
 
 from django import forms
 from django.core.exceptions import NON_FIELD_ERRORS
+from django.forms.utils import flatatt
 from django.utils import timezone
 from django.utils.datastructures import MultiValueDict
 from django.utils.functional import Promise
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 
-from legionary.intake.countries import country_choices, is_country
+from legionary.intake.countries import country_choices, country_options, is_country
 from legionary.intake.legions import KNOWN_LEGIONS
 from legionary.intake.schema import Application, ApplicationInvalid, validate_application
 
@@ -226,8 +229,20 @@ class CitizenshipsField(forms.Field):
             raise forms.ValidationError(_("Choose one to five countries from the list"), code="invalid")
 
 
+class CountrySelect(forms.Select):
+    """A country picker rendered from the per-language cache of ``countries.country_options``."""
+
+    def render(self, name: str, value: Any, attrs: dict[str, Any] | None = None, renderer: Any = None) -> SafeString:
+        final = self.build_attrs(self.attrs, {**(attrs or {}), "name": name})
+        return format_html(
+            "<select{}>{}</select>", flatatt(final), country_options(str(value or ""), str(_("Choose a country")))
+        )
+
+
 def _country(label: Any) -> forms.ChoiceField:
-    return forms.ChoiceField(label=label, choices=[("", _("Choose a country")), *country_choices()], required=False)
+    return forms.ChoiceField(
+        label=label, choices=[("", _("Choose a country")), *country_choices()], required=False, widget=CountrySelect
+    )
 
 
 class ApplicationForm(forms.Form):
@@ -244,7 +259,6 @@ class ApplicationForm(forms.Form):
     ) -> None:
         super().__init__(data, files)
         self.doc_rows, self.kin_rows = doc_rows, kin_rows
-        self.countries = country_choices()
         f = self.fields
         f["legion"] = forms.ChoiceField(
             label=_("Legion"),

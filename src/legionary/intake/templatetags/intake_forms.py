@@ -81,3 +81,11 @@ def chosen(field: forms.BoundField) -> list[str]:
 @register.filter
 def nth(values: list[str], index: int) -> str:
     return values[index] if 0 <= index < len(values) else ""
+
+
+@register.filter
+def country_options(selected: str, placeholder: str) -> SafeString:
+    """``{{ code|country_options:_("Choose a country") }}``: the picker's options, ``code`` chosen."""
+    from legionary.intake.countries import country_options as options
+
+    return options(str(selected or ""), str(placeholder))
