@@ -5,6 +5,7 @@ of the audit log's checkpoints, and showing it is recorded as a view of the log.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -148,3 +149,12 @@ def test_applicant_supplied_labels_are_isolated(make_staff: MakeStaff) -> None:
         assert '<a class="govuk-link" href="/x/"><bdi>\u202eevil</bdi></a>' in page
     finally:
         mywork._PROVIDERS.pop("test-rlo")
+
+
+def test_sections_that_share_a_place_share_one_navigation_item(make_staff: MakeStaff) -> None:
+    page = signed_in(make_staff("adj-1", Role.ADJUDICATOR)).get("/work/", secure=True).content.decode()
+    items = re.findall(r'id="nav-([a-z]+)" data-sections="([a-z ]+)"', page)
+    assert items[0] == ("work", "work")
+    merged = dict(items)
+    assert any("adjudication" in keys.split() for keys in merged.values())
+    assert len({key for key, _ in items}) == len(items)

@@ -79,7 +79,7 @@ class StaffNavigator:
         # offers the role's section, and sign out.
         expect(self.page.locator("h1")).to_have_text("My work")
         assert self.page.url.endswith("/work/")
-        expect(self.page.locator(f"#nav-{section}")).to_be_visible()
+        expect(self.page.locator(f"#navigation a[data-sections~={section}]")).to_be_visible()
         expect(self.page.locator("header #account-name")).to_have_text(username)
         expect(self.page.locator("header form[action='/logout/'] button")).to_be_visible()
 

@@ -19,6 +19,8 @@ class NavItem:
     current: bool
     # Items waiting for this person there, shown as a badge; None when the section has no count.
     count: int | None = None
+    # Every dashboard section that leads to this place (e.g. "cases adjudication"), space-separated.
+    keys: str = ""
 
 
 def _nav_items(request: HttpRequest, sections: list[tuple[str, str, str, str]]) -> list[NavItem]:
@@ -27,14 +29,31 @@ def _nav_items(request: HttpRequest, sections: list[tuple[str, str, str, str]]) 
 
     from legionary.access import mywork
     from legionary.access.policy import request_staff
+    from legionary.access.views import sections_for
 
     path = request.path
-    who = mywork.Who(staff=request_staff(request), perms=request_permissions(request))
+    perms = request_permissions(request)
+    who = mywork.Who(staff=request_staff(request), perms=perms)
     counts = mywork.nav_counts(who)
+    # The navigation shows one item per place; sections that share a place share its item and badge.
+    keys_at: dict[str, list[str]] = {}
+    for key, _label, _text, url in sections_for(perms):
+        keys_at.setdefault(url, []).append(key)
     work_url = reverse("access:my-work")
-    items = [NavItem(key="work", label=_("My work"), url=work_url, current=path == work_url)]
+    items = [NavItem(key="work", label=_("My work"), url=work_url, current=path == work_url, keys="work")]
     for key, label, _text, url in sections:
-        items.append(NavItem(key=key, label=label, url=url, current=path.startswith(url), count=counts.get(key)))
+        keys = keys_at.get(url, [key])
+        counted = [counts[k] for k in keys if k in counts]
+        items.append(
+            NavItem(
+                key=key,
+                label=label,
+                url=url,
+                current=path.startswith(url),
+                count=sum(counted) if counted else None,
+                keys=" ".join(keys),
+            )
+        )
     return items
 
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
@@ -83,7 +83,11 @@ class WorkSection:
     empty_text: str = ""
     # Set when showing the section reads the audit log: the view records this action first.
     audit_action: str = ""
-    notes: Sequence[str] = field(default_factory=tuple)
+
+    @property
+    def has_due(self) -> bool:
+        """Whether any item has a due date (the page leaves the column out otherwise)."""
+        return any(item.due is not None for item in self.items)
 
 
 Provide = Callable[[Who], "WorkSection | None"]

@@ -29,7 +29,14 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from legionary.access import mywork, services
 from legionary.access.forms import EnrolForm, LoginForm
-from legionary.access.policy import login_step, public, request_permissions, request_staff, staff_required
+from legionary.access.policy import (
+    login_step,
+    public,
+    request_permissions,
+    request_roles,
+    request_staff,
+    staff_required,
+)
 from legionary.access.roles import Perm, Role
 from legionary.audit.services import audit_record
 
@@ -207,6 +214,7 @@ def my_work_view(request: HttpRequest) -> HttpResponse:
 
 @staff_required(Perm.VIEW_DASHBOARD)
 def dashboard_view(request: HttpRequest) -> HttpResponse:
-    roles = sorted({Role(g.role).label for g in request.user.grants.all()})  # type: ignore[union-attr]
+    # The roles were read with the permissions (one query per request, shared with the header).
+    roles = sorted({str(Role(code).label) for code in request_roles(request) if code in Role.values})
     sections = sections_for(request_permissions(request))
     return render(request, "access/dashboard.html", {"roles": roles, "sections": sections})
