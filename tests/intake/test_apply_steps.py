@@ -157,6 +157,8 @@ def test_countries_are_chosen_from_a_list_in_the_readers_language() -> None:
     assert '<option value="UA">უკრაინა</option>' in html
     names = [name for _code, name in country_choices("uk")]
     assert len(names) >= 249 and names.index("Україна") < names.index("Японія")
+    documents = Client().get("/apply/documents/?lang=uk", secure=True).content.decode()
+    assert re.search(r'<select class="govuk-select" id="id_doc_1_country" name="doc_1_country">', documents)
 
 
 def test_a_country_not_on_the_list_is_refused() -> None:

@@ -16,6 +16,7 @@ _CLASSES = {
     "number": "govuk-input",
     "textarea": "govuk-textarea",
     "select": "govuk-select",
+    "countryselect": "govuk-select",
     "clearablefile": "govuk-file-upload",
     "file": "govuk-file-upload",
 }
@@ -46,8 +47,8 @@ def govuk_widget(field: forms.BoundField, width: str = "") -> SafeString:
     """The field's own widget (input, textarea, select, file) with GOV.UK classes, hint and error linked."""
     base = _CLASSES.get(field.widget_type, "govuk-input")
     classes = [base]
-    if width:
-        classes.append(f"govuk-input--width-{width}" if base == "govuk-input" else width)
+    if width and base == "govuk-input":
+        classes.append(f"govuk-input--width-{width}")
     if field.errors:
         classes.append(_ERROR_CLASSES[base])
     attrs: dict[str, Any] = {"class": " ".join(classes)}
