@@ -109,9 +109,8 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_static",
     "axes",
     "csp",
-    # GOV.UK Frontend components as template tags ({% load govuk_frontend_django %}), and Django forms
-    # rendered in GOV.UK markup (crispy-forms-gds); see docs/interface.md.
-    "govuk_frontend_django",
+    # Django forms rendered in GOV.UK markup (crispy-forms-gds); every other GOV.UK and MOJ component
+    # is one small template of ours under templates/components/ (docs/interface.md).
     "crispy_forms",
     "crispy_forms_gds",
     "legionary.core",
