@@ -7,7 +7,12 @@ export LEGIONARY_HOME ?= $(CURDIR)/.legionary
 
 .PHONY: assets run test install install-dev system-deps lint typecheck test-sqlite test-postgres messages app-messages screenshot bench clean
 
+# followthemoney (screening lists) needs PyICU, which compiles against ICU: Debian's libicu-dev,
+# pkg-config and g++, installed only when missing (the Python machines have them already).
 $(BIN)/.installed: pyproject.toml
+	@pkg-config --exists icu-uc 2>/dev/null && command -v g++ >/dev/null 2>&1 || { \
+	  echo "Installing from Debian's packages: libicu-dev pkg-config g++"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libicu-dev pkg-config g++ >/dev/null; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e .
