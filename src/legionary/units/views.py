@@ -10,7 +10,6 @@ model directly.
 
 from __future__ import annotations
 
-from datetime import date
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -18,6 +17,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -28,6 +28,7 @@ from legionary.identity.models import PersonStatus
 from legionary.identity.services import IdentityError
 from legionary.pagination import BadCursor
 from legionary.units import selectors, services
+from legionary.units.forms import StatusForm
 from legionary.units.models import Billet, BilletRole, OverrideRequest, UnitKind
 
 
@@ -208,46 +209,59 @@ def people_list(request: HttpRequest) -> HttpResponse:
     return render(request, "units/people_list.html", context)
 
 
-@staff_required(Perm.VIEW_UNITS)
-@require_GET
-def person_record(request: HttpRequest, person_id: str) -> HttpResponse:
-    record = selectors.service_record(staff=request_staff(request), person_id=person_id)
+def _person_page(
+    request: HttpRequest, record: selectors.ServiceRecord, form: StatusForm, *, status: int = 200
+) -> HttpResponse:
     perms = request_permissions(request)
-    next_statuses = services.STATUS_TRANSITIONS.get(record.person.status, frozenset())
     context = {
         "record": record,
         "may_record_status": Perm.RECORD_SERVICE_STATUS in perms,
         "may_contact_kin": Perm.CONTACT_NEXT_OF_KIN in perms,
-        "statuses": [(s, PersonStatus(s).label) for s in sorted(next_statuses)],
-        "today": timezone.localdate(),
+        "status_form": form,
+        "status_label": dict(PersonStatus.choices).get(record.person.status, record.person.status),
     }
-    return render(request, "units/person_record.html", context)
+    return render(request, "units/person_record.html", context, status=status)
+
+
+@staff_required(Perm.VIEW_UNITS)
+@require_GET
+def person_record(request: HttpRequest, person_id: str) -> HttpResponse:
+    record = selectors.service_record(staff=request_staff(request), person_id=person_id)
+    form = StatusForm(current=record.person.status, initial={"effective_on": timezone.localdate()})
+    return _person_page(request, record, form)
 
 
 @staff_required(Perm.RECORD_SERVICE_STATUS)
 @require_POST
 def person_status(request: HttpRequest, person_id: str) -> HttpResponse:
+    """Records a status change; one that ends service (discharged, deceased) is first confirmed on its own page."""
     staff = request_staff(request)
-    try:
-        effective_on = date.fromisoformat(request.POST.get("effective_on", ""))
-    except ValueError:
-        effective_on = None
-    status = request.POST.get("status", "")
     # Scope first, so that an out-of-scope person is 404 whatever the form holds.
-    selectors.service_record(staff=staff, person_id=person_id)
-    if effective_on is None or not status:
-        return HttpResponse(_("Give the new status and the date it took effect."), status=400)
+    record = selectors.service_record(staff=staff, person_id=person_id)
+    form = StatusForm(request.POST, current=record.person.status)
+    if not form.is_valid():
+        return _person_page(request, record, form, status=400)
+    data = form.cleaned_data
+    label = dict(PersonStatus.choices)[data["status"]]
+    if form.needs_confirmation and request.POST.get("confirmed") != "yes":
+        context = {"record": record, "form": form, "label": label, "data": data}
+        return render(request, "units/status_confirm.html", context)
     try:
         services.person_status_change(
             actor=staff,
             person_id=person_id,
-            status=status,
-            effective_on=effective_on,
-            reason=request.POST.get("reason", ""),
+            status=data["status"],
+            effective_on=data["effective_on"],
+            reason=data["reason"],
         )
-        messages.success(request, _("Status recorded."))
     except services.UnitsError as exc:
-        messages.error(request, str(exc))
+        form.add_error(None, str(exc))
+        return _person_page(request, record, form, status=400)
+    messages.success(
+        request,
+        _("%(call_sign)s: status recorded as “%(status)s” from %(day)s.")
+        % {"call_sign": record.person.call_sign, "status": label, "day": date_format(data["effective_on"])},
+    )
     return redirect("units:person", person_id=person_id)
 
 
