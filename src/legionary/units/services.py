@@ -26,7 +26,12 @@ from django.utils.translation import gettext as _
 from legionary.access.models import Staff
 from legionary.access.policy import staff_may
 from legionary.access.roles import Perm
-from legionary.access.scopes import get_in_scope_or_404, people_visible_to, units_visible_to
+from legionary.access.scopes import (
+    get_in_scope_or_404,
+    people_awaiting_assignment,
+    people_visible_to,
+    units_visible_to,
+)
 from legionary.audit.services import audit_record
 from legionary.identity.models import Person, PersonStatus
 from legionary.identity.services import Actor, unseal_identity
@@ -268,11 +273,14 @@ def billet_create(*, actor: Staff, unit_id: int, role: str, title: str = "", qua
 
 
 def _assignable(actor: Staff, person_id: str, billet_id: int) -> tuple[Person, Billet]:
+    """The billet (in the actor's units) and the person (serving in his scope, or trained and awaiting
+    assignment in his units' legions), locked, if the person may go into the billet."""
     billet = get_in_scope_or_404(
-        Billet.objects.filter(unit__in=units_visible_to(actor, perm=Perm.MANAGE_UNITS)).select_related("unit"),
+        Billet.objects.filter(unit__in=units_visible_to(actor, perm=Perm.ASSIGN_BILLETS)).select_related("unit"),
         pk=billet_id,
     )
-    person = get_in_scope_or_404(people_visible_to(actor, perm=Perm.MANAGE_UNITS).select_for_update(), pk=person_id)
+    candidates = people_visible_to(actor, perm=Perm.ASSIGN_BILLETS) | people_awaiting_assignment(actor)
+    person = get_in_scope_or_404(candidates.select_for_update(), pk=person_id)
     if person.status not in ASSIGNABLE:
         raise UnitsError(_("Only a trained or serving person can be assigned to a billet."))
     if person.legion != billet.unit.legion:

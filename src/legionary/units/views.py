@@ -19,7 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from legionary.access.policy import request_permissions, request_staff, staff_required
 from legionary.access.roles import Perm
@@ -151,12 +151,12 @@ def billet_add(request: HttpRequest, unit_id: int) -> HttpResponse:
     return _back_to_unit(unit_id)
 
 
-@staff_required(Perm.MANAGE_UNITS)
+@staff_required(Perm.ASSIGN_BILLETS)
 @require_POST
 def billet_assign(request: HttpRequest, billet_id: int) -> HttpResponse:
     staff = request_staff(request)
     billet = get_in_scope_or_404(
-        Billet.objects.filter(unit__in=units_visible_to(staff, perm=Perm.MANAGE_UNITS)), pk=billet_id
+        Billet.objects.filter(unit__in=units_visible_to(staff, perm=Perm.ASSIGN_BILLETS)), pk=billet_id
     )
     person_id, reason = request.POST.get("person", "").strip(), request.POST.get("override_reason", "")
     if not person_id:
@@ -263,6 +263,59 @@ def person_status(request: HttpRequest, person_id: str) -> HttpResponse:
         % {"call_sign": record.person.call_sign, "status": label, "day": date_format(data["effective_on"])},
     )
     return redirect("units:person", person_id=person_id)
+
+
+@staff_required(Perm.ASSIGN_BILLETS)
+@require_http_methods(["GET", "POST"])
+def person_assign(request: HttpRequest, person_id: str) -> HttpResponse:
+    """Puts a trained (or serving) person into one of the vacant billets the staff member may fill."""
+    staff = request_staff(request)
+    person = selectors.assignment_candidate(staff=staff, person_id=person_id)
+    try:
+        vacant = selectors.vacant_for(staff=staff, person=person, after=request.GET.get("after"))
+    except BadCursor:
+        return HttpResponse(_("This page link is not valid; start again from the first page."), status=400)
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        billet = request.POST.get("billet", "")
+        reason = request.POST.get("override_reason", "").strip()
+        if not billet.isdigit():
+            errors["billet"] = _("Choose the billet.")
+        else:
+            try:
+                if reason:
+                    services.override_request(actor=staff, person_id=person.pk, billet_id=int(billet), reason=reason)
+                    messages.success(
+                        request,
+                        _("Override for %(call_sign)s requested; another staff member must approve it.")
+                        % {"call_sign": person.call_sign},
+                    )
+                    return redirect("units:person-assign", person_id=person.pk)
+                assignment = services.billet_assign(actor=staff, person_id=person.pk, billet_id=int(billet))
+            except services.QualificationsMissing as exc:
+                errors["override_reason"] = str(exc)
+            except services.UnitsError as exc:
+                errors["billet"] = str(exc)
+            else:
+                messages.success(
+                    request,
+                    _("%(call_sign)s assigned: %(role)s, %(unit)s.")
+                    % {
+                        "call_sign": person.call_sign,
+                        "role": assignment.billet.get_role_display(),
+                        "unit": assignment.billet.unit.name,
+                    },
+                )
+                return redirect("units:person", person_id=person.pk)
+    context = {
+        "person": person,
+        "vacant": vacant.rows,
+        "next_url": "?" + urlencode({"after": vacant.next}) if vacant.next else None,
+        "errors": errors,
+        "chosen": request.POST.get("billet", "") if request.method == "POST" else "",
+        "reason": request.POST.get("override_reason", "") if request.method == "POST" else "",
+    }
+    return render(request, "units/person_assign.html", context, status=400 if errors else 200)
 
 
 @staff_required(Perm.CONTACT_NEXT_OF_KIN)
