@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export LEGIONARY_HOME ?= $(CURDIR)/.legionary
 
-.PHONY: run test install install-dev system-deps lint typecheck test-sqlite test-postgres messages app-messages screenshot bench clean
+.PHONY: assets run test install install-dev system-deps lint typecheck test-sqlite test-postgres messages app-messages screenshot bench clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -83,6 +83,23 @@ app-messages: $(BIN)/.installed-dev
 # The dashboard screenshot the README shows (docs/img/dashboard.png), from a real instance with demo data.
 screenshot: $(BIN)/.installed-dev
 	LEGIONARY_SCREENSHOT=1 $(BIN)/python -m pytest tests/browser/test_dashboard.py -q
+
+# The design system's compiled assets under src/legionary/static/legionary/ are committed, so `make run`
+# and `make test` need no Node. This rebuilds them from frontend/package-lock.json (npm ci, then Dart
+# Sass): our stylesheet (GOV.UK Frontend + MOJ Frontend with our own look), both libraries' ES module
+# bundles, and the few icons the stylesheet refers to. No GOV.UK font, crown or logo is copied.
+STATIC := src/legionary/static/legionary
+MOJ_ICONS := icon-close-cross-black icon-document icon-tag-remove-cross-white icon-tag-remove-cross icon-toggle-plus-minus
+assets:
+	cd frontend && npm ci --no-audit --no-fund --ignore-scripts
+	cd frontend && node_modules/.bin/sass --load-path=. --style=compressed --no-source-map --quiet-deps \
+	  scss/legionary.scss ../$(STATIC)/legionary.min.css
+	mkdir -p $(STATIC)/images
+	sed 's,//# sourceMappingURL=.*,,' frontend/node_modules/govuk-frontend/dist/govuk/govuk-frontend.min.js > $(STATIC)/govuk-frontend.min.js
+	sed 's,//# sourceMappingURL=.*,,' frontend/node_modules/@ministryofjustice/frontend/moj/moj-frontend.min.js > $(STATIC)/moj-frontend.min.js
+	for icon in $(MOJ_ICONS); do cp frontend/node_modules/@ministryofjustice/frontend/moj/assets/images/$$icon.svg $(STATIC)/images/; done
+	@if grep -qiE 'GDS Transport|@font-face|crest|crown' $(STATIC)/legionary.min.css; then \
+	  echo "legionary.min.css refers to a GOV.UK font, crown or crest"; exit 1; fi
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

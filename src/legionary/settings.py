@@ -101,6 +101,11 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_static",
     "axes",
     "csp",
+    # GOV.UK Frontend components as template tags ({% load govuk_frontend_django %}), and Django forms
+    # rendered in GOV.UK markup (crispy-forms-gds); see docs/interface.md.
+    "govuk_frontend_django",
+    "crispy_forms",
+    "crispy_forms_gds",
     "legionary.core",
     "legionary.access",
     "legionary.audit",
@@ -325,6 +330,10 @@ LOGGING: dict[str, Any] = {
         "legionary.security": {"level": "WARNING"},
     },
 }
+
+# Forms render in GOV.UK Frontend's markup (labels, hints, error messages at the field).
+CRISPY_ALLOWED_TEMPLATE_PACKS = ["gds"]
+CRISPY_TEMPLATE_PACK = "gds"
 
 # Audit checkpoints: a new signed checkpoint at least every N entries or M minutes.
 LEGIONARY_CHECKPOINT_EVERY_ENTRIES = env_int("LEGIONARY_CHECKPOINT_EVERY_ENTRIES", 1000)

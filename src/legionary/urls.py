@@ -9,6 +9,7 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path(".well-known/security.txt", views.security_txt, name="security-txt"),
     path("i18n/setlang/", public(set_language), name="set_language"),
+    path("language/<str:code>/", views.switch_language, name="switch-language"),
     path("", include("legionary.intake.urls")),
     path("intake/", include("legionary.intake.staff_urls")),
     path("cases/", include("legionary.vetting.urls")),

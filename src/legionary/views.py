@@ -5,11 +5,13 @@ from __future__ import annotations
 import os
 from datetime import timedelta
 
+from django.conf import settings
 from django.db import connection
 from django.db.utils import DatabaseError
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
@@ -43,6 +45,32 @@ def security_txt(request: HttpRequest) -> HttpResponse:
         f"Canonical: https://{request.get_host()}/.well-known/security.txt",
     ]
     return HttpResponse("\n".join(lines) + "\n", content_type="text/plain; charset=utf-8")
+
+
+@public
+@require_GET
+def switch_language(request: HttpRequest, code: str) -> HttpResponse:
+    """The staff language switch: a plain link (GOV.UK language navigation) that keeps the choice in
+    the language cookie and returns to the page it came from (``?next=``, same site only)."""
+    if code not in {c for c, _name in settings.LANGUAGES}:
+        raise Http404
+    target = request.GET.get("next", "")
+    if not url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        target = "/"
+    response = HttpResponseRedirect(target)
+    response.set_cookie(
+        settings.LANGUAGE_COOKIE_NAME,
+        code,
+        max_age=settings.LANGUAGE_COOKIE_AGE,
+        path=settings.LANGUAGE_COOKIE_PATH,
+        domain=settings.LANGUAGE_COOKIE_DOMAIN,
+        secure=settings.LANGUAGE_COOKIE_SECURE,
+        httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
+        samesite=settings.LANGUAGE_COOKIE_SAMESITE,  # type: ignore[arg-type]  # "Lax" in settings
+    )
+    return response
 
 
 def _error(request: HttpRequest, status: int, *, csrf: bool = False) -> HttpResponse:

@@ -13,7 +13,8 @@ from tests.routes import all_routes
 # The only routes anyone may open without signing in, and why.
 PUBLIC = {
     "healthz",  # says ok / not ok, nothing more
-    "set_language",  # the language switch
+    "set_language",  # the language switch (a POST form)
+    "switch-language",  # the staff language navigation's links: sets the language cookie, nothing else
     "security-txt",  # RFC 9116: where to report a vulnerability
 }
 LOGIN_STEPS = {"access:login", "access:enrol", "access:enrol-qr", "access:logout"}

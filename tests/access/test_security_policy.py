@@ -59,7 +59,7 @@ def test_pages_and_api_answers_tell_browsers_and_proxies_not_to_store_them(make_
         assert response.status_code == 200, url
         assert "no-store" in response["Cache-Control"] or "no-cache" in response["Cache-Control"], url
     # Static files keep the caching whitenoise gives them.
-    static = Client().get("/static/legionary/site.css", secure=True)
+    static = Client().get("/static/legionary/legionary.min.css", secure=True)
     assert static.status_code == 200 and "no-store" not in static.get("Cache-Control", "")
 
 

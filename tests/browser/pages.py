@@ -75,10 +75,11 @@ class StaffNavigator:
     # Signed in
 
     def staff_sees_the_dashboard(self, username: str, section: str = "intake") -> None:
-        # Then: the dashboard for the role, and a sign-out button naming the account.
+        # Then: the dashboard for the role; the header names the account and offers to sign out.
         expect(self.page.locator("h1")).to_have_text("Dashboard")
         expect(self.page.locator(f"#section-{section}")).to_be_visible()
-        expect(self.page.locator("header form[action='/logout/'] button")).to_contain_text(username)
+        expect(self.page.locator("header #account-name")).to_have_text(username)
+        expect(self.page.locator("header form[action='/logout/'] button")).to_be_visible()
 
     def staff_signs_in_for_the_first_time(self, username: str, section: str) -> None:
         """Password, then the authenticator set up and confirmed with its first code: both factors."""
@@ -96,9 +97,8 @@ class StaffNavigator:
     # Language
 
     def staff_switches_language(self, code: str) -> None:
-        # When: the language is chosen in the header and the change submitted.
-        self.page.select_option("#language", code)
-        self.page.click("form.lang button[type=submit]")
+        # When: the language is chosen in the language navigation (a link per language).
+        self.page.click(f"#language-switch a[hreflang={code}]")
         self.page.wait_for_load_state()
 
 

@@ -47,11 +47,19 @@ def request_permissions(request: HttpRequest) -> frozenset[Perm]:
         return cast(frozenset[Perm], cached)
     user = request.user
     perms: frozenset[Perm] = frozenset()
+    roles: frozenset[str] = frozenset()
     if user.is_authenticated and user.is_active:
-        roles = set(user.grants.values_list("role", flat=True))
-        perms = permissions_of(roles)
+        roles = frozenset(user.grants.values_list("role", flat=True))
+        perms = permissions_of(set(roles))
     request._legionary_perms = perms  # type: ignore[attr-defined]
+    request._legionary_roles = roles  # type: ignore[attr-defined]
     return perms
+
+
+def request_roles(request: HttpRequest) -> frozenset[str]:
+    """Role codes of the signed-in staff member (read with the permissions, no second query)."""
+    request_permissions(request)
+    return cast(frozenset[str], request._legionary_roles)  # type: ignore[attr-defined]
 
 
 def request_staff(request: HttpRequest) -> Staff:
