@@ -102,6 +102,8 @@ class Roster:
 
 
 ROSTER_PAGE = 200
+ROSTER_SCREEN = 50
+"""Billets per page of the roster page (the API and the export take ``ROSTER_PAGE``): a page a reader can take in."""
 ROSTER_ORDER = ("unit_path", "id")
 """The roster's order: the billet's unit in tree order (its path), then the billet."""
 _EXPORT_CHUNK = 1000
@@ -165,7 +167,13 @@ def _roster_lines(*, staff: Any, billets: list[Any], today: date) -> list[Roster
 
 
 def roster(
-    *, staff: Any, unit: Unit, today: date | None = None, after: str | None = None, limit: int | None = None
+    *,
+    staff: Any,
+    unit: Unit,
+    today: date | None = None,
+    after: str | None = None,
+    limit: int | None = None,
+    vacant_only: bool = False,
 ) -> Roster:
     """A page of the billets in the unit's subtree (all of them with ``limit=None``, for the export), each with its
     holder (if any, and in scope) and what he lacks: four queries a page whatever the unit's size (the
@@ -175,6 +183,8 @@ def roster(
     """
     today = today or timezone.localdate()
     billets = _roster_billets(unit)
+    if vacant_only:
+        billets = billets.exclude(Exists(Assignment.objects.filter(billet=OuterRef("pk"), ended_on__isnull=True)))
     if limit is not None:
         if after:
             # The cursor's unit path as a lower bound too: the page starts inside the index range

@@ -26,6 +26,7 @@ from legionary.access.roles import Perm
 from legionary.access.scopes import get_in_scope_or_404, units_visible_to
 from legionary.identity.models import PersonStatus
 from legionary.identity.services import IdentityError
+from legionary.intake.legions import KNOWN_LEGIONS
 from legionary.pagination import BadCursor
 from legionary.units import selectors, services
 from legionary.units.forms import StatusForm
@@ -50,8 +51,15 @@ def unit_tree(request: HttpRequest) -> HttpResponse:
 def unit_roster(request: HttpRequest, unit_id: int) -> HttpResponse:
     staff = request_staff(request)
     unit = get_in_scope_or_404(units_visible_to(staff).select_related("overseer", "parent"), pk=unit_id)
+    vacant_only = request.GET.get("vacant") == "1"
     try:
-        roster = selectors.roster(staff=staff, unit=unit, after=request.GET.get("after"), limit=selectors.ROSTER_PAGE)
+        roster = selectors.roster(
+            staff=staff,
+            unit=unit,
+            after=request.GET.get("after"),
+            limit=selectors.ROSTER_SCREEN,
+            vacant_only=vacant_only,
+        )
     except BadCursor:
         return HttpResponse(_("This page link is not valid; start again from the first page."), status=400)
     perms = request_permissions(request)
@@ -74,6 +82,13 @@ def unit_roster(request: HttpRequest, unit_id: int) -> HttpResponse:
         if may_manage
         else [],
         "billet_roles": BilletRole.choices,
+        "vacant_only": vacant_only,
+        "next_url": "?" + urlencode({**({"vacant": "1"} if vacant_only else {}), "after": roster.next})
+        if roster.next
+        else None,
+        "first_url": "?vacant=1" if vacant_only else "?",
+        "paged": bool(request.GET.get("after")),
+        "legion_name": str(KNOWN_LEGIONS.get(unit.legion, unit.legion)),
         "kinds": UnitKind.choices,
     }
     return render(request, "units/unit_roster.html", context)
