@@ -68,7 +68,8 @@ def gradebook_row(row: Row, words: dict[str, str], modules: int, person_base: st
     cell = '<td class="govuk-table__cell">'
     parts = [
         f'<tr class="govuk-table__row" id="person-{number}"><th scope="row" class="govuk-table__header">'
-        f'<a class="govuk-link" href="{escape(person_base)}{escape(person.id)}/"><bdi>{escape(person.call_sign)}</bdi></a>'
+        f'<a class="govuk-link" href="{escape(person_base)}{escape(person.id)}/">'
+        f"<bdi>{escape(person.call_sign)}</bdi></a>"
         f"</th>{cell}{attendance}</td>{cell}{int(row.modules_passed)}/{int(modules)}{completed}</td>{cell}{risks}</td>"
     ]
     for cell_ in row.cells:
@@ -76,11 +77,14 @@ def gradebook_row(row: Row, words: dict[str, str], modules: int, person_base: st
         if cell_.result is None:
             inner = "—"
         else:
-            inner = f'<a class="govuk-link" href="{base}{int(cell_.result.pk)}/">{int(cell_.result.score)}</a> {words[state]}'
+            link = f'<a class="govuk-link" href="{base}{int(cell_.result.pk)}/">'
+            inner = f"{link}{int(cell_.result.score)}</a> {words[state]}"
             if cell_.attempts > 1:
-                inner += f' <span class="govuk-hint govuk-!-display-inline">({words["attempt"]} {int(cell_.attempts)})</span>'
+                attempt = f"({words['attempt']} {int(cell_.attempts)})"
+                inner += f' <span class="govuk-hint govuk-!-display-inline">{attempt}</span>'
         parts.append(
-            f'<td class="govuk-table__cell" id="cell-{number}-{int(cell_.assessment.pk)}" data-state="{state}">{inner}</td>'
+            f'<td class="govuk-table__cell" id="cell-{number}-{int(cell_.assessment.pk)}" data-state="{state}">'
+            f"{inner}</td>"
         )
     parts.append("</tr>")
     return mark_safe("".join(parts))  # noqa: S308 — built above from escaped text and integers only
