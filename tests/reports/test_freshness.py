@@ -71,14 +71,16 @@ def test_an_unfinished_rollup_started_recently_is_a_refresh_under_way_and_an_old
 def _received(page: str) -> int:
     """The funnel's "Application received … reached" figure on the dashboard."""
     table = page[page.index('id="table-funnel"') :]
-    match = re.search(r"Application received</th><td>(\d+)</td>", table)
+    match = re.search(
+        r'Application received</th><td class="govuk-table__cell govuk-table__cell--numeric">(\d+)</td>', table
+    )
     assert match, table[:2000]
     return int(match.group(1))
 
 
 def _listed(client: object, query: str) -> int:
     page = client.get(f"/reports/people/?{query}", secure=True).content.decode()  # type: ignore[attr-defined]
-    return page.count('<tr id="person-')
+    return page.count('id="person-')
 
 
 @override_settings(LEGIONARY_REPORT_AUTO_REFRESH="inline")
