@@ -72,7 +72,7 @@ def _received(page: str) -> int:
     """The funnel's "Application received … reached" figure on the dashboard."""
     table = page[page.index('id="table-funnel"') :]
     match = re.search(
-        r'Application received</th><td class="govuk-table__cell govuk-table__cell--numeric">(\d+)</td>', table
+        r"Application received</th>" r'<td class="govuk-table__cell govuk-table__cell--numeric">(\d+)</td>', table
     )
     assert match, table[:2000]
     return int(match.group(1))

@@ -149,7 +149,8 @@ def test_the_people_list_shows_call_signs_in_scope_with_the_filters_applied(
     html = client.get("/reports/people/", {"status": "denied"}, secure=True).content.decode()
     expected = sorted(s.call_sign for s in world.specs if s.legion == "geo" and s.status == "denied")
     listed = re.findall(
-        r'<tr class="govuk-table__row" id="person-[^"]+"><th class="govuk-table__header" scope="row"><bdi>([^<]+)</bdi></th>',
+        r'<tr class="govuk-table__row" id="person-[^"]+">'
+        r'<th class="govuk-table__header" scope="row"><bdi>([^<]+)</bdi></th>',
         html,
     )
     assert sorted(listed) == expected

@@ -14,7 +14,8 @@ from tests.conftest import signed_in
 from tests.reports.conftest import World
 
 ROW = re.compile(
-    r'<tr class="govuk-table__row" id="person-[^"]+"><th class="govuk-table__header" scope="row"><bdi>([^<]+)</bdi></th>'
+    r'<tr class="govuk-table__row" id="person-[^"]+">'
+    r'<th class="govuk-table__header" scope="row"><bdi>([^<]+)</bdi></th>'
 )
 NEXT = re.compile(r'id="people-next" href="\?([^"]+)"')
 
