@@ -56,7 +56,7 @@ test-postgres: $(BIN)/.installed-dev system-deps
 
 test: lint typecheck test-sqlite test-postgres
 
-# The project's catalogues (uk, ru) cover the shared templates, access, core and settings; each other
+# The project's catalogues (uk, ru; be and ka for the public templates) cover the shared templates, access, core and settings; each other
 # domain app keeps its own under src/legionary/APP/locale (as intake does). This collects new strings;
 # then translate every entry in the .po files (tests/core/test_translations.py fails on an
 # untranslated or fuzzy one) and run it again to compile.
@@ -64,7 +64,12 @@ MESSAGES_APPS := intake api audit identity vetting training units reports
 messages: $(BIN)/.installed-dev app-messages
 	cd src/legionary && DJANGO_SETTINGS_MODULE=tests.settings PYTHONPATH=$(CURDIR) $(CURDIR)/$(BIN)/django-admin \
 	  makemessages -l uk -l ru $(foreach app,$(MESSAGES_APPS),--ignore='$(app)/*') --no-location --no-obsolete --no-wrap
-	for lang in uk ru; do msgfmt --check -o src/legionary/locale/$$lang/LC_MESSAGES/django.mo \
+	# Belarusian and Georgian: public pages only, so only what the public side shows (its base, the
+	# error pages, the shared components), none of the staff-only templates and code.
+	cd src/legionary && DJANGO_SETTINGS_MODULE=tests.settings PYTHONPATH=$(CURDIR) $(CURDIR)/$(BIN)/django-admin \
+	  makemessages -l be -l ka $(foreach app,$(MESSAGES_APPS) access core,--ignore='$(app)/*') \
+	  --ignore='templates/access/*' --ignore='templates/staff_base.html' --ignore='*.py' --no-location --no-obsolete --no-wrap
+	for lang in uk ru be ka; do msgfmt --check -o src/legionary/locale/$$lang/LC_MESSAGES/django.mo \
 	  src/legionary/locale/$$lang/LC_MESSAGES/django.po; done
 
 # The domain apps' own catalogues (uk, ru), refreshed the same way from inside each app's folder

@@ -222,7 +222,7 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 CSRF_FAILURE_VIEW = "legionary.views.csrf_failure"
 LOGIN_URL = "access:login"
-LOGIN_REDIRECT_URL = "access:dashboard"
+LOGIN_REDIRECT_URL = "access:my-work"
 
 # Lockout: five failures for one username (or from one address) lock it for 30 minutes.
 AXES_FAILURE_LIMIT = env_int("LEGIONARY_LOGIN_FAILURE_LIMIT", 5)

@@ -10,7 +10,7 @@ from django.db import connection
 from django.db.utils import DatabaseError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.loader import render_to_string
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
@@ -73,10 +73,57 @@ def switch_language(request: HttpRequest, code: str) -> HttpResponse:
     return response
 
 
+# Paths under which an error page is a staff page (staff base, en/uk/ru). Anything else — the public
+# form and status page, the landing page, a mistyped address — gets the public base in the
+# applicant's language (en/uk/ru/be/ka), with "Exit this page".
+STAFF_PREFIXES = (
+    "/login/", "/logout/", "/language/", "/dashboard/", "/work/", "/intake/", "/cases/",
+    "/training/", "/units/", "/reports/", "/audit/", "/api/",
+)  # fmt: skip
+
+
+def is_staff_path(path: str) -> bool:
+    return (path == "/" and not _public_landing_exists()) or path.startswith(STAFF_PREFIXES)
+
+
+def _public_landing_exists() -> bool:
+    from django.urls import NoReverseMatch, reverse
+
+    try:
+        return reverse("intake:landing") == "/"
+    except NoReverseMatch:
+        return False
+
+
+def _public_error_language(request: HttpRequest) -> str:
+    """``?lang=`` or the browser's first public language; never the body (it may be what failed)."""
+    from legionary.intake.views import PUBLIC_LANGUAGES
+
+    codes = [code for code, _name in PUBLIC_LANGUAGES]
+    chosen = request.GET.get("lang", "")
+    if chosen in codes:
+        return chosen
+    for part in str(request.META.get("HTTP_ACCEPT_LANGUAGE", "")).split(","):
+        code = part.split(";")[0].strip().lower()[:2]
+        if code in codes:
+            return code
+    return "en"
+
+
 def _error(request: HttpRequest, status: int, *, csrf: bool = False) -> HttpResponse:
     # Rendered without the request: no context processor may touch the session or the database
-    # (which may be the thing that failed), and nothing from the request is echoed back.
-    return HttpResponse(render_to_string("error.html", {"status": status, "csrf": csrf}), status=status)
+    # (which may be the thing that failed), and nothing from the request is echoed back. Only the
+    # path's prefix (staff or public) and the public page's ?lang= / Accept-Language are read.
+    context: dict[str, object] = {"status": status, "csrf": csrf}
+    if is_staff_path(request.path):
+        body = render_to_string("error.html", {**context, "base": "staff_base.html"})
+        return HttpResponse(body, status=status)
+    lang = _public_error_language(request)
+    with translation.override(lang):
+        body = render_to_string("error.html", {**context, "base": "public_base.html", "lang": lang})
+    response = HttpResponse(body, status=status)
+    response["Content-Language"] = lang
+    return response
 
 
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:

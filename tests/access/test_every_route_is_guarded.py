@@ -16,6 +16,7 @@ PUBLIC = {
     "set_language",  # the language switch (a POST form)
     "switch-language",  # the staff language navigation's links: sets the language cookie, nothing else
     "security-txt",  # RFC 9116: where to report a vulnerability
+    "access:root",  # "/" without the public landing page: a redirect to the application form
 }
 LOGIN_STEPS = {"access:login", "access:enrol", "access:enrol-qr", "access:logout"}
 

@@ -32,13 +32,13 @@ def alice(make_staff) -> Staff:  # type: ignore[no-untyped-def]
 
 
 @pytest.mark.django_db
-def test_password_and_current_code_sign_in_and_open_the_dashboard(alice: Staff) -> None:
+def test_password_and_current_code_sign_in_and_land_on_my_work(alice: Staff) -> None:
     client = Client()
     response = sign_in(client, "alice", PASSWORD, current_code(alice))
-    assert response.status_code == 302 and response["Location"] == "/"  # type: ignore[attr-defined]
-    dashboard = client.get("/", secure=True)
-    assert dashboard.status_code == 200
-    assert b"Intake officer" in dashboard.content
+    assert response.status_code == 302 and response["Location"] == "/work/"  # type: ignore[attr-defined]
+    work = client.get("/work/", secure=True)
+    assert work.status_code == 200
+    assert b"My work" in work.content and b"Intake officer" in work.content
     assert Entry.objects.filter(actor="alice", action="login.success").count() == 1
 
 
@@ -53,7 +53,7 @@ def test_a_wrong_part_gives_the_same_answer_and_is_recorded(alice: Staff, what: 
     response = sign_in(client, username, password, wrong_code if what in ("code", "both") else code)
     assert response.status_code == 200  # type: ignore[attr-defined]
     assert FAILED in response.content.decode()  # type: ignore[attr-defined]
-    assert client.get("/", secure=True).status_code == 302
+    assert client.get("/work/", secure=True).status_code == 302
     assert Entry.objects.filter(action="login.failure", actor=username).count() == 1
 
 
@@ -70,7 +70,7 @@ def test_a_password_alone_does_not_sign_in_an_enrolled_account(alice: Staff) -> 
     client = Client()
     response = sign_in(client, "alice", PASSWORD, "")
     assert FAILED in response.content.decode()  # type: ignore[attr-defined]
-    assert client.get("/", secure=True).status_code == 302
+    assert client.get("/work/", secure=True).status_code == 302
 
 
 @pytest.mark.django_db
@@ -108,7 +108,7 @@ def test_first_sign_in_enrols_an_authenticator_and_shows_recovery_codes_once(mak
     done = client.post("/login/enrol/", {"code": code}, secure=True)
     codes = re.findall(r"<li><code>([a-z0-9]+)</code></li>", done.content.decode())
     assert len(codes) == 10
-    assert client.get("/", secure=True).status_code == 200
+    assert client.get("/work/", secure=True).status_code == 200
     # A recovery code signs in once.
     assert sign_in(Client(), "newbie", PASSWORD, codes[0]).status_code == 302  # type: ignore[attr-defined]
     assert FAILED in sign_in(Client(), "newbie", PASSWORD, codes[0]).content.decode()  # type: ignore[attr-defined]
@@ -135,4 +135,4 @@ def test_sign_out_needs_a_post_and_ends_the_session(alice: Staff) -> None:
     sign_in(client, "alice", PASSWORD, current_code(alice))
     assert client.get("/logout/", secure=True).status_code == 405
     client.post("/logout/", secure=True)
-    assert client.get("/", secure=True).status_code == 302
+    assert client.get("/work/", secure=True).status_code == 302

@@ -86,16 +86,16 @@ def test_session_keys_are_long_random_and_distinct(make_staff: MakeStaff) -> Non
 def test_a_disabled_account_is_signed_out_on_its_next_request(make_staff: MakeStaff) -> None:
     staff = make_staff("leaver", Role.ADMINISTRATOR)
     client = signed_in(staff)
-    assert client.get("/", secure=True).status_code == 200
+    assert client.get("/work/", secure=True).status_code == 200
     Staff.objects.filter(pk=staff.pk).update(is_active=False)
-    response = client.get("/", secure=True)
+    response = client.get("/work/", secure=True)
     assert response.status_code == 302 and response["Location"].startswith("/login/")
     assert client.get("/api/v1/units/", secure=True).status_code == 302
 
 
 def test_every_signed_in_page_offers_sign_out(make_staff: MakeStaff) -> None:
     client = signed_in(make_staff("ada", Role.ADMINISTRATOR))
-    for url in ["/", "/units/", "/training/", "/reports/", "/training/curriculum/"]:
+    for url in ["/work/", "/units/", "/training/", "/reports/", "/training/curriculum/"]:
         page = client.get(url, secure=True).content.decode()
         assert 'action="/logout/"' in page, url
 

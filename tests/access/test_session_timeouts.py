@@ -29,7 +29,7 @@ def _signed_in(alice: Staff) -> Client:
     client = Client()
     response = sign_in(client, "alice", PASSWORD, current_code(alice))
     assert response.status_code == 302  # type: ignore[attr-defined]
-    assert client.get("/", secure=True).status_code == 200
+    assert client.get("/work/", secure=True).status_code == 200
     return client
 
 
@@ -54,12 +54,12 @@ def test_a_session_idle_past_the_limit_is_signed_out_and_the_sign_in_page_says_w
     client = _signed_in(alice)
     _stamp(client, seen=settings.LEGIONARY_SESSION_IDLE_SECONDS + 1)
 
-    response = client.get("/", secure=True, follow=True)
+    response = client.get("/work/", secure=True, follow=True)
     assert "/login/?next=" in response.redirect_chain[-1][0]
     assert "You were signed out after 30 minutes without activity." in response.content.decode()
     assert Entry.objects.filter(actor="alice", action="login.logout").count() == 1
     # Gone for good: the session was flushed, not just refused once.
-    assert client.get("/", secure=True).status_code == 302
+    assert client.get("/work/", secure=True).status_code == 302
     assert client.get("/api/v1/vetting/cases", secure=True).status_code != 200
 
 
@@ -68,7 +68,7 @@ def test_a_request_within_the_idle_limit_keeps_the_session_and_moves_its_last_re
     client = _signed_in(alice)
     _stamp(client, seen=settings.LEGIONARY_SESSION_IDLE_SECONDS - 60)
 
-    assert client.get("/", secure=True).status_code == 200
+    assert client.get("/work/", secure=True).status_code == 200
     assert int(time.time()) - client.session[SEEN_AT] < SEEN_EVERY
     assert not Entry.objects.filter(actor="alice", action="login.logout").exists()
 
@@ -78,7 +78,7 @@ def test_a_busy_session_still_ends_at_its_absolute_limit(alice: Staff) -> None:
     client = _signed_in(alice)
     _stamp(client, signed_in=settings.SESSION_COOKIE_AGE + 1, seen=1)
 
-    response = client.get("/", secure=True, follow=True)
+    response = client.get("/work/", secure=True, follow=True)
     assert "/login/?next=" in response.redirect_chain[-1][0]
     assert "Your sign-in reached its time limit." in response.content.decode()
 
@@ -89,7 +89,7 @@ def test_requests_less_than_a_minute_apart_do_not_rewrite_the_session(alice: Sta
     _stamp(client, seen=10)
     before = client.session[SEEN_AT]
 
-    assert client.get("/", secure=True).status_code == 200
+    assert client.get("/work/", secure=True).status_code == 200
     assert client.session[SEEN_AT] == before
 
 
@@ -100,7 +100,7 @@ def test_a_session_without_stamps_is_stamped_rather_than_trusted_forever(alice: 
     del session[SEEN_AT], session[SIGNED_IN_AT]
     session.save()
 
-    assert client.get("/", secure=True).status_code == 200
+    assert client.get("/work/", secure=True).status_code == 200
     assert int(time.time()) - client.session[SIGNED_IN_AT] < SEEN_EVERY
 
 

@@ -47,9 +47,9 @@ class StaffNavigator:
         self.page.click("main button[type=submit]")
 
     def staff_sees_the_generic_failure(self) -> None:
-        # Then: one message that does not say which part was wrong.
-        expect(self.page.locator("#form-errors")).to_have_text(
-            "Sign-in failed. Check your username, password and code, and try again."
+        # Then: one message that does not say which part was wrong, in the error summary.
+        expect(self.page.locator("#form-errors .govuk-error-summary__list li")).to_have_text(
+            ["Sign-in failed. Check your username, password and code, and try again."]
         )
         expect(self.page.locator("h1")).to_have_text("Sign in")
 
@@ -69,10 +69,22 @@ class StaffNavigator:
         expect(self.page.locator("h1")).to_have_text("Your recovery codes")
         return [c.strip() for c in self.page.locator("#recovery-codes code").all_inner_texts()]
 
-    def staff_continues_to_the_dashboard(self) -> None:
-        self.page.click("text=Continue to the dashboard")
+    def staff_continues_to_my_work(self) -> None:
+        self.page.click("#continue")
 
     # Signed in
+
+    def staff_sees_my_work(self, username: str, section: str = "intake") -> None:
+        # Then: "My work", where every role lands; the header names the account, the navigation
+        # offers the role's section, and sign out.
+        expect(self.page.locator("h1")).to_have_text("My work")
+        assert self.page.url.endswith("/work/")
+        expect(self.page.locator(f"#navigation a[data-sections~={section}]")).to_be_visible()
+        expect(self.page.locator("header #account-name")).to_have_text(username)
+        expect(self.page.locator("header form[action='/logout/'] button")).to_be_visible()
+
+    def staff_opens_the_dashboard(self) -> None:
+        self.page.goto("/dashboard/")
 
     def staff_sees_the_dashboard(self, username: str, section: str = "intake") -> None:
         # Then: the dashboard for the role; the header names the account and offers to sign out.
@@ -87,8 +99,8 @@ class StaffNavigator:
         self.staff_submits_credentials(username)
         key = self.staff_is_asked_to_set_up_an_authenticator()
         self.staff_confirms_the_authenticator(key)
-        self.staff_continues_to_the_dashboard()
-        self.staff_sees_the_dashboard(username, section)
+        self.staff_continues_to_my_work()
+        self.staff_sees_my_work(username, section)
 
     def staff_signs_out(self) -> None:
         self.page.click("header form[action='/logout/'] button")

@@ -16,6 +16,16 @@ pytestmark = pytest.mark.browser
 NEUTRAL = "https://www.bbc.com/weather"
 
 
+@pytest.fixture(scope="module")
+def staff_accounts() -> dict[str, list[str]]:
+    return {
+        "alice": ["intake_officer"],
+        "bob": ["intake_officer"],
+        "carol": ["intake_officer"],
+        "sofia": ["security_officer"],
+    }
+
+
 def test_the_sign_in_page_is_accessible_and_fits_a_phone(nav: StaffNavigator) -> None:
     nav.staff_visits_the_login_page()
     shoot(nav.page, "sign-in")
@@ -36,7 +46,10 @@ def test_first_sign_in_pages_are_accessible(nav: StaffNavigator) -> None:
     shoot(nav.page, "enrol")
     nav.staff_confirms_the_authenticator(key)
     shoot(nav.page, "recovery-codes")
-    nav.staff_continues_to_the_dashboard()
+    nav.staff_continues_to_my_work()
+    nav.staff_sees_my_work("carol")
+    shoot(nav.page, "my-work")
+    nav.staff_opens_the_dashboard()
     nav.staff_sees_the_dashboard("carol")
     shoot(nav.page, "dashboard")
 
@@ -97,3 +110,28 @@ def test_the_staff_language_switch_is_links_and_sets_html_lang(nav: StaffNavigat
     expect(nav.page.locator("h1")).to_have_text("Увійти")
     assert_accessible(nav.page)
     assert_fits(nav.page)
+
+
+def test_my_work_for_the_security_officer_lists_openings_and_checkpoints(nav: StaffNavigator) -> None:
+    nav.staff_signs_in_for_the_first_time("sofia", "audit")
+    expect(nav.page.locator("#work-audit-openings h2")).to_have_text("Recent openings of sealed data")
+    expect(nav.page.locator("#work-audit-checkpoints td").first).to_contain_text("checkpoint")
+    # The navigation names the account's role and leads to the audit log.
+    expect(nav.page.locator("#account-roles")).to_have_text("Security officer")
+    shoot(nav.page, "my-work-security-officer")
+    nav.page.click("#nav-audit")
+    expect(nav.page.locator("#nav-audit")).to_have_attribute("aria-current", "true")
+
+
+def test_error_pages_fit_and_are_accessible_for_both_audiences(page: Page, csp: CspWatch) -> None:
+    # (The browser logs each 404 answer as a failed load, so only CSP violations are checked here.)
+    response = page.goto("/no-such-page/?lang=ka")
+    assert response is not None and response.status == 404
+    expect(page.locator("html")).to_have_attribute("lang", "ka")
+    expect(page.locator("#exit-this-page")).to_be_visible()
+    shoot(page, "error-404-public-ka")
+    response = page.goto("/cases/no-such-case/")
+    assert response is not None and response.status == 404
+    expect(page.locator("#exit-this-page")).to_have_count(0)
+    shoot(page, "error-404-staff")
+    assert csp.violations == []

@@ -30,13 +30,13 @@ def test_first_sign_in_enrols_an_authenticator_and_a_recovery_code_signs_in_late
     key = nav.staff_is_asked_to_set_up_an_authenticator()
     codes = nav.staff_confirms_the_authenticator(key)
     assert len(codes) == 10 and len(set(codes)) == 10
-    nav.staff_continues_to_the_dashboard()
-    nav.staff_sees_the_dashboard("alice")
+    nav.staff_continues_to_my_work()
+    nav.staff_sees_my_work("alice")
     # When: signing out and in again with the password and a recovery code.
     nav.staff_signs_out()
     nav.staff_submits_credentials("alice", code=codes[0])
-    # Then: the dashboard again.
-    nav.staff_sees_the_dashboard("alice")
+    # Then: My work again.
+    nav.staff_sees_my_work("alice")
 
 
 def test_a_wrong_password_shows_the_generic_error(nav: StaffNavigator) -> None:
@@ -46,8 +46,8 @@ def test_a_wrong_password_shows_the_generic_error(nav: StaffNavigator) -> None:
     nav.staff_submits_credentials("bob", password="not the password at all", code="123456")
     # Then: the one generic message, and still not signed in.
     nav.staff_sees_the_generic_failure()
-    nav.page.goto("/")
-    assert nav.page.url.endswith("/login/?next=/")
+    nav.page.goto("/work/")
+    assert nav.page.url.endswith("/login/?next=/work/")
 
 
 def _tab_to(page: Page, element_id: str) -> None:
@@ -75,13 +75,13 @@ def test_signing_in_and_enrolling_works_with_the_keyboard_alone(nav: StaffNaviga
     page.keyboard.type(totp_from_key(key))
     page.keyboard.press("Enter")
     expect(page.locator("h1")).to_have_text("Your recovery codes")
-    # The only link in the page body leads on; Tab reaches it and Enter follows it.
+    # The button-styled link leads on; Tab reaches it and Enter follows it.
     for _ in range(15):
         page.keyboard.press("Tab")
-        if page.evaluate("document.activeElement.textContent") == "Continue to the dashboard":
+        if page.evaluate("document.activeElement.id") == "continue":
             break
     page.keyboard.press("Enter")
-    nav.staff_sees_the_dashboard("carol")
+    nav.staff_sees_my_work("carol")
 
 
 def test_pages_carry_a_strict_csp_header_and_an_inline_script_is_reported(

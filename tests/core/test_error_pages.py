@@ -40,7 +40,7 @@ def test_a_missing_page_answers_404_without_echoing_the_path_or_query() -> None:
 
 def test_a_refused_page_answers_403_without_echoing_the_query(make_staff) -> None:  # type: ignore[no-untyped-def]
     roleless = make_staff("roleless")
-    response = signed_in(roleless).get(f"/?q={QUOTED}", secure=True)
+    response = signed_in(roleless).get(f"/work/?q={QUOTED}", secure=True)
     assert response.status_code == 403
     assert b"Your account may not open this page." in response.content
     assert_not_echoed(response.content)

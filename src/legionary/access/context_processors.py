@@ -3,6 +3,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.http import HttpRequest
+from django.utils.functional import SimpleLazyObject
 
 from legionary.access.policy import is_fully_signed_in, request_permissions, request_roles
 from legionary.access.roles import Role
@@ -18,16 +19,41 @@ class NavItem:
     current: bool
     # Items waiting for this person there, shown as a badge; None when the section has no count.
     count: int | None = None
+    # Every dashboard section that leads to this place (e.g. "cases adjudication"), space-separated.
+    keys: str = ""
 
 
-def _nav_items(request: HttpRequest) -> list[NavItem]:
+def _nav_items(request: HttpRequest, sections: list[tuple[str, str, str, str]]) -> list[NavItem]:
+    from django.urls import reverse
+    from django.utils.translation import gettext as _
+
+    from legionary.access import mywork
+    from legionary.access.policy import request_staff
     from legionary.access.views import sections_for
 
     path = request.path
-    items = []
-    for key, label, _text, url in sections_for(request_permissions(request), one_per_place=True):
-        current = path == url if url == "/" else path.startswith(url)
-        items.append(NavItem(key=key, label=label, url=url, current=current))
+    perms = request_permissions(request)
+    who = mywork.Who(staff=request_staff(request), perms=perms)
+    counts = mywork.nav_counts(who)
+    # The navigation shows one item per place; sections that share a place share its item and badge.
+    keys_at: dict[str, list[str]] = {}
+    for key, _label, _text, url in sections_for(perms):
+        keys_at.setdefault(url, []).append(key)
+    work_url = reverse("access:my-work")
+    items = [NavItem(key="work", label=_("My work"), url=work_url, current=path == work_url, keys="work")]
+    for key, label, _text, url in sections:
+        keys = keys_at.get(url, [key])
+        counted = [counts[k] for k in keys if k in counts]
+        items.append(
+            NavItem(
+                key=key,
+                label=label,
+                url=url,
+                current=path.startswith(url),
+                count=sum(counted) if counted else None,
+                keys=" ".join(keys),
+            )
+        )
     return items
 
 
@@ -38,10 +64,12 @@ def staff_context(request: HttpRequest) -> dict[str, object]:
     signed_in = is_fully_signed_in(request)
     perms = request_permissions(request) if signed_in else frozenset()
     roles = sorted(str(Role(code).label) for code in request_roles(request) if code in Role.values) if signed_in else []
+    nav = sections_for(perms, one_per_place=True) if signed_in else []
     return {
         "staff_signed_in": signed_in,
         "staff_perms": {str(p) for p in perms},
         "staff_roles": roles,
-        "staff_nav": sections_for(perms, one_per_place=True) if signed_in else [],
-        "staff_nav_items": _nav_items(request) if signed_in else [],
+        "staff_nav": nav,
+        # Lazily: a page that never shows the navigation (an error page) never counts.
+        "staff_nav_items": SimpleLazyObject(lambda: _nav_items(request, nav)) if signed_in else [],
     }

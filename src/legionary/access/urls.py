@@ -9,5 +9,8 @@ urlpatterns = [
     path("login/enrol/", views.enrol_view, name="enrol"),
     path("login/enrol/qr.svg", views.enrol_qr_view, name="enrol-qr"),
     path("logout/", views.logout_view, name="logout"),
-    path("", views.dashboard_view, name="dashboard"),
+    path("work/", views.my_work_view, name="my-work"),
+    path("dashboard/", views.dashboard_view, name="dashboard"),
+    # Shadowed by the public landing page (intake:landing) where it is installed.
+    path("", views.root_view, name="root"),
 ]

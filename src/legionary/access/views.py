@@ -22,14 +22,21 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_otp import login as otp_login
 from django_otp import match_token, user_has_device
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from legionary.access import services
+from legionary.access import mywork, services
 from legionary.access.forms import EnrolForm, LoginForm
-from legionary.access.policy import login_step, request_permissions, staff_required
+from legionary.access.policy import (
+    login_step,
+    public,
+    request_permissions,
+    request_roles,
+    request_staff,
+    staff_required,
+)
 from legionary.access.roles import Perm, Role
 from legionary.audit.services import audit_record
 
@@ -74,7 +81,7 @@ def login_view(request: HttpRequest) -> HttpResponse:
         return _failed(request, form)
     login(request, user, backend=BACKEND)
     otp_login(request, device)
-    return redirect("access:dashboard")
+    return redirect("access:my-work")
 
 
 def _pending_user(request: HttpRequest) -> Any | None:
@@ -140,6 +147,14 @@ def logout_view(request: HttpRequest) -> HttpResponse:
     return HttpResponseRedirect(reverse("access:login"))
 
 
+@public
+@require_GET
+def root_view(request: HttpRequest) -> HttpResponse:
+    """``/`` when no public landing page is installed: applicants go to the form, never to the
+    staff sign-in (staff come in by /login/ and land on /work/)."""
+    return redirect("intake:apply")
+
+
 # What each role's dashboard offers, and where each section lives. The texts are marked for
 # translation here and translated when the page is rendered.
 DASHBOARD_SECTIONS: list[tuple[Perm, str, str, str, str]] = [
@@ -180,7 +195,26 @@ def sections_for(perms: frozenset[Perm], *, one_per_place: bool = False) -> list
 
 
 @staff_required(Perm.VIEW_DASHBOARD)
+@never_cache
+@require_GET
+def my_work_view(request: HttpRequest) -> HttpResponse:
+    """What waits for this person, from every domain (legionary.access.mywork), oldest and overdue
+    first; where every staff member lands after signing in."""
+    who = mywork.Who(staff=request_staff(request), perms=request_permissions(request))
+    sections = mywork.sections_for(who)
+    with transaction.atomic():
+        for section in sections:
+            if section.audit_action:
+                # Showing the section reads the audit log: recorded like any other view of it.
+                audit_record(
+                    actor=who.username, action=section.audit_action, details={"via": "my-work", "section": section.key}
+                )
+    return render(request, "access/my_work.html", {"sections": sections})
+
+
+@staff_required(Perm.VIEW_DASHBOARD)
 def dashboard_view(request: HttpRequest) -> HttpResponse:
-    roles = sorted({Role(g.role).label for g in request.user.grants.all()})  # type: ignore[union-attr]
+    # The roles were read with the permissions (one query per request, shared with the header).
+    roles = sorted({str(Role(code).label) for code in request_roles(request) if code in Role.values})
     sections = sections_for(request_permissions(request))
     return render(request, "access/dashboard.html", {"roles": roles, "sections": sections})
