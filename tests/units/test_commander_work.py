@@ -11,6 +11,7 @@ from django.http import Http404
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from legionary.access.mywork import Who, WorkSection
 from legionary.access.policy import permissions_of
 from legionary.access.roles import Perm, Role
 from legionary.identity.models import Person, PersonStatus
@@ -25,8 +26,13 @@ pytestmark = pytest.mark.django_db
 COMMANDER = permissions_of({Role.UNIT_COMMANDER})
 
 
-def _sections(org: Org) -> dict[str, mywork.Section]:
-    return {s.key: s for s in mywork.commander_sections(org.commander, perms=COMMANDER)}
+def _sections(org: Org) -> dict[str, WorkSection]:
+    who = Who(staff=org.commander, perms=COMMANDER)
+    return {
+        "awaiting-assignment": mywork.awaiting_assignment.provide(who),
+        "vacant-billets": mywork.vacant_billets.provide(who),
+        "expiring-qualifications": mywork.expiring_qualifications.provide(who),
+    }
 
 
 def test_the_commander_sees_trained_people_of_his_legion_and_his_own_vacant_billets(org: Org) -> None:
@@ -34,12 +40,12 @@ def test_the_commander_sees_trained_people_of_his_legion_and_his_own_vacant_bill
     trained_person("Kestrel", legion="brl")  # another legion's: never his
     sections = _sections(org)
     waiting = sections["awaiting-assignment"]
-    assert waiting.count == 1 and [i.isolated for i in waiting.items] == ["Caesar"]
-    assert waiting.items[0].href == f"/units/people/{caesar.pk}/assign"
+    assert waiting.count == 1 and [i.label for i in waiting.items] == ["Caesar"]
+    assert waiting.items[0].url == f"/units/people/{caesar.pk}/assign"
     vacant = sections["vacant-billets"]
     # Company A's platoon: the medic billet is vacant (the rifleman is Zaza's); company B's is not his.
-    assert vacant.count == 1 and "1st Platoon" in vacant.items[0].text
-    assert f"#billet-{org.medic.pk}" in vacant.items[0].href
+    assert vacant.count == 1 and vacant.items[0].label == "Medic, 1st Platoon"
+    assert f"#billet-{org.medic.pk}" in vacant.items[0].url
 
 
 def test_qualifications_expiring_in_his_units_are_listed_soonest_first(org: Org) -> None:
@@ -47,8 +53,8 @@ def test_qualifications_expiring_in_his_units_are_listed_soonest_first(org: Org)
     qualify(org.inside, "tccc-cls", granted_on=today - timedelta(days=300), expires_on=today + timedelta(days=20))
     qualify(org.outside, "tccc-cls", granted_on=today - timedelta(days=300), expires_on=today + timedelta(days=3))
     expiring = _sections(org)["expiring-qualifications"]
-    assert expiring.count == 1 and expiring.items[0].isolated == "Zaza"
-    assert expiring.items[0].when == today + timedelta(days=20) and not expiring.items[0].overdue
+    assert expiring.count == 1 and expiring.items[0].label == "Zaza"
+    assert expiring.items[0].due == today + timedelta(days=20) and not expiring.items[0].overdue
 
 
 def test_the_commander_fills_a_vacant_billet_from_his_work_with_a_banner(org: Org) -> None:
@@ -56,6 +62,8 @@ def test_the_commander_fills_a_vacant_billet_from_his_work_with_a_banner(org: Or
     qualify(caesar, "tccc-cls", granted_on=timezone.localdate() - timedelta(days=1))
     client = signed_in(org.commander)
     url = f"/units/people/{caesar.pk}/assign"
+    work = client.get("/work/", secure=True).content.decode()
+    assert 'id="work-units-awaiting-assignment"' in work and f'href="{url}"' in work
     page = client.get(url, secure=True).content.decode()
     assert f'id="billet-{org.medic.pk}"' in page and "checked" not in page
     assert f'id="billet-{org.other_rifleman.pk}"' not in page  # company B is not his
@@ -101,7 +109,7 @@ def test_the_commanders_sections_cost_the_same_queries_with_more_people_and_bill
 
     def measure() -> int:
         with CaptureQueriesContext(connection) as captured:
-            mywork.commander_sections(org.commander, perms=COMMANDER)
+            _sections(org)
         return len(captured)
 
     before = measure()

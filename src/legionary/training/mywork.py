@@ -20,14 +20,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from legionary.access import mywork
 from legionary.access.roles import Perm
 from legionary.training import selectors
 from legionary.training.models import Assessment, Cohort, Enrolment, EnrolmentState, Module, Result, TimetableEntry
 from legionary.training.names import shown
-from legionary.units.mywork import Item, Section
 
 COHORTS = 20
-SHOWN = 8
 
 
 def _cohorts(staff: Any) -> list[Cohort]:
@@ -44,11 +43,12 @@ def _module_url(cohort_id: int, module_id: int) -> str:
     return reverse("training:module-results", args=[cohort_id, module_id])
 
 
-def results_to_enter(staff: Any, *, today: date | None = None) -> Section:
+@mywork.provider(key="training-results-to-enter", perm=Perm.GRADE, nav="training", order=50)
+def results_to_enter(who: mywork.Who, *, today: date | None = None) -> mywork.WorkSection:
     """Per cohort and module whose timetabled week has begun: how many results of trainees still in
     training are not yet passed (never entered, or failed and not retaken); due at the week's end."""
     today = today or timezone.localdate()
-    cohorts = _cohorts(staff)
+    cohorts = _cohorts(who.staff)
     by_id = {c.pk: c for c in cohorts}
     weeks = list(TimetableEntry.objects.filter(cohort__in=cohorts).values_list("cohort_id", "module_id", "week"))
     modules = {m.pk: m.name for m in Module.objects.filter(pk__in={m for _c, m, _w in weeks}).only("id", "name")}
@@ -74,7 +74,7 @@ def results_to_enter(staff: Any, *, today: date | None = None) -> Section:
         .values_list("enrolment__cohort_id", "assessment__module_id", "n")
     ):
         passed[(cohort_id, module_id)] = n
-    items: list[Item] = []
+    items: list[mywork.WorkItem] = []
     total = 0
     for cohort_id, module_id, week in weeks:
         cohort = by_id[cohort_id]
@@ -87,32 +87,31 @@ def results_to_enter(staff: Any, *, today: date | None = None) -> Section:
         due = begins + timedelta(days=6)
         total += missing
         items.append(
-            Item(
-                text=ngettext(
-                    "%(cohort)s, %(module)s: %(n)d result to enter",
-                    "%(cohort)s, %(module)s: %(n)d results to enter",
-                    missing,
-                )
-                % {"cohort": cohort.name, "module": shown(modules[module_id]), "n": missing},
-                href=_module_url(cohort_id, module_id),
-                when=due,
+            mywork.WorkItem(
+                label=_("%(cohort)s, %(module)s") % {"cohort": cohort.name, "module": shown(modules[module_id])},
+                url=_module_url(cohort_id, module_id),
+                state="overdue" if due < today else "open",
+                state_label=ngettext("%(n)d result to enter", "%(n)d results to enter", missing) % {"n": missing},
+                due=due,
                 overdue=due < today,
             )
         )
-    items.sort(key=lambda i: (not i.overdue, i.when or today))
-    return Section(
-        key="results-to-enter",
+    return mywork.WorkSection(
+        key="training-results-to-enter",
         title=_("Results to enter"),
+        items=mywork.oldest_first(items)[: mywork.LIMIT],
         count=total,
-        items=items[:SHOWN],
-        more_href=reverse("training:cohorts"),
-        empty=_("No result is due in your cohorts."),
+        queue_url=reverse("training:cohorts"),
+        queue_text=_("All your cohorts"),
+        empty_text=_("No result is due in your cohorts."),
     )
 
 
-def results_to_sign(staff: Any) -> Section:
+@mywork.provider(key="training-results-to-sign", perm=Perm.GRADE, nav="training", order=51)
+def results_to_sign(who: mywork.Who) -> mywork.WorkSection:
     """Results waiting for ``staff``'s sign-off: those he entered (first sign-off), and, in the cohorts
     he leads, those signed by their instructor (final sign-off). Two grouped queries."""
+    staff = who.staff
     cohorts = _cohorts(staff)
     by_id = {c.pk: c for c in cohorts}
     led = [c.pk for c in cohorts if c.lead_id == staff.pk]
@@ -125,49 +124,32 @@ def results_to_sign(staff: Any) -> Section:
         .annotate(first=Count("id", filter=mine), final=Count("id", filter=as_lead))
         .order_by("enrolment__cohort_id", "assessment__module_id")
     )
-    items: list[Item] = []
+    items: list[mywork.WorkItem] = []
     total = 0
     for row in rows:
         cohort = by_id[row["enrolment__cohort_id"]]
-        values = {"cohort": cohort.name, "module": shown(row["assessment__module__name"])}
-        href = _module_url(cohort.pk, row["assessment__module_id"])
+        label = _("%(cohort)s, %(module)s") % {"cohort": cohort.name, "module": shown(row["assessment__module__name"])}
+        url = _module_url(cohort.pk, row["assessment__module_id"])
         if row["first"]:
             total += row["first"]
-            items.append(
-                Item(
-                    text=ngettext(
-                        "%(cohort)s, %(module)s: %(n)d result you entered to sign off",
-                        "%(cohort)s, %(module)s: %(n)d results you entered to sign off",
-                        row["first"],
-                    )
-                    % {**values, "n": row["first"]},
-                    href=href,
-                )
+            text = ngettext(
+                "%(n)d result you entered to sign off", "%(n)d results you entered to sign off", row["first"]
             )
+            items.append(mywork.WorkItem(label=label, url=url, state="entered", state_label=text % {"n": row["first"]}))
         if row["final"]:
             total += row["final"]
-            items.append(
-                Item(
-                    text=ngettext(
-                        "%(cohort)s, %(module)s: %(n)d result for your final sign-off as lead",
-                        "%(cohort)s, %(module)s: %(n)d results for your final sign-off as lead",
-                        row["final"],
-                    )
-                    % {**values, "n": row["final"]},
-                    href=href,
-                )
+            text = ngettext(
+                "%(n)d result for your final sign-off as lead",
+                "%(n)d results for your final sign-off as lead",
+                row["final"],
             )
-    return Section(
-        key="results-to-sign",
+            items.append(
+                mywork.WorkItem(label=label, url=url, state="signed_off", state_label=text % {"n": row["final"]})
+            )
+    return mywork.WorkSection(
+        key="training-results-to-sign",
         title=_("Results to sign off"),
+        items=items[: mywork.LIMIT],
         count=total,
-        items=items[:SHOWN],
-        empty=_("Nothing waits for your sign-off."),
+        empty_text=_("Nothing waits for your sign-off."),
     )
-
-
-def instructor_sections(staff: Any, *, perms: frozenset[Perm], today: date | None = None) -> list[Section]:
-    """The instructor's sections, for whoever may grade (``perms``: the staff member's permissions)."""
-    if Perm.GRADE not in perms:
-        return []
-    return [results_to_enter(staff, today=today), results_to_sign(staff)]
