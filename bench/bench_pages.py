@@ -93,6 +93,13 @@ def _commander() -> Staff:
     return _staff(f"bench-commander-{company.pk}", [(Role.UNIT_COMMANDER, ScopeKind.UNIT, str(company.pk))])
 
 
+def _instructor() -> Staff:
+    """An instructor of the largest cohort (My work: its due results and sign-offs)."""
+    cohort = Cohort.objects.annotate(n=Count("enrolments")).order_by("-n", "pk").first()
+    assert cohort is not None, "the fixture made no cohort"
+    return _staff(f"bench-instructor-{cohort.pk}", [(Role.INSTRUCTOR, ScopeKind.COHORT, str(cohort.pk))])
+
+
 def _pages() -> list[tuple[str, str]]:
     """(name, URL) of the measured pages, their objects picked in the data as it is now."""
     case = Case.objects.order_by("pk").values_list("pk", flat=True).first()
@@ -113,6 +120,7 @@ def _pages() -> list[tuple[str, str]]:
         ("units people, mid-list page", f"/units/people/?after={deep}"),
         ("person detail", f"/units/people/{person}/"),
         ("unit roster (legion)", f"/units/{legion}/"),
+        ("unit roster, vacant only", f"/units/{legion}/?vacant=1"),
         ("cohort list", "/training/"),
         ("gradebook (largest)", f"/training/cohorts/{cohort}/gradebook"),
         ("expiring qualifications", "/training/qualifications/expiring"),
@@ -227,6 +235,7 @@ def main() -> int:
         signing_key_init()
         chief = _chief()
         commander: Any = None
+        instructor: Any = None
         print(f"database: {connection.vendor}; fill: core.scale.fill; {args.renders} timed requests per page and size")
         counts: dict[str, dict[int, int]] = {}
         p95s: dict[str, dict[int, float]] = {}
@@ -244,11 +253,15 @@ def main() -> int:
             print(f"{'page':<30} {'queries':>7} {'p50 ms':>7} {'p95 ms':>7} {'x p95':>6} {'CPU ms':>6} {'KiB':>5}")
             if commander is None:
                 commander = _commander()
+                instructor = _instructor()
             # Signed in after each fill: a long fill would outlast the 30-minute idle limit.
             client = signed_in(chief)
             narrow = [
                 ("commander: units people", signed_in(commander), "/units/people/"),
                 ("commander: api units people", signed_in(commander), "/api/v1/units/people"),
+                ("commander: my work", signed_in(commander), "/work/"),
+                ("instructor: my work", signed_in(instructor), "/work/"),
+                ("chief: my work", client, "/work/"),
             ]
             wanted = [w for w in args.only.split(",") if w]
             measured = [(n, client, u) for n, u in _pages()] + narrow
