@@ -115,11 +115,11 @@ def test_a_successful_write_request_refreshes_the_rollup_and_a_refused_one_does_
 
     rollup.refresh()
     _new_application(4)
-    refused = post(signed_in(viewers["exact"]), "/reports/", {}, page="/")
+    refused = post(signed_in(viewers["exact"]), "/reports/", {}, page="/work/")
     assert refused.status_code == 405
     assert not freshness.freshness().current
     # Signing out is a write request that succeeds (a redirect).
-    post(signed_in(viewers["exact"]), "/logout/", {}, page="/")
+    post(signed_in(viewers["exact"]), "/logout/", {}, page="/work/")
     assert freshness.freshness().current
 
 
