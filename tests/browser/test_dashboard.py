@@ -87,6 +87,7 @@ def test_the_dashboard_shows_the_demo_pipeline_and_its_chart_and_is_saved_as_a_s
     page.goto("/audit/")
     shoot(page, "audit-log")
     page.locator("main table a").first.click()
+    page.wait_for_load_state()
     expect(page.locator("#proof-status")).to_be_visible()
     shoot(page, "audit-entry")
 
@@ -102,8 +103,10 @@ def test_an_instructors_pages_fit_a_phone_and_pass_axe_and_the_gradebook_is_save
     page.goto("/training/")
     shoot(page, "cohorts")
     page.locator("#cohorts tbody a").first.click()
+    page.wait_for_load_state()
     shoot(page, "cohort")
     page.click("#open-gradebook")
+    page.wait_for_load_state()
     expect(page.locator("#gradebook")).to_be_visible()
     # Then: the gradebook (1,736 px wide before) scrolls inside its region; the page fits.
     shoot(page, "gradebook")
@@ -113,6 +116,7 @@ def test_an_instructors_pages_fit_a_phone_and_pass_axe_and_the_gradebook_is_save
     page.screenshot(path=str(target), full_page=False)
     assert target.stat().st_size > 10_000
     page.locator("[id^=module-][id$=-results]").first.click()
+    page.wait_for_load_state()
     expect(page.locator("#results-form")).to_be_visible()
     shoot(page, "module-results")
     page.goto("/training/qualifications/expiring")
@@ -129,13 +133,16 @@ def test_a_commanders_pages_fit_a_phone_and_pass_axe(demo_instance: Instance, na
     page.goto("/units/")
     shoot(page, "unit-tree")
     page.locator("#unit-tree a").nth(1).click()
+    page.wait_for_load_state()
     expect(page.locator("#roster")).to_be_visible()
     shoot(page, "roster")
     page.click("#filter-vacant")
+    page.wait_for_load_state()
     shoot(page, "roster-vacant")
     page.goto("/units/people/")
     shoot(page, "people")
     page.locator("#people a").first.click()
+    page.wait_for_load_state()
     expect(page.locator("#status-form")).to_be_visible()
     # Then: the status form has no status chosen.
     assert page.locator("#status-form input[type=radio]:checked").count() == 0
