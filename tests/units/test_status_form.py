@@ -91,6 +91,6 @@ def test_the_status_form_is_refused_to_an_instructor_and_out_of_scope(org: Org, 
 
     instructor = make_staff("instructor-x", Role.INSTRUCTOR)
     data = {"status": PersonStatus.WOUNDED, "effective_on": timezone.localdate().isoformat(), "reason": "evacuated"}
-    assert post(signed_in(instructor), f"{_url(org)}status", data, page="/").status_code in (403, 404)
+    assert post(signed_in(instructor), f"{_url(org)}status", data, page="/work/").status_code in (403, 404)
     outside = f"/units/people/{org.outside.pk}/status"
     assert post(signed_in(org.commander), outside, data, page=_url(org)).status_code == 404
