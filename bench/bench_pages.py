@@ -53,6 +53,7 @@ from legionary.access.roles import Role, ScopeKind
 from legionary.core.scale import fill
 from legionary.identity.models import Person
 from legionary.pagination import encode_cursor
+from legionary.reports import rollup
 from legionary.training.models import Cohort
 from legionary.units import selectors as units
 from legionary.units.models import Assignment, Unit, UnitKind
@@ -92,6 +93,13 @@ def _commander() -> Staff:
     return _staff(f"bench-commander-{company.pk}", [(Role.UNIT_COMMANDER, ScopeKind.UNIT, str(company.pk))])
 
 
+def _instructor() -> Staff:
+    """An instructor of the largest cohort (My work: its due results and sign-offs)."""
+    cohort = Cohort.objects.annotate(n=Count("enrolments")).order_by("-n", "pk").first()
+    assert cohort is not None, "the fixture made no cohort"
+    return _staff(f"bench-instructor-{cohort.pk}", [(Role.INSTRUCTOR, ScopeKind.COHORT, str(cohort.pk))])
+
+
 def _pages() -> list[tuple[str, str]]:
     """(name, URL) of the measured pages, their objects picked in the data as it is now."""
     case = Case.objects.order_by("pk").values_list("pk", flat=True).first()
@@ -117,6 +125,7 @@ def _pages() -> list[tuple[str, str]]:
         ("units people, mid-list page", f"/units/people/?after={deep}"),
         ("person detail", f"/units/people/{person}/"),
         ("unit roster (legion)", f"/units/{legion}/"),
+        ("unit roster, vacant only", f"/units/{legion}/?vacant=1"),
         ("cohort list", "/training/"),
         ("gradebook (largest)", f"/training/cohorts/{cohort}/gradebook"),
         ("expiring qualifications", "/training/qualifications/expiring"),
@@ -231,6 +240,7 @@ def main() -> int:
         signing_key_init()
         chief = _chief()
         commander: Any = None
+        instructor: Any = None
         print(f"database: {connection.vendor}; fill: core.scale.fill; {args.renders} timed requests per page and size")
         counts: dict[str, dict[int, int]] = {}
         p95s: dict[str, dict[int, float]] = {}
@@ -241,14 +251,22 @@ def main() -> int:
                 with connection.cursor() as cursor:
                     cursor.execute("ANALYZE")
             print(f"\n{size} people (fill {report.seconds:.0f} s, {report.people_per_second:.0f} people/s)", flush=True)
+            # What the running service does itself after the fill's writes (reports.freshness): the
+            # dashboard of a whole-system viewer is then read from a current rollup.
+            refreshed = rollup.refresh()
+            print(f"reports rollup refreshed in {refreshed.seconds:.1f} s", flush=True)
             print(f"{'page':<30} {'queries':>7} {'p50 ms':>7} {'p95 ms':>7} {'x p95':>6} {'CPU ms':>6} {'KiB':>5}")
             if commander is None:
                 commander = _commander()
+                instructor = _instructor()
             # Signed in after each fill: a long fill would outlast the 30-minute idle limit.
             client = signed_in(chief)
             narrow = [
                 ("commander: units people", signed_in(commander), "/units/people/"),
                 ("commander: api units people", signed_in(commander), "/api/v1/units/people"),
+                ("commander: my work", signed_in(commander), "/work/"),
+                ("instructor: my work", signed_in(instructor), "/work/"),
+                ("chief: my work", client, "/work/"),
             ]
             wanted = [w for w in args.only.split(",") if w]
             measured = [(n, client, u) for n, u in _pages()] + narrow

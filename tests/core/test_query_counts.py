@@ -150,9 +150,14 @@ def test_pages_cost_the_same_queries_for_narrow_scopes_too(chief: Staff, make_st
                     f"/api/v1/units/{unit.pk}/roster",
                     "/units/people/",
                     "/api/v1/units/people",
+                    "/work/",  # people awaiting assignment, vacant billets, expiring qualifications
+                    f"/units/{unit.pk}/?vacant=1",
                 ],
             ),
-            (instructor, ["/training/", f"/training/cohorts/{cohort}/gradebook", "/api/v1/training/cohorts"]),
+            (
+                instructor,
+                ["/training/", f"/training/cohorts/{cohort}/gradebook", "/api/v1/training/cohorts", "/work/"],
+            ),
             (adjudicator, ["/cases/", "/api/v1/vetting/cases", "/reports/people/"]),
             # The queue's flagged section and the CI narrowing of the cases seen.
             (ci_officer, ["/cases/", "/api/v1/vetting/cases", "/cases/all/?flagged=1"]),

@@ -30,7 +30,7 @@ SECTIONS = ("funnel", "durations", "overdue", "flags", "denials", "cohorts", "st
 
 
 def _table(html: str, table_id: str) -> str:
-    found = re.search(rf'<table id="table-{table_id}">(.*?)</table>', html, re.S)
+    found = re.search(rf'<table class="govuk-table[^"]*" id="table-{table_id}">(.*?)</table>', html, re.S)
     assert found is not None, table_id
     return found.group(1)
 
@@ -42,7 +42,8 @@ def _svg(html: str, table_id: str) -> str:
 
 
 def _row(table_html: str, label: str) -> list[str]:
-    found = re.search(rf"<tr><th scope=\"row\">{re.escape(label)}</th>(.*?)</tr>", table_html, re.S)
+    row = rf'<tr class="govuk-table__row"><th scope="row" class="govuk-table__header">{re.escape(label)}</th>(.*?)</tr>'
+    found = re.search(row, table_html, re.S)
     assert found is not None, label
     return re.findall(r"<td[^>]*>(.*?)</td>", found.group(1))
 
@@ -148,7 +149,11 @@ def test_the_people_list_shows_call_signs_in_scope_with_the_filters_applied(
     client = signed_in(viewers["geo"])
     html = client.get("/reports/people/", {"status": "denied"}, secure=True).content.decode()
     expected = sorted(s.call_sign for s in world.specs if s.legion == "geo" and s.status == "denied")
-    listed = re.findall(r'<tr id="person-[^"]+"><th scope="row">([^<]+)</th>', html)
+    listed = re.findall(
+        r'<tr class="govuk-table__row" id="person-[^"]+">'
+        r'<th class="govuk-table__header" scope="row"><bdi>([^<]+)</bdi></th>',
+        html,
+    )
     assert sorted(listed) == expected
     all_geo = client.get("/reports/people/", secure=True).content.decode()
     assert "Rep001" not in all_geo  # frl
@@ -171,7 +176,7 @@ def test_a_long_table_shows_its_first_rows_on_the_page_and_all_of_them_in_its_ex
     exported = client.get("/reports/tables/funnel_by_legion.csv", secure=True).content.decode().splitlines()
     total = len(exported) - 1  # the header
     assert total > 3
-    shown = re.findall(r"<tr><th scope=\"row\">", _table(html, "funnel_by_legion"))
+    shown = re.findall(r'<tr class="govuk-table__row"><th scope="row"', _table(html, "funnel_by_legion"))
     assert len(shown) == 3
     assert re.search(rf'<span id="more-funnel_by_legion">{total - 3} more rows are in the exports.</span>', html)
     # The chart is drawn from the shown rows: seven stages, three shown, two bars each at most.
@@ -185,7 +190,7 @@ def test_the_cohort_table_is_built_for_the_page_with_its_first_rows_and_exported
     settings.LEGIONARY_REPORT_PAGE_ROWS = 1  # type: ignore[attr-defined]
     client = signed_in(viewers["exact"])
     html = client.get("/reports/", secure=True).content.decode()
-    assert len(re.findall(r"<tr><th scope=\"row\">", _table(html, "cohorts"))) == 1
+    assert len(re.findall(r'<tr class="govuk-table__row"><th scope="row"', _table(html, "cohorts"))) == 1
     assert '<span id="more-cohorts">1 more row is in the exports.</span>' in html
     exported = client.get("/reports/tables/cohorts.csv", secure=True).content.decode().splitlines()
     assert len(exported) == 1 + 2  # the header and both cohorts

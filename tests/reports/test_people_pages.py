@@ -13,7 +13,10 @@ from legionary.reports import views
 from tests.conftest import signed_in
 from tests.reports.conftest import World
 
-ROW = re.compile(r'<tr id="person-[^"]+"><th scope="row">([^<]+)</th>')
+ROW = re.compile(
+    r'<tr class="govuk-table__row" id="person-[^"]+">'
+    r'<th class="govuk-table__header" scope="row"><bdi>([^<]+)</bdi></th>'
+)
 NEXT = re.compile(r'id="people-next" href="\?([^"]+)"')
 
 

@@ -95,12 +95,12 @@ def bar_chart(table: Table, *, chart_id: str) -> SafeString:
             y += BAR_HEIGHT + BAR_GAP
         y += GROUP_GAP
     return format_html(
+        # No fixed size: the chart takes the width it is given (its viewBox keeps the proportions), so
+        # it shrinks on a phone instead of widening the page.
         '<svg xmlns="http://www.w3.org/2000/svg" id="{}" class="chart" role="img" viewBox="0 0 {} {}" '
-        'width="{}" height="{}" aria-labelledby="{}-title {}-desc">'
+        'width="100%" preserveAspectRatio="xMinYMin meet" aria-labelledby="{}-title {}-desc">'
         '<title id="{}-title">{}</title><desc id="{}-desc">{}</desc>{}</svg>',
         chart_id,
-        WIDTH,
-        height,
         WIDTH,
         height,
         chart_id,
