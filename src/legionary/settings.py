@@ -10,6 +10,7 @@ This module must never hold a secret in code or print one.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
 from typing import Any
@@ -222,16 +223,32 @@ CSRF_FAILURE_VIEW = "legionary.views.csrf_failure"
 LOGIN_URL = "access:login"
 LOGIN_REDIRECT_URL = "access:my-work"
 
-# Lockout: five failures for one username (or from one address) lock it for 30 minutes.
+# Lockout: five failures for one username from one client lock that username for that client for
+# 30 minutes; the same username from another client, or another username behind the same office
+# address, is not locked (a list inside the list: both parameters together).
 AXES_FAILURE_LIMIT = env_int("LEGIONARY_LOGIN_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = env_int("LEGIONARY_LOGIN_COOLOFF_MINUTES", 30) / 60
-AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_LOCKOUT_TEMPLATE = "access/locked.html"
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
 AXES_SENSITIVE_PARAMETERS = ["password", "code"]
 AXES_USERNAME_FORM_FIELD = "username"
-AXES_IPWARE_PROXY_COUNT = env_int("LEGIONARY_PROXY_COUNT", 0)
+# The reverse proxies whose X-Forwarded-For is believed: addresses or networks, comma-separated
+# (docs/operations.md). The older LEGIONARY_PROXY_COUNT=N, which believed the header from anyone,
+# now means "the proxy is on this machine" (loopback) when no list is given.
+LEGIONARY_TRUSTED_PROXIES = env_list("LEGIONARY_TRUSTED_PROXIES", [])
+if not LEGIONARY_TRUSTED_PROXIES and env_int("LEGIONARY_PROXY_COUNT", 0) > 0:
+    LEGIONARY_TRUSTED_PROXIES = ["127.0.0.0/8", "::1/128"]
+try:
+    for _proxy in LEGIONARY_TRUSTED_PROXIES:
+        ipaddress.ip_network(_proxy, strict=False)
+except ValueError as _bad_proxy:
+    raise ConfigurationError(
+        f"LEGIONARY_TRUSTED_PROXIES: {_bad_proxy}. Give addresses or networks separated by commas."
+    ) from None
+# The lockout and the public limits share one idea of the client's address (access.addresses).
+AXES_CLIENT_IP_CALLABLE = "legionary.access.addresses.axes_client_address"
 # Applications accepted per client (a keyed hash of its address) per hour, form and API together.
 LEGIONARY_APPLY_LIMIT = env_int("LEGIONARY_APPLY_LIMIT", 20)
 

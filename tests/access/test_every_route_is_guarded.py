@@ -58,6 +58,11 @@ def _staff_routes() -> list[tuple[str, str, str]]:
 @pytest.mark.parametrize(("name", "path", "perm"), _staff_routes())
 def test_staff_routes_send_anonymous_users_to_sign_in(name: str, path: str, perm: str) -> None:
     response = Client().get(path, secure=True)
+    if path.startswith("/api/"):
+        # The API answers a problem, never the sign-in page (issue 20, finding 6).
+        assert response.status_code == 401
+        assert response["Content-Type"].startswith("application/problem+json")
+        return
     assert response.status_code == 302
     assert response["Location"].startswith("/login/")
 
@@ -80,4 +85,4 @@ def test_staff_routes_refuse_a_password_only_session(make_staff, name: str, path
     client = Client()
     client.force_login(staff, backend="django.contrib.auth.backends.ModelBackend")
     response = client.get(path, secure=True)
-    assert response.status_code == 302
+    assert response.status_code == (401 if path.startswith("/api/") else 302)

@@ -90,7 +90,7 @@ def test_a_disabled_account_is_signed_out_on_its_next_request(make_staff: MakeSt
     Staff.objects.filter(pk=staff.pk).update(is_active=False)
     response = client.get("/work/", secure=True)
     assert response.status_code == 302 and response["Location"].startswith("/login/")
-    assert client.get("/api/v1/units/", secure=True).status_code == 302
+    assert client.get("/api/v1/units/", secure=True).status_code == 401
 
 
 def test_every_signed_in_page_offers_sign_out(make_staff: MakeStaff) -> None:

@@ -37,8 +37,8 @@ def test_every_vetting_endpoint_carries_a_staff_rule() -> None:
     assert rules and all(rule and rule.startswith("staff:") for rule in rules.values()), rules
 
 
-def test_anonymous_callers_are_sent_to_sign_in(submit: Submit) -> None:
-    assert Client().get(f"{BASE}/cases", secure=True).status_code == 302
+def test_anonymous_callers_are_told_to_sign_in(submit: Submit) -> None:
+    assert Client().get(f"{BASE}/cases", secure=True).status_code == 401
 
 
 def test_the_case_list_holds_only_visible_cases_and_no_names(submit: Submit, vetting_cast: Cast, make_staff) -> None:  # type: ignore[no-untyped-def]

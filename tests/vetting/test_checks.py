@@ -6,7 +6,7 @@ import pytest
 
 from legionary.audit.models import Entry
 from legionary.identity.models import PersonStatus, SealedRecord
-from legionary.identity.services import Actor, record_open
+from legionary.identity.services import Actor, NotPermitted, record_open
 from legionary.vetting import services
 from legionary.vetting.models import CaseState, CheckResult, CheckType, PolygraphOutcome
 from tests.vetting.conftest import NOW, Cast, Submit, finish_checks, start
@@ -120,6 +120,11 @@ def test_notes_are_sealed_and_open_only_with_a_reason(submit: Submit, vetting_ca
     assert check.note is not None
     record = SealedRecord.objects.get(pk=check.note.pk)
     assert b"Vorkutograd" not in bytes(record.ciphertext)
+    # Need-to-know (issue 20): the CI officer opens it once the case's CI review is his.
+    with pytest.raises(NotPermitted):
+        record_open(record=record, actor=Actor("cid-ci", vetting_cast.ci), reason="CI review of the passport")
+    review = case.checks.get(check_type__is_ci_review=True)
+    services.check_assign(check_id=review.pk, assignee=vetting_cast.ci, actor=vetting_cast.intake)
     text = record_open(record=record, actor=Actor("cid-ci", vetting_cast.ci), reason="CI review of the passport")
     assert "Vorkutograd" in text
 

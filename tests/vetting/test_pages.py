@@ -114,9 +114,13 @@ def test_a_checker_posting_a_decision_is_refused(submit: Submit, vetting_cast: C
 @pytest.mark.django_db(transaction=True)
 def test_unsealing_needs_a_reason_is_audited_and_shows_the_identity_once(submit: Submit, vetting_cast: Cast) -> None:
     case = submit(legion="frl")
-    case = start(case, vetting_cast)  # frl: every case gets a CI review, so the CI officer sees it
+    case = start(case, vetting_cast)  # frl: every case gets a CI review
     client = signed_in(vetting_cast.ci)
     url = reverse("vetting:unseal", args=[case.pk])
+    # Need-to-know (issue 20): not his until the CI review is assigned to him.
+    assert browser_post(client, url, {"reason": "CI review: confirm the passport"}).status_code == 404
+    review = case.checks.get(check_type__is_ci_review=True)
+    services.check_assign(check_id=review.pk, assignee=vetting_cast.ci, actor=vetting_cast.intake)
     refused = browser_post(client, url, {"reason": ""})
     assert refused.status_code == 400 and "Xylographov" not in refused.content.decode()
     shown = browser_post(client, url, {"reason": "CI review: confirm the passport"})

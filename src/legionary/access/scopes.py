@@ -1,24 +1,28 @@
-"""Need-to-know: which people and which units a staff member may see, as querysets.
+"""Need-to-know: which people, cases, checks and units a staff member may see, as querysets.
 
-Responsible for the one rule every list, search, count, export, page and API endpoint about people
-or units narrows through. A grant gives a role in a scope; a person is visible through a grant
-when the role carries the permission asked for, the person lies in the grant's scope, and the
-role's own narrowing lets him through:
+Responsible for the one rule per role and object kind that every list, page, search, count,
+export, unsealing and API endpoint narrows through. A grant gives a role in a scope; an object is
+visible through a grant when the role carries the permission asked for, the object lies in the
+grant's scope, and the role's own narrowing (``NARROWING``) lets it through:
 
 ==========  =====================================================================================
-scope       people it covers
+scope       people it covers                                      cases it covers
 ==========  =====================================================================================
-system      everyone
-legion      that legion's people
-unit        people whose latest assignment is in that unit or anywhere below it (path prefix)
-cohort      people enrolled in that cohort
-case        that case's person
+system      everyone                                              every case
+legion      that legion's people                                  that legion's cases
+unit        people whose latest assignment is in that unit or     none
+            anywhere below it (path prefix)
+cohort      people enrolled in that cohort                        none
+case        that case's person                                    that case
 ==========  =====================================================================================
 
-Role narrowing, inside the scope: a unit commander sees only people with an assignment, an
-instructor only people enrolled in a cohort, an investigator or polygraph examiner only the people
-of cases (or checks) assigned to him, a counter-intelligence officer only people of flagged cases.
-Every other role sees its whole scope.
+Role narrowing, inside the scope, is written once in ``NARROWING``: a unit commander sees only
+people with an assignment, an instructor only people enrolled in a cohort, an investigator or
+polygraph examiner only the cases assigned to him or holding a check assigned to or examined by him
+(and their people), a counter-intelligence officer only flagged cases and cases with a
+counter-intelligence review assigned to him (and their people). Every other role sees its whole
+scope. Checks are visible with their case. ``legionary.access.matrix`` describes the same table
+from ``NARROWING`` for ``docs/access-matrix.md``.
 
 Out-of-scope objects are answered with 404 (``get_in_scope_or_404``), never 403, so a refusal
 leaks nothing about what exists. Must never widen a grant, read a sealed identity, or write.
@@ -26,6 +30,8 @@ leaks nothing about what exists. Must never widen a grant, read a sealed identit
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from django.db.models import Exists, Model, OuterRef, Q, QuerySet
@@ -78,28 +84,118 @@ def _people_in_scope(kind: str, ref: str) -> Q:
     return _NOBODY
 
 
-def _role_narrowing(role: str, staff: Any) -> Q:
-    if role == Role.UNIT_COMMANDER:
-        return Q(Exists(Assignment.objects.filter(person=OuterRef("pk"), is_latest=True)))
-    if role == Role.INSTRUCTOR:
-        return Q(Exists(Enrolment.objects.filter(person=OuterRef("pk"))))
-    if role in (Role.INVESTIGATOR, Role.POLYGRAPH_EXAMINER):
-        return Q(Exists(Case.objects.filter(person=OuterRef("pk"), assigned_to=staff))) | Q(
-            Exists(Check.objects.filter(case__person=OuterRef("pk")).filter(Q(assigned_to=staff) | Q(examiner=staff)))
-        )
-    if role == Role.CI_OFFICER:
-        return Q(Exists(Case.objects.filter(person=OuterRef("pk"), flagged=True)))
-    return _EVERYONE
+def _cases_assigned(staff: Any) -> Q:
+    """Cases assigned to ``staff`` or holding a check assigned to or examined by him (over Case)."""
+    mine = Check.objects.filter(Q(assigned_to=staff) | Q(examiner=staff)).values("case_id")
+    # A semi-join on the assignee's index, not a walk over every case of the scope.
+    return Q(assigned_to=staff) | Q(pk__in=mine)
+
+
+def _cases_for_counter_intelligence(staff: Any) -> Q:
+    """Flagged cases, and cases with a counter-intelligence review assigned to ``staff`` (over Case)."""
+    reviews = Check.objects.filter(check_type__is_ci_review=True, assigned_to=staff).values("case_id")
+    return Q(flagged=True) | Q(pk__in=reviews)
+
+
+def _people_with_cases(cases: Callable[[Any], Q]) -> Callable[[Any], Q]:
+    def people(staff: Any) -> Q:
+        return Q(Exists(Case.objects.filter(cases(staff), person=OuterRef("pk"))))
+
+    return people
+
+
+@dataclass(frozen=True)
+class Narrowing:
+    """What part of its grant's scope a role sees: people and cases (as Q over each), and in words."""
+
+    people: Callable[[Any], Q]
+    cases: Callable[[Any], Q] | None  # None: the role sees no case, whatever its scope
+    says: str
+
+    @property
+    def covers_cases(self) -> bool:
+        return self.cases is not None
+
+
+NARROWING: dict[str, Narrowing] = {
+    Role.UNIT_COMMANDER: Narrowing(
+        people=lambda staff: Q(Exists(Assignment.objects.filter(person=OuterRef("pk"), is_latest=True))),
+        cases=None,
+        says="people with an assignment in his unit's subtree",
+    ),
+    Role.INSTRUCTOR: Narrowing(
+        people=lambda staff: Q(Exists(Enrolment.objects.filter(person=OuterRef("pk")))),
+        cases=None,
+        says="people enrolled in his cohort",
+    ),
+    Role.INVESTIGATOR: Narrowing(
+        people=_people_with_cases(_cases_assigned),
+        cases=_cases_assigned,
+        says="cases assigned to him or holding a check assigned to or examined by him, and their people",
+    ),
+    Role.POLYGRAPH_EXAMINER: Narrowing(
+        people=_people_with_cases(_cases_assigned),
+        cases=_cases_assigned,
+        says="cases assigned to him or holding a check assigned to or examined by him, and their people",
+    ),
+    Role.CI_OFFICER: Narrowing(
+        people=_people_with_cases(_cases_for_counter_intelligence),
+        cases=_cases_for_counter_intelligence,
+        says="flagged cases and cases with a counter-intelligence review assigned to him, and their people",
+    ),
+}
+"""Roles that see only part of their scope. Every role not listed sees its whole scope."""
 
 
 def people_visible_to(staff: Any, *, perm: Perm | None = None) -> QuerySet[Person]:
     """Every person ``staff`` may see (through a role carrying ``perm``, or any role if None)."""
     seen = _NOBODY
     for role, kind, ref in _grants(staff, perm):
-        seen |= _people_in_scope(kind, ref) & _role_narrowing(role, staff)
+        narrowing = NARROWING.get(role)
+        where = _people_in_scope(kind, ref)
+        seen |= where if narrowing is None else where & narrowing.people(staff)
     if seen is _NOBODY:
         return Person.objects.none()
     return Person.objects.filter(seen)
+
+
+def _cases_in_scope(kind: str, ref: str) -> Q | None:
+    if kind == ScopeKind.SYSTEM:
+        return _EVERYONE
+    if kind == ScopeKind.LEGION:
+        return Q(legion=ref)
+    if kind == ScopeKind.CASE and ref.isdigit():
+        return Q(pk=int(ref))
+    return None  # unit and cohort scopes cover no vetting case
+
+
+def cases_visible_to(staff: Any, *, perm: Perm = Perm.VIEW_CASES) -> QuerySet[Case]:
+    """Every case ``staff`` may see (or act on) through a role carrying ``perm``: case pages and
+    queues (``VIEW_CASES``), unsealing from a case (``UNSEAL_IDENTITY``), the vetting API."""
+    grants = [
+        (role, kind, ref, where) for role, kind, ref in _grants(staff, perm) if (where := _cases_in_scope(kind, ref))
+    ]
+    whole = {(kind, ref) for role, kind, ref, _where in grants if role not in NARROWING}
+    if (ScopeKind.SYSTEM, "") in whole:
+        # Everything: no narrower grant can add to it, and an OR with their subqueries would make
+        # the database build their lists on every page view.
+        return Case.objects.all()
+    seen = _NOBODY
+    for role, kind, ref, where in grants:
+        narrowing = NARROWING.get(role)
+        if narrowing is None:
+            seen |= where
+        elif narrowing.cases is not None and (kind, ref) not in whole:
+            # (the same scope already seen whole needs no narrower test)
+            seen |= where & narrowing.cases(staff)
+    if seen is _NOBODY:
+        return Case.objects.none()
+    return Case.objects.filter(seen)
+
+
+def checks_visible_to(staff: Any, *, perm: Perm = Perm.VIEW_CASES) -> QuerySet[Check]:
+    """Every check ``staff`` may see through ``perm``: the checks of the cases he may see."""
+    return Check.objects.filter(case__in=cases_visible_to(staff, perm=perm))
 
 
 def units_visible_to(staff: Any, *, perm: Perm = Perm.VIEW_UNITS) -> QuerySet[Unit]:

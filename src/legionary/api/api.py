@@ -21,9 +21,11 @@ from ninja import NinjaAPI, Schema, Status
 from ninja.errors import HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.operation import PathView
+from ninja.parser import Parser
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from legionary.access.policy import ACCESS_ATTR, access_rule, public
+from legionary.access.addresses import client_address
+from legionary.access.policy import ACCESS_ATTR, CsrfRefused, NotSignedIn, access_rule, public
 from legionary.api.problems import Problem, problem
 from legionary.identity.services import IdentityError
 from legionary.intake import services
@@ -35,7 +37,6 @@ from legionary.intake.schema import (
     decode_json,
     validate_application,
 )
-from legionary.intake.views import client_address
 from legionary.pagination import BadCursor
 from legionary.training.api import router as training_router
 from legionary.vetting.api import vetting_router
@@ -45,13 +46,61 @@ def _bad_cursor(request: HttpRequest, exc: BadCursor | type[BadCursor]) -> HttpR
     return problem(400, "bad-cursor", "Bad cursor", str(exc), [FieldError("after", str(exc))])
 
 
+class LimitedJsonParser(Parser):
+    """Every endpoint's JSON body through the intake decoder: its size, depth and number limits, no
+    duplicate keys, no NaN; whatever it refuses ninja answers 400 (a problem, through ``_http_error``)."""
+
+    def parse_body(self, request: HttpRequest) -> Any:
+        return decode_json(request.body)
+
+
+# ninja's own errors (a path parameter of the wrong type, a refused role, an unknown id) in the
+# API's one error format rather than ninja's ``{"detail": ...}`` or Django's HTML pages.
+def _invalid_parameters(request: HttpRequest, exc: Any) -> HttpResponse:
+    errors = [
+        FieldError(".".join(str(part) for part in error.get("loc", ())[1:]) or "body", str(error.get("msg", "")))
+        for error in exc.errors
+    ]
+    return problem(422, "invalid-request", "Invalid request", "Some parameters are not valid.", errors)
+
+
+def _forbidden(request: HttpRequest, exc: Any) -> HttpResponse:
+    return problem(403, "forbidden", "Not allowed", "Your roles do not allow this.")
+
+
+def _not_found(request: HttpRequest, exc: Any) -> HttpResponse:
+    return problem(404, "not-found", "Not found", "There is no such resource, or it is outside your scope.")
+
+
+def _http_error(request: HttpRequest, exc: Any) -> HttpResponse:
+    return problem(exc.status_code, "http-error", "Request refused", str(exc))
+
+
+def _not_signed_in(request: HttpRequest, exc: Any) -> HttpResponse:
+    response = problem(401, "not-signed-in", "Not signed in", "Sign in with your password and second factor first.")
+    response["WWW-Authenticate"] = 'Cookie realm="legionary"'
+    return response
+
+
+def _csrf_refused(request: HttpRequest, exc: Any) -> HttpResponse:
+    return problem(403, "csrf", "CSRF check failed", "Send the CSRF token of your session (X-CSRFToken).")
+
+
 class GuardedNinjaAPI(NinjaAPI):
     """A NinjaAPI whose URL callbacks carry the access mark of the endpoint functions behind them,
     and which answers a list's malformed ``after`` cursor with a 400 problem (on every instance)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("parser", LimitedJsonParser())
         super().__init__(*args, **kwargs)
         self.add_exception_handler(BadCursor, _bad_cursor)
+        # Every refusal in the one error format, on every instance (the domains' test APIs too).
+        self.add_exception_handler(NinjaValidationError, _invalid_parameters)
+        self.add_exception_handler(NotSignedIn, _not_signed_in)
+        self.add_exception_handler(CsrfRefused, _csrf_refused)
+        self.add_exception_handler(PermissionDenied, _forbidden)
+        self.add_exception_handler(Http404, _not_found)
+        self.add_exception_handler(HttpError, _http_error)
 
     def _get_urls(self) -> list[URLResolver | URLPattern]:
         patterns = super()._get_urls()
@@ -69,9 +118,9 @@ class GuardedNinjaAPI(NinjaAPI):
 
     def get_openapi_schema(self, *, path_prefix: str | None = None, path_params: Any = None) -> Any:
         """The generated document, corrected to say what the API really answers (found by fuzzing):
-        errors are ``application/problem+json``; a staff endpoint may answer 302 (not signed in: to
-        the sign-in page), 403 (role or scope) and, when it takes parameters, 422; a list that takes
-        a keyset cursor (``after``) answers 400 to one that is not valid."""
+        errors are ``application/problem+json``; a staff endpoint may answer 401 (not signed in with
+        both factors), 403 (role, or a write without the CSRF token) and, when it takes parameters,
+        404 and 422; a list that takes a keyset cursor (``after``) answers 400 to one that is not valid."""
         schema = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
         staff = {
             self.get_openapi_operation_id(operation)
@@ -85,8 +134,10 @@ class GuardedNinjaAPI(NinjaAPI):
             for operation in path_item.values():
                 responses = operation["responses"]
                 if operation.get("operationId") in staff:
-                    responses.setdefault(302, {"description": "Not signed in with both factors: to the sign-in page."})
-                    responses.setdefault(403, {"description": "Not allowed for this role or scope."})
+                    responses.setdefault(401, {"description": "Not signed in with both factors."})
+                    responses.setdefault(
+                        403, {"description": "Not allowed for this role, or no CSRF token on a write."}
+                    )
                     if operation.get("parameters") or operation.get("requestBody"):
                         responses.setdefault(404, {"description": "No such resource, or outside your scope."})
                         responses.setdefault(422, {"description": "A parameter or the body is not valid."})
@@ -128,32 +179,6 @@ api = GuardedNinjaAPI(
 api.add_router("/vetting/", vetting_router())
 api.add_router("/training", training_router)
 api.add_router("/units", "legionary.units.api.router")
-
-
-# ninja's own errors (a path parameter of the wrong type, a refused role, an unknown id) in the
-# API's one error format rather than ninja's ``{"detail": ...}`` or Django's HTML pages.
-@api.exception_handler(NinjaValidationError)
-def _invalid_parameters(request: HttpRequest, exc: NinjaValidationError) -> HttpResponse:
-    errors = [
-        FieldError(".".join(str(part) for part in error.get("loc", ())[1:]) or "body", str(error.get("msg", "")))
-        for error in exc.errors
-    ]
-    return problem(422, "invalid-request", "Invalid request", "Some parameters are not valid.", errors)
-
-
-@api.exception_handler(PermissionDenied)
-def _forbidden(request: HttpRequest, exc: PermissionDenied) -> HttpResponse:
-    return problem(403, "forbidden", "Not allowed", "Your roles do not allow this.")
-
-
-@api.exception_handler(Http404)
-def _not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
-    return problem(404, "not-found", "Not found", "There is no such resource, or it is outside your scope.")
-
-
-@api.exception_handler(HttpError)
-def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
-    return problem(exc.status_code, "http-error", "Request refused", str(exc))
 
 
 class ReceiptOut(Schema):

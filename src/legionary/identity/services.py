@@ -32,9 +32,9 @@ from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from legionary.access.policy import staff_may
 from legionary.access.roles import Perm
 from legionary.audit.services import AuditItem, audit_record, audit_record_many
+from legionary.core.reasons import visible_reason
 from legionary.db import insert_instances, insert_rows
 from legionary.identity import callsigns, crypto, erasure_journal, matching, names
 from legionary.identity.keyring import (
@@ -577,10 +577,9 @@ def _open_identity(person: Person, provider: KeyProvider) -> dict[str, Any]:
 def _require(actor: Actor, perm: Perm, person: Person) -> None:
     if actor.staff is None:
         raise NotPermitted("You may not do this for this person.")
-    if staff_may(actor.staff, perm, legion=person.legion):
-        return
-    # Unit, cohort and case grants: the need-to-know rule of access.scopes (imported here because
-    # scopes reads the domain apps' models, which import this module's models).
+    # The one need-to-know rule of access.scopes, with each role's narrowing: a legion-wide grant
+    # lets a counter-intelligence officer open only the people of his cases, not the whole legion
+    # (imported here because scopes reads the domain apps' models, which import this module's).
     from legionary.access.scopes import person_in_scope
 
     if not person_in_scope(actor.staff, person, perm=perm):
@@ -597,8 +596,8 @@ def unseal_identity(*, person: Person, actor: Actor, reason: str, perm: Perm = P
     unrecorded (even if decryption then fails, the attempt is on record).
     """
     _require(actor, perm, person)
-    reason = " ".join((reason or "").split())
-    if len(reason) < 5:
+    reason = visible_reason(reason)
+    if not reason:
         raise IdentityError("Write the reason for opening this identity (at least a few words).")
     if person.is_erased:
         raise IdentityError("This person's identity was erased; there is nothing to open.")
@@ -858,9 +857,9 @@ def identity_erase(*, person: Person, actor: Actor, reason: str, keep_indexes: b
     keeps the blind-index rows (a denied applicant's, so a re-application is still caught).
     """
     _require(actor, Perm.ERASE_IDENTITY, person)
-    reason = " ".join((reason or "").split())
-    if len(reason) < 5:
-        raise IdentityError("Write the reason for the erasure.")
+    reason = visible_reason(reason)
+    if not reason:
+        raise IdentityError("Write the reason for the erasure (at least a few words).")
     erase_person_data(person=person, actor_name=actor.name, reason=reason, keep_indexes=keep_indexes)
 
 

@@ -293,6 +293,25 @@ def _no_constants(name: str) -> Any:
     raise ApplicationInvalid([FieldError("", f"{name} is not allowed in JSON")])
 
 
+# No field holds a number longer than this; Python's own limit (4,300 digits) raises ``ValueError``.
+MAX_NUMBER_DIGITS = 40
+
+
+def _bounded_int(digits: str) -> int:
+    if len(digits.lstrip("-")) > MAX_NUMBER_DIGITS:
+        raise ApplicationInvalid([FieldError("", f"a number has more than {MAX_NUMBER_DIGITS} digits")])
+    return int(digits)
+
+
+def _finite_float(text: str) -> float:
+    if len(text) > MAX_NUMBER_DIGITS * 2:
+        raise ApplicationInvalid([FieldError("", f"a number has more than {MAX_NUMBER_DIGITS} digits")])
+    value = float(text)
+    if value in (float("inf"), float("-inf")):
+        raise ApplicationInvalid([FieldError("", "a number is too large")])
+    return value
+
+
 def decode_json(raw: bytes | str, *, max_bytes: int = MAX_APPLICATION_BYTES) -> object:
     """Decodes one JSON document with the limits above; raises ``ApplicationInvalid``."""
     if len(raw) > max_bytes:
@@ -307,13 +326,22 @@ def decode_json(raw: bytes | str, *, max_bytes: int = MAX_APPLICATION_BYTES) -> 
     if _too_deep(text, MAX_DEPTH):
         raise ApplicationInvalid([FieldError("", f"the JSON is nested deeper than {MAX_DEPTH} levels")])
     try:
-        return json.loads(text, object_pairs_hook=_no_duplicate_keys, parse_constant=_no_constants)
+        return json.loads(
+            text,
+            object_pairs_hook=_no_duplicate_keys,
+            parse_constant=_no_constants,
+            parse_int=_bounded_int,
+            parse_float=_finite_float,
+        )
     except json.JSONDecodeError as exc:
         raise ApplicationInvalid(
             [FieldError("", f"not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})")]
         ) from None
     except RecursionError:
         raise ApplicationInvalid([FieldError("", f"the JSON is nested deeper than {MAX_DEPTH} levels")]) from None
+    except ValueError:
+        # Whatever else the decoder's own conversions refuse: the body is bad, not the server.
+        raise ApplicationInvalid([FieldError("", "not valid JSON")]) from None
 
 
 def parse_application(raw: bytes | str, *, max_bytes: int = MAX_APPLICATION_BYTES) -> Application:

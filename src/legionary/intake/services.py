@@ -23,6 +23,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from legionary.access.addresses import client_bucket
 from legionary.access.policy import staff_may
 from legionary.access.roles import Perm
 from legionary.audit.services import AuditItem, audit_at_end, audit_record, audit_record_many
@@ -337,9 +338,10 @@ def applications_import_batch(*, applications: Sequence[Application]) -> BatchRe
 
 
 def client_key(address: str) -> str:
-    """A keyed hash of the client address: enough to count attempts, useless for finding anyone."""
+    """A keyed hash of the client the address counts as (an IPv4 address, an IPv6 /64): enough to
+    count attempts, useless for finding anyone."""
     key = hashlib.sha256(b"legionary.intake.client." + settings.SECRET_KEY.encode("utf-8")).digest()
-    return hmac.new(key, address.encode("utf-8", "replace"), hashlib.sha256).hexdigest()[:32]
+    return hmac.new(key, client_bucket(address).encode("utf-8", "replace"), hashlib.sha256).hexdigest()[:32]
 
 
 def _public_state(case: Case) -> PublicState:

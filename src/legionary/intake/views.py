@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
 from django.core.files.uploadhandler import MemoryFileUploadHandler
 from django.db import IntegrityError
 from django.http import Http404, HttpRequest, HttpResponse
@@ -24,6 +23,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_http_methods, require_POST
 
+from legionary.access.addresses import client_address
 from legionary.access.policy import public, staff_required
 from legionary.access.roles import Perm
 from legionary.identity.services import DocumentNotStored, IdentityError
@@ -33,16 +33,6 @@ from legionary.intake.forms import UPLOAD_ROWS, ApplicationForm
 PUBLIC_LANGUAGES = [("en", "English"), ("uk", "Українська"), ("ru", "Русский"), ("be", "Беларуская"), ("ka", "ქართული")]
 _CODES = {code for code, _name in PUBLIC_LANGUAGES}
 MAX_FORM_BYTES = UPLOAD_ROWS * services.MAX_UPLOAD_BYTES + 1024 * 1024
-
-
-def client_address(request: HttpRequest) -> str:
-    """The client's address as the server sees it; behind N trusted proxies, the Nth from the right."""
-    proxies = int(getattr(settings, "AXES_IPWARE_PROXY_COUNT", 0))
-    if proxies > 0:
-        forwarded = [p.strip() for p in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if p.strip()]
-        if len(forwarded) >= proxies:
-            return str(forwarded[-proxies])
-    return str(request.META.get("REMOTE_ADDR", ""))
 
 
 def public_language(request: HttpRequest) -> str:

@@ -176,6 +176,18 @@ def _result_out(result: Result, assessment_code: str, entered_by: str) -> dict[s
     }
 
 
+# --- scope of the writes, checked before their body is read (``staff_required(scope=...)``) -------
+
+
+def _cohort_in_scope(staff: Any, cohort_id: int) -> bool:
+    return selectors.cohorts_visible_to(staff, perm=Perm.VIEW_TRAINING).filter(pk=cohort_id).exists()
+
+
+def _result_in_scope(staff: Any, result_id: int) -> bool:
+    cohorts = selectors.cohorts_visible_to(staff, perm=Perm.VIEW_TRAINING)
+    return Result.objects.filter(pk=result_id, enrolment__cohort__in=cohorts).exists()
+
+
 # --- endpoints -----------------------------------------------------------------------------------
 
 
@@ -289,7 +301,7 @@ def enrolments(request: HttpRequest, cohort_id: int, after: str = "") -> Any:
     url_name="training-enrolments",
     summary="Enrol an approved person by call sign",
 )
-@staff_required(Perm.VIEW_TRAINING)
+@staff_required(Perm.VIEW_TRAINING, scope=_cohort_in_scope)
 @_csrf_checked
 def enrol(request: HttpRequest, cohort_id: int, payload: EnrolIn) -> Any:
     try:
@@ -341,7 +353,7 @@ def cohort_results(request: HttpRequest, cohort_id: int) -> Any:
     url_name="training-cohort-results",
     summary="Record a result (a first attempt, or a retake after a failed one); instructors of the cohort only",
 )
-@staff_required(Perm.VIEW_TRAINING)
+@staff_required(Perm.VIEW_TRAINING, scope=_cohort_in_scope)
 @_csrf_checked
 def result_record(request: HttpRequest, cohort_id: int, payload: ResultIn) -> Any:
     staff = request_staff(request)
@@ -383,7 +395,7 @@ def result_versions(request: HttpRequest, result_id: int) -> Any:
     url_name="training-result-versions",
     summary="Correct a result: adds a version, keeps the old one in the history",
 )
-@staff_required(Perm.VIEW_TRAINING)
+@staff_required(Perm.VIEW_TRAINING, scope=_result_in_scope)
 @_csrf_checked
 def result_correct(request: HttpRequest, result_id: int, payload: CorrectionIn) -> Any:
     staff = request_staff(request)
@@ -417,7 +429,7 @@ def result_sign_offs(request: HttpRequest, result_id: int) -> Any:
     url_name="training-result-sign-offs",
     summary="Sign a result off, as the instructor who entered it, then as the cohort lead",
 )
-@staff_required(Perm.VIEW_TRAINING)
+@staff_required(Perm.VIEW_TRAINING, scope=_result_in_scope)
 @_csrf_checked
 def result_sign(request: HttpRequest, result_id: int, payload: SignIn) -> Any:
     try:

@@ -39,6 +39,7 @@ from legionary.access.policy import staff_may
 from legionary.access.roles import Perm, Role, ScopeKind
 from legionary.access.services import Scope, staff_grant
 from legionary.audit.services import audit_record
+from legionary.core.reasons import visible_reason
 from legionary.identity.callsigns import call_sign_key
 from legionary.identity.models import Person, PersonStatus
 from legionary.training import selectors
@@ -535,7 +536,7 @@ def results_record(
 def result_correct(*, actor: Staff, result_id: int, score: int, reason: str, now: datetime | None = None) -> Result:
     """Replaces the current version of a result by a new one; the old one stays in the history."""
     result = selectors.result_for(actor, result_id, perm=Perm.GRADE)
-    reason = reason.strip()
+    reason = visible_reason(reason, min_length=1)
     if not reason:
         raise TrainingError(_("Say why the result is corrected."))
     if not result.is_current:

@@ -27,6 +27,7 @@ from legionary.access.policy import staff_may
 from legionary.access.roles import Perm
 from legionary.access.scopes import get_in_scope_or_404, people_visible_to, units_visible_to
 from legionary.audit.services import audit_record
+from legionary.core.reasons import visible_reason
 from legionary.identity.models import Person, PersonStatus
 from legionary.identity.services import Actor, unseal_identity
 from legionary.training.models import Qualification
@@ -112,8 +113,8 @@ class QualificationsMissing(UnitsError):
 
 
 def _reason(text: str) -> str:
-    reason = " ".join((text or "").split())
-    if len(reason) < REASON_MIN:
+    reason = visible_reason(text, min_length=REASON_MIN)
+    if not reason:
         raise UnitsError("Write the reason (at least a few words).")
     return reason[:REASON_MAX]
 

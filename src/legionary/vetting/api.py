@@ -24,6 +24,7 @@ from pydantic import Field
 
 from legionary.access.policy import staff_required
 from legionary.access.roles import Perm
+from legionary.access.scopes import cases_visible_to, checks_visible_to
 from legionary.api.problems import Problem, problem
 from legionary.identity.services import IdentityError
 from legionary.vetting import selectors, services
@@ -139,11 +140,15 @@ def _refused(call: Callable[[], Any]) -> Any:
 
 
 def _visible_check(request: HttpRequest, check_id: int) -> Check | None:
-    return (
-        Check.objects.filter(pk=check_id, case__in=selectors.visible_cases(request.user))
-        .select_related("assigned_to", "screening_entry")
-        .first()
-    )
+    return checks_visible_to(request.user).filter(pk=check_id).select_related("assigned_to", "screening_entry").first()
+
+
+def _case_in_scope(staff: Any, case_id: str) -> bool:
+    return cases_visible_to(staff).filter(pk=int(case_id)).exists()
+
+
+def _check_in_scope(staff: Any, check_id: str) -> bool:
+    return checks_visible_to(staff).filter(pk=int(check_id)).exists()
 
 
 @staff_required(Perm.VIEW_CASES)
@@ -167,7 +172,7 @@ def check_detail(request: HttpRequest, check_id: int) -> Any:
     return problem(*_NOT_FOUND) if check is None else _check_out(check)
 
 
-@staff_required(Perm.RECORD_CHECK)
+@staff_required(Perm.RECORD_CHECK, scope=_check_in_scope)
 def check_result(request: HttpRequest, check_id: int, payload: CheckResultIn) -> Any:
     refused = check_csrf(request)
     if refused is not None:
@@ -201,7 +206,7 @@ def decisions_list(request: HttpRequest, case_id: int) -> Any:
     return [_decision_out(d) for d in selectors.case_decisions(case)]
 
 
-@staff_required(Perm.ADJUDICATE)
+@staff_required(Perm.ADJUDICATE, scope=_case_in_scope)
 def decision_create(request: HttpRequest, case_id: int, payload: DecisionIn) -> Any:
     refused = check_csrf(request)
     if refused is not None:

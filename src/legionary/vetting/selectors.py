@@ -14,69 +14,25 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import BooleanField, Exists, OuterRef, Q, QuerySet
+from django.db.models import BooleanField, Exists, OuterRef, QuerySet
 from django.db.models.expressions import RawSQL
 
 from legionary.access.models import RoleGrant
-from legionary.access.roles import ROLE_PERMISSIONS, Perm, Role, ScopeKind
+from legionary.access.roles import Perm, Role
+from legionary.access.scopes import cases_visible_to
 from legionary.audit.models import Entry
 from legionary.pagination import KeysetPage, encode_cursor, keyset_page
 from legionary.vetting.models import DECIDED_STATES, Case, CaseState, Check, Decision
 from legionary.vetting.states import VettingError
-
-# Roles that see every case of the legions their grant covers.
-WHOLE_LEGION_ROLES = frozenset({Role.INTAKE_OFFICER, Role.ADJUDICATOR, Role.SENIOR_ADJUDICATOR})
 
 
 class NotInScope(VettingError):
     """No such case for this viewer (answered as 404, so nothing leaks about what exists)."""
 
 
-def _where(kind: str, ref: str) -> Q | None:
-    if kind == ScopeKind.SYSTEM:
-        return Q(pk__isnull=False)  # everything; an empty Q() would vanish when OR-ed
-    if kind == ScopeKind.LEGION:
-        return Q(legion=ref)
-    if kind == ScopeKind.CASE and ref.isdigit():
-        return Q(pk=int(ref))
-    return None  # unit and cohort scopes cover no vetting case
-
-
 def visible_cases(staff: Any) -> QuerySet[Case]:
-    """Every case ``staff`` may see, by the rules in the module docstring."""
-    if staff is None or not staff.is_active:
-        return Case.objects.none()
-    grants = [
-        (role, kind, ref)
-        for role, kind, ref in RoleGrant.objects.filter(staff=staff).values_list("role", "scope_kind", "scope_ref")
-        if Perm.VIEW_CASES in ROLE_PERMISSIONS.get(role, frozenset())
-    ]
-    whole = {(kind, ref) for role, kind, ref in grants if role in WHOLE_LEGION_ROLES}
-    if any(kind == ScopeKind.SYSTEM for kind, _ref in whole):
-        # Everything: no narrower grant can add to it, and an OR with their subqueries would make
-        # the database build their lists (every CI review, say) on every page view.
-        return Case.objects.all()
-    seen = Q(pk__in=[])
-    for role, kind, ref in grants:
-        where = _where(kind, ref)
-        if where is None:
-            continue
-        if role in WHOLE_LEGION_ROLES:
-            seen |= where
-        elif (kind, ref) in whole:
-            continue  # the same scope is already seen whole
-        elif role == Role.CI_OFFICER:
-            # Most cases carry a CI review: test each case as the page walks them (EXISTS), rather
-            # than list every reviewed case first.
-            ci_review = Check.objects.filter(case=OuterRef("pk"), check_type__is_ci_review=True)
-            seen |= where & (Q(flagged=True) | Q(Exists(ci_review)))
-        else:
-            mine = Check.objects.filter(Q(assigned_to=staff) | Q(examiner=staff)).values("case_id")
-            seen |= where & (Q(assigned_to=staff) | Q(pk__in=mine))
-    # EXISTS and semi-joins rather than joins: no duplicate rows, so no DISTINCT; an investigator's
-    # few cases are found from his checks (an index on the assignee), not by walking every case of
-    # the legion and testing each one.
-    return Case.objects.filter(seen)
+    """Every case ``staff`` may see: the one need-to-know rule of ``access.scopes``."""
+    return cases_visible_to(staff, perm=Perm.VIEW_CASES)
 
 
 def case_get(*, staff: Any, case_id: int) -> Case:

@@ -27,6 +27,7 @@ from legionary.access.models import RoleGrant
 from legionary.access.policy import staff_may
 from legionary.access.roles import Perm, ScopeKind
 from legionary.audit.services import audit_at_end, audit_record
+from legionary.core.reasons import visible_reason
 from legionary.identity import crypto, matching
 from legionary.identity.models import Person
 from legionary.identity.services import (
@@ -514,10 +515,10 @@ def case_decide(
     deferral starts a new round for the same adjudicators, an appeal one for a different pair.
     """
     now = now or timezone.now()
-    rationale = " ".join((rationale or "").split())
+    rationale = visible_reason(rationale, min_length=MIN_RATIONALE)
     if outcome not in Outcome.values:
         raise VettingError("Choose approve, deny or defer.")
-    if len(rationale) < MIN_RATIONALE:
+    if not rationale:
         raise VettingError("Write the rationale for your decision: the findings weighed and why.")
     cleaned = _clean_factors(factors)
     with transaction.atomic():
@@ -596,7 +597,7 @@ def appeal_enter(
     """Denied → appealed: the applicant's grounds (sealed); a different pair of adjudicators decides."""
     now = now or timezone.now()
     grounds = (grounds or "").strip()
-    if len(grounds) < 5:
+    if not visible_reason(grounds):
         raise VettingError("Write the applicant's grounds for the appeal.")
     with transaction.atomic():
         case = _case_for(case_id, actor, Perm.ENTER_APPEAL)

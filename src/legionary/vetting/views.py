@@ -24,6 +24,7 @@ from django.views.decorators.http import require_GET, require_POST
 from legionary.access.models import Staff
 from legionary.access.policy import request_permissions, staff_required
 from legionary.access.roles import Perm
+from legionary.access.scopes import cases_visible_to, get_in_scope_or_404
 from legionary.identity.services import Actor, IdentityError, NotPermitted, unseal_identity
 from legionary.pagination import BadCursor
 from legionary.vetting import guidelines, selectors, services
@@ -242,7 +243,8 @@ def appeal(request: HttpRequest, case_id: int) -> HttpResponse:
 @require_POST
 @never_cache
 def unseal(request: HttpRequest, case_id: int) -> HttpResponse:
-    case = _case_or_404(request, case_id)
+    # The cases whose identity this staff member may open: the need-to-know rule for unsealing.
+    case = get_in_scope_or_404(cases_visible_to(request.user, perm=Perm.UNSEAL_IDENTITY), pk=case_id)
     try:
         identity = unseal_identity(
             person=case.person,

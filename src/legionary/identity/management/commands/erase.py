@@ -7,6 +7,7 @@ from typing import Any
 from django.core.management.base import CommandParser
 
 from legionary.commands import LegionaryCommand, UsageError
+from legionary.core.reasons import visible_reason
 from legionary.identity import services
 from legionary.identity.models import Person
 
@@ -19,8 +20,8 @@ class Command(LegionaryCommand):
         parser.add_argument("--reason", required=True)
 
     def handle(self, *args: Any, **options: Any) -> None:
-        reason = " ".join(options["reason"].split())
-        if len(reason) < 5:
+        reason = visible_reason(options["reason"])
+        if not reason:
             raise UsageError("Give the reason for the erasure with --reason (a few words).")
         person = Person.objects.filter(id=options["person_id"]).first()
         if person is None:
