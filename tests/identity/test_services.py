@@ -16,6 +16,7 @@ from legionary.audit.models import Entry
 from legionary.identity import crypto, services
 from legionary.identity.models import BlindIndex, Person, SealedDocument, SealedIdentity
 from legionary.identity.services import Actor, IdentityError, NotPermitted
+from tests.identity import files
 
 DMITRY: dict[str, Any] = {
     "given_names": "Дмитрий",
@@ -28,7 +29,7 @@ DMITRY: dict[str, Any] = {
     "email": "d.kuznetsov@example.org",
     "next_of_kin": [{"name": "Мария Кузнецова", "relation": "mother", "phone": "+7 912 000-00-01"}],
 }
-PDF = b"%PDF-1.4\n" + b"0" * 200_000 + b"\n%%EOF\n"
+PDF = files.pdf()
 
 
 def create(identity: dict[str, Any] = DMITRY, legion: str = "frl", **kwargs: Any) -> Person:
@@ -282,7 +283,7 @@ def test_documents_are_checked_by_content_and_size_and_leave_nothing_when_refuse
     with pytest.raises(IdentityError, match="PDF, JPEG and PNG"):
         services.document_store(person=person, source=io.BytesIO(b"MZ\x90\x00 not a scan"))
     with pytest.raises(IdentityError, match="at most"):
-        services.document_store(person=person, source=io.BytesIO(PDF), max_bytes=100_000)
+        services.document_store(person=person, source=io.BytesIO(PDF + b" " * 200_000), max_bytes=100_000)
     after = sorted(p for p in uploads.rglob("*") if p.is_file()) if uploads.exists() else []
     assert [p for p in after if p not in before] == []
     assert not SealedDocument.objects.filter(person=person).exists()

@@ -5,6 +5,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from tests.identity import files
+
 BASE: dict[str, Any] = {
     "external_ref": "t-0001",
     "legion": "frl",
@@ -47,5 +49,6 @@ def application(**changes: Any) -> dict[str, Any]:
 
 DROP = object()
 
-PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+# Real files: uploads are decoded in full on arrival (identity.documents).
+PDF = files.pdf()
+PNG = files.png()

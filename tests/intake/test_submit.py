@@ -10,6 +10,7 @@ import pytest
 from django.conf import settings
 
 from legionary.audit.models import Entry
+from legionary.identity.documents import DocumentRefused
 from legionary.identity.models import BlindIndex, Person, PersonStatus, SealedDocument
 from legionary.identity.services import IdentityError
 from legionary.intake import receipts
@@ -73,7 +74,7 @@ def test_a_failing_second_upload_leaves_no_person_case_index_receipt_or_file() -
     before = (Person.objects.count(), Case.objects.count(), BlindIndex.objects.count(), Receipt.objects.count())
     files_before = _files()
     not_a_document = io.BytesIO(b"MZ\x90\x00 an executable, not a scan")
-    with pytest.raises(IdentityError):
+    with pytest.raises(DocumentRefused):
         application_submit(
             application=validate_application(application()),
             uploads=[io.BytesIO(PNG), not_a_document],

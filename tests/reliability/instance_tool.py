@@ -30,7 +30,10 @@ def _setup() -> None:
     django.setup()
 
 
-PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+def _pdf() -> bytes:
+    from tests.identity.files import pdf
+
+    return pdf()
 
 
 def attach() -> dict[str, Any]:
@@ -38,8 +41,9 @@ def attach() -> dict[str, Any]:
     from legionary.identity.services import document_store
 
     stored = 0
+    scan = _pdf()  # a real one: uploads are decoded in full before they are stored
     for person in Person.objects.filter(erased_at__isnull=True, documents__isnull=True).order_by("id"):
-        document_store(person=person, source=io.BytesIO(PDF + person.id.encode()))
+        document_store(person=person, source=io.BytesIO(scan + person.id.encode()))
         stored += 1
     return {"stored": stored}
 

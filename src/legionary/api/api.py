@@ -27,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from legionary.access.addresses import client_address
 from legionary.access.policy import ACCESS_ATTR, CsrfRefused, NotSignedIn, access_rule, public
 from legionary.api.problems import Problem, problem
+from legionary.identity.documents import DocumentRefused
 from legionary.identity.services import IdentityError
 from legionary.intake import services
 from legionary.intake.schema import (
@@ -260,7 +261,7 @@ def applications_submit(request: HttpRequest) -> Any:
         response = problem(429, "too-many-submissions", "Too many applications", str(exc))
         response["Retry-After"] = str(int(services.SUBMISSION_WINDOW.total_seconds()))
         return response
-    except (IdentityError, services.IntakeError) as exc:
+    except (IdentityError, DocumentRefused, services.IntakeError) as exc:
         return problem(422, "refused", "Application refused", str(exc))
     return Status(201, {"receipt": submission.receipt})
 

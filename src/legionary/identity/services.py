@@ -18,13 +18,16 @@ from __future__ import annotations
 
 import base64
 import errno
+import io
 import itertools
 import json
 import os
 import secrets
 import threading
+import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, BinaryIO, cast
 
@@ -36,7 +39,7 @@ from legionary.access.roles import Perm
 from legionary.audit.services import AuditItem, audit_record, audit_record_many
 from legionary.core.reasons import visible_reason
 from legionary.db import insert_instances, insert_rows
-from legionary.identity import callsigns, crypto, erasure_journal, matching, names
+from legionary.identity import callsigns, crypto, documents, erasure_journal, matching, names
 from legionary.identity.keyring import (
     FileKeyProvider,
     KeyProvider,
@@ -68,6 +71,10 @@ class DocumentNotStored(IdentityError):
 
 class NotPermitted(IdentityError):
     """The actor may not do this to this person."""
+
+
+class ReasonMissing(IdentityError):
+    """No reason, or one without visible letters, was given for opening sealed data."""
 
 
 @dataclass(frozen=True)
@@ -658,8 +665,36 @@ def _document_path(document_id: str) -> Path:
     return path
 
 
-def document_store(*, person: Person, source: BinaryIO, max_bytes: int = 20 * 1024 * 1024) -> SealedDocument:
+def document_read(source: BinaryIO, *, max_bytes: int = 20 * 1024 * 1024) -> bytes:
+    """An upload's bytes, refused (``IdentityError``) past ``max_bytes`` without reading further."""
+    data = source.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise IdentityError(f"A document may be at most {max_bytes // (1024 * 1024)} MB.")
+    return data
+
+
+def document_check(
+    source: BinaryIO, *, claimed_type: str | None = None, max_bytes: int = 20 * 1024 * 1024
+) -> tuple[bytes, documents.DocumentInfo]:
+    """Reads an upload and decodes it fully in the sandbox (``identity.documents``): its bytes and
+    what it is, or ``documents.DocumentRefused`` saying why it was refused. CPU work: callers run it
+    before their transaction, as they seal before it."""
+    data = document_read(source, max_bytes=max_bytes)
+    return data, documents.inspect_upload(data, claimed_type)
+
+
+def document_store(
+    *,
+    person: Person,
+    source: BinaryIO,
+    max_bytes: int = 20 * 1024 * 1024,
+    checked: documents.DocumentInfo | None = None,
+) -> SealedDocument:
     """Encrypts an uploaded file to the store with the person's key; its type is checked by content.
+
+    ``checked`` is what ``document_check`` found in these same bytes; without it the file is
+    decoded here (in the sandbox) first. Nothing that does not decode as a PDF, JPEG or PNG within
+    the limits is stored (``documents.DocumentRefused``).
 
     The file is written under a temporary name and renamed only when complete, so a failure (disk
     full, a bad file) leaves nothing behind. If the caller's transaction later rolls back, the
@@ -670,6 +705,11 @@ def document_store(*, person: Person, source: BinaryIO, max_bytes: int = 20 * 10
     if content_type is None:
         raise IdentityError("Only PDF, JPEG and PNG files are accepted; this file is none of them.")
     source.seek(0)
+    if checked is None:
+        _, checked = document_check(source, max_bytes=max_bytes)
+        source.seek(0)
+    if checked.kind != content_type:
+        raise documents.DocumentRefused("mismatch")
     dek = _dek_for(person, key_provider())
     document_id = secrets.token_hex(16)
     final = _document_path(document_id)
@@ -718,6 +758,109 @@ class _LimitedReader:
         if self.count > self.limit:
             raise IdentityError(f"A document may be at most {self.limit // (1024 * 1024)} MB.")
         return data
+
+
+# How long the pictures of an opening may be fetched under its audit entry.
+DOCUMENT_VIEW_MINUTES = 15
+
+
+def reason_checked(reason: str | None, *, refusal: str) -> str:
+    """A reason for opening sealed data as it is logged (format and control characters removed,
+    spaces collapsed), or ``IdentityError(refusal)`` when it does not hold at least five visible
+    characters including a letter: five zero-width spaces are no reason (issue 20, finding 3)."""
+    text = "".join(c for c in (reason or "") if unicodedata.category(c)[0] != "C")
+    text = " ".join(text.split())
+    visible = [c for c in text if unicodedata.category(c)[0] not in "CZ"]
+    if len(visible) < 5 or not any(unicodedata.category(c).startswith("L") for c in visible):
+        raise ReasonMissing(refusal)
+    return text
+
+
+@dataclass(frozen=True)
+class OpenedDocument:
+    """One document of an opening: its row, and its page count or why it cannot be shown."""
+
+    document: SealedDocument
+    pages: int
+    refusal: str | None = None  # a ``documents.REFUSALS`` code
+
+
+@dataclass(frozen=True)
+class DocumentsOpening:
+    entry: int  # the audit entry that records the opening; the pictures are fetched under it
+    documents: list[OpenedDocument]
+
+
+def _document_bytes(document: SealedDocument) -> bytes:
+    person = document.person
+    sink = io.BytesIO()
+    dek = _dek_for(person, key_provider())
+    with _document_path(document.id).open("rb") as source:
+        crypto.decrypt_stream(dek, source, sink, person_id=person.id, kind=f"document:{document.id}")
+    return sink.getvalue()
+
+
+def documents_unseal(*, person: Person, actor: Actor, reason: str) -> DocumentsOpening:
+    """Opens a person's uploaded documents for viewing as pictures: permission, a visible reason,
+    then an audit entry committed *before* anything is decrypted, as for an identity.
+
+    Each document is then decrypted and checked in the sandbox for its page count (or the reason
+    it cannot be shown, e.g. a decompression bomb). The pictures themselves are made by
+    ``document_picture`` under the returned audit entry; the originals are never returned.
+    """
+    _require(actor, Perm.UNSEAL_IDENTITY, person)
+    reason = reason_checked(reason, refusal="Write the reason for opening these documents (at least a few words).")
+    if person.is_erased:
+        raise IdentityError("This person's identity was erased; there is nothing to open.")
+    stored = list(SealedDocument.objects.filter(person=person).order_by("created_at", "id"))
+    if not stored:
+        raise IdentityError("This person has no uploaded documents.")
+    if connection.in_atomic_block:
+        raise IdentityError("documents_unseal must not run inside a transaction: its audit entry must commit first.")
+    with transaction.atomic():
+        entry = audit_record(
+            actor=actor.name,
+            action="document.unsealed",
+            subject=person.id,
+            details={"documents": [d.id for d in stored], "reason": reason[:500]},
+        )
+    opened = []
+    for document in stored:
+        try:
+            info = documents.inspect_upload(_document_bytes(document), document.content_type)
+        except documents.DocumentRefused as exc:
+            opened.append(OpenedDocument(document=document, pages=0, refusal=exc.code))
+        else:
+            opened.append(OpenedDocument(document=document, pages=info.pages))
+    return DocumentsOpening(entry=entry.index, documents=opened)
+
+
+def document_picture(
+    *, document: SealedDocument, actor: Actor, opening: int, page: int, watermark_text: str | None = None
+) -> bytes:
+    """One page of a document as a PNG made in the sandbox, for the actor who opened it.
+
+    ``opening`` must be the index of a ``document.unsealed`` entry that this actor wrote for this
+    document in the last ``DOCUMENT_VIEW_MINUTES``: no picture without its audit entry first.
+    Raises ``NotPermitted`` otherwise, ``documents.DocumentRefused`` for a document that does not
+    decode within the sandbox's limits.
+    """
+    person = document.person
+    _require(actor, Perm.UNSEAL_IDENTITY, person)
+    from legionary.audit.models import Entry
+
+    since = timezone.now() - timedelta(minutes=DOCUMENT_VIEW_MINUTES)
+    entry = Entry.objects.filter(
+        index=opening, action="document.unsealed", actor=actor.name, subject=person.id, created_at__gte=since
+    ).first()
+    if entry is None or document.id not in json.loads(bytes(entry.body))["details"].get("documents", []):
+        raise NotPermitted("Open the documents again with a reason; this opening has expired or is not yours.")
+    pictures = documents.rasterise(
+        _document_bytes(document), document.content_type, first_page=page, max_pages=1, watermark_text=watermark_text
+    )
+    if not pictures:
+        raise IdentityError("This document has no such page.")
+    return pictures[0]
 
 
 def document_open(*, document: SealedDocument, actor: Actor, reason: str, sink: BinaryIO) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -32,6 +33,7 @@ from legionary.identity.models import Person, PersonStatus
 from legionary.identity.services import (
     Actor,
     NewPerson,
+    document_check,
     document_discard_files,
     document_store,
     duplicate_candidates,
@@ -145,8 +147,12 @@ def application_submit(
 ) -> Submission:
     """Receives one validated application: person, case, documents, receipt and screening, all or nothing.
 
+    Each upload is decoded fully in the sandbox (``identity.documents``) before anything is written:
+    ``DocumentRefused`` when one is not the PDF, JPEG or PNG it claims to be (its ``content_type``
+    attribute, when it has one), is damaged, or is too large once opened.
+
     Raises ``IntegrityError`` when ``external_ref`` is already taken, ``IdentityError`` when an
-    upload is refused (wrong type, too large), ``IntakeError`` when there are too many uploads,
+    upload is too large, ``IntakeError`` when there are too many uploads,
     ``TooManySubmissions`` when ``client_address`` (public channels) has reached the hourly limit;
     the accepted submission is counted in the same transaction, so a refused one costs nothing.
     """
@@ -160,7 +166,12 @@ def application_submit(
         # single write lock from its start, and Argon2id inside it would queue every other writer.
         receipt = receipts.new_receipt()
         receipt_lookup, receipt_digest = receipts.lookup_key(receipt), receipts.digest(receipt)
-    # Sealing and blind indexes are CPU work too: done before the transaction for the same reason.
+    # Decoding the uploads, sealing and blind indexes are CPU work too: done before the
+    # transaction for the same reason.
+    checked = [
+        document_check(upload, claimed_type=getattr(upload, "content_type", None), max_bytes=MAX_UPLOAD_BYTES)
+        for upload in uploads
+    ]
     identity = application.identity_document()
     profile, preferred, records = _split_profile(application)
     sealed = person_seal(identity, records=records)
@@ -199,8 +210,11 @@ def application_submit(
                 profile=profile,
                 channel=str(channel),
             )
-            for upload in uploads:
-                stored.append(document_store(person=person, source=upload, max_bytes=MAX_UPLOAD_BYTES).id)
+            for data, info in checked:
+                document = document_store(
+                    person=person, source=io.BytesIO(data), max_bytes=MAX_UPLOAD_BYTES, checked=info
+                )
+                stored.append(document.id)
             if receipt_lookup is not None and receipt_digest is not None:
                 Receipt.objects.create(case=case, lookup=receipt_lookup, digest=receipt_digest, created_at=now)
             flags = _screen(case=case, person=person, actor=actor)

@@ -26,6 +26,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from legionary.access.addresses import client_address
 from legionary.access.policy import public, staff_required
 from legionary.access.roles import Perm
+from legionary.identity.documents import DocumentRefused
 from legionary.identity.services import DocumentNotStored, IdentityError
 from legionary.intake import selectors, services
 from legionary.intake.forms import UPLOAD_ROWS, ApplicationForm
@@ -102,6 +103,9 @@ def _apply(request: HttpRequest) -> HttpResponse:
             except DocumentNotStored as exc:
                 form.add_error(None, str(exc))
                 return _render(request, "intake/apply.html", {"form": form}, lang, status=507)
+            except DocumentRefused as exc:
+                form.add_error(None, _upload_refusal(exc.code))
+                return _render(request, "intake/apply.html", {"form": form}, lang, status=422)
             except IdentityError:
                 form.add_error(
                     None, _("A file was refused. Only PDF, JPEG and PNG files of at most 20 MB each are accepted.")
@@ -113,6 +117,18 @@ def _apply(request: HttpRequest) -> HttpResponse:
             else:
                 return _render(request, "intake/receipt.html", {"receipt": submission.receipt}, lang, status=201)
         return _render(request, "intake/apply.html", {"form": form}, lang, status=400)
+
+
+def _upload_refusal(code: str) -> str:
+    """The applicant's sentence for an upload the sandbox refused (``DocumentRefused.code``)."""
+    if code == "damaged":
+        return _("A file was refused: it is damaged or incomplete. Scan or save it again and send it once more.")
+    if code in ("too-large", "limits"):
+        return _(
+            "A file was refused: it is too large once opened (too many pixels or pages). "
+            "Send a smaller scan of at most 20 pages."
+        )
+    return _("A file was refused: it is not a PDF, JPEG or PNG file, or not the kind of file it says it is.")
 
 
 @public

@@ -16,4 +16,10 @@ urlpatterns = [
     path("<int:case_id>/decide", views.decide, name="decide"),
     path("<int:case_id>/appeal", views.appeal, name="appeal"),
     path("<int:case_id>/unseal", views.unseal, name="unseal"),
+    path("<int:case_id>/documents", views.documents_view, name="documents"),
+    path(
+        "<int:case_id>/documents/<slug:document_id>/<int:opening>/<int:page>.png",
+        views.document_page,
+        name="document-page",
+    ),
 ]

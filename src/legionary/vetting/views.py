@@ -19,13 +19,23 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from legionary.access.models import Staff
 from legionary.access.policy import request_permissions, staff_required
 from legionary.access.roles import Perm
 from legionary.access.scopes import cases_visible_to, get_in_scope_or_404
-from legionary.identity.services import Actor, IdentityError, NotPermitted, unseal_identity
+from legionary.identity import documents
+from legionary.identity.models import SealedDocument
+from legionary.identity.services import (
+    Actor,
+    IdentityError,
+    NotPermitted,
+    ReasonMissing,
+    document_picture,
+    documents_unseal,
+    unseal_identity,
+)
 from legionary.pagination import BadCursor
 from legionary.vetting import guidelines, selectors, services
 from legionary.vetting.catalogue import check_type_name
@@ -257,3 +267,86 @@ def unseal(request: HttpRequest, case_id: int) -> HttpResponse:
         return render(request, "vetting/case.html", {**_case_context(request, case), "error": str(exc)}, status=400)
     # Rendered once in this response only: not stored, not put in the session, not cached.
     return render(request, "vetting/case.html", {**_case_context(request, case), "identity": identity})
+
+
+# --- documents: opened like an identity, shown as pictures only ----------------------------------
+
+
+def _document_refusal(code: str) -> str:
+    """The staff sentence for a document the sandbox would not turn into pictures."""
+    if code in ("too-large", "limits"):
+        return _(
+            "This document is not shown: it expands beyond the limits when opened (a decompression bomb or "
+            "a far too large scan). Ask the applicant for a new scan."
+        )
+    return _("This document is not shown: it is damaged or is not the kind of file it claims to be.")
+
+
+@staff_required(Perm.UNSEAL_IDENTITY)
+@require_http_methods(["GET", "POST"])
+@never_cache
+def documents_view(request: HttpRequest, case_id: int) -> HttpResponse:
+    """The case's uploaded documents: a reason first (POST, audited), then each page as a picture."""
+    case = _case_or_404(request, case_id)
+    listed = list(SealedDocument.objects.filter(person=case.person).order_by("created_at", "id"))
+    context: dict[str, Any] = {"case": case, "listed": listed}
+    if request.method != "POST":
+        return render(request, "vetting/documents.html", context)
+    try:
+        opening = documents_unseal(
+            person=case.person,
+            actor=Actor(request.user.get_username(), request.user),
+            reason=request.POST.get("reason", ""),
+        )
+    except NotPermitted:
+        raise Http404 from None
+    except ReasonMissing:
+        error = _("Write the reason for opening these documents (at least a few words).")
+        return render(request, "vetting/documents.html", {**context, "error": error}, status=400)
+    except IdentityError as exc:
+        return render(request, "vetting/documents.html", {**context, "error": str(exc)}, status=400)
+    shown = []
+    for number, item in enumerate(opening.documents, start=1):
+        kind = {documents.PDF: "PDF", documents.JPEG: "JPEG", documents.PNG: "PNG"}.get(item.document.content_type, "")
+        pages = [
+            {
+                "url": reverse("vetting:document-page", args=[case.pk, item.document.id, opening.entry, page]),
+                "alt": _("Document %(n)s (%(kind)s), page %(page)s of %(pages)s")
+                % {"n": number, "kind": kind, "page": page + 1, "pages": item.pages},
+            }
+            for page in range(item.pages)
+        ]
+        shown.append(
+            {
+                "number": number,
+                "kind": kind,
+                "document": item.document,
+                "pages": pages,
+                "refusal": _document_refusal(item.refusal) if item.refusal else "",
+            }
+        )
+    return render(request, "vetting/documents.html", {**context, "shown": shown})
+
+
+@staff_required(Perm.UNSEAL_IDENTITY)
+@require_GET
+def document_page(request: HttpRequest, case_id: int, document_id: str, opening: int, page: int) -> HttpResponse:
+    """One page of a document as a PNG made in the sandbox, under the audit entry of its opening."""
+    case = _case_or_404(request, case_id)
+    document = SealedDocument.objects.filter(pk=document_id, person=case.person).first()
+    if document is None:
+        raise Http404
+    try:
+        picture = document_picture(
+            document=document, actor=Actor(request.user.get_username(), request.user), opening=opening, page=page
+        )
+    except NotPermitted:
+        raise Http404 from None
+    except documents.DocumentRefused as exc:
+        return HttpResponse(_document_refusal(exc.code), status=422, content_type="text/plain; charset=utf-8")
+    except IdentityError as exc:
+        return HttpResponse(str(exc), status=404, content_type="text/plain; charset=utf-8")
+    response = HttpResponse(picture, content_type="image/png")
+    response["Cache-Control"] = "no-store"
+    response["Content-Disposition"] = f'inline; filename="document-{page + 1}.png"'
+    return response
