@@ -3,6 +3,7 @@
 Usage:
     .venv/bin/python bench/load.py [--requests 3000] [--seconds 240] [--clients 8]
                                    [--workers 4] [--threads 4] [--people 300] [--profile 20] [--json FILE]
+    .venv/bin/python bench/load.py --surge 8,16,32 [--surge-seconds 20] [--people 50]
 
 Without DATABASE_URL it starts a throwaway PostgreSQL server (tests/pgserver.py); with it, it
 creates a database of its own on that server and drops it at the end. With ``--home DIR`` and
@@ -30,6 +31,14 @@ grown to 1M people with ``legionary demo --people 1000000``), adding its own sta
      case         GET  /cases/ID/           (one case)                               -> 200
      start        POST /cases/ID/start      (received -> in review: checks, screening, audit) -> 302
      unseal       POST /cases/ID/unseal     (reason; audited before the identity is shown)   -> 200
+
+With ``--surge 8,16,32`` it measures a surge of applicants instead of the mix: for each value N,
+N applicants at once, each a new visitor, fetch the public form (``GET /apply/``) and submit it in
+full with a PDF upload (``POST /apply/``, multipart, -> 201 and a receipt), for ``--surge-seconds``;
+meanwhile two signed-in staff load their pages (case list, intake queue, one case). It reports
+submissions/s, the submission's p50/p99, errors, the staff pages' p95, and, measured in the same
+run, the CPU of one receipt digest as stored now (HMAC-SHA-256) beside one Argon2id hash as
+stored before.
 
 Prints throughput, error rate, p50/p95/p99 latency per kind and overall, and where the server's
 CPU went (gunicorn workers vs PostgreSQL vs this client), with the machine's total CPU use and
@@ -630,6 +639,196 @@ def mixed_phase(
     }
 
 
+# --- the surge of applicants -------------------------------------------------------------------------
+
+
+def small_pdf(tag: str) -> bytes:
+    """A valid one-page PDF (cross-reference offsets computed), different for each applicant."""
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 200] /Contents 4 0 R >>",
+    ]
+    stream = f"BT /F1 12 Tf 20 100 Td (scan {tag}) Tj ET".encode()
+    objects.append(b"<< /Length " + str(len(stream)).encode() + b" >>\nstream\n" + stream + b"\nendstream")
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += f"{number} 0 obj\n".encode() + body + b"\nendobj\n"
+    xref = len(out)
+    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
+    for offset in offsets:
+        out += f"{offset:010d} 00000 n \n".encode()
+    out += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
+    return bytes(out)
+
+
+def form_fields(i: int, run_id: str) -> dict[str, str | list[str]]:
+    """The public form filled in full, as a person would (tests/intake/test_public_pages.py's fields)."""
+    data = synthetic(i, run_id)
+    who = data["identity"]
+    return {
+        "legion": data["legion"],
+        "given_names": who["given_names"],
+        "family_name": who["family_name"],
+        "date_of_birth": who["date_of_birth"],
+        "place_of_birth": "Loadtestburg",
+        "citizenships": "RU",
+        "phone": who["phone"],
+        "email": who["email"],
+        "doc_1_kind": "passport",
+        "doc_1_country": "RU",
+        "doc_1_number": who["documents"][0]["number"],
+        "kin_1_name": "Synthetic Relative",
+        "kin_1_relation": "sister",
+        "military_experience": "contract",
+        "years_of_service": "3",
+        "skills": ["mortar", "medic"],
+        "motivation": "Synthetic surge applicant.",
+        "consent": "on",
+    }
+
+
+def multipart(fields: dict[str, str | list[str]], files: dict[str, tuple[str, str, bytes]]) -> tuple[bytes, str]:
+    boundary = "----legionary-load-" + secrets.token_hex(12)
+    out = bytearray()
+    for name, value in fields.items():
+        for one in value if isinstance(value, list) else [value]:
+            out += f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{one}\r\n'.encode()
+    for name, (filename, content_type, data) in files.items():
+        out += (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; filename="{filename}"\r\n'
+            f"Content-Type: {content_type}\r\n\r\n"
+        ).encode()
+        out += data + b"\r\n"
+    out += f"--{boundary}--\r\n".encode()
+    return bytes(out), f"multipart/form-data; boundary={boundary}"
+
+
+def apply_once(port: int, number: int, run_id: str) -> tuple[str | None, float, float]:
+    """One new visitor: fetches the form, submits it with an upload. (error, GET s, POST s)."""
+    visitor = Session(port)
+    started = time.perf_counter()
+    status, page, _ = visitor.request("GET", "/apply/?lang=en")
+    fetched = time.perf_counter()
+    token = re.search(rb'name="csrfmiddlewaretoken" value="([^"]+)"', page)
+    if status != 200 or token is None:
+        return f"form page status {status}", fetched - started, 0.0
+    fields = {**form_fields(number, run_id), "csrfmiddlewaretoken": token.group(1).decode()}
+    body, content_type = multipart(
+        fields, {"upload_1": ("passport.pdf", "application/pdf", small_pdf(f"{run_id}{number}"))}
+    )
+    status, page, _ = visitor.request("POST", "/apply/?lang=en", body, {"Content-Type": content_type})
+    posted = time.perf_counter()
+    if status != 201:
+        return f"submit status {status}", fetched - started, posted - fetched
+    return None, fetched - started, posted - fetched
+
+
+def receipt_digest_costs(count: int = 200) -> tuple[float, float]:
+    """(ms CPU of one receipt digest as stored now, HMAC-SHA-256; ms CPU of one Argon2id hash as before),
+    both with the intake's own code and parameters, in this process."""
+    import hashlib
+    import hmac
+
+    key = secrets.token_bytes(32)
+    started = time.process_time()
+    for i in range(count):
+        hmac.new(key, f"load test receipt words number {i}".encode(), hashlib.sha256).hexdigest()
+    hmac_ms = (time.process_time() - started) / count * 1000
+    return hmac_ms, argon2_cost()
+
+
+def surge_phase(
+    port: int,
+    staff: list[Session],
+    cases: list[int],
+    applicants: int,
+    seconds: float,
+    run_id: str,
+    meter: CpuMeter,
+    cores: int,
+) -> dict[str, Any]:
+    """``applicants`` concurrent new visitors submitting the full form for ``seconds``; staff pages meanwhile."""
+    print(f"\nSurge: {applicants} applicants at once for {seconds:.0f} s, two staff loading pages meanwhile")
+    counter = iter(range(10**9))
+    lock = threading.Lock()
+    gets: list[float] = []
+    posts: list[float] = []
+    errors: list[str] = []
+    staff_lat: list[float] = []
+    staff_errors: list[str] = []
+    deadline = time.monotonic() + seconds
+
+    def applicant() -> None:
+        while time.monotonic() < deadline:
+            with lock:
+                number = next(counter)
+            try:
+                error, got, posted = apply_once(port, number, run_id)
+            except Exception as exc:  # noqa: BLE001 — every failure is counted, none stops the run
+                error, got, posted = f"{type(exc).__name__}: {exc}", 0.0, 0.0
+            with lock:
+                gets.append(got)
+                if error:
+                    errors.append(error)
+                else:
+                    posts.append(posted)
+
+    def officer(session: Session, rng: random.Random) -> None:
+        while time.monotonic() < deadline:
+            path = rng.choice(["/cases/", "/intake/", f"/cases/{rng.choice(cases)}/"])
+            started = time.perf_counter()
+            try:
+                status = session.request("GET", path)[0]
+                error = None if status == 200 else f"{path} status {status}"
+            except Exception as exc:  # noqa: BLE001
+                error = f"{type(exc).__name__}: {exc}"
+            with lock:
+                staff_lat.append(time.perf_counter() - started)
+                if error:
+                    staff_errors.append(error)
+
+    before = meter.read()
+    started = time.monotonic()
+    threads = [threading.Thread(target=applicant) for _ in range(applicants)]
+    threads += [threading.Thread(target=officer, args=(s, random.Random(n))) for n, s in enumerate(staff)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=seconds + 2 * TIMEOUT)
+    wall = time.monotonic() - started
+    used = delta(meter.read(), before)
+    row = {
+        "applicants": applicants,
+        "seconds": wall,
+        "submissions": len(posts),
+        "submissions_per_s": len(posts) / wall if wall else float("nan"),
+        "submit_p50_ms": percentile(posts, 50) * 1000,
+        "submit_p99_ms": percentile(posts, 99) * 1000,
+        "form_page_p50_ms": percentile(gets, 50) * 1000,
+        "errors": len(errors),
+        "staff_requests": len(staff_lat),
+        "staff_p95_ms": percentile(staff_lat, 95) * 1000,
+        "staff_errors": len(staff_errors),
+    }
+    print(
+        f"  {row['submissions']} submissions in {wall:.1f} s: {row['submissions_per_s']:.1f}/s; submit p50 "
+        f"{row['submit_p50_ms']:.0f} ms, p99 {row['submit_p99_ms']:.0f} ms "
+        f"(form page p50 {row['form_page_p50_ms']:.0f} ms); "
+        f"errors {row['errors']}"
+    )
+    print(
+        f"  staff pages meanwhile: {row['staff_requests']} requests, p95 {row['staff_p95_ms']:.0f} ms, "
+        f"errors {row['staff_errors']}"
+    )
+    for message in sorted(set(errors + staff_errors))[:5]:
+        print(f"  error: {message}")
+    row.update(report_cpu("CPU", {**used, "wall": wall}, len(posts), cores))
+    return row
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--requests", type=int, default=3000, help="stop each mixed phase after this many requests")
@@ -651,6 +850,10 @@ def main() -> int:
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument(
+        "--surge", help="measure a surge of applicants instead of the mix: concurrent applicants, e.g. 8,16,32"
+    )
+    parser.add_argument("--surge-seconds", type=float, default=20, help="how long each surge level lasts")
+    parser.add_argument(
         "--home",
         type=Path,
         help="run against this kept instance (its LEGIONARY_HOME; DATABASE_URL must then name its "
@@ -658,10 +861,13 @@ def main() -> int:
         "staff, a pool of applications and its requests' records to it, and drops nothing",
     )
     args = parser.parse_args()
-    phases = [int(c) for c in args.clients.split(",")]
+    # A surge needs two signed-in intake officers for the staff pages measured meanwhile.
+    phases = [int(c) for c in args.clients.split(",")] if not args.surge else [2]
+    if args.surge:
+        args.profile = 0
     mixes = [parse_mix(m) for m in args.mix.split(";")]
     cores = os.cpu_count() or 1
-    starts = sum(m.get("start", 0) / sum(m.values()) for m in mixes)
+    starts = sum(m.get("start", 0) / sum(m.values()) for m in mixes) if not args.surge else 0
     wanted = len(phases) * args.requests * starts * 1.5 + args.profile + 50
     pool = args.pool or int(wanted)
     out: dict[str, Any] = {"args": {k: str(v) for k, v in vars(args).items()}, "cores": cores}
@@ -708,14 +914,31 @@ def main() -> int:
                     f"legionary serve: {args.workers} workers x {args.threads} threads on 127.0.0.1:{port}; "
                     f"{len(clients)} clients signed in with password + TOTP; {cores} cores on this machine"
                 )
-                if args.profile:
-                    out["profile"] = profile_phase(clients[0], meter, args.profile)
-                target = (os.environ["DATABASE_URL"], url.rsplit("/", 1)[1])
-                out["mixed"] = [
-                    mixed_phase(clients[:n], meter, args.requests, args.seconds, target, cores, mix)
-                    for mix in mixes
-                    for n in phases
-                ]
+                if args.surge:
+                    hmac_ms, argon2_ms = receipt_digest_costs()
+                    print(
+                        "\nReceipt digest, measured in this run: "
+                        f"HMAC-SHA-256 {hmac_ms * 1000:.1f} µs CPU (stored now); "
+                        f"Argon2id {argon2_ms:.1f} ms CPU (stored before), which alone would cap submissions at "
+                        f"{cores * 1000 / argon2_ms:.0f}/s on {cores} cores"
+                    )
+                    staff = [clients[0].sessions["intake"], clients[1].sessions["intake"]]
+                    out["receipt_digest"] = {"hmac_sha256_ms": hmac_ms, "argon2id_ms": argon2_ms}
+                    out["surge"] = [
+                        surge_phase(
+                            port, staff, cases, int(n), args.surge_seconds, f"surge{args.seed}{tag}", meter, cores
+                        )
+                        for n in args.surge.split(",")
+                    ]
+                else:
+                    if args.profile:
+                        out["profile"] = profile_phase(clients[0], meter, args.profile)
+                    target = (os.environ["DATABASE_URL"], url.rsplit("/", 1)[1])
+                    out["mixed"] = [
+                        mixed_phase(clients[:n], meter, args.requests, args.seconds, target, cores, mix)
+                        for mix in mixes
+                        for n in phases
+                    ]
             verify = subprocess.run(
                 [LEGIONARY, "audit", "verify", "--json"],
                 env=env,

@@ -7,6 +7,8 @@ through the same session keys the login view sets.
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 import pytest
 from django.test import Client
@@ -27,6 +29,14 @@ def instance_keys() -> None:
 
     keyring_init()
     signing_key_init()
+
+
+@pytest.fixture(autouse=True)
+def kept_checkpoint_per_test(settings: Any, tmp_path: Path) -> None:
+    """Each test keeps its audit checkpoints outside the database in its own file: the test
+    database is emptied between tests, and a checkpoint kept by an earlier test would (rightly)
+    make the next test's log look truncated."""
+    settings.LEGIONARY_AUDIT_CHECKPOINT = tmp_path / "audit-checkpoint"
 
 
 @pytest.fixture

@@ -38,8 +38,9 @@ def _as_postgres(cmd: list[str]) -> list[str]:
 
 
 @contextmanager
-def postgres_server() -> Iterator[str]:
-    """Yields a DATABASE_URL for a superuser on a fresh server."""
+def postgres_server(password: str | None = None) -> Iterator[str]:
+    """Yields a DATABASE_URL for a superuser on a fresh server (with ``password``: one that asks
+    for it, scram-sha-256, and a URL that carries it percent-encoded)."""
     root = Path(tempfile.mkdtemp(prefix="legionary-pg-"))
     data, sock = root / "data", root / "sock"
     sock.mkdir()
@@ -49,8 +50,15 @@ def postgres_server() -> Iterator[str]:
     port = _free_port()
     log = root / "server.log"
     try:
+        auth = ["-A", "trust"]
+        if password is not None:
+            pwfile = root / "pwfile"
+            pwfile.write_text(password + "\n", encoding="utf-8")
+            if os.geteuid() == 0:
+                shutil.chown(pwfile, "postgres", "postgres")
+            auth = ["-A", "scram-sha-256", f"--pwfile={pwfile}"]
         subprocess.run(
-            _as_postgres([_bin("initdb"), "-D", str(data), "-U", "postgres", "-A", "trust", "--no-sync", "-E", "UTF8"]),
+            _as_postgres([_bin("initdb"), "-D", str(data), "-U", "postgres", *auth, "--no-sync", "-E", "UTF8"]),
             check=True,
             stdout=subprocess.DEVNULL,
         )
@@ -63,14 +71,24 @@ def postgres_server() -> Iterator[str]:
             check=True,
             stdout=subprocess.DEVNULL,
         )
-        # For tests that stop and start the server under load (tests/reliability/test_resources.py).
+        # For tests that stop and start the server under load (tests/reliability/test_resources.py);
+        # a password server started by one test is not the suite's server.
         os.environ.update(
-            LEGIONARY_TEST_PGDATA=str(data),
-            LEGIONARY_TEST_PGCTL=_bin("pg_ctl"),
-            LEGIONARY_TEST_PGOPTIONS=options,
-            LEGIONARY_TEST_PGLOG=str(log),
-            LEGIONARY_TEST_PGAS=" ".join(_as_postgres([])),
+            {}
+            if password is not None
+            else dict(
+                LEGIONARY_TEST_PGDATA=str(data),
+                LEGIONARY_TEST_PGCTL=_bin("pg_ctl"),
+                LEGIONARY_TEST_PGOPTIONS=options,
+                LEGIONARY_TEST_PGLOG=str(log),
+                LEGIONARY_TEST_PGAS=" ".join(_as_postgres([])),
+            )
         )
+        if password is not None:
+            from urllib.parse import quote
+
+            yield f"postgres://postgres:{quote(password, safe='')}@127.0.0.1:{port}/postgres"
+            return
         yield f"postgres://postgres@127.0.0.1:{port}/postgres"
     finally:
         if data.exists():

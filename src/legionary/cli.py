@@ -11,8 +11,24 @@ import secrets
 import sys
 from pathlib import Path
 
+from django.core.management import ManagementUtility
+from django.core.management.base import BaseCommand
+
 # Verbs that run before anything is initialised and touch no database.
 _NO_SETUP_VERBS = {"help", "--help", "-h", "version", "--version"}
+
+# Django's own verbs that `legionary` keeps; our apps' verbs are all kept. Every other Django verb
+# is refused, because it empties or rewrites data behind the audit log's back (flush, sqlflush,
+# loaddata, migrate, squashmigrations, createcachetable, remove_stale_contenttypes, clearsessions),
+# changes staff accounts or their sign-in without an audit entry (createsuperuser, changepassword,
+# addstatictoken, the axes_reset* family: `legionary staff` does these, audited), prints secrets or
+# data (diffsettings shows SECRET_KEY; dumpdata, dbshell, inspectdb, sqlmigrate,
+# sqlsequencereset, showmigrations, axes_list_attempts), or is for developers and serves nothing
+# safely (runserver, testserver, test, startapp, startproject, makemigrations, optimizemigration,
+# makemessages, compilemessages, collectstatic, findstatic, sendtestemail). Migrations run through
+# `init` (and `restore`); developers reach the rest through `django-admin` with their own settings.
+KEPT_DJANGO_VERBS = frozenset({"check", "shell"})
+_OUR_APPS_PREFIX = "legionary."
 
 
 def _fail(message: str, code: int = 2) -> int:
@@ -66,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
 def _run(args: list[str], verb: str) -> int:
     from legionary.settings_check import check_environment
 
-    problem = check_environment(verb)
+    problem = check_environment(verb, help_only=_asks_for_help(args))
     if problem:
         return _fail(problem)
     if verb == "init":
@@ -77,20 +93,71 @@ def _run(args: list[str], verb: str) -> int:
         settings.SECRET_KEY = Path(settings.SECRET_KEY_FILE).read_text(encoding="ascii").strip()
 
     import django
-    from django.core.management import execute_from_command_line, get_commands
 
     django.setup()
-    if verb not in _NO_SETUP_VERBS and verb not in get_commands():
-        return _fail(f"unknown command {verb!r}. Run `legionary help` to see the commands.")
-    if verb not in _NO_SETUP_VERBS:
+    verbs = legionary_verbs()
+    if verb not in _NO_SETUP_VERBS and verb not in verbs:
+        return _fail(_unknown_verb(verb))
+    if verb in {"help", "--help", "-h"} and len(args) > 2 and args[2] not in verbs and not args[2].startswith("-"):
+        return _fail(_unknown_verb(args[2]))
+    if verb not in _NO_SETUP_VERBS and not _asks_for_help(args):
         problem = _database_problem()
         if problem:
             return _fail(problem)
     try:
-        execute_from_command_line(args)
+        _Utility(args, verbs).execute()
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
     return 0
+
+
+def _unknown_verb(verb: str) -> str:
+    from django.core.management import get_commands
+
+    if verb in get_commands():
+        return (
+            f"`{verb}` is not a legionary command: it is one of Django's own, left out because it bypasses the "
+            "audit log or is for developers. Run `legionary help` to see the commands."
+        )
+    return f"unknown command {verb!r}. Run `legionary help` to see the commands."
+
+
+def _asks_for_help(args: list[str]) -> bool:
+    """`legionary VERB --help` needs neither a database nor keys, so none is checked."""
+    return any(a in {"-h", "--help"} for a in args[2:])
+
+
+def legionary_verbs() -> dict[str, str]:
+    """The verbs `legionary` offers: our apps' management commands and the Django verbs kept."""
+    from django.core.management import get_commands
+
+    # get_commands() names the package a verb comes from: "legionary.audit", "django.core", ...
+    return {
+        name: app
+        for name, app in get_commands().items()
+        if name in KEPT_DJANGO_VERBS or app.startswith(_OUR_APPS_PREFIX)
+    }
+
+
+class _Utility(ManagementUtility):
+    """Django's command runner, restricted to `legionary_verbs()` in its help and its dispatch."""
+
+    def __init__(self, argv: list[str], verbs: dict[str, str]) -> None:
+        super().__init__(argv)
+        self.verbs = verbs
+
+    def main_help_text(self, commands_only: bool = False) -> str:
+        if commands_only:
+            return "\n".join(sorted(self.verbs))
+        lines = ["", f"Type '{self.prog_name} help <subcommand>' for help on a specific subcommand.", ""]
+        lines += ["Available subcommands:", "", *(f"    {name}" for name in sorted(self.verbs))]
+        return "\n".join(lines)
+
+    def fetch_command(self, subcommand: str) -> BaseCommand:
+        if subcommand not in self.verbs:
+            sys.stderr.write(f"legionary: {_unknown_verb(subcommand)}\n")
+            sys.exit(2)
+        return super().fetch_command(subcommand)
 
 
 def _database_problem() -> str | None:
@@ -99,13 +166,23 @@ def _database_problem() -> str | None:
 
     try:
         connection.ensure_connection()
-    except OperationalError:
+    except OperationalError as exc:
         where = connection.settings_dict.get("HOST") or connection.settings_dict.get("NAME")
         port = connection.settings_dict.get("PORT") or ""
-        return (
-            f"the database at {where}{':' + str(port) if port else ''} does not answer. "
-            "Check DATABASE_URL and that the server is running."
-        )
+        at = f"{where}{':' + str(port) if port else ''}"
+        user = connection.settings_dict.get("USER") or ""
+        # The server's own words say which: never echoed, since they may quote the URL.
+        said = str(exc).lower()
+        if "password authentication failed" in said or "no password supplied" in said:
+            return (
+                f"the database at {at} refused the password of user {user!r}. Check the password in DATABASE_URL "
+                "(characters such as / @ : % # must be percent-encoded there)."
+            )
+        if "does not exist" in said and "database" in said:
+            return f"the database server at {at} has no database {connection.settings_dict.get('NAME')!r}. Create it."
+        if "does not exist" in said and "role" in said:
+            return f"the database server at {at} has no user {user!r}. Create it, or fix DATABASE_URL."
+        return f"the database at {at} does not answer. Check DATABASE_URL and that the server is running."
     return None
 
 

@@ -12,6 +12,32 @@ EXIT_CHECK_FAILED = 1
 EXIT_USAGE = 2
 EXIT_PARTIAL = 3
 
+OPERATOR_ENV = "LEGIONARY_OPERATOR"
+
+
+def operator_actor() -> str:
+    """The audit log's actor for a command run by hand: ``cli:`` and the person behind it.
+
+    ``LEGIONARY_OPERATOR`` when set; otherwise the login name of whoever ran it, which is
+    ``SUDO_USER`` under sudo, and the session's login name (``getlogin``) under ``runuser`` or
+    ``su``; otherwise the account the command runs as (a timer's service user). Staff usernames
+    hold no colon, so ``cli:NAME`` can never be taken for a staff member.
+    """
+    name = os.environ.get(OPERATOR_ENV, "").strip() or os.environ.get("SUDO_USER", "").strip()
+    if not name:
+        try:
+            name = os.getlogin()
+        except OSError:  # no controlling terminal (a timer, a pipe): the account itself
+            name = ""
+    if not name:
+        import pwd
+
+        try:
+            name = pwd.getpwuid(os.getuid()).pw_name
+        except KeyError:
+            name = f"uid {os.getuid()}"
+    return f"cli:{name}"[:150]
+
 
 class UsageError(CommandError):
     """Bad usage or configuration: exit 2, nothing written."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +61,12 @@ LEGIONARY_KEYRING = Path(os.environ.get("LEGIONARY_KEYRING") or LEGIONARY_HOME /
 LEGIONARY_UPLOADS = LEGIONARY_HOME / "uploads"
 LEGIONARY_AUDIT_KEY = (
     Path(os.environ.get("LEGIONARY_AUDIT_KEY") or LEGIONARY_KEYRING.parent / "audit-signing.key")
+    .expanduser()
+    .absolute()
+)
+# The newest signed audit checkpoint, also kept outside the database (legionary.audit.kept_checkpoint).
+LEGIONARY_AUDIT_CHECKPOINT = (
+    Path(os.environ.get("LEGIONARY_AUDIT_CHECKPOINT") or LEGIONARY_KEYRING.parent / "audit-checkpoint")
     .expanduser()
     .absolute()
 )
@@ -167,9 +174,32 @@ def _is_local(host: str) -> bool:
     return host == "" or host.startswith("/") or host in {"localhost", "::1"} or host.startswith("127.")
 
 
+def _password_needs_encoding(url: str) -> bool:
+    """True when the URL's password holds a character that ends or splits the userinfo part.
+
+    The userinfo is everything between ``://`` and the last ``@`` before the host; a password may
+    hold ``%XX`` escapes but no raw ``/ @ : # ? [ ]`` (RFC 3986), and no ``%`` not followed by two
+    hex digits.
+    """
+    rest = url.partition("://")[2]
+    userinfo, at, _host = rest.rpartition("@")
+    if not at:
+        return False
+    _user, colon, password = userinfo.partition(":")
+    if not colon:
+        return "/" in userinfo or "@" in userinfo
+    return any(c in password for c in "/@#?[]") or re.search(r"%(?![0-9A-Fa-f]{2})", password) is not None
+
+
 def _database() -> dict[str, Any]:
     url = os.environ.get("DATABASE_URL", "").strip()
     if url:
+        if _password_needs_encoding(url):
+            raise ConfigurationError(
+                "The password in DATABASE_URL holds a character that must be percent-encoded (/ as %2F, @ as %40, "
+                "# as %23, ? as %3F, % as %25). Encode it, for example with "
+                "python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=\"\"))' PASSWORD."
+            )
         try:
             config: dict[str, Any] = dict(dj_database_url.parse(url, conn_max_age=60))
         except Exception:  # noqa: BLE001 — the parser raises several types; the URL itself may hold a password

@@ -12,7 +12,9 @@ class ConfigurationError(Exception):
 _NEEDS_NOTHING = {"help", "--help", "-h", "version", "--version"}
 
 
-def check_environment(verb: str) -> str | None:
+def check_environment(verb: str, *, help_only: bool = False) -> str | None:
+    """A sentence about what is wrong before ``verb`` can run, or None. ``help_only``: the command
+    was asked for its help, which needs valid settings but no home, key or database."""
     if verb in _NEEDS_NOTHING:
         return None
     try:
@@ -21,6 +23,8 @@ def check_environment(verb: str) -> str | None:
         home = Path(settings.LEGIONARY_HOME)
     except ConfigurationError as exc:
         return str(exc)
+    if help_only:
+        return None
     from legionary.cli import _ensure_home
 
     uses_sqlite = settings.DATABASES["default"]["ENGINE"].endswith("sqlite3")

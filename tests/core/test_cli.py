@@ -166,7 +166,7 @@ def _sign_in(opener: urllib.request.OpenerDirector, base_url: str, username: str
         return int(exc.code), str(exc.url)
 
 
-def test_a_locked_out_account_is_unlocked_with_legionary_axes_reset_username(
+def test_a_locked_out_account_is_unlocked_with_legionary_staff_unlock(
     initialised: dict[str, str], tmp_path: Path
 ) -> None:
     # The operations guide tells operators to do exactly this.
@@ -178,7 +178,7 @@ def test_a_locked_out_account_is_unlocked_with_legionary_axes_reset_username(
         answers = [_sign_in(opener, server.base_url, "gina", "wrong password")[0] for _ in range(5)]
         assert answers == [200, 200, 200, 200, 429]
         assert _sign_in(opener, server.base_url, "gina", password)[0] == 429
-        reset = run_legionary(env, "axes_reset_username", "gina")
+        reset = run_legionary(env, "staff", "unlock", "gina")
         assert reset.returncode == 0, reset.stderr
         status, url = _sign_in(opener, server.base_url, "gina", password)
     assert (status, url) == (200, server.base_url + "/login/enrol/")

@@ -402,7 +402,7 @@ def test_the_client_address_is_passed_on_and_cannot_be_forged(proxy: Proxy) -> N
         conn.close()
     assert response.status == 200
     assert b"Sign-in failed" in page
-    listed = run_legionary(proxy.env, "axes_list_attempts")
+    listed = run_legionary(proxy.env, "staff", "attempts")
     assert listed.returncode == 0, listed.stderr
     attempts = [line.split("\t") for line in listed.stdout.splitlines() if username in line]
     assert [a[0] for a in attempts] == ["127.0.0.1"], listed.stdout

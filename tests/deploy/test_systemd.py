@@ -140,8 +140,24 @@ def test_the_timer_services_run_existing_legionary_verbs(unit_name: str, verb: l
     # Its output folder is writable under ProtectSystem=strict.
     written = re.search(r'"(/var/[^"$]+)/\$\(date', argv[2])
     assert written is not None
-    writable = one(unit, "Service", "ReadWritePaths").split()
+    writable = [w.removeprefix("-") for w in one(unit, "Service", "ReadWritePaths").split()]
     assert any(written.group(1) == w or written.group(1).startswith(w + "/") for w in writable), writable
+    # ...and exists: made by the unit itself before the verb runs (below /var/lib/legionary, or
+    # with full privileges where the service user could not make it), owned by the service user.
+    made = [shlex.split(v.removeprefix("+")) for v in values(unit, "Service", "ExecStartPre")]
+    folder = written.group(1)
+    assert [folder] in [m[-1:] for m in made if m[0] in ("/bin/mkdir", "/usr/bin/install")], made
+    if not folder.startswith("/var/lib/legionary"):
+        install = next(m for m in made if m[-1] == folder)
+        assert install[:2] == ["/usr/bin/install", "-d"] and "legionary" in install, install
+        assert any(v.startswith("+") for v in values(unit, "Service", "ExecStartPre"))
+
+
+def test_the_units_named_in_the_operations_guide_are_the_units_shipped() -> None:
+    guide = (ROOT / "docs" / "operations.md").read_text(encoding="utf-8")
+    named = set(re.findall(r"`deploy/systemd/(legionary[a-z-]*)\.(?:service|\{service,timer\})`", guide))
+    shipped = {p.stem for p in UNITS.iterdir()}
+    assert named == shipped
 
 
 def test_the_report_refresh_service_runs_the_real_verb_with_accepted_options() -> None:

@@ -56,7 +56,7 @@ def test_exact_figures_are_shown_only_with_exact_and_that_is_audited(world: Worl
     assert received["International Legion"] == 1
     assert "< 5" not in json.dumps(document)
     entry = Entry.objects.get(action="reports.exact_printed")
-    assert entry.actor == "cli"
+    assert entry.actor.startswith("cli:") and len(entry.actor) > len("cli:")
     assert json.loads(bytes(entry.body))["details"]["report"] == "pipeline"
 
 

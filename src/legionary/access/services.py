@@ -112,3 +112,38 @@ def staff_confirm_second_factor(*, staff: Staff, device: TOTPDevice) -> list[str
 
 def base32_secret(device: TOTPDevice) -> str:
     return base64.b32encode(device.bin_key).decode("ascii").rstrip("=")
+
+
+def staff_set_password(*, username: str, actor: str) -> str:
+    """Gives an account a new random password (what Django's changepassword did, audited).
+
+    Its authenticator stays: the new password alone does not sign in. Returns the password, shown once.
+    """
+    with transaction.atomic():
+        staff = Staff.objects.select_for_update().filter(username=username).first()
+        if staff is None:
+            raise StaffError(f"There is no staff account named {username!r}; `legionary staff list` shows them.")
+        password = generate_password()
+        staff.set_password(password)
+        staff.save(update_fields=["password"])
+        audit_record(actor=actor, action="staff.password_reset", details={"username": username})
+    return password
+
+
+def staff_unlock(*, username: str, address: str | None, actor: str) -> int:
+    """Clears the failed sign-ins that lock an account out (from one address, or from all).
+
+    What ``axes_reset_username`` did, with an audit entry. Returns how many records were cleared.
+    """
+    from axes.utils import reset
+
+    if not Staff.objects.filter(username=username).exists():
+        raise StaffError(f"There is no staff account named {username!r}; `legionary staff list` shows them.")
+    with transaction.atomic():
+        cleared = int(reset(ip=address, username=username))
+        audit_record(
+            actor=actor,
+            action="staff.unlocked",
+            details={"username": username, "address": address or "", "cleared": cleared},
+        )
+    return cleared

@@ -29,7 +29,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from legionary.audit import checkpoint as notes
-from legionary.audit import merkle
+from legionary.audit import kept_checkpoint, merkle
 from legionary.audit.models import Checkpoint, Entry, LogHead, Node
 from legionary.db import insert_instances
 
@@ -348,7 +348,10 @@ def _make_checkpoint(size: int, now: datetime) -> Checkpoint:
     root = merkle.root(DbNodeStore(), size)
     body = notes.format_checkpoint(settings.LEGIONARY_LOG_ORIGIN, size, root)
     note = signer().sign(body)
-    return Checkpoint.objects.create(size=size, root=root, note=note, created_at=now)
+    made = Checkpoint.objects.create(size=size, root=root, note=note, created_at=now)
+    # Outside the database too, once it is committed: a log that later loses entries fails against it.
+    transaction.on_commit(lambda: kept_checkpoint.keep(note))
+    return made
 
 
 def checkpoint_now() -> Checkpoint:

@@ -82,6 +82,8 @@ class VerifyResult:
     problems: list[Problem] = field(default_factory=list)
     external: list[int] = field(default_factory=list)
     """Sizes of the checkpoints given from off the machine that were checked."""
+    kept: int | None = None
+    """Size of the checkpoint kept outside the database, when there was one and it opened."""
 
     @property
     def ok(self) -> bool:
@@ -100,6 +102,7 @@ class VerifyResult:
             "entries": self.entries,
             "checkpoints": self.checkpoints,
             "external_checkpoints": self.external,
+            "kept_checkpoint": self.kept,
             "root": self.root.hex(),
             "first_bad_entry": self.first("entry"),
             "first_bad_checkpoint": self.first("checkpoint"),
@@ -471,13 +474,15 @@ def audit_verify(
     progress: Callable[[int], object] | None = None,
     verifier: str | None = None,
     external_notes: Iterable[str] = (),
+    kept: tuple[str, str] | None = None,
 ) -> VerifyResult:
     """Recomputes the tree from the entries and checks it against every stored checkpoint.
 
     ``verifier`` is a witness's copy of the public key (default: this instance's own key, which
     an intruder who holds the machine could have replaced). ``external_notes`` are checkpoints
     kept off the machine: each must verify and match the log's recomputed root at its size, which
-    proves the log is an append-only extension of what was signed then. Raises ``AuditError`` for
+    proves the log is an append-only extension of what was signed then. ``kept`` is (where, note)
+    of the checkpoint kept outside the database (``kept_checkpoint``), checked the same way. Raises ``AuditError`` for
     a malformed verifier key; everything wrong with the log is a ``Problem`` in the result.
     """
     key = parse_verifier(verifier)
@@ -509,6 +514,16 @@ def audit_verify(
                 )
                 result.external.append(opened.size)
 
+        if kept is not None:
+            where, note = kept
+            opened, error = _open(note, key, f"the checkpoint kept at {where}")
+            if opened is None:
+                result.problems.append(Problem("checkpoint", 0, error or f"the checkpoint kept at {where}"))
+            else:
+                outside.append(
+                    _Signed(opened.size, opened.root, f"the checkpoint kept at {where} (size {opened.size})")
+                )
+                result.kept = opened.size
         sizes = {s.size for s in signed + outside}
         scan = _scan_in_ranges(sizes, head, progress)
         if scan is not None:
@@ -521,7 +536,9 @@ def audit_verify(
 
 
 def _copy(result: VerifyResult) -> VerifyResult:
-    return VerifyResult(checkpoints=result.checkpoints, problems=list(result.problems), external=list(result.external))
+    return VerifyResult(
+        checkpoints=result.checkpoints, problems=list(result.problems), external=list(result.external), kept=result.kept
+    )
 
 
 def _check_scan(

@@ -61,6 +61,8 @@ from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption,
 from django.conf import settings
 from django.db import connection, connections, transaction
 
+from legionary.audit import kept_checkpoint
+
 MAGIC: Final = b"LEGIONARY-BACKUP\x00\x01\n"
 SIG_DOMAIN: Final = b"legionary/backup-signature/v1\n"
 HKDF_INFO: Final = b"legionary/backup/v1"
@@ -113,11 +115,33 @@ def backup_key_init(private_out: Path) -> tuple[Path, str]:
         raise BackupError(f"{private_out} already exists; choose another path for the private backup key.")
     private = X25519PrivateKey.generate()
     raw_private = private.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
-    private_out.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    _write_new(private_out, f"{_PRIVATE_LABEL} {base64.b64encode(raw_private).decode('ascii')}\n")
-    public_path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    _write_new(public_path, f"{_PUBLIC_LABEL} {base64.b64encode(_raw(private.public_key())).decode('ascii')}\n")
+    try:
+        private_out.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        _write_new(private_out, f"{_PRIVATE_LABEL} {base64.b64encode(raw_private).decode('ascii')}\n")
+    except OSError as exc:
+        raise BackupError(
+            f"Cannot write the private backup key to {private_out} ({exc.strerror}) as user {_user()}; give "
+            "--private-key-out a path that user can write (in LEGIONARY_HOME, say), then move it off the machine."
+        ) from None
+    try:
+        public_path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        _write_new(public_path, f"{_PUBLIC_LABEL} {base64.b64encode(_raw(private.public_key())).decode('ascii')}\n")
+    except OSError as exc:
+        private_out.unlink(missing_ok=True)  # a private key without its public half encrypts nothing
+        raise BackupError(
+            f"Cannot write the backup public key to {public_path} ({exc.strerror}) as user {_user()}; make the "
+            "keyring's folder writable by that user."
+        ) from None
     return public_path, key_id(private.public_key())
+
+
+def _user() -> str:
+    import pwd
+
+    try:
+        return pwd.getpwuid(os.geteuid()).pw_name
+    except KeyError:
+        return f"uid {os.geteuid()}"
 
 
 def _write_new(path: Path, text: str) -> None:
@@ -313,12 +337,30 @@ def _tar_add(tar: tarfile.TarFile, name: str, handle: BinaryIO, size: int) -> _H
     return reader
 
 
+def check_destination(destination: Path) -> None:
+    """Refuses, with a sentence, an archive path that exists or whose folder is missing or not writable."""
+    if destination.exists():
+        raise BackupError(f"{destination} already exists; give a new file name.")
+    folder = destination.parent
+    if not folder.is_dir():
+        raise BackupError(
+            f"The folder {folder} does not exist; create it (writable by user {_user()}) or give another path."
+        )
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise BackupError(f"User {_user()} cannot write in {folder}; give a folder it can write, or fix its owner.")
+
+
+def _kek_versions_in_use() -> set[int]:
+    from legionary.identity.models import SealedIdentity
+
+    return set(SealedIdentity.objects.values_list("kek_version", flat=True).distinct())
+
+
 def backup_create(*, destination: Path, progress: Progress | None = None, actor: str = "cli") -> BackupResult:
     """Writes an encrypted, signed archive of the database and uploads to ``destination``."""
     from legionary.audit.services import AuditError, audit_record, signer
 
-    if destination.exists():
-        raise BackupError(f"{destination} already exists; give a new file name.")
+    check_destination(destination)
     try:
         signing = signer()
     except AuditError as exc:
@@ -342,7 +384,9 @@ def backup_create(*, destination: Path, progress: Progress | None = None, actor:
     work = Path(tempfile.mkdtemp(prefix=".backup-", dir=settings.LEGIONARY_HOME))
     try:
         snapshot = work / database_member
+        kek_versions = _kek_versions_in_use()
         _snapshot_database(snapshot)
+        kek_versions |= _kek_versions_in_use()  # a rotation during the snapshot: both sides
         fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "wb") as raw_out:
             out = _HashingFile(raw_out)
@@ -380,6 +424,7 @@ def backup_create(*, destination: Path, progress: Progress | None = None, actor:
                 "chunks": sealing.counter,
                 "recipient": key_id(recipient),
                 "keyring_included": False,
+                "kek_versions": sorted(kek_versions),
             }
             body = json.dumps(manifest, sort_keys=True).encode("ascii")
             out.write(b"M" + len(body).to_bytes(4, "big") + body)
@@ -704,7 +749,7 @@ def backup_restore(
     """Verifies, decrypts and restores an archive into the configured database and uploads folder."""
     from django.core.management import call_command
 
-    from legionary.audit.services import audit_record
+    from legionary.audit.services import audit_record, checkpoint_now
 
     manifest, digest = archive_verify(source)
     private_key = load_private_key(private_key_path)
@@ -712,12 +757,18 @@ def backup_restore(
     try:
         database = _stage(source, private_key, digest, work, progress)
         _check_staged(manifest, database, work / "uploads")
+        versions = manifest.get("kek_versions")
+        _check_keyring_opens(database, [int(v) for v in versions] if isinstance(versions, list) else None)
         # Everything is verified: from here on the live instance is replaced.
         _replace_database(database)
         _replace_uploads(work / "uploads")
     finally:
         shutil.rmtree(work, ignore_errors=True)
     call_command("migrate", interactive=False, verbosity=0)
+    # The log is now the backup's: the checkpoint kept beside the keyring (of the log replaced) is
+    # set aside, named in the restore's entry, and a fresh one of the restored log is kept.
+    aside = kept_checkpoint.set_aside(f"before-restore-{manifest.get('backup_id', 'unknown')}")
+    aside_size = kept_checkpoint.note_size(aside.read_text(encoding="utf-8")) if aside is not None else None
     reapplied = _reapply_erasures()
     with transaction.atomic():
         audit_record(
@@ -727,9 +778,94 @@ def backup_restore(
                 "backup": str(manifest.get("backup_id", "")),
                 "backup_created_at": str(manifest.get("created_at", "")),
                 "erasures_reapplied": reapplied,
+                "kept_checkpoint_set_aside": aside.name if aside is not None else "",
+                "kept_checkpoint_size": aside_size if aside_size is not None else -1,
             },
         )
+    checkpoint_now()
     return RestoreResult(manifest=manifest, erasures_reapplied=reapplied)
+
+
+def _check_keyring_opens(database: Path, listed: list[int] | None) -> None:
+    """Refuses, before anything is written, a restore whose data keys the installed keyring cannot open."""
+    from legionary.identity.services import IdentityError, check_keyring_opens
+
+    samples = _kek_samples(database, listed)
+    try:
+        check_keyring_opens(samples)
+    except IdentityError as exc:
+        raise BackupError(f"{exc} Nothing was restored.") from None
+
+
+_SEALED_TABLE: Final = "identity_sealedidentity"
+
+
+def _kek_samples(database: Path, listed: list[int] | None) -> dict[int, tuple[str, bytes]]:
+    """One (person id, wrapped data key) per key-encryption-key version in a staged database.
+
+    ``listed`` is the manifest's list of the versions in use when the backup was made: once each
+    has its sample the reading stops (an archive without the list is read to the end).
+    """
+    if database.name == _DATABASE_MEMBER["sqlite"]:
+        staged = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
+        try:
+            rows = staged.execute(
+                f"SELECT kek_version, person_id, wrapped_dek FROM {_SEALED_TABLE} "  # noqa: S608 — a constant
+                f"WHERE rowid IN (SELECT MIN(rowid) FROM {_SEALED_TABLE} GROUP BY kek_version)"
+            ).fetchall()
+        except sqlite3.OperationalError:
+            rows = []  # no identity table: nothing sealed to open
+        finally:
+            staged.close()
+        return {int(version): (str(person), bytes(wrapped)) for version, person, wrapped in rows}
+    return _pg_kek_samples(database, set(listed) if listed is not None else None)
+
+
+def _pg_kek_samples(database: Path, listed: set[int] | None) -> dict[int, tuple[str, bytes]]:
+    # A pg_dump archive: pg_restore prints the table's rows as COPY text, without any server.
+    samples: dict[int, tuple[str, bytes]] = {}
+    command = [_pg_tool("pg_restore"), "--data-only", "--table", _SEALED_TABLE, "--file", "-", str(database)]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # noqa: S603 — fixed tool, our arguments
+    stdout, stderr = process.stdout, process.stderr
+    if stdout is None or stderr is None:  # cannot happen with PIPE; keeps the types exact
+        raise BackupError("pg_restore could not be started.")
+    columns: list[str] | None = None
+    complete = False
+    try:
+        for line in stdout:
+            if columns is None:
+                if line.startswith("COPY ") and f"{_SEALED_TABLE} (" in line:
+                    columns = [c.strip().strip('"') for c in line.split("(", 1)[1].split(")", 1)[0].split(",")]
+                continue
+            if line.startswith("\\."):
+                complete = True
+                break
+            values = dict(zip(columns, line.rstrip("\n").split("\t"), strict=False))
+            version = int(values["kek_version"])
+            if version not in samples:
+                samples[version] = (values["person_id"], _copy_bytea(values["wrapped_dek"]))
+                if listed is not None and listed <= samples.keys():
+                    complete = True
+                    break
+        else:
+            complete = columns is None  # no such table in the dump: nothing sealed to open
+    finally:
+        if process.poll() is None and complete:
+            process.kill()  # the rest of the table is not needed
+        errors = stderr.read()
+        stdout.close()
+        stderr.close()
+        process.wait()
+    if not complete and process.returncode != 0:
+        detail = errors.strip().splitlines()[-1:] or ["no message"]
+        raise BackupError(f"pg_restore could not read the backup's database ({detail[0][:300]}).")
+    return samples
+
+
+def _copy_bytea(text: str) -> bytes:
+    """A bytea value in COPY text format: ``\\x`` and hex digits (the backslash itself escaped)."""
+    hexdigits = text.removeprefix("\\\\x").removeprefix("\\x")
+    return bytes.fromhex(hexdigits)
 
 
 def progress_bar_target() -> IO[str] | None:

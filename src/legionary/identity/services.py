@@ -44,6 +44,7 @@ from legionary.identity.keyring import (
     FileKeyProvider,
     KeyProvider,
     KeyringError,
+    KeyVersionError,
     add_index_key_version,
     add_kek_version,
     create_keyring,
@@ -138,6 +139,31 @@ def check_keyring_ready() -> None:
                 f"The keyring at {settings.LEGIONARY_KEYRING} does not open this database's data keys: it is "
                 "another instance's keyring or an old copy. Put back this instance's keyring (from your "
                 "keyring backup)."
+            ) from None
+
+
+def check_keyring_opens(samples: Mapping[int, tuple[str, bytes]]) -> None:
+    """Raises ``IdentityError`` unless the installed keyring opens one wrapped data key of every
+    key-encryption-key version in ``samples`` ({version: (person id, wrapped key)}): a restore asks
+    this of the archive's data keys before it writes anything. The message names the version."""
+    try:
+        provider = key_provider()
+    except KeyringError as exc:
+        raise IdentityError(f"The keyring cannot be used: {exc}") from None
+    for version, (person_id, wrapped) in sorted(samples.items()):
+        try:
+            provider.unwrap_dek(version, wrapped, _aad(person_id))
+        except KeyVersionError:
+            raise IdentityError(
+                f"The keyring at {settings.LEGIONARY_KEYRING} has no key-encryption key version {version}, which "
+                "this backup's data keys need: it is a copy from before a `keys rotate`. Put back the keyring "
+                "saved after that rotation, then restore again."
+            ) from None
+        except (KeyringError, crypto.SealBrokenError):
+            raise IdentityError(
+                f"The keyring at {settings.LEGIONARY_KEYRING} does not open this backup's data keys of "
+                f"key-encryption key version {version}: it is another instance's keyring. Put back the keyring "
+                "of the instance the backup was made on, then restore again."
             ) from None
 
 

@@ -17,7 +17,7 @@ class Receipt(models.Model):
     case = models.OneToOneField(Case, on_delete=models.CASCADE, related_name="receipt")
     # First 8 bytes of HMAC-SHA256(server key, receipt), hex: finds the row without revealing the receipt.
     lookup = models.CharField(max_length=16, db_index=True)
-    # Argon2id encoded hash (parameters and salt inside the string).
+    # hmac-sha256$VERSION$HEX under the keyring's receipt key; older rows: an Argon2id encoded hash.
     digest = models.CharField(max_length=128)
     created_at = models.DateTimeField()
 

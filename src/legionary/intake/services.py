@@ -162,8 +162,8 @@ def application_submit(
     stored: list[str] = []
     receipt = receipt_lookup = receipt_digest = None
     if channel != Channel.IMPORT:
-        # The slow hash is computed before the transaction: on SQLite a transaction holds the
-        # single write lock from its start, and Argon2id inside it would queue every other writer.
+        # Computed before the transaction: on SQLite a transaction holds the single write lock
+        # from its start (the receipt's HMAC is cheap now, but the sealing below is not).
         receipt = receipts.new_receipt()
         receipt_lookup, receipt_digest = receipts.lookup_key(receipt), receipts.digest(receipt)
     # Decoding the uploads, sealing and blind indexes are CPU work too: done before the
@@ -393,6 +393,9 @@ def receipt_status(*, receipt: str, client_address: str) -> PublicState | None:
     if normalised is not None:
         for row in Receipt.objects.filter(lookup=receipts.lookup_key(normalised)).select_related("case"):
             if receipts.matches(row.digest, normalised):
+                if receipts.needs_upgrade(row.digest):
+                    # Stored as Argon2id before; now that the receipt is at hand, store its HMAC.
+                    Receipt.objects.filter(pk=row.pk).update(digest=receipts.digest(normalised))
                 return _public_state(row.case)
     receipts.spend_decoy_time(normalised or "x")
     _record_failure(client)

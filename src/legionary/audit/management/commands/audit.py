@@ -18,12 +18,11 @@ from django.core.management.base import CommandError, CommandParser
 from django.db import DatabaseError
 from tqdm import tqdm
 
+from legionary.audit import kept_checkpoint
 from legionary.audit.models import LogHead
 from legionary.audit.services import AuditError, audit_record, checkpoint_now, entry_inclusion, verifier_key
 from legionary.audit.verification import VerifyResult, audit_verify
-from legionary.commands import EXIT_CHECK_FAILED, LegionaryCommand, UsageError
-
-ACTOR = "cli"
+from legionary.commands import EXIT_CHECK_FAILED, LegionaryCommand, UsageError, operator_actor
 
 
 class Command(LegionaryCommand):
@@ -35,6 +34,11 @@ class Command(LegionaryCommand):
         verify.add_argument("--json", action="store_true", help="Print one JSON document.")
         verify.add_argument("--checkpoint", metavar="FILE", help="A signed checkpoint saved off the machine earlier.")
         verify.add_argument("--key", metavar="VERIFIER_KEY", help="The verifier key a witness kept (default: ours).")
+        verify.add_argument(
+            "--without-kept-checkpoint",
+            action="store_true",
+            help="Do not check against the checkpoint kept beside the keyring (only after a deliberate reset).",
+        )
         sub.add_parser("checkpoint", help="Print the newest signed checkpoint, signing one if the log grew.")
         sub.add_parser("key", help="Print the public verifier key to give to a witness.")
         proof = sub.add_parser("proof", help="Print an entry's inclusion proof against the newest checkpoint.")
@@ -57,12 +61,20 @@ class Command(LegionaryCommand):
 
     def _verify(self, options: dict[str, Any]) -> None:
         note = _read_note(options["checkpoint"]) if options["checkpoint"] else None
+        kept = None
+        if not options["without_kept_checkpoint"]:
+            try:
+                kept_note = kept_checkpoint.read()
+            except kept_checkpoint.KeptCheckpointError as exc:
+                raise UsageError(str(exc)) from None
+            kept = (str(kept_checkpoint.path()), kept_note) if kept_note is not None else None
         bar = self._progress_bar()
         try:
             result = audit_verify(
                 progress=bar.update if bar is not None else None,
                 verifier=options["key"],
                 external_notes=[note] if note is not None else [],
+                kept=kept,
             )
         finally:
             if bar is not None:
@@ -76,6 +88,7 @@ class Command(LegionaryCommand):
                 "first_bad_entry": result.first("entry"),
                 "first_bad_checkpoint": result.first("checkpoint"),
                 "external_checkpoint": result.external[0] if result.external else None,
+                "kept_checkpoint": result.kept,
             },
         )
         if options["json"]:
@@ -105,6 +118,11 @@ class Command(LegionaryCommand):
         )
         for size in result.external:
             self.stdout.write(f"The given checkpoint of size {size} verifies: the log only grew since it was signed.")
+        if result.kept is not None:
+            self.stdout.write(
+                f"The checkpoint kept at {kept_checkpoint.path()} (size {result.kept}) verifies: no entry before it "
+                "was lost."
+            )
 
     def _progress_bar(self) -> tqdm[Any] | None:
         if not sys.stderr.isatty():
@@ -144,7 +162,7 @@ def _read_note(path: str) -> str:
 def _record(action: str, details: dict[str, Any]) -> bool:
     """Records a verification or proof request; False if the log could not take the entry."""
     try:
-        audit_record(actor=ACTOR, action=action, details=details)
+        audit_record(actor=operator_actor(), action=action, details=details)
     except (AuditError, DatabaseError):
         return False
     return True

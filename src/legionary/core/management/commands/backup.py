@@ -16,7 +16,7 @@ from typing import Any
 from django.core.management.base import CommandParser
 from tqdm import tqdm
 
-from legionary.commands import LegionaryCommand, UsageError
+from legionary.commands import LegionaryCommand, UsageError, operator_actor
 from legionary.core import backup
 
 
@@ -33,6 +33,8 @@ class Command(LegionaryCommand):
         if not options["file"] and not options["init_key"]:
             raise UsageError("Give the file to write the backup to, or --init-key to create the backup key.")
         try:
+            if options["file"]:
+                backup.check_destination(Path(options["file"]).absolute())  # before any key is made
             if options["init_key"] or not backup.public_key_path().exists():
                 self._init_key(options["private_key_out"])
             if options["file"]:
@@ -54,7 +56,7 @@ class Command(LegionaryCommand):
     def _backup(self, path: Path, *, as_json: bool) -> None:
         show = sys.stderr.isatty() and not as_json
         with tqdm(unit="B", unit_scale=True, desc="backup", file=sys.stderr, disable=not show) as bar:
-            result = backup.backup_create(destination=path.absolute(), progress=bar.update)
+            result = backup.backup_create(destination=path.absolute(), progress=bar.update, actor=operator_actor())
         manifest = result.manifest
         if as_json:
             self.stdout.write(json.dumps(manifest, sort_keys=True))

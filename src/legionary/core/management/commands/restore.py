@@ -3,7 +3,10 @@
 Checks the archive's signature over every byte against this instance's audit signing key and
 refuses a tampered, truncated or foreign archive (exit 1) before writing anything; then replaces
 the database and uploads, migrates, re-applies the erasure journal and records the restore in the
-audit log. The keyring must already be in place: it is never in a backup.
+audit log. The keyring must already be in place: it is never in a backup. Before anything is
+written, the installed keyring must open a data key of every key-encryption-key version the
+archive uses (a keyring copied before a ``keys rotate`` is refused, naming the missing version).
+A home that holds the keys but no database schema yet is restored into as it is.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from typing import Any
 from django.core.management.base import CommandError, CommandParser
 from tqdm import tqdm
 
-from legionary.commands import EXIT_CHECK_FAILED, LegionaryCommand, UsageError
+from legionary.commands import EXIT_CHECK_FAILED, LegionaryCommand, UsageError, operator_actor
 from legionary.core import backup
 
 KEY_ENV = "LEGIONARY_BACKUP_KEY"
@@ -47,7 +50,9 @@ class Command(LegionaryCommand):
             self._keyring_ready()
             show = sys.stderr.isatty() and not options["json"]
             with tqdm(unit="B", unit_scale=True, desc="restore", file=sys.stderr, disable=not show) as bar:
-                result = backup.backup_restore(source=source, private_key_path=Path(key), progress=bar.update)
+                result = backup.backup_restore(
+                    source=source, private_key_path=Path(key), progress=bar.update, actor=operator_actor()
+                )
         except backup.ArchiveRejected as exc:
             raise CommandError(str(exc), returncode=EXIT_CHECK_FAILED) from None
         except backup.BackupError as exc:
@@ -60,11 +65,14 @@ class Command(LegionaryCommand):
         )
 
     def _keyring_ready(self) -> None:
-        from legionary.identity.services import IdentityError, check_keyring_ready
+        """The keyring must load; whether it opens the archive's data keys is checked on the archive
+        itself, before anything is written (the live database may not even have a schema yet)."""
+        from legionary.identity.keyring import KeyringError
+        from legionary.identity.services import key_provider
 
         try:
-            check_keyring_ready()
-        except IdentityError as exc:
+            key_provider()
+        except KeyringError as exc:
             raise UsageError(
                 f"{exc} Backups never hold the keyring: put the instance's keyring back before restoring."
             ) from None

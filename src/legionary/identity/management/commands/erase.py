@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.management.base import CommandParser
 
-from legionary.commands import LegionaryCommand, UsageError
+from legionary.commands import LegionaryCommand, UsageError, operator_actor
 from legionary.core.reasons import visible_reason
 from legionary.identity import services
 from legionary.identity.models import Person
@@ -28,5 +28,5 @@ class Command(LegionaryCommand):
             raise UsageError(f"No person has the id {options['person_id']!r}.")
         if person.is_erased:
             raise UsageError(f"Person {person.id} was already erased on {person.erased_at:%Y-%m-%d}.")
-        services.erase_person_data(person=person, actor_name="cli", reason=reason)
+        services.erase_person_data(person=person, actor_name=operator_actor(), reason=reason)
         self.stdout.write(f"Erased the sealed identity of {person.id} ({person.call_sign}).")

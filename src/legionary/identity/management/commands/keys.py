@@ -10,7 +10,7 @@ from typing import Any
 from django.core.management.base import CommandParser
 from tqdm import tqdm
 
-from legionary.commands import LegionaryCommand, UsageError
+from legionary.commands import LegionaryCommand, UsageError, operator_actor
 from legionary.identity import services
 from legionary.identity.keyring import KeyringError
 from legionary.identity.models import Person, SealedIdentity
@@ -44,7 +44,7 @@ class Command(LegionaryCommand):
             return
         if options["batch_size"] < 1:
             raise UsageError("--batch-size must be at least 1.")
-        actor = services.Actor("cli")
+        actor = services.Actor(operator_actor())
         show = os.isatty(2)
         try:
             if action == "rotate":

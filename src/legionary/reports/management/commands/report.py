@@ -28,13 +28,11 @@ from django.utils import timezone
 from tqdm import tqdm
 
 from legionary.audit.services import audit_record
-from legionary.commands import LegionaryCommand, UsageError
+from legionary.commands import LegionaryCommand, UsageError, operator_actor
 from legionary.intake.legions import KNOWN_LEGIONS
 from legionary.reports import rollup
 from legionary.reports.selectors import Period, pipeline_dashboard, system_scope
 from legionary.reports.tables import Protection, Table, dashboard_sections, source_note
-
-ACTOR = "cli"
 
 
 def _date(text: str) -> datetime.date:
@@ -144,7 +142,7 @@ class Command(LegionaryCommand):
         if exact:
             with transaction.atomic():
                 audit_record(
-                    actor=ACTOR,
+                    actor=operator_actor(),
                     action="reports.exact_printed",
                     details={
                         "report": "pipeline",

@@ -12,7 +12,7 @@ from typing import Any
 
 from django.core.management.base import CommandParser
 
-from legionary.commands import LegionaryCommand, UsageError
+from legionary.commands import LegionaryCommand, UsageError, operator_actor
 from legionary.identity.services import IdentityError, check_keyring_ready
 from legionary.vetting import services
 
@@ -37,7 +37,7 @@ class Command(LegionaryCommand):
         name = options["name"] or path.name.split(".")[0]
         try:
             with path.open(encoding="utf-8") as lines:
-                loaded = services.screening_list_load(name=name, lines=lines, actor_name="cli")
+                loaded = services.screening_list_load(name=name, lines=lines, actor_name=operator_actor())
         except (services.VettingError, UnicodeDecodeError) as exc:
             raise UsageError(f"{path}: {exc}") from None
         self.stdout.write(
