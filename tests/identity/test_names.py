@@ -9,7 +9,10 @@ from hypothesis import strategies as st
 from legionary.identity.names import (
     MAX_VARIANTS,
     NAME_FORMS,
+    NameParts,
     deletion_neighbourhood,
+    deletion_neighbourhood2,
+    is_patronymic,
     latinise,
     name_form,
     name_key_words,
@@ -17,6 +20,7 @@ from legionary.identity.names import (
     skeleton,
     skeleton_variants,
     skeleton_words,
+    split_full_name,
 )
 
 # Any code point except lone surrogates, plus the awkward ones on purpose.
@@ -362,3 +366,105 @@ def test_a_french_spelling_with_ou_has_the_skeleton_of_the_cyrillic(
     cyrillic = "".join(c + v for c, v in syllables)
     french = "".join(("gu" if c == "г" and v in "эи" else _FRENCH[c]) + _FRENCH[v] for c, v in syllables)
     assert skeleton(french) == skeleton(cyrillic), (cyrillic, french)
+
+
+# --- full names as lists write them ---------------------------------------------------------------
+
+# (Latin, Cyrillic) spellings; the Latin ones in several transliteration systems.
+GIVEN = [("Timur", "Тимур"), ("Dmitriy", "Дмитрий"), ("Sergei", "Сергей"), ("Yuliya", "Юлия"), ("Mikhail", "Михаил")]
+FAMILY = [("Nosov", "Носов"), ("Kuznetsov", "Кузнецов"), ("Drozdov", "Дроздов"), ("Shevchenko", "Шевченко")]
+PATRONYMIC = [
+    ("Mikhailovich", "Михайлович"),
+    ("Sergeyevich", "Сергеевич"),
+    ("Ivanovna", "Ивановна"),
+    ("Mykhailovych", "Михайлович"),
+    ("", ""),
+]
+
+
+def _as_list_writes(given: str, family: str, patronymic: str, style: str) -> str:
+    tail = f" {patronymic}" if patronymic else ""
+    if style == "family_caps_first":
+        return f"{family.upper()} {given}{tail}"
+    if style == "comma":
+        return f"{family}, {given}{tail}"
+    if style == "given_first":
+        return f"{given}{tail} {family}"
+    if style == "family_first":
+        return f"{family} {given}{tail}"
+    return f"{given}{tail} {family.upper()}"  # given first, family in capitals
+
+
+def _same(parts: NameParts, given: str, family: str, patronymic: str) -> bool:
+    return (skeleton(parts.given), skeleton(parts.family), skeleton(parts.patronymic)) == (
+        skeleton(given),
+        skeleton(family),
+        skeleton(patronymic),
+    )
+
+
+@given(
+    st.sampled_from(GIVEN),
+    st.sampled_from(FAMILY),
+    st.sampled_from(PATRONYMIC),
+    st.sampled_from([0, 1]),
+    st.sampled_from(["family_caps_first", "comma", "given_first", "family_first", "given_first_caps"]),
+)
+def test_a_full_name_splits_into_its_parts_in_every_order_case_and_script(
+    given_name: tuple[str, str], family: tuple[str, str], patronymic: tuple[str, str], script: int, style: str
+) -> None:
+    parts = (given_name[script], family[script], patronymic[script])
+    readings = split_full_name(_as_list_writes(*parts, style))
+    assert 1 <= len(readings) <= 4
+    assert any(_same(reading, *parts) for reading in readings)
+    if style in ("family_caps_first", "comma", "given_first_caps") or parts[2]:
+        # the family name is marked (capitals, comma) or the patronymic places it: one reading first
+        assert _same(readings[0], *parts)
+
+
+@given(any_text)
+def test_splitting_is_total_and_bounded(text: str) -> None:
+    readings = split_full_name(text)
+    assert len(readings) <= 4
+    assert all(isinstance(r, NameParts) for r in readings)
+
+
+@pytest.mark.parametrize(
+    "word", ["Mikhailovich", "Михайлович", "Mykhailovych", "Ivanovna", "Іванівна", "Ilyich", "Ильинична", "Sergeevič"]
+)
+def test_patronymics_are_recognised_in_any_script(word: str) -> None:
+    assert is_patronymic(word)
+
+
+@pytest.mark.parametrize("word", ["Timur", "Nosov", "Ivanova", "Shevchenko", "Dmitriy"])
+def test_names_that_are_not_patronymics_are_not_taken_for_one(word: str) -> None:
+    assert not is_patronymic(word)
+
+
+def test_a_two_word_name_ending_in_ovich_keeps_it_as_a_family_name() -> None:
+    readings = split_full_name("Ivan Petrovich")
+    assert all(r.patronymic == "" for r in readings)
+    assert NameParts("Ivan", "Petrovich") in readings
+
+
+long_word = st.text(alphabet="abdeiklmnoprstuvx", min_size=7, max_size=12)
+
+
+@given(long_word, st.data())
+def test_words_two_edits_apart_share_a_two_deletion_entry(word: str, data: st.DataObject) -> None:
+    edited = word
+    for _ in range(2):
+        position = data.draw(st.integers(0, len(edited) - 1))
+        kind = data.draw(st.sampled_from(["substitute", "delete", "insert"]))
+        letter = data.draw(st.sampled_from("abdeiklmnoprstuvx"))
+        if kind == "substitute":
+            edited = edited[:position] + letter + edited[position + 1 :]
+        elif kind == "delete" and len(edited) > 7:
+            edited = edited[:position] + edited[position + 1 :]
+        else:
+            edited = edited[:position] + letter + edited[position:]
+    assert deletion_neighbourhood2(word) & deletion_neighbourhood2(edited)
+
+
+def test_short_words_get_no_two_deletion_entries() -> None:
+    assert deletion_neighbourhood2("Nosov".lower()) == {"nosov"}

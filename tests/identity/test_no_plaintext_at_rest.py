@@ -4,6 +4,7 @@ its groups from blind indexes alone."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,8 @@ from legionary.identity import services
 from legionary.identity.scoring import pairwise_score
 from tests.plaintext import find_plaintext, identity_needles
 
-DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
+# The shared sample sits beside the repository; LEGIONARY_SHARED_DATA points elsewhere (a worktree).
+DATA = Path(os.environ.get("LEGIONARY_SHARED_DATA") or Path(__file__).resolve().parents[3] / "shared" / "data")
 SAMPLE = [json.loads(line) for line in (DATA / "dupes-sample.jsonl").read_text(encoding="utf-8").splitlines()]
 TRUTH: dict[str, int] = json.loads((DATA / "dupes-sample.truth.json").read_text(encoding="utf-8"))
 

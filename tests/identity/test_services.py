@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import io
 import json
+import os
 from pathlib import Path
 from typing import Any
 
 import pytest
 from django.conf import settings
+from django.core.management import call_command
+from django.db import transaction
 
 from legionary.access.models import Staff
 from legionary.access.roles import ROLE_PERMISSIONS, Perm, Role
 from legionary.audit.models import Entry
-from legionary.identity import crypto, services
+from legionary.identity import crypto, matching, services
 from legionary.identity.models import BlindIndex, Person, SealedDocument, SealedIdentity
 from legionary.identity.services import Actor, IdentityError, NotPermitted
 from tests.identity import files
@@ -335,3 +338,83 @@ def test_a_batch_sealed_beforehand_stores_every_person_whole() -> None:
     assert Entry.objects.filter(action="person.created", subject__in=[p.id for p in people]).count() == 2
     with pytest.raises(IdentityError), transaction.atomic():
         services.people_create_batch(items=items, actor=Actor("test"), sealed=sealed[:1])
+
+
+@pytest.mark.django_db
+def test_possible_pairs_for_a_person_name_the_re_application_under_a_new_name_and_not_the_twin() -> None:
+    first = create(dict(DMITRY, place_of_birth="Самара"))
+    again = create(
+        dict(
+            DMITRY,
+            given_names="Leonid",
+            family_name="Maksimov",
+            patronymic="Sergeevich",
+            place_of_birth="Samara",
+            documents=[],
+            phone=None,
+            email=None,
+        )
+    )
+    twin = create(dict(DMITRY, given_names="Алексей", place_of_birth="Самара", documents=[], phone=None, email=None))
+    both = ["patronymic+birth_date", "birthplace+birth_date"]
+    # Birth date, patronymic and birthplace cannot tell the brothers apart: a person must look at both.
+    assert dict(services.possible_pairs_for(again.id)) == {first.id: both, twin.id: both}
+    assert services.duplicate_candidates(again) == []
+    # The twins share their family name: neither grouped nor a possible pair.
+    assert dict(services.possible_pairs_for(twin.id)) == {again.id: both}
+    assert services.duplicate_candidates(twin) == []
+
+
+@pytest.mark.django_db
+def test_duplicates_json_lists_groups_and_possible_pairs_apart() -> None:
+    create(DMITRY, external_ref="r-1")
+    create(dict(DMITRY, given_names="DMITRII", family_name="KUZNETCOV", phone=None, email=None), external_ref="r-2")
+    create(
+        dict(
+            DMITRY,
+            given_names="Dmitriy",
+            family_name="Kuznetsova",
+            documents=[],
+            phone=None,
+            email=None,
+            patronymic=None,
+        ),
+        external_ref="r-3",
+    )
+    out = io.StringIO()
+    call_command("duplicates", "--json", stdout=out)
+    document = json.loads(out.getvalue())
+    assert [(sorted(g["members"]), g["reasons"]) for g in document["groups"]] == [
+        (["r-1", "r-2"], ["document", "name+birth_date"])
+    ]
+    # The same name one letter off and no patronymic to confirm it: to review, beside the group.
+    assert sorted((sorted(p["members"]), p["reasons"]) for p in document["possible"]) == [
+        (["r-1", "r-3"], ["name_typo+birth_date"]),
+        (["r-2", "r-3"], ["name_typo+birth_date"]),
+    ]
+
+
+@pytest.mark.django_db
+def test_the_set_based_duplicates_give_the_same_tiers_as_the_rule_on_the_sample() -> None:
+    data = Path(os.environ.get("LEGIONARY_SHARED_DATA") or Path(__file__).resolve().parents[3] / "shared" / "data")
+    if not (data / "dupes-sample.jsonl").exists():
+        pytest.skip(f"sample not found under {data}")
+    rows = [json.loads(line) for line in (data / "dupes-sample.jsonl").read_text(encoding="utf-8").splitlines()]
+    with transaction.atomic():
+        services.people_create_batch(
+            items=[
+                services.NewPerson(identity=r["identity"], legion=r["legion"], external_ref=r["external_ref"])
+                for r in rows
+            ],
+            actor=Actor("test"),
+        )
+    ref = dict(Person.objects.values_list("id", "external_ref"))
+    in_memory = matching.screen(services._index_stream())
+    set_based = services.duplicate_screen(chunk=7)  # small chunks: many marker look-ups
+    assert [(g.members, g.reasons) for g in set_based.groups] == [(g.members, g.reasons) for g in in_memory.groups]
+    assert [(p.members, p.reasons) for p in set_based.possible] == [(p.members, p.reasons) for p in in_memory.possible]
+    plain = matching.screen((r["external_ref"], matching.identity_tokens(r["identity"])) for r in rows)
+    assert sorted(sorted(ref[m] for m in g.members) for g in set_based.groups) == sorted(
+        sorted(g.members) for g in plain.groups
+    )
+    assert len(set_based.possible) == len(plain.possible) == 4

@@ -57,11 +57,15 @@ import itertools
 import re
 import unicodedata
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 __all__ = [
     "MAX_VARIANTS",
     "NAME_FORMS",
+    "NameParts",
     "deletion_neighbourhood",
+    "deletion_neighbourhood2",
+    "is_patronymic",
     "latinise",
     "name_form",
     "name_key_words",
@@ -69,6 +73,7 @@ __all__ = [
     "skeleton",
     "skeleton_variants",
     "skeleton_words",
+    "split_full_name",
 ]
 
 # A word yields at most this many readings; beyond it the extra ambiguous letters take their
@@ -398,6 +403,23 @@ def deletion_neighbourhood(word: str, min_length: int = 4) -> set[str]:
     return result
 
 
+def deletion_neighbourhood2(word: str, min_length: int = 7) -> set[str]:
+    """``word`` with up to two of its letters deleted (a symmetric-deletion neighbourhood of depth 2).
+
+    Two words within two edits share an entry. Only words of at least ``min_length`` letters get
+    the deletions (a short word two deletions away from another is usually another name);
+    shorter words give only themselves. A word of length L gives 1 + L + L(L-1)/2 entries at most.
+    """
+    result = {word}
+    if len(word) < min_length:
+        return result
+    once = {word[:k] + word[k + 1 :] for k in range(len(word))}
+    result |= once
+    for shorter in once:
+        result.update(shorter[:k] + shorter[k + 1 :] for k in range(len(shorter)))
+    return result
+
+
 # One given name in its Russian, Ukrainian and Belarusian forms and its commonest diminutives.
 # A record written "Дмитро" (Ukrainian), "Дзмітрый" (Belarusian) or "Дима" (diminutive) and one
 # written "Дмитрий" are the same given name; ``name_form`` maps every form on the left's skeleton.
@@ -473,3 +495,113 @@ def name_form(word_skeleton: str) -> str:
 def name_key_words(text: str) -> list[list[str]]:
     """``skeleton_words`` with each reading mapped through ``name_form`` (for name keys, not patronymics)."""
     return [list(dict.fromkeys(name_form(v) for v in variants)) for variants in skeleton_words(text)]
+
+
+# --- full names as lists write them ---------------------------------------------------------------
+
+# Skeleton endings of East Slavic patronymics (-ovich, -evich, -ovych, -avich are all "...vix";
+# -ovna, -evna, -ivna, -avna are "...vna"; -ichna as in Ilyinichna), and the few short forms
+# in -ich (Ilyich, Kuzmich, Lukich, Fomich, Savvich). Turkic patronymics (Huseyn oglu) are two
+# words and are not recognised: such a name keeps them as given names.
+_PATRONYMIC_ENDINGS = ("vix", "vna", "ixna")
+_PATRONYMIC_WORDS = frozenset(
+    v for w in ("Ilyich", "Kuzmich", "Lukich", "Fomich", "Savvich") for v in _skeleton_variants(w)
+)
+
+
+def is_patronymic(word: str) -> bool:
+    """Whether one word reads as a patronymic in any script or transliteration (Mikhailovich,
+    Михайлович, Mykhailovych, Ivanovna, Ilyich). Surnames ending in -ovich (Belarusian, Serbian)
+    also read as one: ``split_full_name`` uses letter case and position to tell them apart."""
+    variants = skeleton_variants(word)
+    return any(v.endswith(_PATRONYMIC_ENDINGS) or v in _PATRONYMIC_WORDS for v in variants)
+
+
+@dataclass(frozen=True, slots=True)
+class NameParts:
+    """One reading of a full name: given names, family name and patronymic, as written (may be empty)."""
+
+    given: str
+    family: str
+    patronymic: str = ""
+
+
+_MAX_PARSES = 4
+
+
+def _shouted(word: str) -> bool:
+    letters = [ch for ch in word if _is_letter(ch)]
+    return len(letters) > 1 and all(ch.isupper() for ch in letters)
+
+
+def _pick_patronymic(words: list[str], family: set[int]) -> int | None:
+    """Position of the patronymic among ``words`` (never one of the ``family`` positions), or None."""
+    candidates = [k for k, w in enumerate(words) if k not in family and is_patronymic(w)]
+    if len(words) < 2 or not candidates:
+        return None
+    if len(candidates) == 1:
+        # A lone "-ovich" word in a two-word name is a surname (Petrovich Ivan), unless the
+        # family name is marked otherwise; a patronymic needs a given name and a family name.
+        if len(words) == 2 and not family:
+            return None
+        return candidates[0]
+    # Two candidates (Lukashevich Aleksandr Grigoryevich, Aleksandr Grigoryevich Lukashevich):
+    # the middle one in "given patronymic family", else the last in "family given patronymic".
+    if 1 in candidates and len(words) == 3:
+        return 1
+    return candidates[-1]
+
+
+def split_full_name(text: str) -> list[NameParts]:
+    """The readings of a full name in the orders lists use, most likely first (at most four).
+
+    - "Family, Given Patronymic" (a comma): the family name before it;
+    - family name in capitals, anywhere ("NOSOV Timur Mikhailovich", "Timur NOSOV");
+    - a patronymic recognised by its ending in any script ("Nosov Timur Mikhailovich",
+      "Тимур Михайлович Носов"): given-patronymic-family when it stands in the middle,
+      family-given-patronymic when it stands last;
+    - otherwise both orders ("Timur Nosov" and "Nosov Timur").
+
+    Total on any text; a name of one word is a given name with no family name.
+    """
+    text = " ".join(text.split())
+    if not text:
+        return []
+    if "," in text:
+        family_text, _, after = text.partition(",")
+        words = after.replace(",", " ").split()
+        # after the comma: given names and perhaps a patronymic, never the family name again
+        patronymic = _pick_patronymic(words, set()) if len(words) > 2 else None
+        if len(words) == 2 and is_patronymic(words[1]):
+            patronymic = 1
+        given = " ".join(w for k, w in enumerate(words) if k != patronymic)
+        return [NameParts(given, family_text.strip(), words[patronymic] if patronymic is not None else "")]
+    words = text.split()
+    if len(words) == 1:
+        return [NameParts(words[0], "")]
+    shouted = {k for k, w in enumerate(words) if _shouted(w)}
+    family_marked = shouted if shouted and len(shouted) < len(words) else set()
+    patronymic = _pick_patronymic(words, family_marked)
+    patronymic_text = words[patronymic] if patronymic is not None else ""
+    rest = [k for k in range(len(words)) if k != patronymic]
+    if family_marked:
+        given = " ".join(words[k] for k in rest if k not in family_marked)
+        family = " ".join(words[k] for k in rest if k in family_marked)
+        return [NameParts(given, family, patronymic_text)]
+    parses: list[NameParts] = []
+    if patronymic is not None and patronymic == len(words) - 1 and len(rest) >= 2:
+        # Family Given Patronymic (the register order of Russian lists)
+        parses.append(NameParts(" ".join(words[k] for k in rest[1:]), words[rest[0]], patronymic_text))
+    if patronymic is not None and 0 < patronymic < len(words) - 1:
+        # Given Patronymic Family
+        parses.append(
+            NameParts(" ".join(words[k] for k in rest[:-1]), " ".join(words[k] for k in rest[-1:]), patronymic_text)
+        )
+    rest_words = [words[k] for k in rest]
+    if len(rest_words) == 1:
+        parses.append(NameParts(rest_words[0], "", patronymic_text))
+    else:
+        parses.append(NameParts(" ".join(rest_words[:-1]), rest_words[-1], patronymic_text))
+        parses.append(NameParts(" ".join(rest_words[1:]), rest_words[0], patronymic_text))
+    unique = list(dict.fromkeys(parses))
+    return unique[:_MAX_PARSES]

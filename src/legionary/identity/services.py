@@ -301,6 +301,21 @@ def next_of_kin_tokens(full_names: Iterable[str], provider: KeyProvider | None =
     return list(tokens)
 
 
+def blind_tokens(pairs: Iterable[tuple[str, str]], provider: KeyProvider | None = None) -> list[tuple[str, int, bytes]]:
+    """``(index_name, key_version, digest)`` for plaintext ``(index_name, value)`` pairs, deduplicated.
+
+    For values that are not a person's (a designation list's names): they are keyed exactly as
+    ``person_seal`` keys a person's, so that the two meet in a join.
+    """
+    provider = provider or key_provider()
+    table = _indexers(provider)
+    tokens: dict[tuple[str, int, bytes], None] = {}
+    for name, value in pairs:
+        version, index = table.get(name) or _indexer(table, provider, name)
+        tokens[(name, version, index(value))] = None
+    return list(tokens)
+
+
 def person_index_tokens(person: Person, index_names: Iterable[str]) -> list[tuple[str, int, bytes]]:
     """The person's stored index digests of the given kinds (no plaintext), for screening lists."""
     rows = BlindIndex.objects.filter(person=person, name__in=list(index_names)).values_list(
@@ -537,6 +552,56 @@ def people_create_batch(
         ]
     )
     return people
+
+
+def possible_pairs_for(person_id: str) -> list[tuple[str, list[str]]]:
+    """People whom screening puts in the "possible" tier with this person: (their id, reasons).
+
+    For the CI officer's flag page, beside the matches of ``duplicate_candidates``. Decided from
+    the blind indexes only, by ``matching.possible_reasons`` (never by decrypting); a person
+    already matched (``matching.link_reasons``) is not listed again. Two queries.
+    """
+    agreeing, kinds = _agreeing_with([person_id])
+    mine = frozenset(kinds.get(person_id, ()))
+    found = []
+    for other, names_agreeing in agreeing.get(person_id, {}).items():
+        theirs = frozenset(kinds.get(other, ()))
+        if matching.link_reasons(names_agreeing, mine, theirs):
+            continue
+        reasons = matching.possible_reasons(names_agreeing, mine, theirs)
+        if reasons:
+            found.append((other, [r for r in matching.POSSIBLE_REASONS if r in reasons]))
+    return sorted(found)
+
+
+def _agreeing_with(person_ids: list[str]) -> tuple[dict[str, dict[str, set[str]]], dict[str, set[str]]]:
+    """For each of ``person_ids``: every other person sharing a token, with the kinds shared; and
+    the kinds each person involved holds. Two queries (a self-join of the index table)."""
+    table = connection.ops.quote_name(BlindIndex._meta.db_table)
+    marks = ", ".join(["%s"] * len(person_ids))
+    sql = (
+        f"SELECT mine.person_id, theirs.person_id, theirs.name, theirs.value FROM {table} mine "  # noqa: S608 — quoted model table, placeholders only
+        f"JOIN {table} theirs ON theirs.name = mine.name AND theirs.key_version = mine.key_version "
+        f"AND theirs.value = mine.value WHERE mine.person_id IN ({marks}) AND theirs.person_id <> mine.person_id"
+    )
+    per_value: dict[tuple[str, str, bytes], set[str]] = {}
+    with connection.cursor() as cursor:
+        cursor.execute(sql, person_ids)
+        for mine, other, name, value in cursor.fetchall():
+            per_value.setdefault((mine, name, bytes(value)), set()).add(other)
+    agreeing: dict[str, dict[str, set[str]]] = {}
+    for (mine, name, _value), others in per_value.items():
+        if len(others) >= matching.MAX_BUCKET:
+            continue
+        for other in others:
+            agreeing.setdefault(mine, {}).setdefault(other, set()).add(name)
+    involved = set(person_ids) | {other for found in agreeing.values() for other in found}
+    kinds: dict[str, set[str]] = {}
+    for owner, name in (
+        BlindIndex.objects.filter(person_id__in=list(involved)).values_list("person_id", "name").distinct()
+    ):
+        kinds.setdefault(owner, set()).add(name)
+    return agreeing, kinds
 
 
 def duplicate_candidates_many(person_ids: list[str]) -> dict[str, list[tuple[str, list[str]]]]:
@@ -934,7 +999,69 @@ def _index_stream(batch: int = 5000) -> Iterator[tuple[str, list[tuple[str, byte
 
 def duplicate_groups() -> list[matching.Group[str]]:
     """Every group of records that screening considers one person, from the blind indexes only."""
-    return matching.find_groups(_index_stream())
+    return duplicate_screen().groups
+
+
+# The kinds whose mere presence on a record matters to the rules (a patronymic or birthplace
+# that disagrees, a rough birth date); fetched for the people of each chunk of pairs.
+_MARKER_KINDS = (matching.PATRONYMIC_DOB, matching.BIRTHPLACE_DOB, matching.NAME_ROUGH_DATE)
+
+
+def _agreeing_pairs(chunk: int) -> Iterator[tuple[str, str, set[str], frozenset[str], frozenset[str]]]:
+    """Every pair of people sharing a token in a bucket of at most ``MAX_BUCKET``, with the kinds
+    shared and each one's marker kinds: one self-join of the index table, sorted by the database."""
+    table = connection.ops.quote_name(BlindIndex._meta.db_table)
+    left_out = ", ".join(["%s"] * len(KIN_INDEX_NAMES))
+    sql = (
+        f"WITH small AS (SELECT name, key_version, value FROM {table} WHERE name NOT IN ({left_out}) "  # noqa: S608 — quoted model table, placeholders only
+        f"GROUP BY name, key_version, value HAVING COUNT(*) BETWEEN 2 AND %s) "
+        f"SELECT a.person_id, b.person_id, a.name FROM small s "
+        f"JOIN {table} a ON a.name = s.name AND a.key_version = s.key_version AND a.value = s.value "
+        f"JOIN {table} b ON b.name = s.name AND b.key_version = s.key_version AND b.value = s.value "
+        f"AND a.person_id < b.person_id ORDER BY a.person_id, b.person_id"
+    )
+    pending: list[tuple[str, str, set[str]]] = []
+
+    def flush() -> Iterator[tuple[str, str, set[str], frozenset[str], frozenset[str]]]:
+        people = sorted({p for a, b, _ in pending for p in (a, b)})
+        markers: dict[str, set[str]] = {}
+        for start in range(0, len(people), 500):
+            rows = BlindIndex.objects.filter(person_id__in=people[start : start + 500], name__in=_MARKER_KINDS)
+            for owner, name in rows.values_list("person_id", "name").distinct():
+                markers.setdefault(owner, set()).add(name)
+        for a, b, kinds in pending:
+            yield a, b, kinds, frozenset(markers.get(a, ())), frozenset(markers.get(b, ()))
+        pending.clear()
+
+    # A server-side cursor on PostgreSQL (a plain one on SQLite, which steps through the result):
+    # the pairs are read as they come, never all held at once.
+    with connection.chunked_cursor() as cursor:
+        cursor.execute(sql, [*KIN_INDEX_NAMES, matching.MAX_BUCKET])
+        current: tuple[str, str] | None = None
+        kinds: set[str] = set()
+        while rows := cursor.fetchmany(5000):
+            for a, b, name in rows:
+                if (a, b) != current:
+                    if current is not None:
+                        pending.append((*current, kinds))
+                        if len(pending) >= chunk:
+                            yield from flush()
+                    current, kinds = (a, b), set()
+                kinds.add(name)
+        if current is not None:
+            pending.append((*current, kinds))
+    yield from flush()
+
+
+def duplicate_screen(chunk: int = 5000) -> matching.Screened[str]:
+    """Both tiers over everyone: groups (one person) and possible pairs (to review), indexes only.
+
+    Set-based: the database pairs up the people who share a token (a self-join of the index
+    table, buckets of more than ``MAX_BUCKET`` left out, as ``matching.screen`` leaves them out)
+    and sorts the pairs; Python reads them in order, a chunk at a time, and keeps only the
+    linked people and the possible pairs. The same rule as ``matching.screen``.
+    """
+    return matching.screen_pairs(_agreeing_pairs(chunk), order=lambda person_id: person_id)
 
 
 # --- rotation and erasure -----------------------------------------------------------------------

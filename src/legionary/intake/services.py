@@ -47,6 +47,7 @@ from legionary.intake import receipts
 from legionary.intake.models import Receipt, ReceiptFailure, SubmissionRecord
 from legionary.intake.schema import Application
 from legionary.vetting.models import Case, CaseState, ScreeningFlag
+from legionary.vetting.screening import screen_people
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 MAX_UPLOADS = 10
@@ -218,6 +219,9 @@ def application_submit(
             if receipt_lookup is not None and receipt_digest is not None:
                 Receipt.objects.create(case=case, lookup=receipt_lookup, digest=receipt_digest, created_at=now)
             flags = _screen(case=case, person=person, actor=actor)
+            # Designation lists, on arrival: a hit flags the case for counter-intelligence now;
+            # the applicant's status page does not change.
+            screen_people([person.id], actor=actor)
     except BaseException:
         # The rows went with the rollback; the encrypted files are outside the database.
         document_discard_files(stored)
@@ -345,6 +349,8 @@ def applications_import_batch(*, applications: Sequence[Application]) -> BatchRe
             audit_record_many(flag_entries)
             Case.objects.filter(person_id__in=list(matches)).update(flagged=True)
             flagged = len(matches)
+        # Designation lists, on arrival, for the whole batch at once (one join).
+        screen_people([p.id for p in people], actor=actor)
     return BatchResult(accepted=len(fresh), flagged=flagged, already_imported=already)
 
 

@@ -174,6 +174,42 @@ class ScreeningToken(models.Model):
         indexes = [models.Index(fields=["name", "key_version", "value"], name="screening_token_lookup")]
 
 
+class HitVia(models.TextChoices):
+    APPLICANT = "applicant", _("Applicant")
+    NEXT_OF_KIN = "next_of_kin", _("Next of kin")
+
+
+class HitStrength(models.TextChoices):
+    MATCH = "match", _("Match")
+    POSSIBLE = "possible", _("Possible")
+
+
+class HitState(models.TextChoices):
+    OPEN = "open", _("Open")
+    RESOLVED = "resolved", _("Resolved")
+
+
+class ScreeningHit(models.Model):
+    """A person (or one of his next of kin) agrees with a listed person in the blind indexes.
+
+    Found on arrival, at the start of vetting, or when a list is loaded (everyone, whatever the
+    state of his case); for counter-intelligence only. Holds ids and labels, never a value.
+    """
+
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="screening_hits")
+    entry = models.ForeignKey(ScreeningEntry, on_delete=models.CASCADE, related_name="hits")
+    via = models.CharField(max_length=16, choices=HitVia.choices)
+    strength = models.CharField(max_length=16, choices=HitStrength.choices)
+    state = models.CharField(max_length=16, choices=HitState.choices, default=HitState.OPEN)
+    created_at = models.DateTimeField()
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey("access.Staff", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["person", "entry", "via"], name="screening_hit_once")]
+        indexes = [models.Index(fields=["state", "created_at"], name="screening_hit_state")]
+
+
 class Check(models.Model):
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="checks")
     check_type = models.ForeignKey(CheckType, on_delete=models.PROTECT, related_name="+")

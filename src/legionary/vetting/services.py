@@ -14,8 +14,7 @@ an audit entry; let one adjudicator's vote take effect alone.
 from __future__ import annotations
 
 import datetime
-import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,17 +27,9 @@ from legionary.access.policy import staff_may
 from legionary.access.roles import Perm, ScopeKind
 from legionary.audit.services import audit_at_end, audit_record
 from legionary.core.reasons import visible_reason
-from legionary.identity import crypto, matching
 from legionary.identity.models import Person
 from legionary.identity.services import (
-    INDEX_WIDTH,
-    KIN_INDEX_NAMES,
-    KIN_NAME,
-    KIN_NAME_CHECK,
     erase_person_data,
-    key_provider,
-    next_of_kin_tokens,
-    person_index_tokens,
     record_seal,
 )
 from legionary.vetting import guidelines
@@ -54,13 +45,13 @@ from legionary.vetting.models import (
     CiReview,
     Decision,
     Finding,
+    HitStrength,
     LegionCheckPolicy,
     Outcome,
     PolicyCheck,
     PolygraphOutcome,
     ScreeningEntry,
-    ScreeningList,
-    ScreeningToken,
+    ScreeningHit,
     Severity,
 )
 from legionary.vetting.selectors import NotInScope, visible_cases
@@ -666,127 +657,36 @@ def retention_run(*, now: datetime.datetime | None = None) -> list[str]:
 
 # --- designation and sanctions screening ----------------------------------------------------------
 
-_APPLICANT_KINDS = (matching.NAME_DOB, matching.NAME_TYPO_DOB)
+# Loading lists and finding hits live in ``vetting.screening``; what stays here is what a hit does
+# to a case in vetting (a CI check, and the designation check's result), which needs this module's
+# state machine.
 
-
-@dataclass(frozen=True)
-class ListLoad:
-    screening_list: ScreeningList
-    entries: int
-    skipped: int
-    hits: int
-
-
-def _strings(value: Any) -> list[str]:
-    return [v for v in value if isinstance(v, str) and v.strip()] if isinstance(value, list) else []
-
-
-def _entry_tokens(names: list[str], birth_dates: list[str]) -> list[tuple[str, int, bytes]]:
-    """Blind-index tokens of a listed person, built exactly as an applicant's and his relatives' are."""
-    provider = key_provider()
-    tokens: dict[tuple[str, int, bytes], None] = {}
-    for birth_date in birth_dates:
-        for name in names:
-            for index_name, value in matching.identity_tokens({"given_names": name, "date_of_birth": birth_date}):
-                if index_name in _APPLICANT_KINDS:
-                    version, key = provider.index_key(index_name)
-                    tokens[(index_name, version, crypto.blind_index(key, value, width=INDEX_WIDTH))] = None
-    for token in next_of_kin_tokens(names, provider):
-        tokens[token] = None
-    return list(tokens)
-
-
-def screening_list_load(*, name: str, lines: Iterable[str], actor_name: str) -> ListLoad:
-    """Loads (or reloads) a FollowTheMoney / OpenSanctions JSON-lines export, then screens open cases.
-
-    Only ``Person`` entities are kept; for each only the list's id, its caption and blind-index
-    tokens are stored. A line that is not a JSON entity is an error naming the line number.
-    """
-    entities: list[tuple[str, str, list[str], list[str]]] = []
-    skipped = 0
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            entity = json.loads(line)
-        except ValueError:
-            raise VettingError(
-                f"Line {number} is not JSON; the file must hold one FollowTheMoney entity per line."
-            ) from None
-        if not isinstance(entity, dict) or not isinstance(entity.get("id"), str):
-            raise VettingError(f"Line {number} is not a FollowTheMoney entity (it has no id).")
-        raw_properties = entity.get("properties")
-        properties: dict[str, Any] = raw_properties if isinstance(raw_properties, dict) else {}
-        names = _strings(properties.get("name")) + _strings(properties.get("alias"))
-        if entity.get("schema") != "Person" or not names:
-            skipped += 1
-            continue
-        caption = entity.get("caption") if isinstance(entity.get("caption"), str) else names[0]
-        entities.append((entity["id"][:200], str(caption)[:300], names, _strings(properties.get("birthDate"))))
-    now = timezone.now()
-    with transaction.atomic():
-        screening_list, _ = ScreeningList.objects.update_or_create(
-            name=name, defaults={"loaded_at": now, "entries_count": len(entities)}
-        )
-        kept = [entry_id for entry_id, *_ in entities]
-        screening_list.entries.exclude(entry_id__in=kept).delete()
-        for entry_id, caption, names, birth_dates in entities:
-            entry, _ = ScreeningEntry.objects.update_or_create(
-                screening_list=screening_list, entry_id=entry_id, defaults={"caption": caption}
-            )
-            entry.tokens.all().delete()
-            ScreeningToken.objects.bulk_create(
-                ScreeningToken(entry=entry, name=index_name, key_version=version, value=digest)
-                for index_name, version, digest in _entry_tokens(names, birth_dates)
-            )
-        audit_record(
-            actor=actor_name,
-            action="screening.list_loaded",
-            details={"list": name[:200], "entries": len(entities), "skipped": skipped},
-        )
-        hits = 0
-        open_states = [
-            CaseState.IN_REVIEW,
-            CaseState.AWAITING_DECISION,
-            CaseState.APPEALED,
-            CaseState.DEFERRED,
-            CaseState.ESCALATED,
-        ]
-        for case in Case.objects.filter(state__in=open_states).select_related("person"):
-            hits += _screen_case(case, now)
-    return ListLoad(screening_list=screening_list, entries=len(entities), skipped=skipped, hits=hits)
-
-
-def _screening_hits(person: Person) -> dict[int, set[str]]:
-    """List entries that match the person or one of his next of kin: entry pk → {"applicant", "next_of_kin"}."""
-    wanted = (*_APPLICANT_KINDS, *KIN_INDEX_NAMES)
-    by_kind: dict[tuple[str, int], list[bytes]] = {}
-    for index_name, version, digest in person_index_tokens(person, wanted):
-        by_kind.setdefault((index_name, version), []).append(digest)
-    agreeing: dict[int, set[str]] = {}
-    for (index_name, version), digests in by_kind.items():
-        entries = ScreeningToken.objects.filter(name=index_name, key_version=version, value__in=digests).values_list(
-            "entry_id", flat=True
-        )
-        for entry_pk in set(entries):
-            agreeing.setdefault(entry_pk, set()).add(index_name)
-    hits: dict[int, set[str]] = {}
-    for entry_pk, kinds in agreeing.items():
-        # As for duplicates: two independently keyed indexes must agree, never one truncated HMAC.
-        if "name+birth_date" in matching.link_reasons(kinds, frozenset(kinds), frozenset(kinds)):
-            hits.setdefault(entry_pk, set()).add("applicant")
-        if {KIN_NAME, KIN_NAME_CHECK} <= kinds:
-            hits.setdefault(entry_pk, set()).add("next_of_kin")
-    return hits
+# Cases in vetting: a new match hit opens a CI check on them at once (and reopens one waiting for
+# a decision). Received cases get theirs when vetting starts; decided cases are flagged only.
+OPEN_VETTING_STATES = (
+    CaseState.IN_REVIEW,
+    CaseState.AWAITING_DECISION,
+    CaseState.APPEALED,
+    CaseState.DEFERRED,
+    CaseState.ESCALATED,
+)
 
 
 def _screen_case(case: Case, now: datetime.datetime) -> int:
     """Compares the case's person (and next of kin) with every loaded list; a new hit opens a CI check.
 
-    Completes a pending designation-screening check: clear without a hit, concern with one.
-    Runs inside the caller's transaction; returns the number of new hits.
+    Completes a pending designation-screening check: clear without a match, concern with one.
+    Runs inside the caller's transaction; returns the number of new CI checks. Possible hits are
+    recorded and flag the case (``vetting.screening``) but open no check by themselves.
     """
-    hits = _screening_hits(case.person)
+    from legionary.vetting import screening
+
+    screening.screen_people([case.person_id])
+    hits: dict[int, set[str]] = {}
+    for entry_pk, via in ScreeningHit.objects.filter(person_id=case.person_id, strength=HitStrength.MATCH).values_list(
+        "entry_id", "via"
+    ):
+        hits.setdefault(entry_pk, set()).add(via)
     known = set(case.checks.filter(screening_entry__isnull=False).values_list("screening_entry_id", flat=True))
     new = {pk: via for pk, via in hits.items() if pk not in known}
     if new:
@@ -801,7 +701,7 @@ def _screen_case(case: Case, now: datetime.datetime) -> int:
             _new_check(case, ci_type, position + offset, now, opened_by="screening", screening_entry=entries[pk])
         audit_record(
             actor=SYSTEM_SCREENING,
-            action="screening.list_hit",
+            action="screening.check_opened",
             subject=case.person_id,
             details={
                 "case": case.pk,

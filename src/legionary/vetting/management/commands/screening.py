@@ -1,12 +1,14 @@
-"""``legionary screening load FILE [--name NAME]``: load a designation or sanctions list.
+"""``legionary screening load FILE [--name NAME]`` and ``legionary screening hits [--json]``.
 
-The file is a FollowTheMoney / OpenSanctions JSON export, one entity per line. Only blind-index
-tokens, the list's entry ids and captions are stored; open cases are screened against it at once.
-Prints the counts, never a name.
+``load`` reads a FollowTheMoney / OpenSanctions export, one entity per line; only blind-index
+tokens, the list's entry ids and captions are stored, and everyone is screened against it at once.
+``hits`` lists every hit with its member (external reference or pseudonymous id), list, entry,
+via, strength and state. Neither prints a name.
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -14,19 +16,24 @@ from django.core.management.base import CommandParser
 
 from legionary.commands import LegionaryCommand, UsageError, operator_actor
 from legionary.identity.services import IdentityError, check_keyring_ready
-from legionary.vetting import services
+from legionary.vetting import screening
 
 
 class Command(LegionaryCommand):
-    help = "Loads a designation or sanctions list (FollowTheMoney JSON lines) and screens open cases."
+    help = "Loads designation or sanctions lists (FollowTheMoney JSON lines) and lists screening hits."
 
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="action", required=True)
         load = sub.add_parser("load", help="Load (or reload) a list from a FollowTheMoney JSON-lines file.")
         load.add_argument("file")
         load.add_argument("--name", help="The list's name (default: the file name without extension).")
+        hits = sub.add_parser("hits", help="Every screening hit, whatever the state of the person's case.")
+        hits.add_argument("--json", action="store_true", help="One JSON document on stdout.")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if options["action"] == "hits":
+            self._hits(as_json=options["json"])
+            return
         path = Path(options["file"])
         if not path.is_file():
             raise UsageError(f"There is no file {path}. Give the path of a FollowTheMoney JSON export.")
@@ -37,10 +44,37 @@ class Command(LegionaryCommand):
         name = options["name"] or path.name.split(".")[0]
         try:
             with path.open(encoding="utf-8") as lines:
-                loaded = services.screening_list_load(name=name, lines=lines, actor_name=operator_actor())
-        except (services.VettingError, UnicodeDecodeError) as exc:
-            raise UsageError(f"{path}: {exc}") from None
+                loaded = screening.screening_list_load(name=name, lines=lines, actor_name=operator_actor())
+        except UnicodeDecodeError:
+            raise UsageError(f"{path} is not UTF-8 text; a FollowTheMoney export is JSON lines in UTF-8.") from None
+        except screening.ScreeningError as exc:
+            raise UsageError(f"{path}: {exc} Nothing of the file was kept.") from None
         self.stdout.write(
-            f"Loaded list {name!r}: {loaded.entries} people, {loaded.skipped} other entities skipped; "
-            f"{loaded.hits} new screening hits on open cases."
+            f"Loaded list {loaded.screening_list.name!r}: {loaded.entries} people, {loaded.skipped} other entities "
+            f"skipped; everyone screened, {loaded.hits} new screening hits."
         )
+
+    def _hits(self, *, as_json: bool) -> None:
+        rows = screening.screening_hits()
+        if as_json:
+            document = {
+                "hits": [
+                    {
+                        "member": row.member,
+                        "list": row.list,
+                        "entry": row.entry,
+                        "via": row.via,
+                        "strength": row.strength,
+                        "state": row.state,
+                    }
+                    for row in rows
+                ]
+            }
+            self.stdout.write(json.dumps(document, ensure_ascii=False))
+            return
+        for row in rows:
+            self.stdout.write(
+                f"{row.member}  {row.list}/{row.entry}  via {row.via.replace('_', ' ')}  {row.strength}  {row.state}"
+            )
+        open_count = sum(1 for row in rows if row.state == "open")
+        self.stdout.write(f"{len(rows)} screening hits, {open_count} open.")

@@ -1,0 +1,190 @@
+"""Scale of screening: ``duplicates`` (both tiers) and a full re-screen after loading a 10,000-entry
+designation list, at growing numbers of people; seconds, rows and the process's peak memory.
+
+Builds a throwaway database (the test settings: a fresh LEGIONARY_HOME, SQLite unless DATABASE_URL
+says otherwise) and grows it with the scale fixture (``core.scale.fill``) to each size in turn. At
+each size it measures, in this process:
+
+- ``duplicates``: ``identity.services.duplicate_screen`` (one self-join of the index table, read in
+  order; what ``legionary duplicates --json`` runs), its groups and possible pairs;
+- ``list load``: ``vetting.screening.screening_list_load`` of a synthetic FollowTheMoney list of
+  ``--entries`` people (invented names, and one in a hundred from the demo's pools, written the
+  ways lists write them: full, year-only and year-month birth dates, Cyrillic aliases, the
+  structured name properties; one in a hundred with a demo person's passport number),
+  which keys the list, stores it and screens everyone against it (one join);
+- ``re-screen``: ``screen_list`` again on the loaded list (the join alone, nothing new to store).
+
+Peak memory is the process's resident high-water mark (``VmHWM``), reset before each step, minus
+its resident size before the step: what the step added. The demo identities are synthetic (a
+dozen given names, six family-name stems, no patronymic), so the counts of groups, pairs and hits
+say nothing about quality (``bench_dupes.py`` measures that); the times and memory are the point.
+Figures only: nothing is asserted.
+
+Run: ``PYTHONPATH=src:. .venv/bin/python bench/bench_screening_scale.py [--sizes 10000,30000] [--entries 10000]``
+(PostgreSQL: ``.venv/bin/python -m tests.pgserver -- env PYTHONPATH=src:. .venv/bin/python
+bench/bench_screening_scale.py``)
+"""
+
+from __future__ import annotations
+
+# ruff: noqa: E402 — Django must be set up before the models and services are imported
+import argparse
+import json
+import os
+import random
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
+
+import django
+
+django.setup()
+
+from django.db import connection
+from django.test.utils import setup_databases, setup_test_environment, teardown_databases
+
+from legionary.core.demo import FAMILY, GIVEN
+from legionary.core.scale import fill
+from legionary.identity.models import BlindIndex
+from legionary.identity.services import duplicate_screen
+from legionary.vetting import screening
+from legionary.vetting.models import ScreeningHit, ScreeningList, ScreeningToken
+
+CYRILLIC = {"Ivan": "Иван", "Oleg": "Олег", "Pavel": "Павел", "Artem": "Артём", "Yuri": "Юрий", "Maksim": "Максим"}
+PATRONYMICS = ["Ivanovich", "Sergeevich", "Petrovich", "Olegovich", ""]
+
+
+def _status(field: str) -> int:
+    with open("/proc/self/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def measured(step: Callable[[], Any]) -> tuple[Any, float, float, int]:
+    """(result, wall seconds, CPU seconds of this process, bytes of resident memory the step added)."""
+    try:
+        with open("/proc/self/clear_refs", "w", encoding="ascii") as clear:
+            clear.write("5")  # resets VmHWM to the current resident size
+    except OSError:
+        pass
+    before = _status("VmRSS")
+    wall, cpu = time.perf_counter(), time.process_time()
+    result = step()
+    return result, time.perf_counter() - wall, time.process_time() - cpu, max(0, _status("VmHWM") - before)
+
+
+SYLLABLES = ["zar", "vok", "mil", "tesh", "brov", "gan", "lup", "kor", "dun", "sel", "rych", "nov", "pash", "lin"]
+
+
+def _invented_family(rng: random.Random) -> str:
+    return "".join(rng.choice(SYLLABLES) for _ in range(3)).capitalize() + rng.choice(["ov", "in", "enko", "sky"])
+
+
+def synthetic_list(entries: int, people: int, rng: random.Random) -> list[str]:
+    """FollowTheMoney lines of obviously synthetic listed people, written every way lists write names.
+
+    Most listed people are nobody here (invented family names), as on a real list; one entry in a
+    hundred carries the passport number of a demo person and one in a hundred a demo-pool name
+    with a random birth date, so that hits are found at every size.
+    """
+    lines = []
+    for n in range(entries):
+        given = rng.choice(GIVEN)
+        family = rng.choice(FAMILY) if n % 100 == 1 else _invented_family(rng)
+        patronymic = rng.choice(PATRONYMICS)
+        born = f"{rng.randint(1965, 2004)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"
+        style = n % 10
+        properties: dict[str, list[str]] = {}
+        if style < 4:
+            properties["name"] = [f"{family.upper()} {given} {patronymic}".strip()]
+            properties["birthDate"] = [born]
+        elif style < 6:
+            properties["name"] = [f"{given} {family}"]
+            properties["birthDate"] = [born[:4] if n % 100 != 1 else born]
+        elif style == 6:
+            properties["name"] = [f"{family}, {given} {patronymic}".strip()]
+            properties["birthDate"] = [born[:7]]
+        elif style == 7:
+            properties["name"] = [f"{given} {family}"]
+            properties["alias"] = [f"{family} {CYRILLIC.get(given, given)}"]
+            properties["birthDate"] = [born]
+        else:
+            properties.update(firstName=[given], lastName=[family], birthDate=[born])
+            if patronymic:
+                properties["fatherName"] = [patronymic]
+        if n % 100 == 0:
+            properties["passportNumber"] = [f"DEMO {rng.randint(1, people):09d}"]
+        lines.append(json.dumps({"id": f"bench-{n:06d}", "schema": "Person", "properties": properties}))
+    return lines
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default="10000")
+    parser.add_argument("--entries", type=int, default=10_000)
+    parser.add_argument(
+        "--keep",
+        action="store_true",
+        help="keep the database and reuse a kept one (with LEGIONARY_HOME set, a size reached is not filled again)",
+    )
+    args = parser.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",")]
+    from legionary.audit.services import signing_key_init
+    from legionary.identity.services import keyring_init
+
+    setup_test_environment()
+    old_config = setup_databases(verbosity=0, interactive=False, keepdb=args.keep, serialized_aliases=set())
+    keyring_init()
+    signing_key_init()
+    print(f"database: {connection.vendor}; list of {args.entries:,} entries; load average {os.getloadavg()[0]:.1f}")
+    print(
+        f"{'people':>8} {'index rows':>11} {'step':<12} {'wall s':>7} {'CPU s':>6} {'+peak MB':>8}  result",
+        flush=True,
+    )
+    try:
+        for size in sizes:
+            started = time.perf_counter()
+            fill(size)
+            if connection.vendor == "postgresql":
+                with connection.cursor() as cursor:
+                    cursor.execute("ANALYZE")
+            fill_s = time.perf_counter() - started
+            rows = BlindIndex.objects.count()
+            print(f"{size:>8,} {rows:>11,} {'fill':<12} {fill_s:7.1f} {'':>6} {'':>8}", flush=True)
+            screened, wall, cpu, peak = measured(duplicate_screen)
+            print(
+                f"{size:>8,} {rows:>11,} {'duplicates':<12} {wall:7.1f} {cpu:6.1f} {peak / 2**20:8.1f}  "
+                f"{len(screened.groups):,} groups, {len(screened.possible):,} possible pairs",
+                flush=True,
+            )
+            lines = synthetic_list(args.entries, size, random.Random(size))
+            ScreeningList.objects.filter(name="bench").delete()  # a kept database: load afresh
+            loaded, wall, cpu, peak = measured(
+                lambda lines=lines: screening.screening_list_load(name="bench", lines=lines, actor_name="bench")
+            )
+            tokens = ScreeningToken.objects.count()
+            print(
+                f"{size:>8,} {rows:>11,} {'list load':<12} {wall:7.1f} {cpu:6.1f} {peak / 2**20:8.1f}  "
+                f"{loaded.entries:,} entries, {tokens:,} list tokens, {loaded.hits:,} new hits "
+                f"({ScreeningHit.objects.filter(strength='match').count():,} match)",
+                flush=True,
+            )
+            again, wall, cpu, peak = measured(lambda loaded=loaded: screening.screen_list(loaded.screening_list))
+            print(
+                f"{size:>8,} {rows:>11,} {'re-screen':<12} {wall:7.1f} {cpu:6.1f} {peak / 2**20:8.1f}  "
+                f"{again} new hits",
+                flush=True,
+            )
+    finally:
+        if not args.keep:
+            teardown_databases(old_config, verbosity=0)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
