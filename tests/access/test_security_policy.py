@@ -54,7 +54,7 @@ def test_the_api_over_plain_http_is_refused_with_a_problem_and_not_redirected() 
 
 def test_pages_and_api_answers_tell_browsers_and_proxies_not_to_store_them(make_staff: MakeStaff) -> None:
     client = signed_in(make_staff("ada", Role.ADMINISTRATOR))
-    for url in ["/work/", "/units/", "/api/v1/training/courses", "/login/", "/apply/", "/api/v1/openapi.json"]:
+    for url in ["/", "/work/", "/units/", "/api/v1/training/courses", "/login/", "/apply/", "/api/v1/openapi.json"]:
         response = client.get(url, secure=True)
         assert response.status_code == 200, url
         assert "no-store" in response["Cache-Control"] or "no-cache" in response["Cache-Control"], url
@@ -82,10 +82,15 @@ def test_every_cookie_the_site_sets_is_host_only_secure_and_prefixed(make_staff:
             seen[name] = {"secure": morsel["secure"], "path": morsel["path"], "domain": morsel["domain"]}
 
     keep(client.get("/apply/", secure=True))
+    # The application form's draft cookie (set by the first step's answer) too.
+    token = client.cookies[settings.CSRF_COOKIE_NAME].value
+    form = {"legion": "geo", "csrfmiddlewaretoken": token}
+    keep(client.post("/apply/legion/", form, secure=True, HTTP_ORIGIN="https://testserver"))
     keep(client.post("/i18n/setlang/", {"language": "uk", "next": "/login/"}, secure=True))
     keep(sign_in(client, "ada", PASSWORD, current_code(staff)))
     keep(client.get("/work/", secure=True))
     assert set(seen) >= {settings.CSRF_COOKIE_NAME, settings.SESSION_COOKIE_NAME, settings.LANGUAGE_COOKIE_NAME}
+    assert "__Host-legionary-apply" in seen
     for name, attributes in seen.items():
         assert name.startswith("__Host-"), name
         assert attributes == {"secure": True, "path": "/", "domain": ""}, name
@@ -165,7 +170,14 @@ def test_text_answers_name_their_charset_and_exports_are_attachments_with_our_fi
     client = signed_in(admin)
     answers = {
         url: client.get(url, secure=True)
-        for url in ["/work/", "/login/", "/.well-known/security.txt", f"/units/{unit.pk}/roster.csv", "/api/v1/units/"]
+        for url in [
+            "/",
+            "/work/",
+            "/login/",
+            "/.well-known/security.txt",
+            f"/units/{unit.pk}/roster.csv",
+            "/api/v1/units/",
+        ]
     }
     answers["problem"] = client.get("/api/v1/units/999999/roster", secure=True)
     for url, response in answers.items():

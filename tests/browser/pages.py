@@ -130,10 +130,10 @@ def tab_to(page: Page, selector: str) -> None:
     raise AssertionError(f"{selector} cannot be reached with the Tab key")
 
 
-def arrow_to(page: Page, selector: str, value: str) -> None:
+def arrow_to(page: Page, selector: str, value: str, most: int = 30) -> None:
     """Moves a focused, closed <select> to ``value`` with the down arrow, as a keyboard user does."""
     assert focused(page, selector)
-    for _ in range(30):
+    for _ in range(most):
         if page.eval_on_selector(selector, "(e) => e.value") == value:
             return
         page.keyboard.press("ArrowDown")
@@ -192,10 +192,13 @@ class Applicant:
 
 # What the public pages say in Russian (from intake's ru catalogue).
 RU = {
-    "form": "Заявление в легион",
+    "landing": "Подать заявление в добровольческий легион",
+    "form": "В какой легион вы хотите вступить?",
+    "continue": "Продолжить",
+    "check": "Проверьте ответы перед отправкой заявления",
     "submit": "Отправить заявление",
     "receipt": "Заявление получено",
-    "status": "Проверить заявление",
+    "status": "Узнать статус заявления",
     "received": "Ваше заявление получено.",
     "in_review": "Ваше заявление рассматривается.",
     "invited": "Решение принято: приходите на пункт собеседования.",
@@ -206,78 +209,127 @@ class ApplicantNavigator:
     def __init__(self, page: Page) -> None:
         self.page = page
 
+    def applicant_opens_the_landing_page(self) -> None:
+        self.page.goto("/")
+        expect(self.page.locator("html")).to_have_attribute("lang", "en")
+        expect(self.page.locator("h1")).to_have_text("Apply to a volunteer legion")
+
     def applicant_opens_the_form(self) -> None:
         self.page.goto("/apply/")
         expect(self.page.locator("html")).to_have_attribute("lang", "en")
-        expect(self.page.locator("h1")).to_have_text("Apply to the legion")
+        expect(self.page.locator("h1")).to_have_text("Which legion do you want to join?")
 
     def applicant_chooses_russian(self) -> None:
         # When: the applicant follows "Русский" in the language switch.
         self.page.click("#language-switch a[hreflang=ru]")
+        expect(self.page.locator("html")).to_have_attribute("lang", "ru")
+
+    def applicant_starts_the_application(self) -> None:
+        # When: the start button of the landing page, in Russian.
+        expect(self.page.locator("h1")).to_have_text(RU["landing"])
+        self.page.click("#start-apply")
         self.applicant_sees_the_form_in_russian()
 
     def applicant_sees_the_form_in_russian(self) -> None:
-        # Then: the form, its labels and its button are in Russian.
+        # Then: the form's first page, its question and its button are in Russian.
         expect(self.page.locator("html")).to_have_attribute("lang", "ru")
         expect(self.page.locator("h1")).to_have_text(RU["form"])
-        expect(self.page.locator("#id_submit")).to_have_text(RU["submit"])
-        expect(self.page.locator("label[for=id_legion]")).to_contain_text("Легион")
+        expect(self.page.locator("#id_continue")).to_have_text(RU["continue"])
+        expect(self.page.locator("label[for=id_legion_0]")).to_contain_text("Легион")
+
+    def _continue(self) -> None:
+        self.page.click("#id_continue")
+        self.page.wait_for_load_state()
 
     def applicant_fills_in_the_form(self, who: Applicant, scan: Path) -> None:
-        # When: every field the applicant needs is filled in with the mouse and the keyboard.
+        """Every page of the form with the mouse and the keyboard, up to the check-your-answers page,
+        where the scan is attached and consent given."""
         page = self.page
-        page.select_option("#id_legion", who.legion)
+        page.check(f"input[name=legion][value={who.legion}]")
+        self._continue()
         page.fill("#id_given_names", who.given_names)
         page.fill("#id_family_name", who.family_name)
         page.fill("#id_patronymic", who.patronymic)
-        page.fill("#id_date_of_birth", who.date_of_birth)
+        year, month, day = who.date_of_birth.split("-")
+        page.fill("#id_date_of_birth_day", day)
+        page.fill("#id_date_of_birth_month", month)
+        page.fill("#id_date_of_birth_year", year)
         page.fill("#id_place_of_birth", who.place_of_birth)
-        page.fill("#id_citizenships", who.citizenship)
+        page.select_option("#id_citizenships", who.citizenship)
+        self._continue()
         page.select_option("#id_doc_1_kind", who.document_kind)
-        page.fill("#id_doc_1_country", who.citizenship)
+        page.select_option("#id_doc_1_country", who.citizenship)
         page.fill("#id_doc_1_number", who.document_number)
+        self._continue()
         page.fill("#id_phone", who.phone)
         page.fill("#id_email", who.email)
+        self._continue()
+        self._continue()  # no next of kin
         page.check(f"#id_skills_{who.skill_index}")
         page.fill("#id_languages", "ru, en")
+        self._continue()
+        self.applicant_checks_the_answers(who)
         page.set_input_files("#id_upload_1", str(scan))
         page.check("#id_consent")
 
-    def applicant_fills_in_the_form_by_keyboard(self, who: Applicant, scan: Path) -> None:
-        # When: the applicant tabs from field to field in page order, types, and ticks with Space.
+    def applicant_checks_the_answers(self, who: Applicant) -> None:
+        # Then: the check-your-answers page shows what was typed, in Russian, with a Change link per section.
         page = self.page
-        tab_to(page, "#id_legion")
-        arrow_to(page, "#id_legion", who.legion)
+        expect(page.locator("h1")).to_have_text(RU["check"])
+        expect(page.locator("main")).to_contain_text(who.family_name)
+        expect(page.locator("main")).to_contain_text(who.document_number)
+        expect(page.locator("main a[href^='/apply/identity/']")).to_have_count(7)
+
+    def applicant_fills_in_the_form_by_keyboard(self, who: Applicant, scan: Path) -> None:
+        """Every page with Tab, typing, the arrow keys, Space and Enter; no click anywhere."""
+        page = self.page
+        # The legion: Tab into the radios, Space on the first, the arrow keys to the right one.
+        tab_to(page, "#id_legion_0")
+        page.keyboard.press("Space")
+        for _ in range(10):
+            if page.eval_on_selector("input[name=legion]:checked", "(e) => e.value") == who.legion:
+                break
+            page.keyboard.press("ArrowDown")
+        expect(page.locator(f"input[name=legion][value={who.legion}]")).to_be_checked()
+        self._continue_by_keyboard()
+        year, month, day = who.date_of_birth.split("-")
         for field, value in (
             ("id_given_names", who.given_names),
             ("id_family_name", who.family_name),
             ("id_patronymic", who.patronymic),
+            ("id_date_of_birth_day", day),
+            ("id_date_of_birth_month", month),
+            ("id_date_of_birth_year", year),
+            ("id_place_of_birth", who.place_of_birth),
         ):
             tab_to(page, f"#{field}")
             page.keyboard.type(value)
-        tab_to(page, "#id_date_of_birth")
-        # A date field takes its parts in the order of the system's locale (not the page's or the
-        # context's): day first or month first, the year last. Applicants typed by keyboard are born
-        # on a day whose number is the month's, so the same keys are right in either order.
-        year, month, day = who.date_of_birth.split("-")
-        assert day == month, "choose a date of birth such as 1988-11-11 for the keyboard"
-        page.keyboard.type(day + month + year)
-        assert page.input_value("#id_date_of_birth") == who.date_of_birth
-        for field, value in (("id_place_of_birth", who.place_of_birth), ("id_citizenships", who.citizenship)):
-            tab_to(page, f"#{field}")
-            page.keyboard.type(value)
+        # The country with the arrow keys (Playwright types Cyrillic as text input, which a list box's
+        # type-ahead does not see; a person's keyboard would jump there by its first letters).
+        tab_to(page, "#id_citizenships")
+        arrow_to(page, "#id_citizenships", who.citizenship, most=300)
+        self._continue_by_keyboard()
         tab_to(page, "#id_doc_1_kind")
         arrow_to(page, "#id_doc_1_kind", who.document_kind)
-        for field, value in (
-            ("id_doc_1_country", who.citizenship),
-            ("id_doc_1_number", who.document_number),
-            ("id_phone", who.phone),
-            ("id_email", who.email),
-        ):
-            tab_to(page, f"#{field}")
-            page.keyboard.type(value)
+        tab_to(page, "#id_doc_1_country")
+        arrow_to(page, "#id_doc_1_country", who.citizenship, most=300)
+        tab_to(page, "#id_doc_1_number")
+        page.keyboard.type(who.document_number)
+        self._continue_by_keyboard()
+        tab_to(page, "#id_phone")
+        page.keyboard.type(who.phone)
+        tab_to(page, "#id_email")
+        page.keyboard.type(who.email)
+        # Enter in a text field sends the page with "Continue" (the form's default button).
+        with page.expect_navigation():
+            page.keyboard.press("Enter")
+        expect(page.locator("#id_kin_1_name")).to_be_visible()
+        self._continue_by_keyboard()
         tab_to(page, f"#id_skills_{who.skill_index}")
         page.keyboard.press("Space")
+        expect(page.locator(f"#id_skills_{who.skill_index}")).to_be_checked()
+        self._continue_by_keyboard()
+        self.applicant_checks_the_answers(who)
         tab_to(page, "#id_upload_1")
         # A native file dialog cannot be driven by a test, so the file input, reached and focused
         # with Tab above, gets its file from Playwright, as the dialog would give it.
@@ -285,7 +337,11 @@ class ApplicantNavigator:
         tab_to(page, "#id_consent")
         page.keyboard.press("Space")
         expect(page.locator("#id_consent")).to_be_checked()
-        expect(page.locator(f"#id_skills_{who.skill_index}")).to_be_checked()
+
+    def _continue_by_keyboard(self) -> None:
+        tab_to(self.page, "#id_continue")
+        with self.page.expect_navigation():
+            self.page.keyboard.press("Enter")
 
     def applicant_sends_the_form(self) -> None:
         self.page.click("#id_submit")
@@ -295,15 +351,16 @@ class ApplicantNavigator:
         self.page.keyboard.press("Enter")
 
     def applicant_reads_the_receipt(self) -> str:
-        # Then: the receipt page, in Russian, with the receipt written out once.
+        # Then: the confirmation page, in Russian, with the receipt written out once.
         expect(self.page.locator("h1")).to_have_text(RU["receipt"])
         expect(self.page.locator("html")).to_have_attribute("lang", "ru")
+        assert self.page.url.split("?")[0].endswith("/apply/sent/")
         receipt = self.page.inner_text("#receipt").strip()
         assert re.fullmatch(r"[a-z]+(?:[- ][a-z]+){3,}", receipt), receipt
         return receipt
 
     def applicant_opens_the_status_page(self) -> None:
-        # When: the receipt page's link to the status page is followed.
+        # When: the confirmation page's link to the status page is followed.
         self.page.click(f"main a:has-text('{RU['status']}')")
         expect(self.page.locator("h1")).to_have_text(RU["status"])
 

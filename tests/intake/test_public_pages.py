@@ -14,7 +14,7 @@ from django.test import Client
 
 from legionary.identity.models import Person, SealedDocument
 from legionary.vetting.models import Case
-from tests.intake.helpers import PDF
+from tests.intake.helpers import PDF, STEP_ANSWERS, walk_steps
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -90,11 +90,13 @@ def test_the_form_sets_no_cookie_but_csrf_and_has_no_staff_navigation() -> None:
     assert "style=" not in html
 
 
-def test_every_input_has_a_label() -> None:
-    html = Client().get("/apply/", secure=True, HTTP_ORIGIN="https://testserver").content.decode()
-    ids = set(re.findall(r'<(?:input|select|textarea)[^>]*\bid="([^"]+)"', html))
-    labelled = set(re.findall(r'<label for="([^"]+)"', html))
-    assert ids and ids <= labelled | {"id_skills"}
+def test_every_input_on_every_page_of_the_form_has_a_label() -> None:
+    client, token = csrf_client()
+    pages = walk_steps(client, token, STEP_ANSWERS, lang="en")
+    for url, html in pages.items():
+        ids = set(re.findall(r'<(?:input|select|textarea)(?![^>]*type="hidden")[^>]*\bid="([^"]+)"', html))
+        labelled = set(re.findall(r'<label [^>]*\bfor="([^"]+)"', html))
+        assert ids and ids <= labelled, url
 
 
 def test_a_bad_date_is_reported_next_to_its_field_and_nothing_is_stored() -> None:
@@ -105,8 +107,13 @@ def test_a_bad_date_is_reported_next_to_its_field_and_nothing_is_stored() -> Non
         secure=True,
         HTTP_ORIGIN="https://testserver",
     )
+    # Then: the page with the date of birth, its message at the field and in the summary at the top.
     assert response.status_code == 400
-    assert 'id="id_date_of_birth_error"' in response.content.decode()
+    html = response.content.decode()
+    assert 'id="id_date_of_birth_error"' in html
+    assert re.search(r'id="form-errors".*<a href="#id_date_of_birth_day">Enter a real date', html, re.S)
+    # And: everything typed is still there, the date's parts included.
+    assert 'value="Zhgentiklashvili"' in html and 'value="30"' in html and 'value="1988"' in html
     assert Person.objects.count() == 0
 
 
@@ -202,8 +209,10 @@ def test_a_submission_with_a_scan_gives_a_receipt_and_leaves_no_plaintext_anywhe
         secure=True,
         HTTP_ORIGIN="https://testserver",
     )
-    assert response.status_code == 201, response.content.decode()[:2000]
-    receipt = re.search(r'<strong id="receipt" lang="en">([a-z ]+)</strong>', response.content.decode())
+    assert response.status_code == 303, response.content.decode()[:2000]
+    assert response["Location"] == "/apply/sent/?lang=ka"
+    confirmation = client.get(response["Location"], secure=True)
+    receipt = re.search(r'<strong id="receipt" lang="en"[^>]*>([a-z ]+)</strong>', confirmation.content.decode())
     assert receipt is not None and len(receipt.group(1).split()) == 7
     person = Person.objects.get()
     assert person.language == "ka" and Case.objects.get(person=person).channel == "form"

@@ -40,3 +40,17 @@ class SubmissionRecord(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["client", "at"], name="submission_client_at")]
+
+
+class ApplicationDraft(models.Model):
+    """The answers of an application being filled in step by step, sealed with a key only the browser holds.
+
+    The browser's draft cookie carries 32 random bytes; the row's id and its AES-GCM key are both
+    derived from them (``legionary.intake.drafts``), so the server keeps ciphertext it cannot open
+    without the applicant's cookie, and a stolen database opens no draft. Rows die on submission,
+    after ``DRAFT_SECONDS`` without a step, or when the confirmation page has shown the receipt.
+    """
+
+    id = models.CharField(max_length=64, primary_key=True)
+    sealed = models.BinaryField()
+    updated_at = models.DateTimeField(db_index=True)

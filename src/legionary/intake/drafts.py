@@ -1,0 +1,141 @@
+"""Server-side drafts of the step-by-step application form, sealed with a key held by the browser.
+
+The draft cookie holds a random 32-byte token. HMAC-SHA256 of it under two labels gives the row's
+id and an AES-256-GCM key; the server stores only the id and the ciphertext, never the token, so
+neither the database nor a backup can open a draft. A draft holds the answers of the steps done so
+far (strings, as typed), and after submission only the receipt, until the confirmation page has
+shown it once. Uploads are never in a draft: they are attached on the last page, sent with it.
+
+Claiming a draft (``take``) deletes its row: of two concurrent submissions of one draft, only one
+gets it, so a double click, a reload or going back and sending again cannot apply twice.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+import os
+import secrets
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
+
+from legionary.intake.models import ApplicationDraft
+
+# How long a draft lives without a step being saved; also the cookie's lifetime.
+DRAFT_SECONDS = 2 * 3600
+_NONCE = 12
+
+
+def cookie_name() -> str:
+    return "__Host-legionary-apply" if settings.SESSION_COOKIE_SECURE else "legionary-apply"
+
+
+@dataclass
+class Draft:
+    """The answers so far: ``answers`` maps a form field's name to what was typed (a string or list)."""
+
+    token: bytes
+    answers: dict[str, Any] = field(default_factory=dict)
+    done: list[str] = field(default_factory=list)  # the steps completed, in order
+    rows: dict[str, int] = field(default_factory=dict)  # rows shown for "add another" groups
+    receipt: str | None = None
+    fresh: bool = False  # made by this request: the cookie must be set
+
+    @property
+    def row_id(self) -> str:
+        return hmac.new(self.token, b"legionary draft id", hashlib.sha256).hexdigest()
+
+    def _key(self) -> bytes:
+        return hmac.new(self.token, b"legionary draft key", hashlib.sha256).digest()
+
+    def _payload(self) -> dict[str, Any]:
+        return {"answers": self.answers, "done": self.done, "rows": self.rows, "receipt": self.receipt}
+
+    def seal(self) -> bytes:
+        nonce = os.urandom(_NONCE)
+        plain = json.dumps(self._payload(), ensure_ascii=False, separators=(",", ":")).encode()
+        return nonce + AESGCM(self._key()).encrypt(nonce, plain, self.row_id.encode())
+
+    def open(self, blob: bytes) -> bool:
+        try:
+            plain = AESGCM(self._key()).decrypt(blob[:_NONCE], blob[_NONCE:], self.row_id.encode())
+            payload = json.loads(plain)
+        except (InvalidTag, ValueError):
+            return False
+        self.answers = dict(payload.get("answers") or {})
+        self.done = list(payload.get("done") or [])
+        self.rows = {str(k): int(v) for k, v in (payload.get("rows") or {}).items()}
+        self.receipt = payload.get("receipt")
+        return True
+
+
+def _token_from(request: HttpRequest) -> bytes | None:
+    raw = request.COOKIES.get(cookie_name(), "")
+    try:
+        token = base64.urlsafe_b64decode(raw.encode("ascii") + b"==") if raw else b""
+    except (binascii.Error, ValueError, UnicodeEncodeError):
+        return None
+    return token if len(token) == 32 else None
+
+
+def _expired_before() -> Any:
+    return timezone.now() - timedelta(seconds=DRAFT_SECONDS)
+
+
+def load(request: HttpRequest) -> Draft | None:
+    """The draft the request's cookie opens, or None (no cookie, expired, or already sent)."""
+    token = _token_from(request)
+    if token is None:
+        return None
+    draft = Draft(token)
+    row = ApplicationDraft.objects.filter(pk=draft.row_id, updated_at__gte=_expired_before()).first()
+    if row is None or not draft.open(bytes(row.sealed)):
+        return None
+    return draft
+
+
+def load_or_new(request: HttpRequest) -> Draft:
+    return load(request) or Draft(secrets.token_bytes(32), fresh=True)
+
+
+def save(draft: Draft) -> None:
+    """Stores the draft (sealed) and forgets drafts abandoned for longer than DRAFT_SECONDS."""
+    ApplicationDraft.objects.filter(updated_at__lt=_expired_before()).delete()
+    ApplicationDraft.objects.update_or_create(
+        pk=draft.row_id, defaults={"sealed": draft.seal(), "updated_at": timezone.now()}
+    )
+
+
+def take(draft: Draft) -> bool:
+    """Deletes the draft's row; True for the one request that deleted it (the one that may submit)."""
+    deleted, _by_model = ApplicationDraft.objects.filter(pk=draft.row_id).delete()
+    return deleted > 0
+
+
+def forget(request: HttpRequest, response: HttpResponse) -> None:
+    draft = load(request)
+    if draft is not None:
+        take(draft)
+    response.delete_cookie(cookie_name(), path="/", samesite="Strict")
+
+
+def set_cookie(response: HttpResponse, draft: Draft) -> None:
+    response.set_cookie(
+        cookie_name(),
+        base64.urlsafe_b64encode(draft.token).rstrip(b"=").decode("ascii"),
+        max_age=DRAFT_SECONDS,
+        path="/",
+        secure=settings.SESSION_COOKIE_SECURE,
+        httponly=True,
+        samesite="Strict",
+    )
