@@ -104,8 +104,12 @@ def _pages() -> list[tuple[str, str]]:
     deep = encode_cursor(units.PEOPLE_ORDER, [middle])
     return [
         ("baseline: /healthz (no query)", "/healthz"),
-        ("vetting queue", "/cases/"),
+        ("vetting my work", "/cases/"),
         ("case detail", f"/cases/{case}/"),
+        ("cases: in review, one legion", "/cases/all/?state=in_review&legion=frl"),
+        ("cases: with an overdue check", "/cases/all/?overdue=1"),
+        ("cases: assigned to me", "/cases/all/?assignee=me"),
+        ("cases: flagged", "/cases/all/?flagged=1"),
         ("intake queue", "/intake/"),
         ("units people list", "/units/people/"),
         ("units people, search", f"/units/people/?q={middle[:3]}"),

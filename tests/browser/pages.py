@@ -391,88 +391,122 @@ class ApplicantNavigator:
 
 
 class VettingNavigator(StaffNavigator):
-    """One staff member's browser in the vetting story; the case id comes from the pages themselves."""
+    """One staff member's browser in the vetting story. Every page is reached by clicking from the
+    page before (no typed URL after signing in), and clicks are counted per task for docs/workflows.md."""
 
-    # The intake queue
+    def __init__(self, page: Page, passwords: dict[str, str], clicks: dict[str, int] | None = None) -> None:
+        super().__init__(page, passwords)
+        self.clicks = clicks if clicks is not None else {}
+        self.task = ""
 
-    def intake_officer_assigns_the_new_case(self, investigator: str) -> int:
-        """Assigns the newest application in the intake queue to an investigator; returns its case id."""
-        self.page.goto("/intake/")
-        expect(self.page.locator("h1")).to_have_text("New applications")
-        row = self.page.locator("tbody tr[id^=case-]").first
-        case_id = int(str(row.get_attribute("id")).removeprefix("case-"))
-        self.page.select_option(f"#investigator-{case_id}", label=investigator)
-        self.page.click(f"#case-{case_id} button[type=submit]")
-        # Then: back on the queue, the case shows the investigator chosen.
-        expect(self.page.locator("h1")).to_have_text("New applications")
-        expect(self.page.locator(f"#investigator-{case_id} option:checked")).to_have_text(investigator)
-        return case_id
+    def click(self, selector: str) -> None:
+        self.clicks[self.task] = self.clicks.get(self.task, 0) + 1
+        self.page.click(selector)
 
-    # The vetting queue and the case page
+    def choose(self, selector: str, label: str) -> None:
+        """Chooses an option of a select: counted as one click (open the list and pick is one gesture)."""
+        self.clicks[self.task] = self.clicks.get(self.task, 0) + 1
+        self.page.select_option(selector, label=label)
 
-    def staff_opens_the_vetting_queue(self) -> None:
-        self.page.goto("/cases/")
-        expect(self.page.locator("h1")).to_have_text("Vetting work")
+    def begins(self, task: str) -> None:
+        """Starts counting the clicks of a task (a row of the table in docs/workflows.md)."""
+        self.task = task
+        self.clicks.setdefault(task, 0)
 
-    def staff_opens_the_case_from(self, section: str, case_id: int) -> None:
-        """Follows the case's link in one section of the queue (e.g. queue-to-start)."""
-        self.page.click(f"#{section} a[href='/cases/{case_id}/']")
+    # My work
+
+    def staff_opens_my_work(self) -> None:
+        """From any page, the navigation's "My work" (where staff land after signing in)."""
+        self.click("#nav-work")
+        expect(self.page.locator("h1")).to_have_text("My work")
+
+    def staff_sees_on_my_work(self, section: str, case_id: int) -> None:
+        expect(self.page.locator(f"#work-{section} a[href^='/cases/{case_id}/']").first).to_be_visible()
+
+    def staff_does_not_see_on_my_work(self, section: str, case_id: int) -> None:
+        expect(self.page.locator(f"#work-{section} a[href^='/cases/{case_id}/']")).to_have_count(0)
+
+    def staff_opens_the_case_from_my_work(self, section: str, case_id: int) -> None:
+        self.click(f"#work-{section} a[href^='/cases/{case_id}/'] >> nth=0")
         expect(self.page.locator("#case-state")).to_be_visible()
-        assert self.page.url.endswith(f"/cases/{case_id}/")
+        assert f"/cases/{case_id}/" in self.page.url
 
     def case_state(self) -> str:
         return str(self.page.locator("#case-state").get_attribute("data-state"))
 
-    def intake_officer_starts_vetting(self) -> None:
-        self.page.click("#start-form button[type=submit]")
-        expect(self.page.locator("#case-state")).to_have_attribute("data-state", "in_review")
+    # The intake queue
 
-    def check_rows(self) -> dict[int, str]:
-        """Check id → the check's name as the case page lists it."""
+    def intake_officer_assigns_the_newest_application(self, investigator: str) -> int:
+        """In the intake queue: ticks the newest application, chooses the investigator, assigns."""
+        self.click("#nav-intake")
+        expect(self.page.locator("h1")).to_have_text("New applications")
+        row = self.page.locator("tbody tr[id^=case-]").first
+        case_id = int(str(row.get_attribute("id")).removeprefix("case-"))
+        self.click(f"#case-{case_id} input[type=checkbox]")
+        self.choose("#assign-investigator", investigator)
+        self.click("#assign-button")
+        # Then: a banner says who has it, and the row has left "new".
+        expect(self.page.locator("#messages")).to_contain_text(f"assigned to {investigator}")
+        expect(self.page.locator(f"#case-{case_id}")).to_have_count(0)
+        return case_id
+
+    # The case page
+
+    def check_rows(self) -> dict[int, tuple[str, str]]:
+        """Check id → (the check's name, its assignee) as the case page lists them."""
         rows = self.page.locator("#checks tbody tr[id^=check-]")
         out = {}
         for i in range(rows.count()):
             row = rows.nth(i)
-            out[int(str(row.get_attribute("id")).removeprefix("check-"))] = row.locator("td").first.inner_text()
+            cells = row.locator("td")
+            out[int(str(row.get_attribute("id")).removeprefix("check-"))] = (
+                cells.nth(0).inner_text().split("\n")[0],
+                cells.nth(1).inner_text(),
+            )
         return out
 
-    def intake_officer_assigns_the_check(self, check_id: int, assignee: str) -> None:
-        self.page.select_option(f"#assignee-{check_id}", label=assignee)
-        self.page.click(f"#assign-form-{check_id} button[type=submit]")
-        # Then: the case page again, with the check assigned.
-        expect(self.page.locator(f"#check-{check_id} td").nth(1)).to_contain_text(assignee)
+    def staff_opens_the_identity(self, reason: str) -> None:
+        self.page.fill("#unseal-reason", reason)
+        self.click("#unseal-form button[type=submit]")
+        expect(self.page.locator("#identity")).to_be_visible()
 
-    def staff_opens_the_case_of_his_first_check(self) -> int:
-        """From "My checks" in the queue, follows the case link; returns the case id."""
-        link = self.page.locator("#queue-my-checks a[id^=case-link-]").first
-        case_id = int(str(link.get_attribute("id")).removeprefix("case-link-"))
-        link.click()
-        expect(self.page.locator("#case-state")).to_be_visible()
-        return case_id
+    def staff_opens_the_next_of_kin(self, reason: str) -> None:
+        self.page.fill("#kin-reason", reason)
+        self.click("#kin-form button[type=submit]")
+        expect(self.page.locator("#next-of-kin")).to_be_visible()
 
     def staff_records_every_check_of_his(self, polygraph_examined_on: str) -> list[int]:
         """Records "clear" (and, for a polygraph, its details) on each check with a form for him."""
         recorded = []
         while (forms := self.page.locator("form[id^=record-form-]")).count():
             check_id = int(str(forms.first.get_attribute("id")).removeprefix("record-form-"))
-            self.page.select_option(f"#result-{check_id}", "clear")
-            if self.page.locator(f"#polygraph-outcome-{check_id}").count():
-                self.page.select_option(f"#polygraph-outcome-{check_id}", "no_deception_indicated")
+            self.click(f"#result-{check_id}-clear")
+            if self.page.locator(f"#polygraph-outcome-{check_id}-no_deception_indicated").count():
+                self.click(f"#polygraph-outcome-{check_id}-no_deception_indicated")
                 self.page.fill(f"#examined-on-{check_id}", polygraph_examined_on)
                 self.page.fill(f"#question-areas-{check_id}", "Foreign contacts\nCriminal conduct")
-            self.page.click(f"#record-form-{check_id} button[type=submit]")
-            # Then: the check shows its result and the form is gone.
+            self.click(f"#record-form-{check_id} button[type=submit]")
+            # Then: a banner, the check shows its result and the form is gone.
+            expect(self.page.locator("#messages")).to_contain_text("Check result recorded.")
             expect(self.page.locator(f"#check-{check_id} td").nth(3)).to_contain_text("Clear")
             expect(self.page.locator(f"#record-form-{check_id}")).to_have_count(0)
             recorded.append(check_id)
         return recorded
 
-    def staff_has_no_open_checks(self) -> None:
-        self.staff_opens_the_vetting_queue()
-        expect(self.page.locator("#queue-my-checks")).to_contain_text("No open checks.")
+    def ci_officer_resolves_the_flag(self, resolution: str, reason: str) -> None:
+        form = self.page.locator("form[id^=flag-form-]").first
+        flag_id = int(str(form.get_attribute("id")).removeprefix("flag-form-"))
+        self.click(f"#resolution-{flag_id}-{resolution}")
+        self.page.fill(f"#flag-reason-{flag_id}", reason)
+        self.click(f"#flag-form-{flag_id} button[type=submit]")
+        expect(self.page.locator("#messages")).to_contain_text("Resolved:")
+        expect(self.page.locator(f"#flag-form-{flag_id}")).to_have_count(0)
 
-    def adjudicator_approves(self, rationale: str) -> None:
-        self.page.check("#decide-form input[name=outcome][value=approve]")
+    def adjudicator_decides(self, outcome: str, rationale: str) -> None:
+        # No outcome is chosen until the adjudicator chooses one.
+        expect(self.page.locator("#decide-form input[name=outcome]:checked")).to_have_count(0)
+        self.click(f"#outcome-{outcome}")
         self.page.fill("#rationale", rationale)
-        self.page.click("#decide-form button[type=submit]")
+        self.click("#decide-form button[type=submit]")
+        expect(self.page.locator("#messages")).to_contain_text("Your decision is recorded.")
         expect(self.page.locator("#decisions li").filter(has_text=rationale)).to_have_count(1)

@@ -1,10 +1,15 @@
-"""One application walked from ``received`` to ``approved`` through a real browser (issue 6's proof).
+"""One application walked from ``received`` to ``approved`` through a real browser, each role's day.
 
 The cast is made with ``legionary staff add`` before the server starts, one account per role the
 Freedom of Russia Legion's shipped check policy needs, and two adjudicators. Each signs in in his
-own browser with password and authenticator, and does his part through the pages only: the intake
-officer assigns the case, starts vetting and hands out the checks; each checker records his checks;
-two different adjudicators approve with a rationale. The applicant then sees the outcome in Russian.
+own browser with password and authenticator and, from then on, only clicks: the intake officer
+assigns the application (vetting starts, every check goes to its checker); the investigator finds
+it on "My work", opens the identity with a reason and records his checks; the examiner records the
+polygraph; the CI officer compares the application with the earlier one screening flagged and
+resolves the flag; two different adjudicators approve. Each step checks that the next person sees
+the item on his "My work"; axe-core runs on every page of it; the queue, "My work", the case, the
+opened identity and the flag comparison are shot at 1280 and 390 px (``LEGIONARY_SCREENSHOTS``).
+Clicks per task are written to ``$LEGIONARY_SCREENSHOTS/vetting-clicks.json`` for docs/workflows.md.
 """
 
 from __future__ import annotations
@@ -15,8 +20,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from legionary.vetting.catalogue import CHECKS_FIXTURE
+from tests.browser.axe import assert_accessible, screenshot_folder, shoot
 from tests.browser.conftest import Instance, OpenPage
 from tests.browser.pages import Applicant, ApplicantNavigator, VettingNavigator, tiny_png
 
@@ -71,83 +78,122 @@ def staff_accounts() -> dict[str, list[str]]:
     }
 
 
-def test_an_application_is_vetted_and_approved_by_two_adjudicators_through_the_pages(
+def test_each_role_finds_the_application_on_my_work_and_it_is_vetted_and_approved(
     open_page: OpenPage, instance: Instance, clean_browser: object, tmp_path: Path
 ) -> None:
+    clicks: dict[str, int] = {}
+
     def staff(username: str, section: str) -> VettingNavigator:
         # Each staff member in his own browser, signing in with password and authenticator.
-        member = VettingNavigator(open_page(), instance.passwords)
+        member = VettingNavigator(open_page(), instance.passwords, clicks)
         member.staff_signs_in_for_the_first_time(username, section)
+        assert_accessible(member.page, f"{username}'s dashboard")
         return member
 
     checks = _policy_checks(LEGION)
-    # Given: the legion's policy needs checkers of roles the cast has (the sanctions screening is automatic).
     manual = [c for c in checks if c["slug"] != "sanctions"]
     assert {c["role"] for c in manual} <= set(CHECKER_OF_ROLE)
-    # And: an application sent in Russian through the public form.
+    # Given: the applicant applied once before, and now applies again in Russian (screening flags it).
     applicant = ApplicantNavigator(open_page())
-    applicant.page.goto("/apply/?lang=ru")
-    applicant.applicant_sees_the_form_in_russian()
-    applicant.applicant_fills_in_the_form(APPLICANT, tiny_png(tmp_path / "scan.png", "2817604553"))
-    applicant.applicant_sends_the_form()
-    receipt = applicant.applicant_reads_the_receipt()
+    for _ in range(2):
+        applicant.page.goto("/apply/?lang=ru")
+        applicant.applicant_sees_the_form_in_russian()
+        applicant.applicant_fills_in_the_form(APPLICANT, tiny_png(tmp_path / "scan.png", "2817604553"))
+        applicant.applicant_sends_the_form()
+        receipt = applicant.applicant_reads_the_receipt()
 
-    # When: the intake officer assigns the new case to the investigator in the intake queue,
+    # The intake officer: My work lists the new application, flagged; he assigns it from the queue.
     intake = staff(INTAKE, "intake")
-    case_id = intake.intake_officer_assigns_the_new_case(INVESTIGATOR)
-    # opens it from "Cases to start" in the vetting queue and starts vetting.
-    intake.staff_opens_the_vetting_queue()
-    intake.staff_opens_the_case_from("queue-to-start", case_id)
-    assert intake.case_state() == "received"
-    intake.intake_officer_starts_vetting()
-    # Then: the case has the policy's checks, and the applicant now reads "being reviewed".
-    rows = intake.check_rows()
-    assert sorted(rows.values()) == sorted(c["name"] for c in checks)
+    intake.begins("see what waits (intake officer)")
+    intake.staff_opens_my_work()
+    shoot(intake.page, "vetting-my-work-intake")
+    intake.begins("assign a new application")
+    case_id = intake.intake_officer_assigns_the_newest_application(INVESTIGATOR)
+    shoot(intake.page, "vetting-intake-queue")
+    # Then: the applicant reads "being reviewed", and the case has every check, each with its checker.
     applicant.page.goto("/status/?lang=ru")
     assert applicant.applicant_checks_the_status(receipt) == "in_review"
-    applicant.applicant_sees_the_state_in_russian("in_review")
+    intake.begins("see what waits (intake officer)")
+    intake.staff_opens_my_work()
+    intake.staff_does_not_see_on_my_work("new-applications", case_id)
 
-    # When: the intake officer gives each open check to the staff member of its role.
+    # The investigator finds it on My work (no URL typed), opens the identity with a reason.
+    investigator = staff(INVESTIGATOR, "cases")
+    investigator.begins("find an assigned case (investigator)")
+    investigator.staff_opens_my_work()
+    investigator.staff_sees_on_my_work("my-checks", case_id)
+    investigator.staff_opens_the_case_from_my_work("my-checks", case_id)
+    rows = investigator.check_rows()
+    assert sorted(name for name, _who in rows.values()) == sorted(c["name"] for c in checks)
     role_of_name = {c["name"]: c["role"] for c in manual}
-    for check_id, name in rows.items():
+    for name, who in rows.values():
         if name in role_of_name:
-            intake.intake_officer_assigns_the_check(check_id, CHECKER_OF_ROLE[role_of_name[name]])
-    # Then: the screening check was completed on start, with nobody assigned.
-    sanctions = next(i for i, name in rows.items() if name not in role_of_name)
-    assert "Clear" in intake.page.inner_text(f"#check-{sanctions}")
-
-    # When: each checker opens the case from "My checks" and records a clear result for each of his.
+            assert who == CHECKER_OF_ROLE[role_of_name[name]], (name, who)
+    shoot(investigator.page, "vetting-case")
+    investigator.begins("open the identity with a reason")
+    investigator.staff_opens_the_identity("Identity and document verification of the application")
+    identity = investigator.page.inner_text("#identity")
+    assert APPLICANT.family_name in identity and "Russian Federation" in identity and "['RU']" not in identity
+    shoot(investigator.page, "vetting-identity")
+    investigator.begins("record the investigator's checks")
     examined_on = datetime.datetime.now(tz=datetime.UTC).date().isoformat()
-    recorded: dict[str, list[int]] = {}
-    for role, username in CHECKER_OF_ROLE.items():
-        checker = staff(username, "cases")
-        checker.staff_opens_the_vetting_queue()
-        assert checker.staff_opens_the_case_of_his_first_check() == case_id
-        recorded[role] = checker.staff_records_every_check_of_his(examined_on)
-        # Then: his queue is empty.
-        checker.staff_has_no_open_checks()
-    # Then: each checker recorded exactly the checks of his role, and the case waits for a decision.
-    for role in CHECKER_OF_ROLE:
-        assert sorted(rows[i] for i in recorded[role]) == sorted(c["name"] for c in manual if c["role"] == role)
-    intake.page.reload()
-    assert intake.case_state() == "awaiting_decision"
+    recorded = investigator.staff_records_every_check_of_his(examined_on)
+    assert sorted(rows[i][0] for i in recorded) == sorted(c["name"] for c in manual if c["role"] == "investigator")
 
-    # When: the first adjudicator approves from "Waiting for your decision", with a rationale.
-    first = staff(ADJUDICATORS[0], "adjudication")
-    first.staff_opens_the_vetting_queue()
-    first.staff_opens_the_case_from("queue-to-decide", case_id)
-    first.adjudicator_approves("Every check is clear; no finding under any guideline. Approve.")
-    # Then: one vote does not decide the case.
+    # The examiner: the polygraph on his My work.
+    examiner = staff(EXAMINER, "cases")
+    examiner.begins("record the polygraph")
+    examiner.staff_opens_my_work()
+    examiner.staff_sees_on_my_work("my-checks", case_id)
+    examiner.staff_opens_the_case_from_my_work("my-checks", case_id)
+    assert len(examiner.staff_records_every_check_of_his(examined_on)) == 1
+
+    # The CI officer: the flag and the CI review on his My work; compares the two records, resolves.
+    ci = staff(CI_OFFICER, "cases")
+    ci.begins("resolve a possible duplicate")
+    ci.staff_opens_my_work()
+    ci.staff_sees_on_my_work("flags", case_id)
+    ci.staff_sees_on_my_work("my-checks", case_id)
+    ci.staff_opens_the_case_from_my_work("flags", case_id)
+    expect(ci.page.locator("#flags")).to_contain_text("Name and date of birth")
+    shoot(ci.page, "vetting-flag-comparison")
+    ci.ci_officer_resolves_the_flag("same_person", "The same applicant, applying again with the same passport.")
+    expect(ci.page.locator("#flags")).to_contain_text("Linked to")
+    ci.begins("record the CI review")
+    assert len(ci.staff_records_every_check_of_his(examined_on)) == 1
+    ci.begins("see what waits (CI officer)")
+    ci.staff_opens_my_work()
+    ci.staff_does_not_see_on_my_work("flags", case_id)
+
+    # Two different adjudicators, each from his My work.
+    first = staff(ADJUDICATORS[0], "cases")
+    first.begins("decide a case (adjudicator)")
+    first.staff_opens_my_work()
+    first.staff_sees_on_my_work("to-decide", case_id)
+    first.staff_opens_the_case_from_my_work("to-decide", case_id)
+    first.adjudicator_decides("approve", "Every check is clear; no finding under any guideline. Approve.")
     assert first.case_state() == "awaiting_decision"
-    # When: a second, different adjudicator approves too.
-    second = staff(ADJUDICATORS[1], "adjudication")
-    second.staff_opens_the_vetting_queue()
-    second.staff_opens_the_case_from("queue-to-decide", case_id)
-    second.adjudicator_approves("Identity, background and polygraph clear; the whole person supports approval.")
-    # Then: the case page shows it approved, with both decisions.
+    first.begins("see what waits (adjudicator)")
+    first.staff_opens_my_work()
+    first.staff_does_not_see_on_my_work("to-decide", case_id)
+    second = staff(ADJUDICATORS[1], "cases")
+    second.begins("decide a case, second adjudicator")
+    second.staff_opens_my_work()
+    second.staff_sees_on_my_work("to-decide", case_id)
+    expect(
+        second.page.locator(f"#work-to-decide a[href^='/cases/{case_id}/']").locator("xpath=ancestor::tr")
+    ).to_contain_text("Second decision")
+    second.staff_opens_the_case_from_my_work("to-decide", case_id)
+    second.adjudicator_decides("approve", "Identity, background and polygraph clear; the whole person supports it.")
     assert second.case_state() == "approved"
-    assert second.page.locator("#decisions li").count() == 2
+    expect(second.page.locator("#history")).to_contain_text("Second adjudicator decided: Approve")
+    assert_accessible(second.page, "the decided case")
     # And: the applicant's status page says, in Russian, to come to the interview point.
     applicant.page.goto("/status/?lang=ru")
     assert applicant.applicant_checks_the_status(receipt) == "invited"
-    applicant.applicant_sees_the_state_in_russian("invited")
+
+    folder = screenshot_folder()
+    if folder is not None:
+        (folder / "vetting-clicks.json").write_text(json.dumps(clicks, indent=1), encoding="utf-8")
+    # Assigning an application: the Intake link, the row's checkbox, the investigator, the button.
+    assert clicks["assign a new application"] == 4

@@ -91,6 +91,10 @@ def test_staff_pages_cost_the_same_queries_at_three_times_the_people(chief: Staf
     urls = [
         "/cases/",
         f"/cases/{_a_case()}/",
+        "/cases/all/",
+        "/cases/all/?state=in_review&legion=frl",
+        "/cases/all/?overdue=1&assignee=me",
+        "/cases/all/?flagged=1",
         "/intake/",
         "/units/",
         f"/units/{unit.pk}/",
@@ -151,7 +155,7 @@ def test_pages_cost_the_same_queries_for_narrow_scopes_too(chief: Staff, make_st
             (instructor, ["/training/", f"/training/cohorts/{cohort}/gradebook", "/api/v1/training/cohorts"]),
             (adjudicator, ["/cases/", "/api/v1/vetting/cases", "/reports/people/"]),
             # The queue's flagged section and the CI narrowing of the cases seen.
-            (ci_officer, ["/cases/", "/api/v1/vetting/cases"]),
+            (ci_officer, ["/cases/", "/api/v1/vetting/cases", "/cases/all/?flagged=1"]),
         )
     ]
     for counter in counters:

@@ -3,6 +3,8 @@ last page, and a clear 400 for a cursor that is not ours."""
 
 from __future__ import annotations
 
+import datetime
+
 import pytest
 
 from legionary.vetting import selectors
@@ -34,17 +36,34 @@ def test_a_malformed_cursor_is_a_400_problem_not_a_500(vetting_cast: Cast) -> No
     assert answer.status_code == 400 and answer.json()["type"].endswith("/bad-cursor")
 
 
-def test_the_queue_shows_a_page_of_each_section_with_a_link_to_the_next(
+def test_the_case_list_pages_by_keyset_and_keeps_its_filters(
     submit: Submit, vetting_cast: Cast, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    for _ in range(3):
-        submit()
+    cases = [submit(legion="geo") for _ in range(3)]
+    submit(legion="frl")
     monkeypatch.setattr(selectors, "QUEUE_PAGE", 2)
+    monkeypatch.setattr(selectors.cases_filtered, "__kwdefaults__", {"after": None, "limit": 2})
     client = signed_in(vetting_cast.intake)
-    first = client.get("/cases/", secure=True).content.decode()
-    assert 'id="queue-start-next"' in first
-    cursor = selectors.work_queue(staff=vetting_cast.intake, perms=frozenset(selectors.Perm)).next["start"]
-    second = client.get("/cases/", {"start_after": cursor}, secure=True).content.decode()
-    assert first.count('<li><a href="/cases/') == 2 and second.count('<li><a href="/cases/') == 1
-    assert 'id="queue-start-next"' not in second
-    assert client.get("/cases/", {"start_after": "garbage"}, secure=True).status_code == 400
+    first = client.get("/cases/all/", {"legion": "geo", "state": "received"}, secure=True).content.decode()
+    assert first.count('id="case-row-') == 2 and 'id="cases-next"' in first
+    link = first.split('id="cases-next" href="')[1].split('"')[0].replace("&amp;", "&")
+    assert "legion=geo" in link and "state=received" in link
+    second = client.get("/cases/all/" + link, secure=True).content.decode()
+    assert f'id="case-row-{cases[2].pk}"' in second and second.count('id="case-row-') == 1
+    assert 'id="cases-next"' not in second
+    assert client.get("/cases/all/", {"after": "garbage"}, secure=True).status_code == 400
+
+
+def test_the_case_list_filters_by_overdue_and_assignee(submit: Submit, vetting_cast: Cast) -> None:
+    from legionary.vetting import services
+    from legionary.vetting.models import Check
+
+    late = services.case_assign(case_id=submit().pk, officer=vetting_cast.investigator, actor=vetting_cast.intake)
+    on_time = services.case_assign(case_id=submit().pk, officer=vetting_cast.investigator, actor=vetting_cast.intake)
+    untouched = submit()
+    Check.objects.filter(case=late, check_type_id="identity").update(due_on=datetime.date(2020, 1, 1))
+    client = signed_in(vetting_cast.intake)
+    overdue = client.get("/cases/all/", {"overdue": "1"}, secure=True).content.decode()
+    assert f'id="case-row-{late.pk}"' in overdue and f'id="case-row-{on_time.pk}"' not in overdue
+    mine = signed_in(vetting_cast.examiner).get("/cases/all/", {"assignee": "me"}, secure=True).content.decode()
+    assert f'id="case-row-{late.pk}"' in mine and f'id="case-row-{untouched.pk}"' not in mine

@@ -25,8 +25,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from legionary.access.addresses import client_bucket
-from legionary.access.policy import staff_may
-from legionary.access.roles import Perm
+from legionary.access.models import Staff
 from legionary.audit.services import AuditItem, audit_at_end, audit_record, audit_record_many
 from legionary.db import insert_instances
 from legionary.identity.models import Person, PersonStatus
@@ -46,6 +45,7 @@ from legionary.identity.services import (
 from legionary.intake import receipts
 from legionary.intake.models import Receipt, ReceiptFailure, SubmissionRecord
 from legionary.intake.schema import Application
+from legionary.vetting import services as vetting
 from legionary.vetting.models import Case, CaseState, ScreeningFlag
 from legionary.vetting.screening import screen_people
 
@@ -412,24 +412,23 @@ def receipt_status(*, receipt: str, client_address: str) -> PublicState | None:
 
 
 def case_assign(*, case_id: int, investigator_id: int, actor: Any) -> Case:
-    """Assigns a case to an investigator, audited; both must be in the case's legion scope."""
-    from legionary.access.models import Staff
+    """Assigns a case to an investigator as its case officer (vetting starts with it), audited.
 
-    with transaction.atomic():
-        case = Case.objects.select_for_update().filter(pk=case_id).first()
-        if case is None or not staff_may(actor, Perm.VIEW_INTAKE_QUEUE, legion=case.legion):
-            raise NotInScope("There is no such case.")
-        investigator = Staff.objects.filter(pk=investigator_id, is_active=True).first()
-        if investigator is None or not staff_may(investigator, Perm.RECORD_CHECK, legion=case.legion):
-            raise IntakeError("Choose an investigator who may work on this legion's cases.")
-        case.assigned_to = investigator
-        case.updated_at = timezone.now()
-        case.version += 1
-        case.save(update_fields=["assigned_to", "updated_at", "version"])
-        audit_record(
-            actor=actor.get_username(),
-            action="case.assigned",
-            subject=case.person_id,
-            details={"case": case.pk, "assignee": investigator.get_username()},
-        )
-    return case
+    The work is vetting's (``vetting.services.case_assign``); this keeps intake's errors.
+    """
+    return cases_assign(case_ids=[case_id], investigator_id=investigator_id, actor=actor)[0]
+
+
+def cases_assign(*, case_ids: list[int], investigator_id: int, actor: Any) -> list[Case]:
+    """Assigns several new cases to one investigator at once: all of them, or none on any refusal."""
+    investigator = Staff.objects.filter(pk=investigator_id, is_active=True).first()
+    if investigator is None:
+        raise IntakeError("Choose an investigator who may work on this legion's cases.")
+    try:
+        return vetting.cases_assign(case_ids=case_ids, officer=investigator, actor=actor)
+    except vetting.NotInScope:
+        raise NotInScope("There is no such case.") from None
+    except vetting.NotAllowed:
+        raise NotInScope("There is no such case.") from None
+    except vetting.VettingError as exc:
+        raise IntakeError(str(exc)) from None

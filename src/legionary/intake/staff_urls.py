@@ -8,5 +8,6 @@ app_name = "intake-queue"
 
 urlpatterns = [
     path("", views.queue, name="queue"),
+    path("assign", views.assign_many, name="assign-many"),
     path("cases/<int:case_id>/assign", views.assign, name="assign"),
 ]

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib import messages
 from django.core.files.uploadhandler import MemoryFileUploadHandler
 from django.db import IntegrityError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
@@ -28,7 +29,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -522,25 +523,84 @@ def status(request: HttpRequest) -> HttpResponse:
 # --- staff ---------------------------------------------------------------------------------------
 
 
+def _queue_page(
+    request: HttpRequest, *, error: str = "", chosen: list[int] | None = None, status: int = 200
+) -> HttpResponse:
+    page = selectors.intake_queue(staff=request.user, after=request.GET.get("after") or None)
+    context = {
+        "page": page,
+        "investigators": selectors.investigators(),
+        "case_base": reverse("vetting:case", args=[0]).removesuffix("0/"),
+        "error": error,
+        "chosen": set(chosen or []),
+        "chosen_investigator": _int(request.POST.get("investigator")) if request.method == "POST" else None,
+    }
+    return render(request, "intake/queue.html", context, status=status)
+
+
+def _int(value: str | None) -> int | None:
+    try:
+        return int(value) if value else None
+    except ValueError:
+        return None
+
+
 @staff_required(Perm.VIEW_INTAKE_QUEUE)
 @require_http_methods(["GET"])
 def queue(request: HttpRequest) -> HttpResponse:
-    page = selectors.intake_queue(staff=request.user, after=request.GET.get("after") or None)
-    investigators = selectors.investigators()
-    return render(request, "intake/queue.html", {"page": page, "investigators": investigators})
+    return _queue_page(request)
+
+
+def _assigned(request: HttpRequest, cases: list[Any]) -> HttpResponse:
+    """Post/redirect/get: back to the queue, with a banner naming who now has the case(s)."""
+    officer = cases[0].assigned_to.get_username()
+    if len(cases) == 1:
+        text = _("Case %(call_sign)s assigned to %(officer)s; vetting has started.") % {
+            "call_sign": cases[0].person.call_sign,
+            "officer": officer,
+        }
+    else:
+        text = ngettext(
+            "%(count)d case assigned to %(officer)s; vetting has started.",
+            "%(count)d cases assigned to %(officer)s; vetting has started.",
+            len(cases),
+        ) % {"count": len(cases), "officer": officer}
+    messages.success(request, text)
+    return redirect(reverse("intake-queue:queue"))
+
+
+@staff_required(Perm.VIEW_INTAKE_QUEUE)
+@require_POST
+def assign_many(request: HttpRequest) -> HttpResponse:
+    """Assigns the ticked applications to the chosen investigator (all or none)."""
+    chosen = [pk for pk in (_int(v) for v in request.POST.getlist("case")) if pk is not None]
+    investigator_id = _int(request.POST.get("investigator")) or 0
+    if not chosen:
+        return _queue_page(request, error=_("Choose at least one application to assign."), status=400)
+    try:
+        cases = services.cases_assign(case_ids=chosen, investigator_id=investigator_id, actor=request.user)
+    except services.NotInScope:
+        raise Http404 from None
+    except services.IntakeError:
+        return _queue_page(
+            request,
+            error=_("Choose an investigator who works on this legion's cases."),
+            chosen=chosen,
+            status=400,
+        )
+    return _assigned(request, cases)
 
 
 @staff_required(Perm.VIEW_INTAKE_QUEUE)
 @require_POST
 def assign(request: HttpRequest, case_id: int) -> HttpResponse:
+    investigator_id = _int(request.POST.get("investigator")) or 0
     try:
-        investigator_id = int(request.POST.get("investigator", ""))
-    except ValueError:
-        investigator_id = 0
-    try:
-        services.case_assign(case_id=case_id, investigator_id=investigator_id, actor=request.user)
+        case = services.case_assign(case_id=case_id, investigator_id=investigator_id, actor=request.user)
     except services.NotInScope:
         raise Http404 from None
-    except services.IntakeError as exc:
-        return HttpResponse(str(exc), status=400, content_type="text/plain; charset=utf-8")
-    return redirect(reverse("intake-queue:queue"))
+    except services.IntakeError:
+        return _queue_page(
+            request, error=_("Choose an investigator who works on this legion's cases."), chosen=[case_id], status=400
+        )
+    return _assigned(request, [case])

@@ -72,6 +72,11 @@ class Case(models.Model):
         ]
 
 
+class FlagResolution(models.TextChoices):
+    SAME_PERSON = "same_person", _("The same person")
+    DIFFERENT_PEOPLE = "different_people", _("Different people")
+
+
 class ScreeningFlag(models.Model):
     """Screening found that this case's person may be someone already known; for counter-intelligence.
 
@@ -84,6 +89,14 @@ class ScreeningFlag(models.Model):
     matched_status = models.CharField(max_length=16)
     created_at = models.DateTimeField()
     resolved_at = models.DateTimeField(null=True, blank=True)
+    # A CI officer's conclusion: "same_person" (the two records are linked) or "different_people".
+    # db_default: the scale fill and bulk imports insert flags with their own column lists.
+    resolution = models.CharField(max_length=20, choices=FlagResolution.choices, blank=True, default="", db_default="")
+    resolved_by = models.ForeignKey("access.Staff", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    # Why: may name people or places, so sealed under the flagged person's key.
+    resolution_note = models.ForeignKey(
+        "identity.SealedRecord", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
 
 class CheckResult(models.TextChoices):

@@ -16,13 +16,16 @@ from typing import Any
 
 from django.db.models import BooleanField, Exists, OuterRef, QuerySet
 from django.db.models.expressions import RawSQL
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from legionary.access.models import RoleGrant
 from legionary.access.roles import Perm, Role
 from legionary.access.scopes import cases_visible_to
 from legionary.audit.models import Entry
+from legionary.identity.models import Person
 from legionary.pagination import KeysetPage, encode_cursor, keyset_page
-from legionary.vetting.models import DECIDED_STATES, Case, CaseState, Check, Decision
+from legionary.vetting.models import DECIDED_STATES, Case, CaseState, Check, Decision, Outcome, ScreeningFlag
 from legionary.vetting.states import VettingError
 
 
@@ -194,3 +197,120 @@ def cases_page(*, staff: Any, after: str | None = None, limit: int | None = None
 
 def is_overdue(check: Check, today: datetime.date) -> bool:
     return not check.result and check.due_on < today
+
+
+@dataclass(frozen=True)
+class CaseFilter:
+    """The filters of the case list; empty strings mean "any"."""
+
+    state: str = ""
+    legion: str = ""
+    assignee: int | None = None
+    overdue: bool = False
+    flagged: bool = False
+
+
+FILTERED_ORDER = ("created_at", "id")
+
+
+def cases_filtered(
+    *, staff: Any, filters: CaseFilter, after: str | None = None, limit: int = QUEUE_PAGE
+) -> KeysetPage[Case]:
+    """The cases ``staff`` may see that pass ``filters``, oldest first, one keyset page.
+
+    Overdue: an open check past its due date. Assignee: the case officer or the assignee of one
+    of its open checks (two more queries). ``BadCursor`` if ``after`` is not ours.
+    """
+    rows = visible_cases(staff).select_related("person", "assigned_to")
+    if filters.state:
+        rows = rows.filter(state=filters.state)
+    if filters.legion:
+        rows = rows.filter(legion=filters.legion)
+    if filters.flagged:
+        rows = rows.filter(flagged_open())
+    if filters.assignee is not None:
+        # From the assignee's side (indexes on the check's and the case's assignee), not by testing
+        # every case: his open checks' cases and the cases he is officer of, then the page of those.
+        ids = set(
+            Check.objects.filter(assigned_to_id=filters.assignee, result="").values_list("case_id", flat=True)
+        ) | set(Case.objects.filter(assigned_to_id=filters.assignee).values_list("pk", flat=True))
+        rows = rows.filter(pk__in=sorted(ids))
+    if filters.overdue:
+        late = Check.objects.filter(case=OuterRef("pk"), result="", due_on__lt=timezone.localdate())
+        rows = rows.filter(Exists(late))
+    return keyset_page(rows, FILTERED_ORDER, after=after, limit=limit)
+
+
+# --- possible duplicates, side by side ------------------------------------------------------------
+
+MATCH_REASONS = {
+    "document": _("Document number"),
+    "phone": _("Phone number"),
+    "email": _("Email address"),
+    "name+birth_date": _("Name and date of birth"),
+}
+"""The blind indexes that can link two records (``identity.matching.link_reasons``), as a reader names them."""
+
+
+@dataclass(frozen=True)
+class Side:
+    """One of the two records of a flag: call sign, id, legion, case state and latest decision."""
+
+    person_id: str
+    call_sign: str
+    legion: str
+    state: str
+    received: datetime.datetime | None
+    decision: str
+    case_id: int | None
+
+
+@dataclass(frozen=True)
+class FlagView:
+    flag: ScreeningFlag
+    this: Side
+    other: Side
+    agreed: list[str]
+    resolution: str
+
+
+def _side(person: Person, case: Case | None, decisions: dict[int, str]) -> Side:
+    return Side(
+        person_id=person.id,
+        call_sign=person.call_sign,
+        legion=case.legion if case else person.legion,
+        state=case.state if case else "",
+        received=case.created_at if case else None,
+        decision=decisions.get(case.pk, "") if case else "",
+        case_id=case.pk if case else None,
+    )
+
+
+def case_flags(case: Case) -> list[FlagView]:
+    """The case's screening flags with both records side by side; three queries for any number of flags.
+
+    The other record is shown by call sign, state and decision even when the viewer may not open
+    its case: the flag itself is his reason to know that much, and no more.
+    """
+    flags = list(case.flags.select_related("matched_person", "resolved_by").order_by("created_at", "id"))
+    if not flags:
+        return []
+    others = {c.person_id: c for c in Case.objects.filter(person_id__in=[f.matched_person_id for f in flags])}
+    ids = [case.pk, *(c.pk for c in others.values())]
+    # The latest vote of each case's latest round: what was decided (or is being decided) there.
+    decisions: dict[int, str] = {}
+    for d in Decision.objects.filter(case_id__in=ids).order_by("case_id", "round", "seat"):
+        decisions[d.case_id] = d.outcome
+    labels = dict(Outcome.choices)
+    decisions = {k: str(labels.get(v, v)) for k, v in decisions.items()}
+    this = _side(case.person, case, decisions)
+    return [
+        FlagView(
+            flag=f,
+            this=this,
+            other=_side(f.matched_person, others.get(f.matched_person_id), decisions),
+            agreed=[str(MATCH_REASONS.get(r, r)) for r in f.reasons],
+            resolution=f.resolution,
+        )
+        for f in flags
+    ]

@@ -14,15 +14,15 @@ an audit entry; let one adjudicator's vote take effect alone.
 from __future__ import annotations
 
 import datetime
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import Count, F, Q
 from django.utils import timezone
 
-from legionary.access.models import RoleGrant
+from legionary.access.models import RoleGrant, Staff
 from legionary.access.policy import staff_may
 from legionary.access.roles import Perm, ScopeKind
 from legionary.audit.services import audit_at_end, audit_record
@@ -45,12 +45,14 @@ from legionary.vetting.models import (
     CiReview,
     Decision,
     Finding,
+    FlagResolution,
     HitStrength,
     LegionCheckPolicy,
     Outcome,
     PolicyCheck,
     PolygraphOutcome,
     ScreeningEntry,
+    ScreeningFlag,
     ScreeningHit,
     Severity,
 )
@@ -232,7 +234,151 @@ def vetting_start(
             details={"case": case.pk, "state": case.state, "checks": [t.slug for t in types]},
         )
         _screen_case(case, now)
+        _assign_defaults(case, actor, now)
     return case
+
+
+def default_checkers(case: Case, roles: Iterable[str]) -> dict[str, Any]:
+    """Who does each kind of check on ``case`` unless someone says otherwise: role → staff (or absent).
+
+    The case officer for the checks of a role he holds (an investigator's checks, usually); for
+    any other role, whoever of that role has the fewest open checks for the case's legion (ties by
+    name), so that the polygraph goes to a polygraph examiner and the CI review to a CI officer.
+    Three queries, whatever the number of roles and staff.
+    """
+    wanted = sorted(set(roles))
+    if not wanted:
+        return {}
+    grants = list(
+        RoleGrant.objects.filter(role__in=wanted, staff__is_active=True)
+        .filter(Q(scope_kind=ScopeKind.SYSTEM) | Q(scope_kind=ScopeKind.LEGION, scope_ref=case.legion))
+        .values_list("role", "staff_id", "staff__username")
+    )
+    load = dict(
+        Check.objects.filter(result="", assigned_to__in={pk for _r, pk, _u in grants})
+        .values("assigned_to")
+        .annotate(n=Count("id"))
+        .values_list("assigned_to", "n")
+    )
+    chosen: dict[str, int] = {}
+    for role in wanted:
+        people = sorted({(load.get(pk, 0), username, pk) for r, pk, username in grants if r == role})
+        if case.assigned_to_id is not None and any(pk == case.assigned_to_id for _n, _u, pk in people):
+            chosen[role] = case.assigned_to_id
+        elif people:
+            chosen[role] = people[0][2]
+    by_pk = Staff.objects.in_bulk(set(chosen.values())) if chosen else {}
+    return {role: by_pk[pk] for role, pk in chosen.items() if pk in by_pk}
+
+
+def _assign_defaults(case: Case, actor: Any, now: datetime.datetime) -> None:
+    """Gives every open, unassigned check of a case just started to its default checker; audited."""
+    open_checks = list(case.checks.filter(result="", assigned_to__isnull=True).select_related("check_type"))
+    checkers = default_checkers(case, {c.check_type.role for c in open_checks})
+    given: list[Check] = []
+    for check in open_checks:
+        who = checkers.get(check.check_type.role)
+        if who is not None:
+            check.assigned_to = who
+            given.append(check)
+    Check.objects.bulk_update(given, ["assigned_to"])
+    _audit_assignments(case, given, actor)
+
+
+def _audit_assignments(case: Case, given: list[Check], actor: Any) -> None:
+    """One entry for a set of check assignments: parallel lists of check ids, types and assignees."""
+    if given:
+        audit_record(
+            actor=_name(actor),
+            action="checks.assigned",
+            subject=case.person_id,
+            details={
+                "case": case.pk,
+                "checks": [c.pk for c in given],
+                "types": [c.check_type_id for c in given],
+                "assignees": [_name(c.assigned_to) for c in given],
+            },
+        )
+
+
+def case_assign(
+    *,
+    case_id: int,
+    officer: Any,
+    actor: Any,
+    expected_version: int | None = None,
+    now: datetime.datetime | None = None,
+) -> Case:
+    """Makes ``officer`` the case officer; a case not yet started starts, its checks going to their checkers.
+
+    The officer must hold the investigator's role for the case's legion. One transaction: the
+    assignment, the start and their audit entries are stored together or not at all.
+    """
+    now = now or timezone.now()
+    with transaction.atomic(), audit_at_end():
+        case = _case_for(case_id, actor, Perm.ASSIGN_CHECKS)
+        if case.state in CLOSED:
+            raise TransitionRefused("This case is closed; its case officer cannot change.")
+        if not holds_role(officer, "investigator", case.legion):
+            raise VettingError("Choose an investigator who works on this legion's cases.")
+        expected = _expected(case, expected_version)
+        _bump(case, expected, now, assigned_to=officer)
+        audit_record(
+            actor=_name(actor),
+            action="case.assigned",
+            subject=case.person_id,
+            details={"case": case.pk, "assignee": _name(officer)},
+        )
+        if case.state == CaseState.RECEIVED:
+            vetting_start(case_id=case.pk, actor=actor, expected_version=case.version, now=now)
+            case.refresh_from_db()
+    return case
+
+
+def cases_assign(*, case_ids: list[int], officer: Any, actor: Any, now: datetime.datetime | None = None) -> list[Case]:
+    """Assigns several cases to one case officer at once: all of them, or (on any refusal) none."""
+    if not case_ids:
+        raise VettingError("Choose at least one application to assign.")
+    with transaction.atomic(), audit_at_end():
+        return [case_assign(case_id=pk, officer=officer, actor=actor, now=now) for pk in dict.fromkeys(case_ids)]
+
+
+def checks_assign(
+    *,
+    case_id: int,
+    assignments: Mapping[int, Any],
+    actor: Any,
+    expected_version: int | None = None,
+    now: datetime.datetime | None = None,
+) -> list[Check]:
+    """Changes who does each open check of one case, all at once (the "assign checks" screen).
+
+    ``assignments`` maps a check id to a staff member holding that check's role for the legion.
+    Every assignment is checked before any is stored; one audit entry lists the changes made.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        case = _case_for(case_id, actor, Perm.ASSIGN_CHECKS)
+        if case.state in CLOSED:
+            raise TransitionRefused("This case is closed; its checks cannot be reassigned.")
+        checks = {c.pk: c for c in case.checks.select_related("check_type").filter(pk__in=list(assignments))}
+        if set(checks) != set(assignments):
+            raise NotInScope("There is no such check.")
+        changed: list[Check] = []
+        for pk, who in assignments.items():
+            check = checks[pk]
+            if check.assigned_to_id == getattr(who, "pk", None):
+                continue
+            if check.is_done:
+                raise VettingError("A check that already has its result cannot be reassigned.")
+            if not holds_role(who, check.check_type.role, case.legion):
+                raise VettingError("Choose, for each check, a staff member whose role performs it for this legion.")
+            check.assigned_to = who
+            changed.append(check)
+        _bump(case, _expected(case, expected_version), now)
+        Check.objects.bulk_update(changed, ["assigned_to"])
+        _audit_assignments(case, changed, actor)
+    return changed
 
 
 def check_assign(
@@ -722,3 +868,76 @@ def _screen_case(case: Case, now: datetime.datetime) -> int:
         )
         _submit_if_complete(case, now, SYSTEM_SCREENING)
     return len(new)
+
+
+# --- possible duplicates: a CI officer's conclusion ------------------------------------------------
+
+MIN_FLAG_REASON = 10
+
+
+def flag_resolve(
+    *,
+    flag_id: int,
+    actor: Any,
+    resolution: str,
+    reason: str = "",
+    now: datetime.datetime | None = None,
+) -> ScreeningFlag:
+    """A counter-intelligence officer concludes on a possible duplicate: the same person, or not.
+
+    "same_person" links the two records (the earlier one's decision is shown on this case);
+    "different_people" dismisses the flag and needs a reason. The reason is sealed under the
+    flagged person's key; the audit entry holds the resolution and the other record's id only.
+    Every flag of a case resolved: the case is no longer on the open-flags lists.
+    """
+    now = now or timezone.now()
+    reason = " ".join((reason or "").split())
+    if resolution not in FlagResolution.values:
+        raise VettingError("Choose whether the two records are the same person or different people.")
+    if resolution == FlagResolution.DIFFERENT_PEOPLE and len(reason) < MIN_FLAG_REASON:
+        raise VettingError("Write why these are different people (what you compared and found).")
+    with transaction.atomic():
+        flag = ScreeningFlag.objects.select_for_update().filter(pk=flag_id).first()
+        if flag is None:
+            raise NotInScope("There is no such flag.")
+        case = _case_for(flag.case_id, actor, Perm.RECORD_CHECK)
+        if not holds_role(actor, "ci_officer", case.legion):
+            raise NotAllowed("Only a counter-intelligence officer resolves a possible duplicate.")
+        if flag.resolved_at is not None:
+            raise VettingError("This flag was already resolved.")
+        _bump(case, case.version, now)
+        flag.resolution, flag.resolved_by, flag.resolved_at = resolution, actor, now
+        fields = ["resolution", "resolved_by", "resolved_at"]
+        if reason:
+            flag.resolution_note = record_seal(person=case.person, kind="flag_resolution", text=reason)
+            fields.append("resolution_note")
+        flag.save(update_fields=fields)
+        audit_record(
+            actor=_name(actor),
+            action="flag.resolved",
+            subject=case.person_id,
+            details={
+                "case": case.pk,
+                "flag": flag.pk,
+                "other": flag.matched_person_id,
+                "resolution": resolution,
+                "reasons": [str(r) for r in flag.reasons],
+            },
+        )
+    return flag
+
+
+def checkers_for(*, legion: str, roles: Iterable[str]) -> dict[str, list[Staff]]:
+    """Active staff holding each role for ``legion`` (system-wide or for that legion), by name; one query."""
+    wanted = set(roles)
+    grants = (
+        RoleGrant.objects.filter(role__in=wanted, staff__is_active=True)
+        .filter(Q(scope_kind=ScopeKind.SYSTEM) | Q(scope_kind=ScopeKind.LEGION, scope_ref=legion))
+        .select_related("staff")
+        .order_by("staff__username")
+    )
+    out: dict[str, list[Staff]] = {role: [] for role in wanted}
+    for grant in grants:
+        if all(s.pk != grant.staff_id for s in out[grant.role]):
+            out[grant.role].append(grant.staff)
+    return out

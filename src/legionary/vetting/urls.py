@@ -8,8 +8,10 @@ app_name = "vetting"
 
 urlpatterns = [
     path("", views.queue, name="queue"),
+    path("all/", views.cases, name="cases"),
     path("<int:case_id>/", views.case_detail, name="case"),
     path("<int:case_id>/start", views.case_start, name="start"),
+    path("<int:case_id>/checks/assign", views.checks_assign, name="checks-assign"),
     path("<int:case_id>/checks/<int:check_id>/assign", views.check_assign, name="check-assign"),
     path("<int:case_id>/checks/<int:check_id>/record", views.check_record, name="check-record"),
     path("<int:case_id>/findings", views.finding_add, name="finding-add"),
@@ -22,4 +24,6 @@ urlpatterns = [
         views.document_page,
         name="document-page",
     ),
+    path("<int:case_id>/next-of-kin", views.next_of_kin, name="next-of-kin"),
+    path("<int:case_id>/flags/<int:flag_id>/resolve", views.flag_resolve, name="flag-resolve"),
 ]

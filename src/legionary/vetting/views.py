@@ -12,12 +12,14 @@ import datetime
 from typing import Any
 from urllib.parse import urlencode
 
+from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -26,7 +28,7 @@ from legionary.access.policy import request_permissions, staff_required
 from legionary.access.roles import Perm
 from legionary.access.scopes import cases_visible_to, get_in_scope_or_404
 from legionary.identity import documents
-from legionary.identity.models import SealedDocument
+from legionary.identity.models import SealedDocument, SealedRecord
 from legionary.identity.services import (
     Actor,
     IdentityError,
@@ -34,12 +36,14 @@ from legionary.identity.services import (
     ReasonMissing,
     document_picture,
     documents_unseal,
+    record_open,
     unseal_identity,
 )
+from legionary.intake.legions import KNOWN_LEGIONS
 from legionary.pagination import BadCursor
-from legionary.vetting import guidelines, selectors, services
+from legionary.vetting import guidelines, history, presenters, selectors, services, work
 from legionary.vetting.catalogue import check_type_name
-from legionary.vetting.models import Case, CaseState, CheckResult, CheckType, Outcome, PolygraphOutcome, Severity
+from legionary.vetting.models import Case, CaseState, CheckResult, FlagResolution, Outcome, PolygraphOutcome, Severity
 
 
 def _int(value: str | None) -> int | None:
@@ -56,43 +60,46 @@ def _case_or_404(request: HttpRequest, case_id: int) -> Case:
         raise Http404 from None
 
 
-def _assignable(case: Case, role: str) -> list[Staff]:
-    return [
-        s
-        for s in Staff.objects.filter(is_active=True, grants__role=role).distinct().order_by("username")
-        if services.holds_role(s, role, case.legion)
-    ]
-
-
 def _case_context(request: HttpRequest, case: Case) -> dict[str, Any]:
     today = timezone.localdate()
     checks = selectors.case_checks(case)
     perms = request_permissions(request)
-    roles = {c.check_type.role for c in checks}
     return {
         "case": case,
         "checks": [
             {"check": c, "name": check_type_name(c.check_type), "overdue": selectors.is_overdue(c, today)}
             for c in checks
         ],
-        "assignable": {role: _assignable(case, role) for role in roles} if Perm.ASSIGN_CHECKS in perms else {},
+        "open_checks": any(not c.result for c in checks),
         "findings": list(case.findings.select_related("source_check__check_type")),
         "decisions": selectors.case_decisions(case),
-        "history": selectors.case_history(case),
+        "flags": selectors.case_flags(case) if case.flagged else [],
+        "may_resolve_flags": Perm.RECORD_CHECK in perms
+        and services.holds_role(request.user, "ci_officer", case.legion),
+        "profile": presenters.profile_rows(case.profile or {}),
+        "timeline": history.case_timeline(case),
         "guidelines": guidelines.GUIDELINES,
         "factors": list(guidelines.WHOLE_PERSON_FACTORS.items()),
         "results": CheckResult.choices,
         "polygraph_outcomes": PolygraphOutcome.choices,
         "severities": Severity.choices,
         "outcomes": Outcome.choices,
-        "check_types": [(t.slug, check_type_name(t)) for t in CheckType.objects.order_by("slug")],
         "can": {p.name: (p in perms) for p in Perm},
         "me": request.user.pk,
     }
 
 
-def _after(request: HttpRequest, case_id: int, call: Any) -> HttpResponse:
-    """Runs a service call; success → back to the case page, refusal → the case page with the reason."""
+def _render_case(
+    request: HttpRequest, case: Case, *, status: int = 200, response_extra: dict[str, Any] | None = None
+) -> HttpResponse:
+    return render(
+        request, "vetting/case.html", {**_case_context(request, case), **(response_extra or {})}, status=status
+    )
+
+
+def _after(request: HttpRequest, case_id: int, call: Any, *, form: str, success: str) -> HttpResponse:
+    """Runs a service call. Success: back to the case page (post/redirect/get) with a banner.
+    Refusal: the case page again with the reason at the top and at the form, and every value typed kept."""
     try:
         call()
     except selectors.NotInScope:
@@ -102,42 +109,66 @@ def _after(request: HttpRequest, case_id: int, call: Any) -> HttpResponse:
     except (services.VettingError, IdentityError) as exc:
         case = _case_or_404(request, case_id)
         status = 409 if isinstance(exc, services.StaleCase) else 400
-        return render(request, "vetting/case.html", {**_case_context(request, case), "error": str(exc)}, status=status)
+        kept = {key: request.POST.get(key, "") for key in request.POST if key != "csrfmiddlewaretoken"}
+        return _render_case(
+            request, case, status=status, response_extra={"error": str(exc), "error_form": form, "kept": kept}
+        )
+    messages.success(request, success)
     return redirect("vetting:case", case_id=case_id)
 
 
 @staff_required(Perm.VIEW_CASES)
 @require_GET
 def queue(request: HttpRequest) -> HttpResponse:
-    after = {s: request.GET[f"{s}_after"] for s in selectors.QUEUE_SECTIONS if request.GET.get(f"{s}_after")}
+    """The vetting side of "My work": what waits for this staff member, section by section."""
+    sections = work.my_work(request.user, request_permissions(request))
+    return render(request, "vetting/queue.html", {"sections": sections})
+
+
+def _filters(request: HttpRequest) -> selectors.CaseFilter:
+    get = request.GET
+    assignee: int | None = None
+    if get.get("assignee") == "me":
+        assignee = request.user.pk
+    elif get.get("assignee"):
+        assignee = _int(get.get("assignee"))
+    state = get.get("state", "")
+    return selectors.CaseFilter(
+        state=state if state in CaseState.values else "",
+        legion=get.get("legion", "")[:32],
+        assignee=assignee,
+        overdue=get.get("overdue") == "1",
+        flagged=get.get("flagged") == "1",
+    )
+
+
+@staff_required(Perm.VIEW_CASES)
+@require_GET
+def cases(request: HttpRequest) -> HttpResponse:
+    """Every case the viewer may see, filtered by state, legion, assignee, overdue; keyset pages."""
+    filters = _filters(request)
     try:
-        work = selectors.work_queue(staff=request.user, perms=request_permissions(request), after=after)
+        page = selectors.cases_filtered(staff=request.user, filters=filters, after=request.GET.get("after") or None)
     except BadCursor:
         return HttpResponse(_("This page link is not valid; start again from the first page."), status=400)
-    today = timezone.localdate()
-    checks = [
-        {"check": c, "name": check_type_name(c.check_type), "overdue": selectors.is_overdue(c, today)}
-        for c in work.my_checks
-    ]
-    more = {section: "?" + urlencode({f"{section}_after": cursor}) for section, cursor in work.next.items()}
-    # Up to 250 rows: state labels looked up once (``get_state_display`` rebuilds the choices on
-    # every call) and case links made from a prefix reversed once, not a reverse per row.
-    labels = {value: str(label) for value, label in CaseState.choices}
+    kept = request.GET.copy()
+    kept.pop("after", None)
     context = {
-        "work": work,
-        "my_checks": checks,
-        "more": more,
+        "page": page,
+        "filters": filters,
+        "assignee_raw": request.GET.get("assignee", ""),
+        "states": CaseState.choices,
+        "legions": [(slug, str(name)) for slug, name in KNOWN_LEGIONS.items()],
+        "next_url": "?" + urlencode({**kept.dict(), "after": page.next}) if page.next else "",
         "case_base": reverse("vetting:case", args=[0]).removesuffix("0/"),
-        "to_decide": [(case, labels.get(case.state, case.state)) for case in work.to_decide],
-        "flagged": [(case, labels.get(case.state, case.state)) for case in work.flagged],
     }
-    return render(request, "vetting/queue.html", context)
+    return render(request, "vetting/cases.html", context)
 
 
 @staff_required(Perm.VIEW_CASES)
 @require_GET
 def case_detail(request: HttpRequest, case_id: int) -> HttpResponse:
-    return render(request, "vetting/case.html", _case_context(request, _case_or_404(request, case_id)))
+    return _render_case(request, _case_or_404(request, case_id))
 
 
 @staff_required(Perm.ASSIGN_CHECKS)
@@ -145,7 +176,11 @@ def case_detail(request: HttpRequest, case_id: int) -> HttpResponse:
 def case_start(request: HttpRequest, case_id: int) -> HttpResponse:
     version = _int(request.POST.get("version"))
     return _after(
-        request, case_id, lambda: services.vetting_start(case_id=case_id, actor=request.user, expected_version=version)
+        request,
+        case_id,
+        lambda: services.vetting_start(case_id=case_id, actor=request.user, expected_version=version),
+        form="start-form",
+        success=_("Vetting started; each check went to whoever does that kind of check."),
     )
 
 
@@ -161,7 +196,60 @@ def check_assign(request: HttpRequest, case_id: int, check_id: int) -> HttpRespo
             raise services.VettingError(_("Choose who does this check."))
         services.check_assign(check_id=check_id, assignee=assignee, actor=request.user, expected_version=version)
 
-    return _after(request, case_id, call)
+    return _after(request, case_id, call, form="checks", success=_("Check assigned."))
+
+
+@staff_required(Perm.ASSIGN_CHECKS)
+@require_http_methods(["GET", "POST"])
+def checks_assign(request: HttpRequest, case_id: int) -> HttpResponse:
+    """One screen for who does every open check of the case."""
+    case = _case_or_404(request, case_id)
+    checks = [c for c in selectors.case_checks(case) if not c.result]
+    choices = services.checkers_for(legion=case.legion, roles={c.check_type.role for c in checks})
+    error = ""
+    if request.method == "POST":
+        people = {s.pk: s for staff in choices.values() for s in staff}
+        wanted: dict[int, Any] = {}
+        for check in checks:
+            chosen = _int(request.POST.get(f"check-{check.pk}"))
+            if chosen is not None and chosen != check.assigned_to_id:
+                wanted[check.pk] = people.get(chosen)
+        try:
+            if any(who is None for who in wanted.values()):
+                raise services.VettingError(_("Choose, for each check, someone whose role performs it."))
+            if wanted:
+                services.checks_assign(
+                    case_id=case.pk,
+                    assignments=wanted,
+                    actor=request.user,
+                    expected_version=_int(request.POST.get("version")),
+                )
+        except selectors.NotInScope:
+            raise Http404 from None
+        except services.NotAllowed:
+            raise PermissionDenied from None
+        except services.VettingError as exc:
+            error = str(exc)
+        else:
+            count = len(wanted)
+            messages.success(
+                request,
+                ngettext("%(count)d check reassigned.", "%(count)d checks reassigned.", count) % {"count": count}
+                if count
+                else _("Nothing changed: every check already had that assignee."),
+            )
+            return redirect("vetting:case", case_id=case.pk)
+    rows = [
+        {
+            "check": c,
+            "name": check_type_name(c.check_type),
+            "people": choices.get(c.check_type.role, []),
+            "chosen": _int(request.POST.get(f"check-{c.pk}")) if request.method == "POST" else c.assigned_to_id,
+        }
+        for c in checks
+    ]
+    context = {"case": case, "rows": rows, "error": error, "error_field": "checks-form"}
+    return render(request, "vetting/checks_assign.html", context, status=400 if error else 200)
 
 
 @staff_required(Perm.RECORD_CHECK)
@@ -173,14 +261,14 @@ def check_record(request: HttpRequest, case_id: int, check_id: int) -> HttpRespo
 
     def call() -> None:
         polygraph = None
-        if post.get("polygraph_outcome"):
+        if "polygraph_outcome" in post or "examined_on" in post:
             try:
                 examined_on = datetime.date.fromisoformat(post.get("examined_on", ""))
             except ValueError:
                 raise services.VettingError(_("Give the examination date as YYYY-MM-DD.")) from None
             areas = [a for a in post.get("question_areas", "").splitlines() if a.strip()]
             polygraph = services.PolygraphRecord(
-                examined_on=examined_on, question_areas=areas, outcome=post["polygraph_outcome"]
+                examined_on=examined_on, question_areas=areas, outcome=post.get("polygraph_outcome", "")
             )
         services.check_record(
             check_id=check_id,
@@ -191,7 +279,7 @@ def check_record(request: HttpRequest, case_id: int, check_id: int) -> HttpRespo
             expected_version=version,
         )
 
-    return _after(request, case_id, call)
+    return _after(request, case_id, call, form=f"record-form-{check_id}", success=_("Check result recorded."))
 
 
 @staff_required(Perm.RECORD_CHECK)
@@ -211,14 +299,21 @@ def finding_add(request: HttpRequest, case_id: int) -> HttpResponse:
             source_check_id=_int(post.get("source_check") or None),
             expected_version=_int(post.get("version")),
         ),
+        form="finding-form",
+        success=_("Finding recorded."),
     )
 
 
 @staff_required(Perm.ADJUDICATE)
 @require_POST
 def decide(request: HttpRequest, case_id: int) -> HttpResponse:
+    """Records one adjudicator's vote. A denial first shows what will happen and asks to confirm it."""
     post = request.POST
     factors = {key: post.get(f"factor_{key}", "") for key in guidelines.WHOLE_PERSON_FACTORS}
+    if post.get("outcome") == Outcome.DENY and post.get("confirmed") != "yes":
+        case = _case_or_404(request, case_id)
+        kept = {key: post.get(key, "") for key in post if key not in ("csrfmiddlewaretoken", "confirmed")}
+        return render(request, "vetting/confirm_deny.html", {"case": case, "kept": kept})
     return _after(
         request,
         case_id,
@@ -230,6 +325,8 @@ def decide(request: HttpRequest, case_id: int) -> HttpResponse:
             factors=factors,
             expected_version=_int(post.get("version")),
         ),
+        form="decide-form",
+        success=_("Your decision is recorded."),
     )
 
 
@@ -246,7 +343,50 @@ def appeal(request: HttpRequest, case_id: int) -> HttpResponse:
             grounds=post.get("grounds", ""),
             expected_version=_int(post.get("version")),
         ),
+        form="appeal-form",
+        success=_("Appeal entered: a new pair of adjudicators will decide."),
     )
+
+
+@staff_required(Perm.RECORD_CHECK)
+@require_POST
+def flag_resolve(request: HttpRequest, case_id: int, flag_id: int) -> HttpResponse:
+    """A CI officer's conclusion on a possible duplicate: the same person, or different people."""
+    _case_or_404(request, case_id)
+    post = request.POST
+    resolution = post.get("resolution", "")
+    success = (
+        _("Resolved: the same person. The two records are linked.")
+        if resolution == FlagResolution.SAME_PERSON
+        else _("Resolved: different people. The flag is dismissed.")
+    )
+    return _after(
+        request,
+        case_id,
+        lambda: services.flag_resolve(
+            flag_id=flag_id, actor=request.user, resolution=resolution, reason=post.get("reason", "")
+        ),
+        form=f"flag-form-{flag_id}",
+        success=success,
+    )
+
+
+def _unseal(request: HttpRequest, case: Case) -> dict[str, Any]:
+    """Opens the identity (audited first, by ``unseal_identity``) with the request's reason."""
+    try:
+        return unseal_identity(
+            person=case.person,
+            actor=Actor(request.user.get_username(), request.user),
+            reason=request.POST.get("reason", ""),
+        )
+    except NotPermitted:
+        raise PermissionDenied from None
+
+
+def _no_store(response: HttpResponse) -> HttpResponse:
+    # Rendered once in this response only: not stored, not put in the session, not cached.
+    response["Cache-Control"] = "no-store, private, max-age=0"
+    return response
 
 
 @staff_required(Perm.UNSEAL_IDENTITY)
@@ -256,17 +396,36 @@ def unseal(request: HttpRequest, case_id: int) -> HttpResponse:
     # The cases whose identity this staff member may open: the need-to-know rule for unsealing.
     case = get_in_scope_or_404(cases_visible_to(request.user, perm=Perm.UNSEAL_IDENTITY), pk=case_id)
     try:
-        identity = unseal_identity(
-            person=case.person,
-            actor=Actor(request.user.get_username(), request.user),
-            reason=request.POST.get("reason", ""),
-        )
-    except NotPermitted:
-        raise PermissionDenied from None
+        identity = _unseal(request, case)
+        motivation = None
+        record = SealedRecord.objects.filter(person=case.person, kind="motivation").order_by("-id").first()
+        if record is not None:
+            motivation = record_open(
+                record=record, actor=Actor(request.user.get_username(), request.user), reason=request.POST["reason"]
+            )
     except IdentityError as exc:
-        return render(request, "vetting/case.html", {**_case_context(request, case), "error": str(exc)}, status=400)
-    # Rendered once in this response only: not stored, not put in the session, not cached.
-    return render(request, "vetting/case.html", {**_case_context(request, case), "identity": identity})
+        refused = {"error": str(exc), "error_form": "unseal-form", "kept": {"reason": request.POST.get("reason", "")}}
+        return _no_store(_render_case(request, case, status=400, response_extra=refused))
+    extra: dict[str, Any] = {
+        "identity_rows": presenters.identity_rows(identity),
+        "identity_profile": presenters.profile_rows(case.profile or {}, motivation),
+        "kin_count": len(identity.get("next_of_kin") or []),
+    }
+    return _no_store(_render_case(request, case, response_extra=extra))
+
+
+@staff_required(Perm.UNSEAL_IDENTITY)
+@require_POST
+@never_cache
+def next_of_kin(request: HttpRequest, case_id: int) -> HttpResponse:
+    """Opens the next of kin only, with their own reason (a separate audit entry)."""
+    case = get_in_scope_or_404(cases_visible_to(request.user, perm=Perm.UNSEAL_IDENTITY), pk=case_id)
+    try:
+        identity = _unseal(request, case)
+    except IdentityError as exc:
+        extra = {"error": str(exc), "error_form": "kin-form", "kept": {"kin_reason": request.POST.get("reason", "")}}
+        return _no_store(_render_case(request, case, status=400, response_extra=extra))
+    return _no_store(_render_case(request, case, response_extra={"kin": presenters.next_of_kin(identity)}))
 
 
 # --- documents: opened like an identity, shown as pictures only ----------------------------------
