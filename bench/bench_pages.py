@@ -53,6 +53,7 @@ from legionary.access.roles import Role, ScopeKind
 from legionary.core.scale import fill
 from legionary.identity.models import Person
 from legionary.pagination import encode_cursor
+from legionary.reports import rollup
 from legionary.training.models import Cohort
 from legionary.units import selectors as units
 from legionary.units.models import Assignment, Unit, UnitKind
@@ -240,6 +241,10 @@ def main() -> int:
                 with connection.cursor() as cursor:
                     cursor.execute("ANALYZE")
             print(f"\n{size} people (fill {report.seconds:.0f} s, {report.people_per_second:.0f} people/s)", flush=True)
+            # What the running service does itself after the fill's writes (reports.freshness): the
+            # dashboard of a whole-system viewer is then read from a current rollup.
+            refreshed = rollup.refresh()
+            print(f"reports rollup refreshed in {refreshed.seconds:.1f} s", flush=True)
             print(f"{'page':<30} {'queries':>7} {'p50 ms':>7} {'p95 ms':>7} {'x p95':>6} {'CPU ms':>6} {'KiB':>5}")
             if commander is None:
                 commander = _commander()

@@ -20,3 +20,7 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # A file, not Django's shared-cache in-memory database: concurrency tests need SQLite's real
     # locking (WAL, busy timeout), and the plaintext scans read the database files.
     DATABASES["default"]["TEST"] = {"NAME": os.path.join(os.environ["LEGIONARY_HOME"], "legionary-test.sqlite3")}
+
+# No background refresh of the reports rollup: a thread outliving a test would write into the
+# next one's database. Tests of the refresh turn it on ("inline") for themselves.
+LEGIONARY_REPORT_AUTO_REFRESH = "off"

@@ -145,6 +145,8 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "legionary.access.middleware.AccessPolicyMiddleware",
     "axes.middleware.AxesMiddleware",
+    # After a successful write, the dashboard's rollup is refreshed if it fell behind (no timer needed).
+    "legionary.reports.freshness.RefreshAfterWritesMiddleware",
 ]
 
 ROOT_URLCONF = "legionary.urls"
@@ -388,3 +390,15 @@ LEGIONARY_LOG_ORIGIN = os.environ.get("LEGIONARY_LOG_ORIGIN", "legionary.local/a
 # Reports: for viewers who may not unseal identities, counts from 1 to N-1 are shown as "< N", so
 # that a chart or table cannot single out a person.
 LEGIONARY_SMALL_NUMBER_THRESHOLD = env_int("LEGIONARY_SMALL_NUMBER_THRESHOLD", 5)
+
+# Reports: the running service refreshes the dashboard's rollup itself (reports.freshness), in a
+# background thread, once changes were recorded after it: at once when the last refresh took less
+# than LEGIONARY_REPORT_QUICK_SECONDS (a small instance), else once the figures are older than
+# LEGIONARY_REPORT_MAX_AGE_MINUTES. "off" leaves it to `legionary report refresh` (a timer).
+LEGIONARY_REPORT_AUTO_REFRESH = os.environ.get("LEGIONARY_REPORT_AUTO_REFRESH", "background").strip() or "background"
+if LEGIONARY_REPORT_AUTO_REFRESH not in {"background", "inline", "off"}:
+    raise ConfigurationError(
+        f"LEGIONARY_REPORT_AUTO_REFRESH must be background, inline or off (got {LEGIONARY_REPORT_AUTO_REFRESH!r})."
+    )
+LEGIONARY_REPORT_MAX_AGE_MINUTES = env_int("LEGIONARY_REPORT_MAX_AGE_MINUTES", 5)
+LEGIONARY_REPORT_QUICK_SECONDS = env_int("LEGIONARY_REPORT_QUICK_SECONDS", 5)

@@ -66,31 +66,37 @@ def test_each_gradebook_cell_shows_its_state_its_score_linking_to_the_result_and
     body = signed_in(training.instructor).get(f"/training/cohorts/{training.cohort.pk}/gradebook", secure=True)
     html = body.content.decode()
 
+    td = '<td class="govuk-table__cell"'
     assert (
-        f'<td id="cell-{failed_id}-{written.pk}" data-state="failed">'
-        f'<a href="/training/results/{failed.pk}/">12</a> <strong>failed</strong></td>'
+        f'{td} id="cell-{failed_id}-{written.pk}" data-state="failed">'
+        f'<a class="govuk-link" href="/training/results/{failed.pk}/">12</a> '
+        '<strong class="govuk-tag govuk-tag--red">failed</strong></td>'
     ) in html
     assert (
-        f'<td id="cell-{retaken_id}-{written.pk}" data-state="entered">'
-        f'<a href="/training/results/{retake.pk}/">75</a> passed, awaiting sign-off'
-        ' <span class="help">(attempt 2)</span></td>'
+        f'{td} id="cell-{retaken_id}-{written.pk}" data-state="entered">'
+        f'<a class="govuk-link" href="/training/results/{retake.pk}/">75</a> passed, awaiting sign-off'
+        ' <span class="govuk-hint govuk-!-display-inline">(attempt 2)</span></td>'
     ) in html
     assert (
-        f'<td id="cell-{signed_id}-{written.pk}" data-state="instructor-signed">'
-        f'<a href="/training/results/{signed.pk}/">95</a> passed, awaiting the lead</td>'
+        f'{td} id="cell-{signed_id}-{written.pk}" data-state="instructor-signed">'
+        f'<a class="govuk-link" href="/training/results/{signed.pk}/">95</a> passed, awaiting the lead</td>'
     ) in html
     other = Assessment.objects.exclude(pk=written.pk).filter(module__course=training.course).first()
     assert other is not None
-    assert f'<td id="cell-{failed_id}-{other.pk}" data-state="empty">—</td>' in html
-    # The row's head: the person by call sign (a link), no attendance yet, modules passed, risks.
+    assert f'{td} id="cell-{failed_id}-{other.pk}" data-state="empty">—</td>' in html
+    # The row's head: the person by call sign (a link, isolated), no attendance yet, modules passed, risks.
     person = Enrolment.objects.get(pk=failed_id).person_id
     modules = Module.objects.filter(course=training.course).count()
+    head = '<th scope="row" class="govuk-table__header">'
     assert (
-        f'<tr id="person-{failed_id}"><th scope="row"><a href="/training/people/{person}/">Alpha</a></th>'
-        f"<td>—</td><td>0/{modules}</td><td><strong>failed assessment</strong></td>"
+        f'<tr class="govuk-table__row" id="person-{failed_id}">{head}'
+        f'<a class="govuk-link" href="/training/people/{person}/"><bdi>Alpha</bdi></a></th>'
+        f"{td}>—</td>{td}>0/{modules}</td>"
+        f'{td}><strong class="govuk-tag govuk-tag--orange">failed assessment</strong></td>'
     ) in html
     retaker = Enrolment.objects.get(pk=retaken_id).person_id
     assert (  # a failed attempt passed on the retake is no longer a risk
-        f'<tr id="person-{retaken_id}"><th scope="row"><a href="/training/people/{retaker}/">Bravo</a></th>'
-        f"<td>—</td><td>0/{modules}</td><td>—</td>"
+        f'<tr class="govuk-table__row" id="person-{retaken_id}">{head}'
+        f'<a class="govuk-link" href="/training/people/{retaker}/"><bdi>Bravo</bdi></a></th>'
+        f"{td}>—</td>{td}>0/{modules}</td>{td}>—</td>"
     ) in html

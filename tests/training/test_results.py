@@ -232,3 +232,46 @@ def test_the_grid_refuses_a_score_for_a_passed_cell(training: Training) -> None:
     assert response.status_code == 400
     assert 'id="form-errors"' in response.content.decode()
     assert Result.objects.get(enrolment_id=zaza).score == 75
+
+
+def test_a_bad_score_keeps_every_value_typed_and_marks_only_the_bad_cell(training: Training) -> None:
+    zaza, caesar, miami = enrol(training, "Zaza"), enrol(training, "Caesar"), enrol(training, "Miami")
+    written, drill = _assessment("tactics-written"), _assessment("withdrawal-drill")
+    client = signed_in(training.instructor)
+    url = f"/training/cohorts/{training.cohort.pk}/modules/{written.module_id}/results"
+    typed = {
+        f"score-{zaza}-{written.pk}": "75",
+        f"score-{zaza}-{drill.pk}": "150",
+        f"score-{caesar}-{written.pk}": "62",
+        f"score-{miami}-{drill.pk}": "seventy",
+    }
+    response = post(client, url, typed, page=url)
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert not Result.objects.exists(), "nothing is recorded while one cell is bad"
+    # Every value typed is back in its input, the bad ones too (to be corrected, not retyped).
+    for name, value in typed.items():
+        assert f'id="{name}" name="{name}" value="{value}"' in page
+    # Only the two bad cells are marked, each linked from the error summary.
+    assert page.count("govuk-input--error") == 2
+    assert f'href="#score-{zaza}-{drill.pk}"' in page and f'href="#score-{miami}-{drill.pk}"' in page
+    assert f'id="score-{zaza}-{drill.pk}-error"' in page
+    assert f'id="score-{zaza}-{written.pk}-error"' not in page
+    # Corrected, the grid records all four.
+    fixed = {**typed, f"score-{zaza}-{drill.pk}": "50", f"score-{miami}-{drill.pk}": "70"}
+    assert post(client, url, fixed, page=url).status_code == 302
+    assert Result.objects.count() == 4
+
+
+def test_a_score_outside_the_assessments_range_is_refused_by_the_grid_before_the_service() -> None:
+    from legionary.training.forms import parse_scores
+    from legionary.training.models import Assessment as Model
+
+    drill = Model(pk=7, name="Drill", max_score=100, pass_mark=70)
+    cells = {(1, 7): ("Zaza", drill), (2, 7): ("Caesar", drill)}
+    grid = parse_scores({"score-1-7": "100", "score-2-7": "101", "other": "x"}, cells=cells)
+    assert grid.scores == {(1, 7): 100}
+    assert list(grid.errors) == ["score-2-7"] and "Caesar" in grid.errors["score-2-7"]
+    assert not grid.stale
+    assert parse_scores({"score-3-7": "5"}, cells=cells).stale
+    assert set(parse_scores({"score-1-7": "-1", "score-2-7": "٣"}, cells=cells).errors) == {"score-1-7", "score-2-7"}

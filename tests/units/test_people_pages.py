@@ -89,6 +89,7 @@ def test_the_roster_comes_in_pages_of_billets(org: Org, monkeypatch: pytest.Monk
             actor=org.admin, unit_id=org.platoon.pk, role=BilletRole.RIFLEMAN, qualification_codes=[]
         )
     monkeypatch.setattr(selectors, "ROSTER_PAGE", 2)
+    monkeypatch.setattr(selectors, "ROSTER_SCREEN", 2)
     client = signed_in(org.commander)
     seen: list[int] = []
     url = f"/api/v1/units/{org.company.pk}/roster"
@@ -102,7 +103,7 @@ def test_the_roster_comes_in_pages_of_billets(org: Org, monkeypatch: pytest.Monk
     everything = [line.billet_id for line in selectors.roster(staff=org.commander, unit=org.company).lines]
     assert seen == everything and len(everything) == 4
     page = client.get(f"/units/{org.company.pk}/", secure=True).content.decode()
-    assert 'id="roster-next"' in page
+    assert 'id="next-page"' in page
     assert client.get(f"/units/{org.company.pk}/?after=x", secure=True).status_code == 400
 
 
@@ -151,3 +152,13 @@ def test_the_folded_call_sign_compares_byte_by_byte_with_a_fine_histogram_on_pos
             "WHERE c.table_name = 'identity_person' AND c.column_name = 'call_sign_key'"
         )
         assert cursor.fetchone() == ("C", 1000)
+
+
+def test_the_roster_page_shows_vacant_billets_only_when_asked(org: Org) -> None:
+    client = signed_in(org.commander)
+    everything = client.get(f"/units/{org.company.pk}/", secure=True).content.decode()
+    vacant = client.get(f"/units/{org.company.pk}/?vacant=1", secure=True).content.decode()
+    assert f'id="billet-{org.rifleman.pk}"' in everything and f'id="billet-{org.medic.pk}"' in everything
+    assert f'id="billet-{org.rifleman.pk}"' not in vacant and f'id="billet-{org.medic.pk}"' in vacant
+    assert 'id="filter-vacant" aria-current="page"' not in everything
+    assert 'href="/units/' in vacant and 'aria-current="page" id="filter-vacant"' in vacant

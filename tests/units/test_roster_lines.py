@@ -37,14 +37,18 @@ def test_each_roster_line_shows_the_billet_its_requirements_its_holder_and_what_
         qualification_codes=[],
     )
     body = signed_in(org.commander).get(f"/units/{org.company.pk}/", secure=True).content.decode()
+    td = '<td class="govuk-table__cell">'
     assert (
-        f'<tr id="billet-{org.medic.pk}" data-person="{medic}"><td>1st Platoon</td><th scope="row">Medic</th>'
-        f'<td>tccc-cls</td><td><a href="/units/people/{medic}/">Caesar</a></td><td>assigned</td>'
-        "<td><strong>tccc-cls</strong></td></tr>"
+        f'<tr class="govuk-table__row" id="billet-{org.medic.pk}" data-person="{medic}">{td}1st Platoon</td>'
+        f'<th scope="row" class="govuk-table__header">Medic</th>{td}tccc-cls</td>'
+        f'{td}<a class="govuk-link" href="/units/people/{medic}/"><bdi>Caesar</bdi></a></td>{td}Assigned</td>'
+        f'{td}<strong class="govuk-tag govuk-tag--orange">tccc-cls</strong></td></tr>'
     ) in body
     assert (
-        f'<tr id="billet-{vacant.pk}"><td>1st Platoon</td><th scope="row">Driver — Tatra &lt;6x6&gt; &amp; co</th>'
-        "<td>—</td><td><em>vacant</em></td><td>—</td><td>—</td></tr>"
+        f'<tr class="govuk-table__row" id="billet-{vacant.pk}">{td}1st Platoon</td>'
+        '<th scope="row" class="govuk-table__header">Driver — Tatra &lt;6x6&gt; &amp; co</th>'
+        f'{td}—</td>{td}<strong class="govuk-tag govuk-tag--yellow" data-state="vacant">vacant</strong></td>'
+        f"{td}—</td>{td}—</td></tr>"
     ) in body
 
 
@@ -62,8 +66,9 @@ def test_the_roster_lists_the_pending_overrides_of_its_subtree_only(org: Org) ->
             actor=org.admin, person_id=trained_person(call_sign).pk, billet_id=billet.pk, reason="short of medics"
         )
     body = signed_in(org.second_admin).get(f"/units/{org.company.pk}/", secure=True).content.decode()
-    section = body[body.index('<section id="overrides"') : body.index("</section>")]
-    assert "Pending → Medic (1st Platoon)" in section
+    start = body.index('<section id="overrides"')
+    section = body[start : body.index("</section>", start)]
+    assert "<bdi>Pending</bdi> → Medic (1st Platoon)" in section
     assert "Elsewhere" not in section and "Decided" not in section
 
 

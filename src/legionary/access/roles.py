@@ -55,6 +55,9 @@ class Perm(StrEnum):
     MANAGE_TRAINING = "manage_training"
     VIEW_UNITS = "view_units"
     MANAGE_UNITS = "manage_units"
+    # Put a trained person of the unit's legion, or one already serving in scope, into a vacant
+    # billet of one's units (a commander fills his own billets; moving units stays MANAGE_UNITS).
+    ASSIGN_BILLETS = "assign_billets"
     VIEW_REPORTS = "view_reports"
     # Record a legionnaire's service status (active, on leave, wounded, missing, ...).
     RECORD_SERVICE_STATUS = "record_service_status"
@@ -66,7 +69,8 @@ _EVERY_STAFF = frozenset({Perm.VIEW_DASHBOARD})
 
 ROLE_PERMISSIONS: dict[str, frozenset[Perm]] = {
     Role.ADMINISTRATOR: _EVERY_STAFF
-    | {Perm.MANAGE_STAFF, Perm.MANAGE_UNITS, Perm.VIEW_UNITS, Perm.VIEW_REPORTS, Perm.RECORD_SERVICE_STATUS}
+    | {Perm.MANAGE_STAFF, Perm.MANAGE_UNITS, Perm.ASSIGN_BILLETS, Perm.VIEW_UNITS, Perm.VIEW_REPORTS}
+    | {Perm.RECORD_SERVICE_STATUS}
     | {Perm.VIEW_TRAINING, Perm.MANAGE_TRAINING}
     | {Perm.MANAGE_VETTING_POLICY},
     Role.INTAKE_OFFICER: _EVERY_STAFF
@@ -79,7 +83,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[Perm]] = {
     | {Perm.VIEW_CASES, Perm.ADJUDICATE, Perm.ADJUDICATE_SENIOR, Perm.VIEW_REPORTS},
     Role.INSTRUCTOR: _EVERY_STAFF | {Perm.VIEW_TRAINING, Perm.GRADE},
     Role.UNIT_COMMANDER: _EVERY_STAFF
-    | {Perm.VIEW_UNITS, Perm.VIEW_REPORTS, Perm.RECORD_SERVICE_STATUS, Perm.CONTACT_NEXT_OF_KIN},
+    | {Perm.VIEW_UNITS, Perm.ASSIGN_BILLETS, Perm.VIEW_REPORTS, Perm.RECORD_SERVICE_STATUS, Perm.CONTACT_NEXT_OF_KIN},
     Role.SECURITY_OFFICER: _EVERY_STAFF
     | {Perm.VIEW_AUDIT_LOG, Perm.UNSEAL_IDENTITY, Perm.ERASE_IDENTITY, Perm.MANAGE_KEYS, Perm.VIEW_REPORTS},
     Role.AUDITOR: _EVERY_STAFF | {Perm.VIEW_AUDIT_LOG},

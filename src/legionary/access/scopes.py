@@ -39,7 +39,7 @@ from django.http import Http404
 
 from legionary.access.models import RoleGrant
 from legionary.access.roles import ROLE_PERMISSIONS, Perm, Role, ScopeKind
-from legionary.identity.models import Person
+from legionary.identity.models import Person, PersonStatus
 from legionary.training.models import Enrolment
 from legionary.units.models import Assignment, Unit
 from legionary.vetting.models import Case, Check
@@ -213,6 +213,25 @@ def units_visible_to(staff: Any, *, perm: Perm = Perm.VIEW_UNITS) -> QuerySet[Un
     if seen is _NOBODY:
         return Unit.objects.none()
     return Unit.objects.filter(seen)
+
+
+def people_awaiting_assignment(staff: Any) -> QuerySet[Person]:
+    """Trained people not yet assigned, of the legions of the units ``staff`` may assign billets in.
+
+    A commander fills his own vacant billets from them, so he sees them (by call sign) before they
+    are his: the trained people of his units' legions, never anyone of another legion.
+    """
+    legions: set[str] = set()
+    for _role, kind, ref in _grants(staff, Perm.ASSIGN_BILLETS):
+        if kind == ScopeKind.SYSTEM:
+            return Person.objects.filter(status=PersonStatus.TRAINED)
+        if kind == ScopeKind.LEGION:
+            legions.add(ref)
+        elif kind == ScopeKind.UNIT and ref.isdigit():
+            legions.update(Unit.objects.filter(pk=int(ref)).values_list("legion", flat=True))
+    if not legions:
+        return Person.objects.none()
+    return Person.objects.filter(status=PersonStatus.TRAINED, legion__in=sorted(legions))
 
 
 def person_in_scope(staff: Any, person: Person, *, perm: Perm) -> bool:

@@ -21,6 +21,9 @@ class Rollup(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
     people = models.PositiveBigIntegerField(default=0)
     seconds = models.FloatField(default=0.0)
+    # The audit log's size when counting started: a larger log now means changes the rollup has
+    # not counted (reports.freshness).
+    log_size = models.PositiveBigIntegerField(default=0)
 
 
 class Grain(models.TextChoices):

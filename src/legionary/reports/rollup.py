@@ -65,9 +65,11 @@ legions.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
+import threading
 import time
-from collections import Counter, defaultdict
+from collections import Counter, OrderedDict, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -80,6 +82,7 @@ from django.utils import timezone
 from legionary.db import insert_rows
 from legionary.identity.models import Person
 from legionary.reports.aggregates import DayOf, MonthOf, bucket_of
+from legionary.reports.freshness import log_size
 from legionary.reports.models import (
     CohortCount,
     DenialCount,
@@ -162,7 +165,8 @@ def refresh(*, progress: Progress | None = None) -> RefreshReport:
     """
     clock = time.perf_counter()
     started = timezone.now()
-    rollup = Rollup.objects.create(started_at=started)
+    # The log's size before counting: changes recorded while counting make the rollup behind at once.
+    rollup = Rollup.objects.create(started_at=started, log_size=log_size())
     # One batch per month received: each of its queries reads a range of the created_at index,
     # so a refresh reads every person about once per query, whatever the number of months.
     batches = list(
@@ -549,9 +553,16 @@ def dashboard(scope: ReportScope, period: Period, *, today: datetime.date) -> Da
         return None
     rollup, as_of = found
     legions = scope.whole.legions
+    key = (rollup, as_of, legions, period, today)
+    with _read_lock:
+        cached = _read.get(key)
+        if cached is not None:
+            _read.move_to_end(key)
+    if cached is not None:
+        return dataclasses.replace(cached, scope=scope)
     periodic = in_period(rollup, period) & _legions(legions, period.legion, "legion")
     state_now = Q(rollup_id=rollup) & _legions(legions, "", "legion")
-    return Dashboard(
+    figures = Dashboard(
         scope=scope,
         period=period,
         today=today,
@@ -565,6 +576,21 @@ def dashboard(scope: ReportScope, period: Period, *, today: datetime.date) -> Da
         source=ROLLUP,
         as_of=as_of,
     )
+    with _read_lock:
+        _read[key] = figures
+        while len(_read) > READ_CACHE_SIZE:
+            _read.popitem(last=False)
+    return figures
+
+
+# Dashboards read from a rollup, by (rollup, its start, legions, period, day). A finished rollup never changes,
+# so a dashboard read from it stays right for that day: the same viewers open the same page again
+# and again, and the page then costs its rendering only. Per process, a few hundred kilobytes.
+READ_CACHE_SIZE = 64
+_read: OrderedDict[tuple[int, datetime.datetime, frozenset[str] | None, Period, datetime.date], Dashboard] = (
+    OrderedDict()
+)
+_read_lock = threading.Lock()
 
 
 def _funnel(rows: Q) -> list[FunnelRow]:

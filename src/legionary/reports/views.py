@@ -26,6 +26,7 @@ from legionary.identity.models import PersonStatus
 from legionary.pagination import BadCursor, keyset_page
 from legionary.reports import services
 from legionary.reports.forms import PeopleFilterForm, PeriodForm
+from legionary.reports.freshness import maybe_refresh
 from legionary.reports.selectors import (
     PEOPLE_ORDER,
     Dashboard,
@@ -85,6 +86,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     form = PeriodForm(request.GET or None)
     period = form.period()
     scope = scope_for_staff(request.user)
+    # Whole-legion viewers read the rollup: started again here if changes were recorded after it.
+    fresh = maybe_refresh() if scope.whole is not None else None
     limit = page_rows()
     sections, protection, figures = _sections(scope, period, limit=limit)
     shown = [(section, [_shown(t, limit) for t in section.tables]) for section in sections]
@@ -96,7 +99,11 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "sections": shown,
             "protection": protection,
             "as_of": figures.as_of,
-            "source_note": source_note(figures.as_of) if figures.as_of is not None else "",
+            "as_of_local": timezone.localtime(figures.as_of) if figures.as_of is not None else None,
+            "counted_at": timezone.localtime(),
+            # Changes recorded after the figures were counted (only for figures read from the rollup).
+            "behind": fresh.behind if fresh is not None and figures.as_of is not None else 0,
+            "refreshing": fresh is not None and fresh.refreshing,
             "wide": scope.whole is not None,
             "query": request.GET.urlencode(),
             "formats": services.FORMATS,

@@ -8,7 +8,8 @@ which checks scope and writes the audit entry. The gradebook's score grid is not
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from django import forms
 from django.utils.translation import gettext as _
@@ -107,25 +108,52 @@ def score_field(enrolment_id: int, assessment_id: int) -> str:
     return f"score-{enrolment_id}-{assessment_id}"
 
 
-def parse_scores(
-    data: Mapping[str, str], *, allowed: Iterable[tuple[int, int]]
-) -> tuple[dict[tuple[int, int], int], list[str]]:
-    """Non-empty score inputs of the grid as ((enrolment, assessment) → score), and error messages."""
-    permitted = set(allowed)
-    scores: dict[tuple[int, int], int] = {}
-    errors: list[str] = []
+@dataclass
+class ScoreGrid:
+    """A submitted score grid: the valid scores, and a message per bad cell (by input name).
+
+    A bad cell never costs the good ones: the page is drawn again with every typed value kept and
+    only the bad cells marked, and nothing is recorded until every cell is valid.
+    """
+
+    scores: dict[tuple[int, int], int] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+    """Input name (``score-<enrolment>-<assessment>``) → what is wrong with it, in grid order."""
+    stale: bool = False
+    """A score was sent for a cell that takes none (a result recorded meanwhile): reload the page."""
+
+    @property
+    def valid(self) -> bool:
+        return not self.errors and not self.stale
+
+
+def parse_scores(data: Mapping[str, str], *, cells: Mapping[tuple[int, int], tuple[str, Assessment]]) -> ScoreGrid:
+    """Non-empty score inputs of the grid: whole numbers from 0 to the assessment's maximum.
+
+    ``cells`` are the open cells ((enrolment id, assessment id) → (call sign, assessment)) in grid
+    order; a value sent for any other cell makes the grid ``stale``.
+    """
+    grid = ScoreGrid()
+    sent: dict[tuple[int, int], str] = {}
     for name, raw in data.items():
         match = _SCORE_FIELD.match(name)
         if match is None or not str(raw).strip():
             continue
         key = (int(match.group(1)), int(match.group(2)))
-        if key not in permitted:
-            errors.append(_("A score was sent for a cell that does not take one; reload the page."))
+        if key not in cells:
+            grid.stale = True
             continue
-        try:
-            value = int(str(raw).strip())
-        except ValueError:
-            errors.append(_("Scores are whole numbers; %(value)s is not one.") % {"value": str(raw)[:10]})
+        sent[key] = str(raw).strip()
+    for key, (call_sign, assessment) in cells.items():  # grid order, so the error summary reads as the page does
+        if key not in sent:
             continue
-        scores[key] = value
-    return scores, errors
+        raw = sent[key]
+        name = score_field(*key)
+        value = int(raw) if raw.isascii() and raw.isdigit() else None
+        if value is None or value > assessment.max_score:
+            grid.errors[name] = _(
+                "%(call_sign)s, %(assessment)s: enter a whole number from 0 to %(max)d (not “%(value)s”)."
+            ) % {"call_sign": call_sign, "assessment": assessment.name, "max": assessment.max_score, "value": raw[:10]}
+        else:
+            grid.scores[key] = value
+    return grid

@@ -206,34 +206,42 @@ def module_results(request: HttpRequest, cohort_id: int, module_id: int) -> Http
     book = selectors.gradebook(cohort=cohort, module_id=module_id)
     if not book.modules:
         raise Http404
+    # Only empty cells and failed ones (a retake) take a score; anything else is corrected on its own page.
+    open_cells = {
+        (row.enrolment.pk, cell.assessment.pk): (row.enrolment.person.call_sign, cell.assessment)
+        for row in book.rows
+        for cell in row.cells
+        if cell.state in ("empty", "failed") and row.enrolment.state == "active"
+    }
+    grid = forms.ScoreGrid()
     errors: list[str] = []
     if request.method == "POST":
-        # Only empty cells and failed ones (a retake) take a score; anything else is corrected on its own page.
-        open_cells = [
-            (row.enrolment.pk, cell.assessment.pk)
-            for row in book.rows
-            for cell in row.cells
-            if cell.state in ("empty", "failed") and row.enrolment.state == "active"
-        ]
-        scores, errors = forms.parse_scores(request.POST, allowed=open_cells)
-        if not errors and scores:
+        grid = forms.parse_scores(request.POST, cells=open_cells)
+        if grid.stale:
+            errors.append(_("A score was sent for a cell that no longer takes one; reload the page."))
+        elif grid.valid and grid.scores:
             try:
-                recorded = services.results_record(actor=staff, cohort_id=cohort.pk, module_id=module_id, scores=scores)
+                recorded = services.results_record(
+                    actor=staff, cohort_id=cohort.pk, module_id=module_id, scores=grid.scores
+                )
                 messages.success(request, _("%(count)d results recorded.") % {"count": len(recorded)})
                 return redirect("training:module-results", cohort_id=cohort.pk, module_id=module_id)
             except services.TrainingError as exc:
                 errors.append(str(exc))
-        elif not errors:
+        elif grid.valid:
             errors.append(_("Enter at least one score."))
+    failed = bool(errors or grid.errors)
     context = {
         "cohort": cohort,
         "book": book,
         "module": book.modules[0].module,
         "errors": errors,
-        "values": request.POST if errors else {},
+        "field_errors": grid.errors,
+        # Every value typed is sent back, the good ones too: a bad cell never costs the others.
+        "values": request.POST if failed else {},
         "is_lead": cohort.lead_id == staff.pk,
     }
-    return render(request, "training/module_results.html", context, status=400 if errors else 200)
+    return render(request, "training/module_results.html", context, status=400 if failed else 200)
 
 
 @staff_required(Perm.GRADE)

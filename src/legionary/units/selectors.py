@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from django.db.models import Exists, F, OuterRef, Q, QuerySet
@@ -21,7 +21,12 @@ from django.utils import timezone
 
 from legionary.access.models import RoleGrant
 from legionary.access.roles import ROLE_PERMISSIONS, Perm, ScopeKind
-from legionary.access.scopes import get_in_scope_or_404, people_visible_to, units_visible_to
+from legionary.access.scopes import (
+    get_in_scope_or_404,
+    people_awaiting_assignment,
+    people_visible_to,
+    units_visible_to,
+)
 from legionary.identity.callsigns import call_sign_key
 from legionary.identity.models import Person
 from legionary.pagination import KeysetPage, decode_cursor, keyset_page
@@ -97,6 +102,8 @@ class Roster:
 
 
 ROSTER_PAGE = 200
+ROSTER_SCREEN = 50
+"""Billets per page of the roster page (the API and the export take ``ROSTER_PAGE``): a page a reader can take in."""
 ROSTER_ORDER = ("unit_path", "id")
 """The roster's order: the billet's unit in tree order (its path), then the billet."""
 _EXPORT_CHUNK = 1000
@@ -160,7 +167,13 @@ def _roster_lines(*, staff: Any, billets: list[Any], today: date) -> list[Roster
 
 
 def roster(
-    *, staff: Any, unit: Unit, today: date | None = None, after: str | None = None, limit: int | None = None
+    *,
+    staff: Any,
+    unit: Unit,
+    today: date | None = None,
+    after: str | None = None,
+    limit: int | None = None,
+    vacant_only: bool = False,
 ) -> Roster:
     """A page of the billets in the unit's subtree (all of them with ``limit=None``, for the export), each with its
     holder (if any, and in scope) and what he lacks: four queries a page whatever the unit's size (the
@@ -170,6 +183,8 @@ def roster(
     """
     today = today or timezone.localdate()
     billets = _roster_billets(unit)
+    if vacant_only:
+        billets = billets.exclude(Exists(Assignment.objects.filter(billet=OuterRef("pk"), ended_on__isnull=True)))
     if limit is not None:
         if after:
             # The cursor's unit path as a lower bound too: the page starts inside the index range
@@ -295,4 +310,105 @@ def pending_overrides(*, units: QuerySet[Unit]) -> list[OverrideRequest]:
         OverrideRequest.objects.filter(decided_at__isnull=True)
         .filter(Exists(units.filter(pk=OuterRef("billet__unit_id"))))
         .select_related("person", "billet__unit", "requested_by")
+    )
+
+
+# --- filling billets -----------------------------------------------------------------------------
+
+VACANT_PAGE = 50
+VACANT_ORDER = ("unit_path", "id")
+COUNT_CAP = 100
+"""Counts on "My work" stop here ("100 or more"): a bounded count costs the same at any size."""
+
+
+def capped_count(queryset: QuerySet[Any]) -> int:
+    """How many rows, up to ``COUNT_CAP + 1`` (read as "more than ``COUNT_CAP``")."""
+    return queryset.order_by()[: COUNT_CAP + 1].count()
+
+
+def vacant_billets(*, staff: Any, legion: str = "") -> QuerySet[Any]:
+    """The billets of the units ``staff`` may fill that nobody holds, in tree order, as plain rows
+    (id, unit_id, unit_name, unit_path, role, title); only the ``legion``'s units when given."""
+    held = Assignment.objects.filter(billet=OuterRef("pk"), ended_on__isnull=True)
+    billets = Billet.objects.filter(unit__in=units_visible_to(staff, perm=Perm.ASSIGN_BILLETS)).exclude(Exists(held))
+    if legion:
+        billets = billets.filter(unit__legion=legion)
+    return (
+        billets.annotate(unit_path=F("unit__path"), unit_name=F("unit__name"))
+        .values_list("id", "unit_id", "unit_name", "unit_path", "role", "title", named=True)
+        .order_by(*VACANT_ORDER)
+    )
+
+
+def assignment_candidate(*, staff: Any, person_id: str) -> Person:
+    """A person ``staff`` may put into a billet: serving in his scope, or trained and awaiting
+    assignment in his units' legions (else 404)."""
+    candidates = people_visible_to(staff, perm=Perm.ASSIGN_BILLETS) | people_awaiting_assignment(staff)
+    return get_in_scope_or_404(candidates.only("id", "call_sign", "status", "legion"), pk=person_id)
+
+
+@dataclass(frozen=True)
+class VacantLine:
+    billet_id: int
+    unit_id: int
+    unit_name: str
+    role_label: str
+    title: str
+    lacking: list[str]
+    """Codes the billet requires that the candidate does not hold today (assigning needs an override)."""
+
+
+@dataclass(frozen=True)
+class VacantPage:
+    rows: list[VacantLine]
+    next: str | None
+    """The cursor of the next page (``after``); None on the last page."""
+
+
+def vacant_for(*, staff: Any, person: Person, after: str | None = None, today: date | None = None) -> VacantPage:
+    """One page of the vacant billets of ``person``'s legion that ``staff`` may fill, each with what
+    the person lacks for it: three queries a page whatever the number of billets."""
+    today = today or timezone.localdate()
+    page = keyset_page(vacant_billets(staff=staff, legion=person.legion), VACANT_ORDER, after=after, limit=VACANT_PAGE)
+    ids = [b.id for b in page.rows]
+    required: dict[int, list[str]] = defaultdict(list)
+    for billet_id, code in (
+        Billet.qualifications.through.objects.filter(billet_id__in=ids)
+        .order_by("qualification__code")
+        .values_list("billet_id", "qualification__code")
+    ):
+        required[billet_id].append(code)
+    held = held_codes(person_ids=[person.pk], on=today)[person.pk]
+    labels = {value: str(label) for value, label in BilletRole.choices}
+    lines = [
+        VacantLine(
+            billet_id=b.id,
+            unit_id=b.unit_id,
+            unit_name=b.unit_name,
+            role_label=labels.get(b.role, b.role),
+            title=b.title,
+            lacking=[code for code in required.get(b.id, []) if code not in held],
+        )
+        for b in page.rows
+    ]
+    return VacantPage(rows=lines, next=page.next)
+
+
+EXPIRY_DAYS = 30
+
+
+def expiring_in_units(*, staff: Any, today: date | None = None) -> QuerySet[PersonQualification]:
+    """Newest grants expiring within ``EXPIRY_DAYS`` (from tomorrow on) of people serving in ``staff``'s
+    units, soonest first."""
+    today = today or timezone.localdate()
+    newer = PersonQualification.objects.filter(
+        person=OuterRef("person"), qualification=OuterRef("qualification"), granted_on__gt=OuterRef("granted_on")
+    )
+    in_scope = people_visible_to(staff, perm=Perm.VIEW_UNITS).filter(pk=OuterRef("person_id"))
+    return (
+        PersonQualification.objects.filter(expires_on__gt=today, expires_on__lte=today + timedelta(days=EXPIRY_DAYS))
+        .exclude(Exists(newer))
+        .filter(Exists(in_scope))
+        .select_related("person", "qualification")
+        .order_by("expires_on", "person__call_sign_key", "id")
     )

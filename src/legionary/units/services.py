@@ -21,11 +21,17 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Value
 from django.db.models.functions import Concat, Length, Substr
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from legionary.access.models import Staff
 from legionary.access.policy import staff_may
 from legionary.access.roles import Perm
-from legionary.access.scopes import get_in_scope_or_404, people_visible_to, units_visible_to
+from legionary.access.scopes import (
+    get_in_scope_or_404,
+    people_awaiting_assignment,
+    people_visible_to,
+    units_visible_to,
+)
 from legionary.audit.services import audit_record
 from legionary.core.reasons import visible_reason
 from legionary.identity.models import Person, PersonStatus
@@ -105,9 +111,11 @@ class QualificationsMissing(UnitsError):
 
     def __init__(self, codes: list[str]) -> None:
         super().__init__(
-            "This person lacks a required qualification ("
-            + ", ".join(codes)
-            + "); ask for an override with a reason, which another staff member must approve."
+            _(
+                "This person lacks a required qualification (%(codes)s); ask for an override with a reason, "
+                "which another staff member must approve."
+            )
+            % {"codes": ", ".join(codes)}
         )
         self.codes = codes
 
@@ -115,7 +123,7 @@ class QualificationsMissing(UnitsError):
 def _reason(text: str) -> str:
     reason = visible_reason(text, min_length=REASON_MIN)
     if not reason:
-        raise UnitsError("Write the reason (at least a few words).")
+        raise UnitsError(_("Write the reason (at least a few words)."))
     return reason[:REASON_MAX]
 
 
@@ -129,10 +137,10 @@ def _managed_unit(actor: Staff, unit_id: int) -> Unit:
 def _check_placement(kind: str, parent: Unit | None) -> None:
     if parent is None:
         if kind != UnitKind.FRAMEWORK:
-            raise UnitsError("Only the framework stands at the top; choose a parent unit.")
+            raise UnitsError(_("Only the framework stands at the top; choose a parent unit."))
         return
     if KIND_RANK[kind] <= KIND_RANK[parent.kind]:
-        raise UnitsError("A unit can only sit under a larger unit (a platoon under a company, not the reverse).")
+        raise UnitsError(_("A unit can only sit under a larger unit (a platoon under a company, not the reverse)."))
 
 
 def unit_create(
@@ -147,23 +155,23 @@ def unit_create(
 ) -> Unit:
     """A new unit under ``parent_id`` (which the actor manages); a top-level framework needs a system grant."""
     if kind not in UnitKind.values:
-        raise UnitsError("Choose the unit's kind.")
+        raise UnitsError(_("Choose the unit's kind."))
     parent = None
     if parent_id is not None:
         parent = _managed_unit(actor, parent_id)
     elif not staff_may(actor, Perm.MANAGE_UNITS):
         # A top-level framework is outside every legion, so only a system-wide grant covers it.
-        raise UnitsError("Only an administrator of the whole system may create a top-level unit.")
+        raise UnitsError(_("Only an administrator of the whole system may create a top-level unit."))
     _check_placement(kind, parent)
     if kind == UnitKind.LEGION:
         if not legion:
-            raise UnitsError("Give the legion's short name (for example frl).")
+            raise UnitsError(_("Give the legion's short name (for example frl)."))
     else:
         # A unit's legion is its legion ancestor's, whatever was asked.
         legion = parent.legion if parent is not None else ""
     name = " ".join(name.split())
     if not name:
-        raise UnitsError("Give the unit a name.")
+        raise UnitsError(_("Give the unit a name."))
     with transaction.atomic():
         # The id is part of the path, so the row is written first with a placeholder path that
         # cannot collide (paths are digits and dots only).
@@ -202,11 +210,11 @@ def unit_move(*, actor: Staff, unit_id: int, new_parent_id: int) -> int:
         unit = _managed_unit(actor, unit_id)
         parent = _managed_unit(actor, new_parent_id)
         if unit.parent_id is None:
-            raise UnitsError("The framework cannot be moved.")
+            raise UnitsError(_("The framework cannot be moved."))
         if parent.path.startswith(unit.path):
-            raise UnitsError("A unit cannot be moved under itself or under one of its own units.")
+            raise UnitsError(_("A unit cannot be moved under itself or under one of its own units."))
         if parent.legion != unit.legion:
-            raise UnitsError("Legions are kept apart: a unit cannot move into another legion.")
+            raise UnitsError(_("Legions are kept apart: a unit cannot move into another legion."))
         _check_placement(unit.kind, parent)
         old_prefix, new_prefix = unit.path, parent.path + path_segment(unit.pk)
         old_parent_id = unit.parent_id
@@ -241,11 +249,13 @@ def unit_set_overseer(*, actor: Staff, unit_id: int, overseer: Staff) -> Unit:
 
 def billet_create(*, actor: Staff, unit_id: int, role: str, title: str = "", qualification_codes: list[str]) -> Billet:
     if role not in BilletRole.values:
-        raise UnitsError("Choose the billet's role.")
+        raise UnitsError(_("Choose the billet's role."))
     qualifications = list(Qualification.objects.filter(code__in=qualification_codes))
     unknown = sorted(set(qualification_codes) - {q.code for q in qualifications})
     if unknown:
-        raise UnitsError(f"Unknown qualification {unknown[0]!r}; choose one from the curriculum.")
+        raise UnitsError(
+            _("Unknown qualification %(code)s; choose one from the curriculum.") % {"code": repr(unknown[0])}
+        )
     with transaction.atomic():
         unit = _managed_unit(actor, unit_id)
         billet = Billet.objects.create(unit=unit, role=role, title=" ".join(title.split()), created_at=timezone.now())
@@ -264,17 +274,20 @@ def billet_create(*, actor: Staff, unit_id: int, role: str, title: str = "", qua
 
 
 def _assignable(actor: Staff, person_id: str, billet_id: int) -> tuple[Person, Billet]:
+    """The billet (in the actor's units) and the person (serving in his scope, or trained and awaiting
+    assignment in his units' legions), locked, if the person may go into the billet."""
     billet = get_in_scope_or_404(
-        Billet.objects.filter(unit__in=units_visible_to(actor, perm=Perm.MANAGE_UNITS)).select_related("unit"),
+        Billet.objects.filter(unit__in=units_visible_to(actor, perm=Perm.ASSIGN_BILLETS)).select_related("unit"),
         pk=billet_id,
     )
-    person = get_in_scope_or_404(people_visible_to(actor, perm=Perm.MANAGE_UNITS).select_for_update(), pk=person_id)
+    candidates = people_visible_to(actor, perm=Perm.ASSIGN_BILLETS) | people_awaiting_assignment(actor)
+    person = get_in_scope_or_404(candidates.select_for_update(), pk=person_id)
     if person.status not in ASSIGNABLE:
-        raise UnitsError("Only a trained or serving person can be assigned to a billet.")
+        raise UnitsError(_("Only a trained or serving person can be assigned to a billet."))
     if person.legion != billet.unit.legion:
-        raise UnitsError("Legions are kept apart: assign people only to units of their own legion.")
+        raise UnitsError(_("Legions are kept apart: assign people only to units of their own legion."))
     if Assignment.objects.filter(billet=billet, ended_on__isnull=True).exists():
-        raise UnitsError("This billet is already filled; choose a vacant one.")
+        raise UnitsError(_("This billet is already filled; choose a vacant one."))
     return person, billet
 
 
@@ -297,7 +310,7 @@ def _assign(
                 created_at=timezone.now(),
             )
     except IntegrityError:
-        raise UnitsError("This billet was filled a moment ago; choose a vacant one.") from None
+        raise UnitsError(_("This billet was filled a moment ago; choose a vacant one.")) from None
     before = person.status
     if before != PersonStatus.ASSIGNED:
         person.status = PersonStatus.ASSIGNED
@@ -339,7 +352,7 @@ def override_request(*, actor: Staff, person_id: str, billet_id: int, reason: st
         person, billet = _assignable(actor, person_id, billet_id)
         missing = selectors.missing_qualifications(person_id=person.pk, billet=billet, on=timezone.localdate())
         if not missing:
-            raise UnitsError("This person holds every required qualification; assign him directly.")
+            raise UnitsError(_("This person holds every required qualification; assign him directly."))
         request = OverrideRequest.objects.create(
             person=person,
             billet=billet,
@@ -368,7 +381,7 @@ def override_approve(*, actor: Staff, request_id: int, on: date | None = None) -
             pk=request_id,
         )
         if request.requested_by_id == actor.pk:
-            raise UnitsError("Another staff member must approve an override you asked for.")
+            raise UnitsError(_("Another staff member must approve an override you asked for."))
         person, billet = _assignable(actor, request.person_id, request.billet_id)
         request.approved_by = actor
         request.decided_at = timezone.now()
@@ -397,7 +410,7 @@ def person_status_change(*, actor: Staff, person_id: str, status: str, effective
     """Moves a serving person to ``status`` as of ``effective_on``, with a reason; audited."""
     reason = _reason(reason)
     if effective_on > timezone.localdate():
-        raise UnitsError("A status change cannot take effect in the future; give today's date or an earlier one.")
+        raise UnitsError(_("A status change cannot take effect in the future; give today's date or an earlier one."))
     with transaction.atomic():
         person = get_in_scope_or_404(
             people_visible_to(actor, perm=Perm.RECORD_SERVICE_STATUS).select_for_update(), pk=person_id
@@ -405,8 +418,11 @@ def person_status_change(*, actor: Staff, person_id: str, status: str, effective
         allowed = STATUS_TRANSITIONS.get(person.status, frozenset())
         if status not in allowed:
             raise UnitsError(
-                f"A person who is {PersonStatus(person.status).label.lower()} cannot become "
-                f"{PersonStatus(status).label.lower() if status in PersonStatus.values else status!r}."
+                _("A person whose status is “%(before)s” cannot become “%(after)s”.")
+                % {
+                    "before": PersonStatus(person.status).label,
+                    "after": PersonStatus(status).label if status in PersonStatus.values else status[:20],
+                }
             )
         before = person.status
         person.status = status

@@ -16,5 +16,6 @@ urlpatterns = [
     path("people/", views.people_list, name="people"),
     path("people/<str:person_id>/", views.person_record, name="person"),
     path("people/<str:person_id>/status", views.person_status, name="person-status"),
+    path("people/<str:person_id>/assign", views.person_assign, name="person-assign"),
     path("people/<str:person_id>/next-of-kin", views.next_of_kin, name="next-of-kin"),
 ]

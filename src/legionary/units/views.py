@@ -10,7 +10,6 @@ model directly.
 
 from __future__ import annotations
 
-from datetime import date
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -18,16 +17,19 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from legionary.access.policy import request_permissions, request_staff, staff_required
 from legionary.access.roles import Perm
 from legionary.access.scopes import get_in_scope_or_404, units_visible_to
 from legionary.identity.models import PersonStatus
 from legionary.identity.services import IdentityError
+from legionary.intake.legions import KNOWN_LEGIONS
 from legionary.pagination import BadCursor
 from legionary.units import selectors, services
+from legionary.units.forms import StatusForm
 from legionary.units.models import Billet, BilletRole, OverrideRequest, UnitKind
 
 
@@ -49,8 +51,15 @@ def unit_tree(request: HttpRequest) -> HttpResponse:
 def unit_roster(request: HttpRequest, unit_id: int) -> HttpResponse:
     staff = request_staff(request)
     unit = get_in_scope_or_404(units_visible_to(staff).select_related("overseer", "parent"), pk=unit_id)
+    vacant_only = request.GET.get("vacant") == "1"
     try:
-        roster = selectors.roster(staff=staff, unit=unit, after=request.GET.get("after"), limit=selectors.ROSTER_PAGE)
+        roster = selectors.roster(
+            staff=staff,
+            unit=unit,
+            after=request.GET.get("after"),
+            limit=selectors.ROSTER_SCREEN,
+            vacant_only=vacant_only,
+        )
     except BadCursor:
         return HttpResponse(_("This page link is not valid; start again from the first page."), status=400)
     perms = request_permissions(request)
@@ -73,6 +82,13 @@ def unit_roster(request: HttpRequest, unit_id: int) -> HttpResponse:
         if may_manage
         else [],
         "billet_roles": BilletRole.choices,
+        "vacant_only": vacant_only,
+        "next_url": "?" + urlencode({**({"vacant": "1"} if vacant_only else {}), "after": roster.next})
+        if roster.next
+        else None,
+        "first_url": "?vacant=1" if vacant_only else "?",
+        "paged": bool(request.GET.get("after")),
+        "legion_name": str(KNOWN_LEGIONS.get(unit.legion, unit.legion)),
         "kinds": UnitKind.choices,
     }
     return render(request, "units/unit_roster.html", context)
@@ -150,12 +166,12 @@ def billet_add(request: HttpRequest, unit_id: int) -> HttpResponse:
     return _back_to_unit(unit_id)
 
 
-@staff_required(Perm.MANAGE_UNITS)
+@staff_required(Perm.ASSIGN_BILLETS)
 @require_POST
 def billet_assign(request: HttpRequest, billet_id: int) -> HttpResponse:
     staff = request_staff(request)
     billet = get_in_scope_or_404(
-        Billet.objects.filter(unit__in=units_visible_to(staff, perm=Perm.MANAGE_UNITS)), pk=billet_id
+        Billet.objects.filter(unit__in=units_visible_to(staff, perm=Perm.ASSIGN_BILLETS)), pk=billet_id
     )
     person_id, reason = request.POST.get("person", "").strip(), request.POST.get("override_reason", "")
     if not person_id:
@@ -208,47 +224,113 @@ def people_list(request: HttpRequest) -> HttpResponse:
     return render(request, "units/people_list.html", context)
 
 
-@staff_required(Perm.VIEW_UNITS)
-@require_GET
-def person_record(request: HttpRequest, person_id: str) -> HttpResponse:
-    record = selectors.service_record(staff=request_staff(request), person_id=person_id)
+def _person_page(
+    request: HttpRequest, record: selectors.ServiceRecord, form: StatusForm, *, status: int = 200
+) -> HttpResponse:
     perms = request_permissions(request)
-    next_statuses = services.STATUS_TRANSITIONS.get(record.person.status, frozenset())
     context = {
         "record": record,
         "may_record_status": Perm.RECORD_SERVICE_STATUS in perms,
         "may_contact_kin": Perm.CONTACT_NEXT_OF_KIN in perms,
-        "statuses": [(s, PersonStatus(s).label) for s in sorted(next_statuses)],
-        "today": timezone.localdate(),
+        "status_form": form,
+        "status_label": dict(PersonStatus.choices).get(record.person.status, record.person.status),
     }
-    return render(request, "units/person_record.html", context)
+    return render(request, "units/person_record.html", context, status=status)
+
+
+@staff_required(Perm.VIEW_UNITS)
+@require_GET
+def person_record(request: HttpRequest, person_id: str) -> HttpResponse:
+    record = selectors.service_record(staff=request_staff(request), person_id=person_id)
+    form = StatusForm(current=record.person.status, initial={"effective_on": timezone.localdate()})
+    return _person_page(request, record, form)
 
 
 @staff_required(Perm.RECORD_SERVICE_STATUS)
 @require_POST
 def person_status(request: HttpRequest, person_id: str) -> HttpResponse:
+    """Records a status change; one that ends service (discharged, deceased) is first confirmed on its own page."""
     staff = request_staff(request)
-    try:
-        effective_on = date.fromisoformat(request.POST.get("effective_on", ""))
-    except ValueError:
-        effective_on = None
-    status = request.POST.get("status", "")
     # Scope first, so that an out-of-scope person is 404 whatever the form holds.
-    selectors.service_record(staff=staff, person_id=person_id)
-    if effective_on is None or not status:
-        return HttpResponse(_("Give the new status and the date it took effect."), status=400)
+    record = selectors.service_record(staff=staff, person_id=person_id)
+    form = StatusForm(request.POST, current=record.person.status)
+    if not form.is_valid():
+        return _person_page(request, record, form, status=400)
+    data = form.cleaned_data
+    label = dict(PersonStatus.choices)[data["status"]]
+    if form.needs_confirmation and request.POST.get("confirmed") != "yes":
+        context = {"record": record, "form": form, "label": label, "data": data}
+        return render(request, "units/status_confirm.html", context)
     try:
         services.person_status_change(
             actor=staff,
             person_id=person_id,
-            status=status,
-            effective_on=effective_on,
-            reason=request.POST.get("reason", ""),
+            status=data["status"],
+            effective_on=data["effective_on"],
+            reason=data["reason"],
         )
-        messages.success(request, _("Status recorded."))
     except services.UnitsError as exc:
-        messages.error(request, str(exc))
+        form.add_error(None, str(exc))
+        return _person_page(request, record, form, status=400)
+    messages.success(
+        request,
+        _("%(call_sign)s: status recorded as “%(status)s” from %(day)s.")
+        % {"call_sign": record.person.call_sign, "status": label, "day": date_format(data["effective_on"])},
+    )
     return redirect("units:person", person_id=person_id)
+
+
+@staff_required(Perm.ASSIGN_BILLETS)
+@require_http_methods(["GET", "POST"])
+def person_assign(request: HttpRequest, person_id: str) -> HttpResponse:
+    """Puts a trained (or serving) person into one of the vacant billets the staff member may fill."""
+    staff = request_staff(request)
+    person = selectors.assignment_candidate(staff=staff, person_id=person_id)
+    try:
+        vacant = selectors.vacant_for(staff=staff, person=person, after=request.GET.get("after"))
+    except BadCursor:
+        return HttpResponse(_("This page link is not valid; start again from the first page."), status=400)
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        billet = request.POST.get("billet", "")
+        reason = request.POST.get("override_reason", "").strip()
+        if not billet.isdigit():
+            errors["billet"] = _("Choose the billet.")
+        else:
+            try:
+                if reason:
+                    services.override_request(actor=staff, person_id=person.pk, billet_id=int(billet), reason=reason)
+                    messages.success(
+                        request,
+                        _("Override for %(call_sign)s requested; another staff member must approve it.")
+                        % {"call_sign": person.call_sign},
+                    )
+                    return redirect("units:person-assign", person_id=person.pk)
+                assignment = services.billet_assign(actor=staff, person_id=person.pk, billet_id=int(billet))
+            except services.QualificationsMissing as exc:
+                errors["override_reason"] = str(exc)
+            except services.UnitsError as exc:
+                errors["billet"] = str(exc)
+            else:
+                messages.success(
+                    request,
+                    _("%(call_sign)s assigned: %(role)s, %(unit)s.")
+                    % {
+                        "call_sign": person.call_sign,
+                        "role": assignment.billet.get_role_display(),
+                        "unit": assignment.billet.unit.name,
+                    },
+                )
+                return redirect("units:person", person_id=person.pk)
+    context = {
+        "person": person,
+        "vacant": vacant.rows,
+        "next_url": "?" + urlencode({"after": vacant.next}) if vacant.next else None,
+        "errors": errors,
+        "chosen": request.POST.get("billet", "") if request.method == "POST" else "",
+        "reason": request.POST.get("override_reason", "") if request.method == "POST" else "",
+    }
+    return render(request, "units/person_assign.html", context, status=400 if errors else 200)
 
 
 @staff_required(Perm.CONTACT_NEXT_OF_KIN)

@@ -33,7 +33,7 @@ def get_item(mapping: Mapping[str, Any] | None, key: str) -> Any:
 def gradebook_words() -> dict[str, str]:
     """The words of the gradebook's rows, translated and escaped once per page (rows repeat them)."""
     return {
-        "failed": f"<strong>{escape(gettext('failed'))}</strong>",
+        "failed": f'<strong class="govuk-tag govuk-tag--red">{escape(gettext("failed"))}</strong>',
         "entered": escape(gettext("passed, awaiting sign-off")),
         "instructor-signed": escape(gettext("passed, awaiting the lead")),
         "signed-off": escape(gettext("passed, signed off")),
@@ -59,21 +59,32 @@ def gradebook_row(row: Row, words: dict[str, str], modules: int, person_base: st
     number = int(enrolment.pk)
     attendance = "—" if row.attendance_percent is None else f"{int(row.attendance_percent)}%"
     completed = " ✓" if enrolment.state == EnrolmentState.COMPLETED else ""
-    risks = f"<strong>{', '.join(words[risk] for risk in row.risks)}</strong>" if row.risks else "—"
+    risks = (
+        f'<strong class="govuk-tag govuk-tag--orange">{", ".join(words[risk] for risk in row.risks)}</strong>'
+        if row.risks
+        else "—"
+    )
     base = escape(result_base)
+    cell = '<td class="govuk-table__cell">'
     parts = [
-        f'<tr id="person-{number}"><th scope="row"><a href="{escape(person_base)}{escape(person.id)}/">'
-        f"{escape(person.call_sign)}</a></th><td>{attendance}</td>"
-        f"<td>{int(row.modules_passed)}/{int(modules)}{completed}</td><td>{risks}</td>"
+        f'<tr class="govuk-table__row" id="person-{number}"><th scope="row" class="govuk-table__header">'
+        f'<a class="govuk-link" href="{escape(person_base)}{escape(person.id)}/">'
+        f"<bdi>{escape(person.call_sign)}</bdi></a>"
+        f"</th>{cell}{attendance}</td>{cell}{int(row.modules_passed)}/{int(modules)}{completed}</td>{cell}{risks}</td>"
     ]
-    for cell in row.cells:
-        state = cell.state
-        if cell.result is None:
+    for cell_ in row.cells:
+        state = cell_.state
+        if cell_.result is None:
             inner = "—"
         else:
-            inner = f'<a href="{base}{int(cell.result.pk)}/">{int(cell.result.score)}</a> {words[state]}'
-            if cell.attempts > 1:
-                inner += f' <span class="help">({words["attempt"]} {int(cell.attempts)})</span>'
-        parts.append(f'<td id="cell-{number}-{int(cell.assessment.pk)}" data-state="{state}">{inner}</td>')
+            link = f'<a class="govuk-link" href="{base}{int(cell_.result.pk)}/">'
+            inner = f"{link}{int(cell_.result.score)}</a> {words[state]}"
+            if cell_.attempts > 1:
+                attempt = f"({words['attempt']} {int(cell_.attempts)})"
+                inner += f' <span class="govuk-hint govuk-!-display-inline">{attempt}</span>'
+        parts.append(
+            f'<td class="govuk-table__cell" id="cell-{number}-{int(cell_.assessment.pk)}" data-state="{state}">'
+            f"{inner}</td>"
+        )
     parts.append("</tr>")
     return mark_safe("".join(parts))  # noqa: S308 — built above from escaped text and integers only

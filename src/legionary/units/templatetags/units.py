@@ -6,6 +6,7 @@ from django import template
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
+from legionary.identity.models import PersonStatus
 from legionary.units.selectors import RosterLine
 
 register = template.Library()
@@ -20,20 +21,28 @@ def roster_lines(lines: list[RosterLine], person_base: str, vacant: str) -> Safe
     Drawn here rather than by template nodes: a page has 200 lines, which took the template language
     most of the page's time. Safe by construction: every text is escaped here, the rest are integers.
     """
-    base, vacant_cell = escape(person_base), f"<em>{escape(vacant)}</em>"
+    base = escape(person_base)
+    vacant_cell = f'<strong class="govuk-tag govuk-tag--yellow" data-state="vacant">{escape(vacant)}</strong>'
+    statuses = {value: escape(str(label)) for value, label in PersonStatus.choices}
+    cell = '<td class="govuk-table__cell">'
     rows = []
     for line in lines:
         title = f"{escape(line.role_label)} — {escape(line.title)}" if line.title else escape(line.role_label)
         if line.person_id:
             person = escape(line.person_id)
-            opening = f'<tr id="billet-{int(line.billet_id)}" data-person="{person}">'
-            holder = f'<a href="{base}{person}/">{escape(line.call_sign)}</a>'
+            opening = f'<tr class="govuk-table__row" id="billet-{int(line.billet_id)}" data-person="{person}">'
+            holder = f'<a class="govuk-link" href="{base}{person}/"><bdi>{escape(line.call_sign)}</bdi></a>'
         else:
-            opening, holder = f'<tr id="billet-{int(line.billet_id)}">', vacant_cell
-        lacking = f"<strong>{escape(', '.join(line.lacking))}</strong>" if line.lacking else "—"
+            opening, holder = f'<tr class="govuk-table__row" id="billet-{int(line.billet_id)}">', vacant_cell
+        lacking = (
+            f'<strong class="govuk-tag govuk-tag--orange">{escape(", ".join(line.lacking))}</strong>'
+            if line.lacking
+            else "—"
+        )
+        status = statuses.get(line.status, escape(line.status)) if line.status else "—"
         rows.append(
-            f'{opening}<td>{escape(line.unit_name)}</td><th scope="row">{title}</th>'
-            f"<td>{escape(', '.join(line.required) or '—')}</td><td>{holder}</td>"
-            f"<td>{escape(line.status or '—')}</td><td>{lacking}</td></tr>\n"
+            f'{opening}{cell}{escape(line.unit_name)}</td><th scope="row" class="govuk-table__header">{title}</th>'
+            f"{cell}{escape(', '.join(line.required) or '—')}</td>{cell}{holder}</td>"
+            f"{cell}{status}</td>{cell}{lacking}</td></tr>\n"
         )
     return mark_safe("".join(rows))  # noqa: S308 — built above from escaped text and integers only

@@ -1,0 +1,165 @@
+"""Keeping the dashboard's figures fresh without a timer: the running service refreshes its own rollup.
+
+Responsible for deciding whether the newest rollup (``reports.rollup``) is behind the records, for
+starting a refresh when it is, and for telling the page how fresh its figures are. "Behind" means
+changes were recorded after the rollup started counting: every change is an audit entry, so the
+audit log's size (``LogHead.size``, one row) is compared with the size the rollup saw when it
+started (``Rollup.log_size``). Reading the figures themselves is left to ``reports.selectors``.
+
+When the rollup is behind and no refresh is under way, one is started:
+
+* at once when the last refresh took less than ``LEGIONARY_REPORT_QUICK_SECONDS`` (a small or
+  mid-sized instance: the figures follow each change within seconds);
+* otherwise once the figures are older than ``LEGIONARY_REPORT_MAX_AGE_MINUTES`` (a large
+  instance, where a refresh costs a minute of one core: at most one per that many minutes).
+
+Checked when the dashboard is read and after every successful write request
+(``RefreshAfterWritesMiddleware``), so a newcomer's ``make run`` keeps fresh figures with nothing to
+set up. ``LEGIONARY_REPORT_AUTO_REFRESH``: ``background`` (a daemon thread of the serving process,
+the default), ``inline`` (in the request; tests) or ``off`` (leave it to ``legionary report
+refresh`` from a timer). Several processes may check at once; an unfinished rollup started
+recently counts as a refresh under way, and two refreshes at once only waste work (see
+``reports.rollup``).
+
+Must never: hold a request waiting for a refresh in ``background`` mode, or raise into a request
+because a refresh failed (it is logged; the previous rollup stays in use).
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import connections
+from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
+
+from legionary.audit.models import LogHead
+from legionary.reports.models import Rollup
+
+log = logging.getLogger(__name__)
+
+# An unfinished rollup younger than this many times the last refresh's duration (and at least
+# RUNNING_AT_LEAST) is a refresh under way; an older one was interrupted and is ignored.
+RUNNING_FACTOR = 3
+RUNNING_AT_LEAST = datetime.timedelta(minutes=2)
+
+
+@dataclass(frozen=True)
+class Freshness:
+    """How the newest finished rollup stands against the records."""
+
+    as_of: datetime.datetime | None
+    """When the newest finished rollup started counting (its figures are as of then); None: none yet."""
+    behind: int
+    """Changes (audit entries) recorded since then; 0: the figures are current."""
+    refreshing: bool
+    """A refresh is under way (started by this or another process)."""
+    last_seconds: float = 0.0
+    """How long the newest finished refresh took."""
+
+    @property
+    def current(self) -> bool:
+        return self.as_of is not None and self.behind == 0
+
+
+def log_size() -> int:
+    """The audit log's size: one more with every change recorded anywhere."""
+    return LogHead.objects.filter(pk=1).values_list("size", flat=True).first() or 0
+
+
+def freshness(*, now: datetime.datetime | None = None) -> Freshness:
+    """Three small queries: the newest finished rollup, the log's size, an unfinished rollup under way."""
+    now = now or timezone.now()
+    newest = (
+        Rollup.objects.filter(finished_at__isnull=False)
+        .order_by("-pk")
+        .values_list("started_at", "log_size", "seconds")
+        .first()
+    )
+    size = log_size()
+    last_seconds = newest[2] if newest else 0.0
+    running_for = max(RUNNING_AT_LEAST, datetime.timedelta(seconds=RUNNING_FACTOR * last_seconds))
+    under_way = Rollup.objects.filter(finished_at__isnull=True, started_at__gte=now - running_for)
+    if newest is not None:
+        under_way = under_way.filter(started_at__gt=newest[0])
+    return Freshness(
+        as_of=newest[0] if newest else None,
+        behind=max(0, size - newest[1]) if newest else size,
+        refreshing=under_way.exists(),
+        last_seconds=last_seconds,
+    )
+
+
+def refresh_due(state: Freshness, *, now: datetime.datetime) -> bool:
+    """Whether a refresh should start now (see the module's docstring)."""
+    if state.refreshing or state.current:
+        return False
+    if state.as_of is None:
+        return True
+    quick = state.last_seconds < settings.LEGIONARY_REPORT_QUICK_SECONDS
+    old = now - state.as_of >= datetime.timedelta(minutes=settings.LEGIONARY_REPORT_MAX_AGE_MINUTES)
+    return quick or old
+
+
+_starting = threading.Lock()
+_running: threading.Thread | None = None
+
+
+def _refresh_in_thread() -> None:
+    from legionary.reports.rollup import refresh
+
+    try:
+        refresh()
+    except Exception:  # a failed refresh must not kill the worker; the previous rollup stays in use
+        log.exception("the background refresh of the reports rollup failed")
+    finally:
+        connections.close_all()
+
+
+def maybe_refresh(*, now: datetime.datetime | None = None, runner: Callable[[], None] | None = None) -> Freshness:
+    """Starts a refresh if one is due (by ``LEGIONARY_REPORT_AUTO_REFRESH``); returns the freshness as
+    the page should tell it (``refreshing`` set when one was just started)."""
+    global _running
+    now = now or timezone.now()
+    state = freshness(now=now)
+    mode = settings.LEGIONARY_REPORT_AUTO_REFRESH
+    if mode == "off" or not refresh_due(state, now=now):
+        return state
+    if mode == "inline":
+        from legionary.reports.rollup import refresh
+
+        refresh()
+        return freshness()
+    with _starting:
+        if _running is not None and _running.is_alive():
+            return Freshness(state.as_of, state.behind, True, state.last_seconds)
+        _running = threading.Thread(target=runner or _refresh_in_thread, name="reports-refresh", daemon=True)
+        _running.start()
+    return Freshness(state.as_of, state.behind, True, state.last_seconds)
+
+
+class RefreshAfterWritesMiddleware:
+    """After a write request that succeeded (anything but GET/HEAD/OPTIONS, answered below 400), checks
+    whether the dashboard's figures should be refreshed: the refresh follows the writes, not the next
+    viewer of the dashboard."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if (
+            request.method not in ("GET", "HEAD", "OPTIONS")
+            and response.status_code < 400
+            and settings.LEGIONARY_REPORT_AUTO_REFRESH != "off"
+        ):
+            try:
+                maybe_refresh()
+            except Exception:  # the write succeeded; a failed check must not turn it into an error page
+                log.exception("checking the reports rollup's freshness failed")
+        return response

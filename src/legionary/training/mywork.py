@@ -1,0 +1,173 @@
+"""What waits for an instructor on "My work": results to enter in his cohorts' modules that are due
+(overdue first), and results waiting for his sign-off (as the instructor who entered them, and as
+a cohort's lead for the final one).
+
+Selectors of a fixed number of queries whatever the number of people or results: the cohorts
+(at most ``COHORTS``, those with trainees still in training, oldest first), then one grouped query
+per figure over all of them. Scope is ``selectors.cohorts_visible_to(staff, perm=Perm.GRADE)``.
+Must never: read a sealed identity, or write.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, timedelta
+from typing import Any
+
+from django.db.models import Count, Exists, OuterRef, Q
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+from legionary.access.roles import Perm
+from legionary.training import selectors
+from legionary.training.models import Assessment, Cohort, Enrolment, EnrolmentState, Module, Result, TimetableEntry
+from legionary.training.names import shown
+from legionary.units.mywork import Item, Section
+
+COHORTS = 20
+SHOWN = 8
+
+
+def _cohorts(staff: Any) -> list[Cohort]:
+    active = Enrolment.objects.filter(cohort=OuterRef("pk"), state=EnrolmentState.ACTIVE)
+    return list(
+        selectors.cohorts_visible_to(staff, perm=Perm.GRADE)
+        .filter(Exists(active))
+        .only("id", "name", "start_date", "lead_id", "course_id")
+        .order_by("start_date", "id")[:COHORTS]
+    )
+
+
+def _module_url(cohort_id: int, module_id: int) -> str:
+    return reverse("training:module-results", args=[cohort_id, module_id])
+
+
+def results_to_enter(staff: Any, *, today: date | None = None) -> Section:
+    """Per cohort and module whose timetabled week has begun: how many results of trainees still in
+    training are not yet passed (never entered, or failed and not retaken); due at the week's end."""
+    today = today or timezone.localdate()
+    cohorts = _cohorts(staff)
+    by_id = {c.pk: c for c in cohorts}
+    weeks = list(TimetableEntry.objects.filter(cohort__in=cohorts).values_list("cohort_id", "module_id", "week"))
+    modules = {m.pk: m.name for m in Module.objects.filter(pk__in={m for _c, m, _w in weeks}).only("id", "name")}
+    per_module = dict(
+        Assessment.objects.filter(module_id__in=modules)
+        .values("module_id")
+        .annotate(n=Count("id"))
+        .values_list("module_id", "n")
+    )
+    trainees = dict(
+        Enrolment.objects.filter(cohort__in=cohorts, state=EnrolmentState.ACTIVE)
+        .values("cohort_id")
+        .annotate(n=Count("id"))
+        .values_list("cohort_id", "n")
+    )
+    passed: dict[tuple[int, int], int] = defaultdict(int)
+    for cohort_id, module_id, n in (
+        Result.objects.filter(
+            enrolment__cohort__in=cohorts, enrolment__state=EnrolmentState.ACTIVE, is_current=True, passed=True
+        )
+        .values("enrolment__cohort_id", "assessment__module_id")
+        .annotate(n=Count("id"))
+        .values_list("enrolment__cohort_id", "assessment__module_id", "n")
+    ):
+        passed[(cohort_id, module_id)] = n
+    items: list[Item] = []
+    total = 0
+    for cohort_id, module_id, week in weeks:
+        cohort = by_id[cohort_id]
+        begins = cohort.start_date + timedelta(weeks=week - 1)
+        if begins > today:
+            continue
+        missing = trainees.get(cohort_id, 0) * per_module.get(module_id, 0) - passed[(cohort_id, module_id)]
+        if missing <= 0:
+            continue
+        due = begins + timedelta(days=6)
+        total += missing
+        items.append(
+            Item(
+                text=ngettext(
+                    "%(cohort)s, %(module)s: %(n)d result to enter",
+                    "%(cohort)s, %(module)s: %(n)d results to enter",
+                    missing,
+                )
+                % {"cohort": cohort.name, "module": shown(modules[module_id]), "n": missing},
+                href=_module_url(cohort_id, module_id),
+                when=due,
+                overdue=due < today,
+            )
+        )
+    items.sort(key=lambda i: (not i.overdue, i.when or today))
+    return Section(
+        key="results-to-enter",
+        title=_("Results to enter"),
+        count=total,
+        items=items[:SHOWN],
+        more_href=reverse("training:cohorts"),
+        empty=_("No result is due in your cohorts."),
+    )
+
+
+def results_to_sign(staff: Any) -> Section:
+    """Results waiting for ``staff``'s sign-off: those he entered (first sign-off), and, in the cohorts
+    he leads, those signed by their instructor (final sign-off). Two grouped queries."""
+    cohorts = _cohorts(staff)
+    by_id = {c.pk: c for c in cohorts}
+    led = [c.pk for c in cohorts if c.lead_id == staff.pk]
+    waiting = Result.objects.filter(enrolment__cohort__in=cohorts, is_current=True, lead_signed_at__isnull=True)
+    mine = Q(entered_by=staff, instructor_signed_at__isnull=True)
+    as_lead = Q(enrolment__cohort_id__in=led, instructor_signed_at__isnull=False)
+    rows = (
+        waiting.filter(mine | as_lead)
+        .values("enrolment__cohort_id", "assessment__module_id", "assessment__module__name")
+        .annotate(first=Count("id", filter=mine), final=Count("id", filter=as_lead))
+        .order_by("enrolment__cohort_id", "assessment__module_id")
+    )
+    items: list[Item] = []
+    total = 0
+    for row in rows:
+        cohort = by_id[row["enrolment__cohort_id"]]
+        values = {"cohort": cohort.name, "module": shown(row["assessment__module__name"])}
+        href = _module_url(cohort.pk, row["assessment__module_id"])
+        if row["first"]:
+            total += row["first"]
+            items.append(
+                Item(
+                    text=ngettext(
+                        "%(cohort)s, %(module)s: %(n)d result you entered to sign off",
+                        "%(cohort)s, %(module)s: %(n)d results you entered to sign off",
+                        row["first"],
+                    )
+                    % {**values, "n": row["first"]},
+                    href=href,
+                )
+            )
+        if row["final"]:
+            total += row["final"]
+            items.append(
+                Item(
+                    text=ngettext(
+                        "%(cohort)s, %(module)s: %(n)d result for your final sign-off as lead",
+                        "%(cohort)s, %(module)s: %(n)d results for your final sign-off as lead",
+                        row["final"],
+                    )
+                    % {**values, "n": row["final"]},
+                    href=href,
+                )
+            )
+    return Section(
+        key="results-to-sign",
+        title=_("Results to sign off"),
+        count=total,
+        items=items[:SHOWN],
+        empty=_("Nothing waits for your sign-off."),
+    )
+
+
+def instructor_sections(staff: Any, *, perms: frozenset[Perm], today: date | None = None) -> list[Section]:
+    """The instructor's sections, for whoever may grade (``perms``: the staff member's permissions)."""
+    if Perm.GRADE not in perms:
+        return []
+    return [results_to_enter(staff, today=today), results_to_sign(staff)]

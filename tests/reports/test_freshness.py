@@ -1,0 +1,133 @@
+"""The dashboard's figures are never stale without saying so: the running service refreshes its own
+rollup after changes, the page says as of when, and its tables agree with its people list."""
+
+from __future__ import annotations
+
+import datetime
+import re
+
+import pytest
+from django.test import override_settings
+from django.utils import timezone
+
+from legionary.access.models import Staff
+from legionary.identity.services import Actor, person_create
+from legionary.reports import freshness, rollup
+from legionary.reports.freshness import Freshness, maybe_refresh, refresh_due
+from legionary.reports.models import Rollup
+from tests.conftest import signed_in
+from tests.reports.conftest import World
+
+NOW = datetime.datetime(2026, 4, 20, 12, 0, tzinfo=datetime.UTC)
+
+
+def _new_application(n: int = 0) -> None:
+    """A change anywhere: a new person (the identity service audits it)."""
+    person_create(
+        identity={"given_names": "Fresh", "family_name": f"Applicant{n}", "date_of_birth": "1992-02-02"},
+        legion="frl",
+        actor=Actor("test"),
+    )
+
+
+def test_a_rollup_falls_behind_with_every_change_and_a_refresh_catches_up(world: World) -> None:
+    assert freshness.freshness().as_of is None
+    rollup.refresh()
+    assert freshness.freshness().current
+    _new_application()
+    state = freshness.freshness()
+    assert state.behind >= 1 and not state.current and not state.refreshing
+    rollup.refresh()
+    assert freshness.freshness().current
+
+
+@pytest.mark.parametrize(
+    ("state", "age_minutes", "due"),
+    [
+        (Freshness(as_of=None, behind=3, refreshing=False), 0, True),  # no rollup yet
+        (Freshness(as_of=NOW, behind=0, refreshing=False, last_seconds=0.2), 60, False),  # current, however old
+        (Freshness(as_of=NOW, behind=1, refreshing=True, last_seconds=0.2), 60, False),  # one is under way
+        (Freshness(as_of=NOW, behind=1, refreshing=False, last_seconds=0.2), 0, True),  # quick: at once
+        (Freshness(as_of=NOW, behind=1, refreshing=False, last_seconds=90.0), 1, False),  # slow: not yet
+        (Freshness(as_of=NOW, behind=1, refreshing=False, last_seconds=90.0), 5, True),  # slow, old enough
+    ],
+)
+def test_a_refresh_is_due_after_changes_at_once_when_cheap_else_after_the_maximum_age(
+    state: Freshness, age_minutes: int, due: bool
+) -> None:
+    with override_settings(LEGIONARY_REPORT_MAX_AGE_MINUTES=5, LEGIONARY_REPORT_QUICK_SECONDS=5):
+        assert refresh_due(state, now=NOW + datetime.timedelta(minutes=age_minutes)) is due
+
+
+def test_an_unfinished_rollup_started_recently_is_a_refresh_under_way_and_an_old_one_is_not(world: World) -> None:
+    rollup.refresh()
+    _new_application()
+    Rollup.objects.create(started_at=timezone.now())  # another process counting
+    assert freshness.freshness().refreshing
+    Rollup.objects.filter(finished_at__isnull=True).update(started_at=timezone.now() - datetime.timedelta(hours=1))
+    assert not freshness.freshness().refreshing  # interrupted long ago: ignored
+
+
+def _received(page: str) -> int:
+    """The funnel's "Application received … reached" figure on the dashboard."""
+    table = page[page.index('id="table-funnel"') :]
+    match = re.search(r"Application received</th><td>(\d+)</td>", table)
+    assert match, table[:2000]
+    return int(match.group(1))
+
+
+def _listed(client: object, query: str) -> int:
+    page = client.get(f"/reports/people/?{query}", secure=True).content.decode()  # type: ignore[attr-defined]
+    return page.count('<tr id="person-')
+
+
+@override_settings(LEGIONARY_REPORT_AUTO_REFRESH="inline")
+def test_the_dashboard_counts_a_new_application_at_once_and_agrees_with_its_people_list(
+    world: World, viewers: dict[str, Staff]
+) -> None:
+    client = signed_in(viewers["exact"])
+    query = "legion=frl"
+    first = client.get(f"/reports/?{query}", secure=True).content.decode()
+    assert 'data-source="rollup"' in first  # the page itself started the first rollup
+    before = _received(first)
+    assert before == _listed(client, query)
+    _new_application(1)
+    page = client.get(f"/reports/?{query}", secure=True).content.decode()
+    assert _received(page) == before + 1 == _listed(client, query)
+    assert 'id="reports-behind"' not in page
+
+
+def test_a_page_read_while_the_rollup_is_behind_says_so(world: World, viewers: dict[str, Staff]) -> None:
+    rollup.refresh()
+    _new_application(2)
+    _new_application(3)
+    page = signed_in(viewers["exact"]).get("/reports/", secure=True).content.decode()
+    assert 'id="reports-behind"' in page and "changes were recorded after they were counted" in page
+
+
+@override_settings(LEGIONARY_REPORT_AUTO_REFRESH="inline")
+def test_a_successful_write_request_refreshes_the_rollup_and_a_refused_one_does_not(
+    world: World, viewers: dict[str, Staff]
+) -> None:
+    from tests.training.conftest import post
+
+    rollup.refresh()
+    _new_application(4)
+    refused = post(signed_in(viewers["exact"]), "/reports/", {}, page="/")
+    assert refused.status_code == 405
+    assert not freshness.freshness().current
+    # Signing out is a write request that succeeds (a redirect).
+    post(signed_in(viewers["exact"]), "/logout/", {}, page="/")
+    assert freshness.freshness().current
+
+
+@pytest.mark.django_db(transaction=True)
+@override_settings(LEGIONARY_REPORT_AUTO_REFRESH="background")
+def test_in_the_background_the_refresh_runs_in_a_thread_of_the_serving_process(world: World) -> None:
+    _new_application(5)
+    state = maybe_refresh()
+    assert state.refreshing
+    thread = freshness._running
+    assert thread is not None
+    thread.join()
+    assert freshness.freshness().current
