@@ -29,6 +29,7 @@ from legionary.access.roles import Perm
 from legionary.access.scopes import cases_visible_to, get_in_scope_or_404
 from legionary.identity import documents
 from legionary.identity.models import SealedDocument, SealedRecord
+from legionary.identity.openings import OpeningError, OpeningHeld
 from legionary.identity.services import (
     Actor,
     IdentityError,
@@ -403,7 +404,9 @@ def unseal(request: HttpRequest, case_id: int) -> HttpResponse:
             motivation = record_open(
                 record=record, actor=Actor(request.user.get_username(), request.user), reason=request.POST["reason"]
             )
-    except IdentityError as exc:
+    except OpeningHeld as held:  # break-glass (issue 21): the requester's "held for approval" page
+        return redirect("openings:held", request_id=held.request.pk)
+    except (IdentityError, OpeningError) as exc:
         refused = {"error": str(exc), "error_form": "unseal-form", "kept": {"reason": request.POST.get("reason", "")}}
         return _no_store(_render_case(request, case, status=400, response_extra=refused))
     extra: dict[str, Any] = {
@@ -422,7 +425,9 @@ def next_of_kin(request: HttpRequest, case_id: int) -> HttpResponse:
     case = get_in_scope_or_404(cases_visible_to(request.user, perm=Perm.UNSEAL_IDENTITY), pk=case_id)
     try:
         identity = _unseal(request, case)
-    except IdentityError as exc:
+    except OpeningHeld as held:  # break-glass (issue 21)
+        return redirect("openings:held", request_id=held.request.pk)
+    except (IdentityError, OpeningError) as exc:
         extra = {"error": str(exc), "error_form": "kin-form", "kept": {"kin_reason": request.POST.get("reason", "")}}
         return _no_store(_render_case(request, case, status=400, response_extra=extra))
     return _no_store(_render_case(request, case, response_extra={"kin": presenters.next_of_kin(identity)}))
@@ -459,10 +464,12 @@ def documents_view(request: HttpRequest, case_id: int) -> HttpResponse:
         )
     except NotPermitted:
         raise Http404 from None
+    except OpeningHeld as held:  # break-glass (issue 21)
+        return redirect("openings:held", request_id=held.request.pk)
     except ReasonMissing:
         error = _("Write the reason for opening these documents (at least a few words).")
         return render(request, "vetting/documents.html", {**context, "error": error}, status=400)
-    except IdentityError as exc:
+    except (IdentityError, OpeningError) as exc:
         return render(request, "vetting/documents.html", {**context, "error": str(exc)}, status=400)
     shown = []
     for number, item in enumerate(opening.documents, start=1):
