@@ -222,3 +222,53 @@ def test_another_persons_held_page_is_not_found(
         open_as(officers[0], case)
     other = signed_in(vetting_cast.investigator)
     assert other.get(reverse("openings:held", args=[held.value.request.pk]), secure=True).status_code == 404
+
+
+# --- traceable views ------------------------------------------------------------------------------
+
+
+def test_a_document_picture_carries_the_viewers_account_and_the_time_in_its_pixels(
+    submit: Submit, vetting_cast: Cast
+) -> None:
+    import io
+
+    from PIL import Image, ImageChops
+
+    from legionary.identity.services import document_picture, document_store, documents_unseal
+    from tests.identity import files
+
+    case, _check = assigned_case(submit, vetting_cast)
+    document = document_store(person=case.person, source=io.BytesIO(files.pdf(1)))
+    investigator = vetting_cast.investigator
+    actor = Actor(investigator.get_username(), investigator)
+    opening = documents_unseal(person=case.person, actor=actor, reason="Compare the passport scan")
+    url = reverse("vetting:document-page", args=[case.pk, document.id, opening.entry, 0])
+    before = timezone.now()
+    served = signed_in(investigator).get(url, secure=True)
+    after = timezone.now()
+    assert served.status_code == 200 and served["Content-Type"] == "image/png"
+
+    def picture(text: str | None) -> bytes:
+        return document_picture(document=document, actor=actor, opening=opening.entry, page=0, watermark_text=text)
+
+    plain = Image.open(io.BytesIO(picture(None))).convert("RGB")
+    shown = Image.open(io.BytesIO(served.content)).convert("RGB")
+    difference = ImageChops.difference(plain, shown)
+    assert difference.getbbox() is not None  # the mark is in the pixels
+    assert max(high for _low, high in difference.getextrema()) < 128  # and faint
+    # Exactly this viewer and this minute: the served picture is the one marked with them.
+    expected = {picture(openings.watermark_text(investigator.get_username(), moment)) for moment in (before, after)}
+    assert served.content in expected
+    assert picture(openings.watermark_text("someone-else", before)) != served.content
+
+
+def test_a_page_showing_an_identity_carries_the_viewer_and_the_time(submit: Submit, vetting_cast: Cast) -> None:
+    case, _check = assigned_case(submit, vetting_cast)
+    client = signed_in(vetting_cast.investigator)
+    case_page = client.get(reverse("vetting:case", args=[case.pk]), secure=True).content.decode()
+    assert 'id="watermark"' not in case_page  # nothing opened, nothing to mark
+    shown = browser_post(client, reverse("vetting:unseal", args=[case.pk]), {"reason": "Confirm the passport"})
+    page = shown.content.decode()
+    assert shown.status_code == 200 and 'id="watermark"' in page
+    mark = openings.watermark_text(vetting_cast.investigator.get_username())
+    assert mark.split(" · ")[0] in page and " UTC" in page and 'aria-hidden="true"' in page

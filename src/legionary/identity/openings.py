@@ -17,7 +17,7 @@ entry are committed. Inside the transaction that writes the opening's audit entr
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -321,3 +321,13 @@ def _forget_counts(legion: str, *staff_pks: Any) -> None:
 
     for pk in staff_pks:
         mywork.forget_counts(pk)
+
+
+# --- traceable views -----------------------------------------------------------------------------
+
+
+def watermark_text(username: str, moment: datetime | None = None) -> str:
+    """What a page or picture showing an identity carries, faintly: the viewer's account and the
+    time (UTC), so that a photograph of the screen names who took it and when."""
+    at = (moment or timezone.now()).astimezone(UTC)
+    return f"{username} · {at:%Y-%m-%d %H:%M} UTC"

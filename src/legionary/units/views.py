@@ -25,7 +25,7 @@ from legionary.access.policy import request_permissions, request_staff, staff_re
 from legionary.access.roles import Perm
 from legionary.access.scopes import get_in_scope_or_404, units_visible_to
 from legionary.identity.models import PersonStatus
-from legionary.identity.openings import OpeningError, OpeningHeld
+from legionary.identity.openings import OpeningError, OpeningHeld, watermark_text
 from legionary.identity.services import IdentityError
 from legionary.intake.legions import KNOWN_LEGIONS
 from legionary.pagination import BadCursor
@@ -346,7 +346,8 @@ def next_of_kin(request: HttpRequest, person_id: str) -> HttpResponse:
     except (services.UnitsError, IdentityError, OpeningError) as exc:
         messages.error(request, str(exc))
         return redirect("units:person", person_id=person_id)
-    response = render(request, "units/next_of_kin.html", {"person": record.person, "contacts": contacts})
+    shown = {"person": record.person, "contacts": contacts, "watermark": watermark_text(staff.get_username())}
+    response = render(request, "units/next_of_kin.html", shown)
     # Opened contacts must not linger in a browser or proxy cache.
     response["Cache-Control"] = "no-store"
     return response

@@ -29,7 +29,7 @@ from legionary.access.roles import Perm
 from legionary.access.scopes import cases_visible_to, get_in_scope_or_404
 from legionary.identity import documents
 from legionary.identity.models import SealedDocument, SealedRecord
-from legionary.identity.openings import OpeningError, OpeningHeld
+from legionary.identity.openings import OpeningError, OpeningHeld, watermark_text
 from legionary.identity.services import (
     Actor,
     IdentityError,
@@ -410,6 +410,7 @@ def unseal(request: HttpRequest, case_id: int) -> HttpResponse:
         refused = {"error": str(exc), "error_form": "unseal-form", "kept": {"reason": request.POST.get("reason", "")}}
         return _no_store(_render_case(request, case, status=400, response_extra=refused))
     extra: dict[str, Any] = {
+        "watermark": watermark_text(request.user.get_username()),  # traceable views (issue 21)
         "identity_rows": presenters.identity_rows(identity),
         "identity_profile": presenters.profile_rows(case.profile or {}, motivation),
         "kin_count": len(identity.get("next_of_kin") or []),
@@ -430,7 +431,8 @@ def next_of_kin(request: HttpRequest, case_id: int) -> HttpResponse:
     except (IdentityError, OpeningError) as exc:
         extra = {"error": str(exc), "error_form": "kin-form", "kept": {"kin_reason": request.POST.get("reason", "")}}
         return _no_store(_render_case(request, case, status=400, response_extra=extra))
-    return _no_store(_render_case(request, case, response_extra={"kin": presenters.next_of_kin(identity)}))
+    shown = {"kin": presenters.next_of_kin(identity), "watermark": watermark_text(request.user.get_username())}
+    return _no_store(_render_case(request, case, response_extra=shown))
 
 
 # --- documents: opened like an identity, shown as pictures only ----------------------------------
@@ -491,7 +493,8 @@ def documents_view(request: HttpRequest, case_id: int) -> HttpResponse:
                 "refusal": _document_refusal(item.refusal) if item.refusal else "",
             }
         )
-    return render(request, "vetting/documents.html", {**context, "shown": shown})
+    marked = {"shown": shown, "watermark": watermark_text(request.user.get_username())}  # issue 21
+    return render(request, "vetting/documents.html", {**context, **marked})
 
 
 @staff_required(Perm.UNSEAL_IDENTITY)
@@ -504,7 +507,11 @@ def document_page(request: HttpRequest, case_id: int, document_id: str, opening:
         raise Http404
     try:
         picture = document_picture(
-            document=document, actor=Actor(request.user.get_username(), request.user), opening=opening, page=page
+            document=document,
+            actor=Actor(request.user.get_username(), request.user),
+            opening=opening,
+            page=page,
+            watermark_text=watermark_text(request.user.get_username()),  # traceable views (issue 21)
         )
     except NotPermitted:
         raise Http404 from None
