@@ -73,3 +73,16 @@ def signed_in(staff: Staff) -> Client:
 def cast(make_staff: MakeStaff) -> dict[str, Staff]:
     """One account per role, named after it, with a system-wide grant."""
     return {role: make_staff(f"{role.replace('_', '-')}-1", role) for role in Role.values}
+
+
+@pytest.fixture
+def openings_alert_policy(settings: Any) -> None:
+    """Every legion's break-glass goes through at once (alerting the security officer) and no daily
+    allowance runs out, for tests about what an opening shows rather than who may open: the gate
+    itself is tested in tests/identity/test_openings.py under the default policy."""
+    default = settings.LEGIONARY_OPENING_POLICY["default"]
+    unlimited = {role: 10**9 for role in default["allowance"]}
+    settings.LEGIONARY_OPENING_POLICY = {
+        "default": {**default, "break_glass": "alert", "allowance": unlimited},
+        "legions": {},
+    }

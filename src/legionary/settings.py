@@ -282,6 +282,18 @@ except ValueError as _bad_proxy:
 AXES_CLIENT_IP_CALLABLE = "legionary.access.addresses.axes_client_address"
 # Applications accepted per client (a keyed hash of its address) per hour, form and API together.
 LEGIONARY_APPLY_LIMIT = env_int("LEGIONARY_APPLY_LIMIT", 20)
+# Purpose-bound opening of sealed data (identity.openings, docs/security.md): "default" applies to
+# every legion, "legions" overrides it per legion code. break_glass: "approval" (a security officer
+# approves within approval_minutes) or "alert" (goes through at once, alerting him); allowance:
+# openings per role per day before further ones need approval like break-glass.
+LEGIONARY_OPENING_POLICY: dict[str, Any] = {
+    "default": {
+        "break_glass": "approval",
+        "approval_minutes": 30,
+        "allowance": {"investigator": 30, "ci_officer": 20, "unit_commander": 10, "security_officer": 10},
+    },
+    "legions": {},
+}
 
 OTP_TOTP_ISSUER = "legionary"
 OTP_TOTP_THROTTLE_FACTOR = 1

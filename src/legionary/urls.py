@@ -18,6 +18,7 @@ urlpatterns = [
     path("reports/", include("legionary.reports.urls")),
     path("api/v1/", api.urls),
     path("audit/", include("legionary.audit.urls")),
+    path("openings/", include("legionary.identity.urls")),
     path("", include("legionary.access.urls")),
 ]
 

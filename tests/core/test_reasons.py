@@ -21,6 +21,9 @@ from legionary.identity.services import Actor, IdentityError
 from tests.conftest import MakeStaff
 from tests.identity.test_services import create
 
+# A security officer opens outside any assignment: break-glass, let through here (issue 21).
+pytestmark = pytest.mark.usefixtures("openings_alert_policy")
+
 ZWSP5 = "\u200b" * 5
 # Invisible reasons: format characters (zero-width space, joiners, marks of direction, BOM, soft
 # hyphen), controls, every kind of space, and letters that render as nothing (Hangul fillers).

@@ -121,6 +121,7 @@ def test_the_audit_log_after_a_fill_verifies_and_holds_an_entry_for_every_person
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("openings_alert_policy")  # a security officer opens every one: break-glass
 def test_every_identity_of_a_fill_unseals_and_no_demo_name_is_stored_in_plain(make_staff: MakeStaff) -> None:
     # A transactional test may start from a database flushed by the one before, which has lost the
     # basic course that a data migration loads; load it again (create or update, so idempotent).
@@ -237,6 +238,7 @@ def test_cohorts_hold_at_most_their_seats_and_a_resumed_fill_keeps_filling_the_o
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("openings_alert_policy")  # a security officer opens every one: break-glass
 def test_a_fill_that_seals_in_a_second_process_writes_whole_people_that_open_and_match(
     make_staff: MakeStaff, monkeypatch: pytest.MonkeyPatch
 ) -> None:

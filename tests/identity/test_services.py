@@ -21,6 +21,9 @@ from legionary.identity.models import BlindIndex, Person, SealedDocument, Sealed
 from legionary.identity.services import Actor, IdentityError, NotPermitted
 from tests.identity import files
 
+# A security officer opens outside any assignment: break-glass, let through here (issue 21).
+pytestmark = pytest.mark.usefixtures("openings_alert_policy")
+
 DMITRY: dict[str, Any] = {
     "given_names": "Дмитрий",
     "family_name": "Кузнецов",
@@ -65,7 +68,7 @@ def test_unsealing_needs_a_reason_and_is_recorded_before_the_plaintext_is_return
     assert identity == DMITRY
     entry = Entry.objects.get(action="identity.unsealed")
     assert entry.subject == person.id and entry.actor == "sec"
-    assert json.loads(bytes(entry.body))["details"] == {"reason": "Polygraph appointment"}
+    assert json.loads(bytes(entry.body))["details"]["reason"] == "Polygraph appointment"
 
 
 @pytest.mark.django_db(transaction=True)

@@ -63,6 +63,8 @@ class Perm(StrEnum):
     RECORD_SERVICE_STATUS = "record_service_status"
     # Open a legionnaire's next-of-kin contacts, audited with a reason (through unseal_identity).
     CONTACT_NEXT_OF_KIN = "contact_next_of_kin"
+    # Approve or refuse another staff member's break-glass opening (identity.openings, issue 21).
+    APPROVE_OPENING = "approve_opening"
 
 
 _EVERY_STAFF = frozenset({Perm.VIEW_DASHBOARD})
@@ -85,7 +87,8 @@ ROLE_PERMISSIONS: dict[str, frozenset[Perm]] = {
     Role.UNIT_COMMANDER: _EVERY_STAFF
     | {Perm.VIEW_UNITS, Perm.ASSIGN_BILLETS, Perm.VIEW_REPORTS, Perm.RECORD_SERVICE_STATUS, Perm.CONTACT_NEXT_OF_KIN},
     Role.SECURITY_OFFICER: _EVERY_STAFF
-    | {Perm.VIEW_AUDIT_LOG, Perm.UNSEAL_IDENTITY, Perm.ERASE_IDENTITY, Perm.MANAGE_KEYS, Perm.VIEW_REPORTS},
+    | {Perm.VIEW_AUDIT_LOG, Perm.UNSEAL_IDENTITY, Perm.ERASE_IDENTITY, Perm.MANAGE_KEYS, Perm.VIEW_REPORTS}
+    | {Perm.APPROVE_OPENING},
     Role.AUDITOR: _EVERY_STAFF | {Perm.VIEW_AUDIT_LOG},
 }
 

@@ -99,3 +99,56 @@ class BlindIndex(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["name", "key_version", "value"], name="blind_index_lookup")]
+
+
+# --- purpose-bound opening (identity.openings) ---------------------------------------------------
+
+
+class OpeningRequest(models.Model):
+    """A break-glass request: an opening outside one's assignments or past one's daily allowance.
+
+    ``pending`` until a security officer (never the requester) approves or refuses it before
+    ``expires_at``; an approval is good for one opening (``used``) before the new ``expires_at``.
+    ``immediate`` is a break-glass the legion's policy let through at once (an alert to the security
+    officer). The reason is the one written for the opening (no identity is ever written there).
+    """
+
+    person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="+")
+    requester = models.ForeignKey("access.Staff", on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(max_length=16)  # identity, kin, documents
+    cause = models.CharField(max_length=16)  # unassigned, allowance
+    reason = models.CharField(max_length=500)
+    state = models.CharField(max_length=16, default="pending")
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    decided_by = models.ForeignKey("access.Staff", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    decided_at = models.DateTimeField(null=True, blank=True)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["state", "created_at"], name="opening_request_state"),
+            models.Index(fields=["requester", "state"], name="opening_request_requester"),
+        ]
+
+
+class Opening(models.Model):
+    """One opening of sealed data, written with its audit entry: what the daily allowance counts and
+    the openings monitor reads. ``check_id``/``case_id``/``unit_id`` name the assignment it was for;
+    ``request`` the break-glass it went through (if any)."""
+
+    staff = models.ForeignKey("access.Staff", on_delete=models.PROTECT, related_name="+")
+    person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(max_length=16)
+    at = models.DateTimeField()
+    check_id = models.IntegerField(null=True, blank=True)
+    case_id = models.IntegerField(null=True, blank=True)
+    unit_id = models.IntegerField(null=True, blank=True)
+    request = models.ForeignKey(OpeningRequest, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    audit_index = models.BigIntegerField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["staff", "at"], name="opening_staff_at"),
+            models.Index(fields=["at"], name="opening_at"),
+        ]

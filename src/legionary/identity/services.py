@@ -38,7 +38,7 @@ from legionary.access.roles import Perm
 from legionary.audit.services import AuditItem, audit_record, audit_record_many
 from legionary.core.reasons import visible_reason
 from legionary.db import insert_instances, insert_rows
-from legionary.identity import callsigns, crypto, documents, erasure_journal, matching, names
+from legionary.identity import callsigns, crypto, documents, erasure_journal, matching, names, openings
 from legionary.identity.keyring import (
     FileKeyProvider,
     KeyProvider,
@@ -700,8 +700,16 @@ def unseal_identity(*, person: Person, actor: Actor, reason: str, perm: Perm = P
         raise IdentityError("This person's identity was erased; there is nothing to open.")
     if connection.in_atomic_block:
         raise IdentityError("unseal_identity must not run inside a transaction: its audit entry must commit first.")
+    # Purpose-bound (issue 21): for an assignment, or through break-glass; OpeningHeld otherwise.
+    admission = openings.admit(actor=actor, person=person, perm=perm, kind=openings.kind_of(perm), reason=reason)
     with transaction.atomic():
-        audit_record(actor=actor.name, action="identity.unsealed", subject=person.id, details={"reason": reason[:500]})
+        entry = audit_record(
+            actor=actor.name,
+            action="identity.unsealed",
+            subject=person.id,
+            details={"reason": reason[:500], **admission.details()},
+        )
+        openings.consume(admission, audit_index=entry.index)
     return _open_identity(person, key_provider())
 
 
@@ -723,13 +731,17 @@ def record_open(*, record: SealedRecord, actor: Actor, reason: str, perm: Perm =
     """Opens a sealed record, audited like an identity unseal."""
     person = record.person
     _require(actor, perm, person)
+    reason = " ".join(reason.split())[:500]
+    # Rides on an identity opening of the same person moments before; through the gate otherwise.
+    admission = openings.admit(actor=actor, person=person, perm=perm, kind=openings.RECORD, reason=reason)
     with transaction.atomic():
-        audit_record(
+        entry = audit_record(
             actor=actor.name,
             action="record.unsealed",
             subject=person.id,
-            details={"kind": record.kind, "record": record.pk, "reason": " ".join(reason.split())[:500]},
+            details={"kind": record.kind, "record": record.pk, "reason": reason, **admission.details()},
         )
+        openings.consume(admission, audit_index=entry.index)
     dek = _dek_for(person, key_provider())
     return crypto.open_sealed(
         dek, bytes(record.ciphertext), person_id=person.id, kind=f"record:{record.kind}", key_version=DEK_GENERATION
@@ -905,13 +917,17 @@ def documents_unseal(*, person: Person, actor: Actor, reason: str) -> DocumentsO
         raise IdentityError("This person has no uploaded documents.")
     if connection.in_atomic_block:
         raise IdentityError("documents_unseal must not run inside a transaction: its audit entry must commit first.")
+    admission = openings.admit(
+        actor=actor, person=person, perm=Perm.UNSEAL_IDENTITY, kind=openings.DOCUMENTS, reason=reason
+    )
     with transaction.atomic():
         entry = audit_record(
             actor=actor.name,
             action="document.unsealed",
             subject=person.id,
-            details={"documents": [d.id for d in stored], "reason": reason[:500]},
+            details={"documents": [d.id for d in stored], "reason": reason[:500], **admission.details()},
         )
+        openings.consume(admission, audit_index=entry.index)
     opened = []
     for document in stored:
         try:
@@ -958,13 +974,17 @@ def document_open(*, document: SealedDocument, actor: Actor, reason: str, sink: 
     person = document.person
     _require(actor, Perm.UNSEAL_IDENTITY, person)
     reason = reason_checked(reason, refusal="Write the reason for opening this document (at least a few words).")
+    admission = openings.admit(
+        actor=actor, person=person, perm=Perm.UNSEAL_IDENTITY, kind=openings.DOCUMENTS, reason=reason
+    )
     with transaction.atomic():
-        audit_record(
+        entry = audit_record(
             actor=actor.name,
             action="document.unsealed",
             subject=person.id,
-            details={"document": document.id, "reason": reason[:500]},
+            details={"document": document.id, "reason": reason[:500], **admission.details()},
         )
+        openings.consume(admission, audit_index=entry.index)
     dek = _dek_for(person, key_provider())
     with _document_path(document.id).open("rb") as source:
         crypto.decrypt_stream(dek, source, sink, person_id=person.id, kind=f"document:{document.id}")

@@ -25,6 +25,7 @@ from legionary.access.policy import request_permissions, request_staff, staff_re
 from legionary.access.roles import Perm
 from legionary.access.scopes import get_in_scope_or_404, units_visible_to
 from legionary.identity.models import PersonStatus
+from legionary.identity.openings import OpeningError, OpeningHeld, watermark_text
 from legionary.identity.services import IdentityError
 from legionary.intake.legions import KNOWN_LEGIONS
 from legionary.pagination import BadCursor
@@ -340,10 +341,13 @@ def next_of_kin(request: HttpRequest, person_id: str) -> HttpResponse:
     record = selectors.service_record(staff=staff, person_id=person_id)
     try:
         contacts = services.next_of_kin_open(actor=staff, person_id=person_id, reason=request.POST.get("reason", ""))
-    except (services.UnitsError, IdentityError) as exc:
+    except OpeningHeld as held:  # break-glass (issue 21): the requester's "held for approval" page
+        return redirect("openings:held", request_id=held.request.pk)
+    except (services.UnitsError, IdentityError, OpeningError) as exc:
         messages.error(request, str(exc))
         return redirect("units:person", person_id=person_id)
-    response = render(request, "units/next_of_kin.html", {"person": record.person, "contacts": contacts})
+    shown = {"person": record.person, "contacts": contacts, "watermark": watermark_text(staff.get_username())}
+    response = render(request, "units/next_of_kin.html", shown)
     # Opened contacts must not linger in a browser or proxy cache.
     response["Cache-Control"] = "no-store"
     return response

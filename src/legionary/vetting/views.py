@@ -29,6 +29,7 @@ from legionary.access.roles import Perm
 from legionary.access.scopes import cases_visible_to, get_in_scope_or_404
 from legionary.identity import documents
 from legionary.identity.models import SealedDocument, SealedRecord
+from legionary.identity.openings import OpeningError, OpeningHeld, watermark_text
 from legionary.identity.services import (
     Actor,
     IdentityError,
@@ -403,10 +404,13 @@ def unseal(request: HttpRequest, case_id: int) -> HttpResponse:
             motivation = record_open(
                 record=record, actor=Actor(request.user.get_username(), request.user), reason=request.POST["reason"]
             )
-    except IdentityError as exc:
+    except OpeningHeld as held:  # break-glass (issue 21): the requester's "held for approval" page
+        return redirect("openings:held", request_id=held.request.pk)
+    except (IdentityError, OpeningError) as exc:
         refused = {"error": str(exc), "error_form": "unseal-form", "kept": {"reason": request.POST.get("reason", "")}}
         return _no_store(_render_case(request, case, status=400, response_extra=refused))
     extra: dict[str, Any] = {
+        "watermark": watermark_text(request.user.get_username()),  # traceable views (issue 21)
         "identity_rows": presenters.identity_rows(identity),
         "identity_profile": presenters.profile_rows(case.profile or {}, motivation),
         "kin_count": len(identity.get("next_of_kin") or []),
@@ -422,10 +426,13 @@ def next_of_kin(request: HttpRequest, case_id: int) -> HttpResponse:
     case = get_in_scope_or_404(cases_visible_to(request.user, perm=Perm.UNSEAL_IDENTITY), pk=case_id)
     try:
         identity = _unseal(request, case)
-    except IdentityError as exc:
+    except OpeningHeld as held:  # break-glass (issue 21)
+        return redirect("openings:held", request_id=held.request.pk)
+    except (IdentityError, OpeningError) as exc:
         extra = {"error": str(exc), "error_form": "kin-form", "kept": {"kin_reason": request.POST.get("reason", "")}}
         return _no_store(_render_case(request, case, status=400, response_extra=extra))
-    return _no_store(_render_case(request, case, response_extra={"kin": presenters.next_of_kin(identity)}))
+    shown = {"kin": presenters.next_of_kin(identity), "watermark": watermark_text(request.user.get_username())}
+    return _no_store(_render_case(request, case, response_extra=shown))
 
 
 # --- documents: opened like an identity, shown as pictures only ----------------------------------
@@ -459,10 +466,12 @@ def documents_view(request: HttpRequest, case_id: int) -> HttpResponse:
         )
     except NotPermitted:
         raise Http404 from None
+    except OpeningHeld as held:  # break-glass (issue 21)
+        return redirect("openings:held", request_id=held.request.pk)
     except ReasonMissing:
         error = _("Write the reason for opening these documents (at least a few words).")
         return render(request, "vetting/documents.html", {**context, "error": error}, status=400)
-    except IdentityError as exc:
+    except (IdentityError, OpeningError) as exc:
         return render(request, "vetting/documents.html", {**context, "error": str(exc)}, status=400)
     shown = []
     for number, item in enumerate(opening.documents, start=1):
@@ -484,7 +493,8 @@ def documents_view(request: HttpRequest, case_id: int) -> HttpResponse:
                 "refusal": _document_refusal(item.refusal) if item.refusal else "",
             }
         )
-    return render(request, "vetting/documents.html", {**context, "shown": shown})
+    marked = {"shown": shown, "watermark": watermark_text(request.user.get_username())}  # issue 21
+    return render(request, "vetting/documents.html", {**context, **marked})
 
 
 @staff_required(Perm.UNSEAL_IDENTITY)
@@ -497,7 +507,11 @@ def document_page(request: HttpRequest, case_id: int, document_id: str, opening:
         raise Http404
     try:
         picture = document_picture(
-            document=document, actor=Actor(request.user.get_username(), request.user), opening=opening, page=page
+            document=document,
+            actor=Actor(request.user.get_username(), request.user),
+            opening=opening,
+            page=page,
+            watermark_text=watermark_text(request.user.get_username()),  # traceable views (issue 21)
         )
     except NotPermitted:
         raise Http404 from None
