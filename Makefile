@@ -90,9 +90,10 @@ app-messages: $(BIN)/.installed-dev
 	    src/legionary/$$app/locale/$$lang/LC_MESSAGES/django.po; done; \
 	done
 
-# The dashboard screenshot the README shows (docs/img/dashboard.png), from a real instance with demo data.
-screenshot: $(BIN)/.installed-dev
-	LEGIONARY_SCREENSHOT=1 $(BIN)/python -m pytest tests/browser/test_dashboard.py -q
+# The README's gallery (docs/img/: landing, form, confirmation, dashboard, gradebook), from real
+# instances driven by the browser tests; the vetting journey's shots go to docs/img/vetting-*.png.
+screenshot: $(BIN)/.installed-dev system-deps
+	LEGIONARY_SCREENSHOT=1 $(BIN)/python -m pytest tests/browser/test_public_pages.py tests/browser/test_dashboard.py -q
 
 # The design system's compiled assets under src/legionary/static/legionary/ are committed, so `make run`
 # and `make test` need no Node. This rebuilds them from frontend/package-lock.json (npm ci, then Dart
