@@ -13,7 +13,7 @@ from django.core.management import CommandError, call_command
 import legionary.vetting
 from legionary.audit.models import Entry
 from legionary.intake.schema import validate_application
-from legionary.intake.services import applications_import_batch
+from legionary.intake.services import Channel, application_submit, applications_import_batch, receipt_status
 from legionary.vetting import screening, services
 from legionary.vetting.models import CaseState, CheckResult, Outcome, ScreeningEntry, ScreeningHit, ScreeningToken
 from tests.intake.helpers import application
@@ -316,3 +316,34 @@ def test_a_malformed_file_exits_2_naming_the_line_and_keeps_nothing(tmp_path: Pa
         call_command("screening", "load", str(path))
     assert raised.value.returncode == 2
     assert not ScreeningEntry.objects.exists()
+
+
+def test_a_bad_line_after_whole_chunks_were_stored_still_keeps_nothing(tmp_path: Path) -> None:
+    _load_file(_write_list(tmp_path, WAYS[0]))
+    many = [_person(f"m-{n}", name=[f"Placeholder{n:04d} Person"], birthDate=["1980"]) for n in range(600)]
+    path = _write_list(tmp_path, *many, name="big")
+    with path.open("a", encoding="utf-8") as out:
+        out.write("not json\n")
+    with pytest.raises(screening.ScreeningError, match="Line 601 is not JSON"):
+        _load_file(path, name="designations")
+    # the earlier load of the same list stands untouched
+    assert list(ScreeningEntry.objects.values_list("entry_id", flat=True)) == ["w-caps"]
+    assert ScreeningToken.objects.filter(entry__entry_id="w-caps").exists()
+
+
+def test_a_listed_applicant_through_the_public_form_sees_only_received_on_his_status_page(tmp_path: Path) -> None:
+    _load_file(_write_list(tmp_path, WAYS[0]))
+    submission = application_submit(
+        application=validate_application(application(external_ref=None, **NOSOV)), channel=Channel.FORM
+    )
+    assert submission.receipt is not None
+    assert ScreeningHit.objects.filter(person_id=submission.person.id, strength="match").exists()
+    assert receipt_status(receipt=submission.receipt, client_address="192.0.2.7") == "received"
+
+
+def test_a_list_that_is_not_utf8_exits_2(tmp_path: Path) -> None:
+    path = tmp_path / "latin1.json"
+    path.write_bytes('{"id": "x", "schema": "Person", "properties": {"name": ["Jos\u00e9"]}}\n'.encode("latin-1"))
+    with pytest.raises(CommandError, match="not UTF-8") as raised:
+        call_command("screening", "load", str(path))
+    assert raised.value.returncode == 2 and not ScreeningEntry.objects.exists()

@@ -81,10 +81,15 @@ class ListLoad:
 # --- loading a list ---------------------------------------------------------------------------------
 
 
-def _read_lines(lines: Iterable[str]) -> tuple[list[designations.ListedPerson], int]:
-    people: list[designations.ListedPerson] = []
-    seen: set[str] = set()
-    skipped = 0
+@dataclass
+class _Reading:
+    """What reading a file has counted so far (the people themselves go by, a chunk at a time)."""
+
+    seen: set[str]
+    skipped: int = 0
+
+
+def _read_lines(lines: Iterable[str], reading: _Reading) -> Iterator[designations.ListedPerson]:
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
@@ -98,12 +103,11 @@ def _read_lines(lines: Iterable[str]) -> tuple[list[designations.ListedPerson], 
             person = designations.read_entity(data)
         except designations.ListFormatError as exc:
             raise ScreeningError(f"Line {number} is not a FollowTheMoney entity: {exc}.") from None
-        if person is None or person.entity_id in seen:
-            skipped += 1
+        if person is None or person.entity_id in reading.seen:
+            reading.skipped += 1
             continue
-        seen.add(person.entity_id)
-        people.append(person)
-    return people, skipped
+        reading.seen.add(person.entity_id)
+        yield person
 
 
 def _entry_token_rows(person: designations.ListedPerson) -> list[tuple[str, int, bytes]]:
@@ -112,53 +116,70 @@ def _entry_token_rows(person: designations.ListedPerson) -> list[tuple[str, int,
     return list(dict.fromkeys(tokens))
 
 
+def _batches(people: Iterator[designations.ListedPerson]) -> Iterator[list[designations.ListedPerson]]:
+    batch: list[designations.ListedPerson] = []
+    for person in people:
+        batch.append(person)
+        if len(batch) >= _CHUNK:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
 def screening_list_load(*, name: str, lines: Iterable[str], actor_name: str) -> ListLoad:
     """Loads (or reloads) a list, then screens everyone against it; all in one transaction.
 
-    The file is read and keyed before the transaction; a line that is not an entity is an error
-    naming the line, and then nothing of the file is kept. Only ``Person`` entities are stored.
-    A reload keeps the entries (and their hits) whose ids are still listed and drops the others.
+    The file is read, keyed and stored a chunk of entries at a time, so memory holds one chunk's
+    tokens whatever the list's size. A line that is not an entity is an error naming the line,
+    and the transaction then keeps nothing of the file. Only ``Person`` entities are stored. A
+    reload keeps the entries (and their hits) whose ids are still listed and drops the others.
     """
     name = " ".join(name.split())[:200]
     if not name:
         raise ScreeningError("Give the list a name.")
-    people, skipped = _read_lines(lines)
-    token_rows = [_entry_token_rows(person) for person in people]
     now = timezone.now()
+    reading = _Reading(seen=set())
     with transaction.atomic():
         screening_list, _ = ScreeningList.objects.update_or_create(
-            name=name, defaults={"loaded_at": now, "entries_count": len(people)}
+            name=name, defaults={"loaded_at": now, "entries_count": 0}
         )
         existing = dict(screening_list.entries.values_list("entry_id", "pk"))
-        kept = {person.entity_id for person in people}
-        for chunk in _chunks([pk for entry_id, pk in existing.items() if entry_id not in kept]):
-            ScreeningEntry.objects.filter(pk__in=list(chunk)).delete()
         ScreeningToken.objects.filter(entry__screening_list=screening_list).delete()
-        ScreeningEntry.objects.bulk_create(
-            [
-                ScreeningEntry(screening_list=screening_list, entry_id=p.entity_id, caption=p.caption)
-                for p in people
-                if p.entity_id not in existing
-            ],
-            batch_size=_CHUNK,
-        )
-        stale = [p for p in people if p.entity_id in existing]
-        ScreeningEntry.objects.bulk_update(
-            [ScreeningEntry(pk=existing[p.entity_id], caption=p.caption) for p in stale], ["caption"], batch_size=_CHUNK
-        )
-        pks = dict(screening_list.entries.values_list("entry_id", "pk"))
-        insert_rows(
-            ScreeningToken,
-            ("entry", "name", "key_version", "value"),
-            [(pks[p.entity_id], *token) for p, tokens in zip(people, token_rows, strict=True) for token in tokens],
-        )
+        for batch in _batches(_read_lines(lines, reading)):
+            fresh = ScreeningEntry.objects.bulk_create(
+                [
+                    ScreeningEntry(screening_list=screening_list, entry_id=p.entity_id, caption=p.caption)
+                    for p in batch
+                    if p.entity_id not in existing
+                ]
+            )
+            ScreeningEntry.objects.bulk_update(
+                [ScreeningEntry(pk=existing[p.entity_id], caption=p.caption) for p in batch if p.entity_id in existing],
+                ["caption"],
+            )
+            pks: dict[str, Any] = {e.entry_id: e.pk for e in fresh}
+            pks.update((p.entity_id, existing[p.entity_id]) for p in batch if p.entity_id in existing)
+            if any(pks.get(p.entity_id) is None for p in batch):  # a database that returns no new ids
+                wanted = [p.entity_id for p in batch]
+                pks = dict(screening_list.entries.filter(entry_id__in=wanted).values_list("entry_id", "pk"))
+            insert_rows(
+                ScreeningToken,
+                ("entry", "name", "key_version", "value"),
+                [(pks[p.entity_id], *token) for p in batch for token in _entry_token_rows(p)],
+            )
+        for chunk in _chunks([pk for entry_id, pk in existing.items() if entry_id not in reading.seen]):
+            ScreeningEntry.objects.filter(pk__in=list(chunk)).delete()
+        entries = len(reading.seen)
+        ScreeningList.objects.filter(pk=screening_list.pk).update(entries_count=entries)
+        screening_list.entries_count = entries
         audit_record(
             actor=actor_name,
             action="screening.list_loaded",
-            details={"list": name, "entries": len(people), "skipped": skipped},
+            details={"list": name, "entries": entries, "skipped": reading.skipped},
         )
         hits = screen_list(screening_list, now=now)
-    return ListLoad(screening_list=screening_list, entries=len(people), skipped=skipped, hits=hits)
+    return ListLoad(screening_list=screening_list, entries=entries, skipped=reading.skipped, hits=hits)
 
 
 # --- finding hits -------------------------------------------------------------------------------------
@@ -261,7 +282,9 @@ def _record(found: dict[tuple[str, int, str], str], *, now: Any, actor: str) -> 
     flagged = sorted({hit.person_id for hit in changed})
     for chunk in _chunks(flagged):
         Case.objects.filter(person_id__in=list(chunk)).update(flagged=True)
-    entry_ids = dict(ScreeningEntry.objects.filter(pk__in={h.entry_id for h in changed}).values_list("pk", "entry_id"))
+    entry_ids: dict[int, str] = {}
+    for chunk in _chunks(sorted({h.entry_id for h in changed})):
+        entry_ids.update(ScreeningEntry.objects.filter(pk__in=list(chunk)).values_list("pk", "entry_id"))
     by_person: dict[str, list[ScreeningHit]] = {}
     for hit in changed:
         by_person.setdefault(hit.person_id, []).append(hit)
