@@ -312,3 +312,14 @@ def test_history_reads_as_translated_sentences_newest_first(submit: Submit, vett
 def test_the_case_is_in_review_after_assignment(submit: Submit, vetting_cast: Cast) -> None:
     case = services.case_assign(case_id=submit().pk, officer=vetting_cast.investigator, actor=vetting_cast.intake)
     assert Case.objects.get(pk=case.pk).state == CaseState.IN_REVIEW
+
+
+def test_a_refusal_is_said_in_the_readers_language(submit: Submit, vetting_cast: Cast) -> None:
+    case = _ready(submit, vetting_cast)
+    client = signed_in(vetting_cast.adjudicators[0])
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "uk"
+    with translation.override("en"):
+        data = {"outcome": "approve", "rationale": "коротко", "version": case.version}
+        answer = browser_post(client, _url(case, "vetting:decide"), data)
+    assert answer.status_code == 400
+    assert "Напишіть обґрунтування рішення" in answer.content.decode()

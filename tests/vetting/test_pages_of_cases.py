@@ -9,7 +9,7 @@ import pytest
 
 from legionary.vetting import selectors
 from legionary.vetting.models import Case
-from tests.conftest import signed_in
+from tests.conftest import MakeStaff, signed_in
 from tests.vetting.conftest import Cast, Submit
 
 
@@ -67,3 +67,8 @@ def test_the_case_list_filters_by_overdue_and_assignee(submit: Submit, vetting_c
     assert f'id="case-row-{late.pk}"' in overdue and f'id="case-row-{on_time.pk}"' not in overdue
     mine = signed_in(vetting_cast.examiner).get("/cases/all/", {"assignee": "me"}, secure=True).content.decode()
     assert f'id="case-row-{late.pk}"' in mine and f'id="case-row-{untouched.pk}"' not in mine
+
+
+def test_the_case_list_refuses_a_role_without_cases(make_staff: MakeStaff) -> None:
+    instructor = make_staff("ivo-instructor", "instructor")
+    assert signed_in(instructor).get("/cases/all/", secure=True).status_code == 403

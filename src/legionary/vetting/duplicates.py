@@ -31,6 +31,11 @@ def apply_resolutions(groups: list[tuple[list[str], list[str]]]) -> Resolved:
     pairs = list(
         ScreeningFlag.objects.exclude(resolution="").values_list("case__person_id", "matched_person_id", "resolution")
     )
+    return resolve(groups, pairs)
+
+
+def resolve(groups: list[tuple[list[str], list[str]]], pairs: list[tuple[str, str, str]]) -> Resolved:
+    """The groups with each (person, other person, resolution) applied, in order; no database."""
     out = [ResolvedGroup(list(members), list(reasons)) for members, reasons in groups]
     where = {m: g for g in out for m in g.members}
     dismissed: list[tuple[str, str]] = []

@@ -291,6 +291,10 @@ def case_flags(case: Case) -> list[FlagView]:
 
     The other record is shown by call sign, state and decision even when the viewer may not open
     its case: the flag itself is his reason to know that much, and no more.
+
+    POSSIBLE TIER: screening's "possible" pairs (helper M, identity/) are not flags yet; when they
+    land, return them here too as ``FlagView``s marked with their tier, so the case page and the CI
+    officer's My work section show them beside the match-tier flags.
     """
     flags = list(case.flags.select_related("matched_person", "resolved_by").order_by("created_at", "id"))
     if not flags:

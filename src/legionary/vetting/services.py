@@ -21,6 +21,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.db.models import Count, F, Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from legionary.access.models import RoleGrant, Staff
 from legionary.access.policy import staff_may
@@ -117,9 +118,9 @@ def _case_for(case_id: int, actor: Any, perm: Perm) -> Case:
     """The case, if the actor may see it (else ``NotInScope``) and holds ``perm`` for its legion."""
     case = visible_cases(actor).select_related("person").filter(pk=case_id).first()
     if case is None:
-        raise NotInScope("There is no such case.")
+        raise NotInScope(_("There is no such case."))
     if not staff_may(actor, perm, legion=case.legion):
-        raise NotAllowed("Your role does not allow this step on this case.")
+        raise NotAllowed(_("Your role does not allow this step on this case."))
     return case
 
 
@@ -129,7 +130,9 @@ def _bump(case: Case, expected: int, now: datetime.datetime, **fields: Any) -> N
         version=F("version") + 1, updated_at=now, **fields
     )
     if updated != 1:
-        raise StaleCase("Someone else changed this case while you were working on it. Reload the case and try again.")
+        raise StaleCase(
+            _("Someone else changed this case while you were working on it. Reload the case and try again.")
+        )
     case.version = expected + 1
     case.updated_at = now
     for name, value in fields.items():
@@ -158,18 +161,18 @@ def legion_policy_set(
 ) -> LegionCheckPolicy:
     """Sets which checks a legion requires, in order, when its CI review applies and its retention period."""
     if not staff_may(actor, Perm.MANAGE_VETTING_POLICY, legion=None if legion == DEFAULT_POLICY else legion):
-        raise NotAllowed("Only an administrator may change a legion's vetting policy.")
+        raise NotAllowed(_("Only an administrator may change a legion's vetting policy."))
     if ci_review not in CiReview.values:
-        raise VettingError("Choose when the counter-intelligence review applies: always or only when flagged.")
+        raise VettingError(_("Choose when the counter-intelligence review applies: always or only when flagged."))
     known = set(CheckType.objects.filter(slug__in=checks).values_list("slug", flat=True))
     unknown = [c for c in checks if c not in known]
     if unknown or not checks or len(set(checks)) != len(checks):
-        raise VettingError("List each check once, from the catalogue.")
+        raise VettingError(_("List each check once, from the catalogue."))
     if retention_days < 1:
-        raise VettingError("The retention period must be at least one day.")
+        raise VettingError(_("The retention period must be at least one day."))
     now = timezone.now()
     with transaction.atomic():
-        policy, _ = LegionCheckPolicy.objects.update_or_create(
+        policy, _created = LegionCheckPolicy.objects.update_or_create(
             legion=legion, defaults={"ci_review": ci_review, "retention_days": retention_days, "updated_at": now}
         )
         PolicyCheck.objects.filter(policy=policy).delete()
@@ -318,9 +321,9 @@ def case_assign(
     with transaction.atomic(), audit_at_end():
         case = _case_for(case_id, actor, Perm.ASSIGN_CHECKS)
         if case.state in CLOSED:
-            raise TransitionRefused("This case is closed; its case officer cannot change.")
+            raise TransitionRefused(_("This case is closed; its case officer cannot change."))
         if not holds_role(officer, "investigator", case.legion):
-            raise VettingError("Choose an investigator who works on this legion's cases.")
+            raise VettingError(_("Choose an investigator who works on this legion's cases."))
         expected = _expected(case, expected_version)
         _bump(case, expected, now, assigned_to=officer)
         audit_record(
@@ -338,7 +341,7 @@ def case_assign(
 def cases_assign(*, case_ids: list[int], officer: Any, actor: Any, now: datetime.datetime | None = None) -> list[Case]:
     """Assigns several cases to one case officer at once: all of them, or (on any refusal) none."""
     if not case_ids:
-        raise VettingError("Choose at least one application to assign.")
+        raise VettingError(_("Choose at least one application to assign."))
     with transaction.atomic(), audit_at_end():
         return [case_assign(case_id=pk, officer=officer, actor=actor, now=now) for pk in dict.fromkeys(case_ids)]
 
@@ -360,19 +363,19 @@ def checks_assign(
     with transaction.atomic():
         case = _case_for(case_id, actor, Perm.ASSIGN_CHECKS)
         if case.state in CLOSED:
-            raise TransitionRefused("This case is closed; its checks cannot be reassigned.")
+            raise TransitionRefused(_("This case is closed; its checks cannot be reassigned."))
         checks = {c.pk: c for c in case.checks.select_related("check_type").filter(pk__in=list(assignments))}
         if set(checks) != set(assignments):
-            raise NotInScope("There is no such check.")
+            raise NotInScope(_("There is no such check."))
         changed: list[Check] = []
         for pk, who in assignments.items():
             check = checks[pk]
             if check.assigned_to_id == getattr(who, "pk", None):
                 continue
             if check.is_done:
-                raise VettingError("A check that already has its result cannot be reassigned.")
+                raise VettingError(_("A check that already has its result cannot be reassigned."))
             if not holds_role(who, check.check_type.role, case.legion):
-                raise VettingError("Choose, for each check, a staff member whose role performs it for this legion.")
+                raise VettingError(_("Choose, for each check, a staff member whose role performs it for this legion."))
             check.assigned_to = who
             changed.append(check)
         _bump(case, _expected(case, expected_version), now)
@@ -394,14 +397,14 @@ def check_assign(
     with transaction.atomic():
         check = Check.objects.select_related("check_type").filter(pk=check_id).first()
         if check is None:
-            raise NotInScope("There is no such check.")
+            raise NotInScope(_("There is no such check."))
         case = _case_for(check.case_id, actor, Perm.ASSIGN_CHECKS)
         if case.state in CLOSED:
-            raise TransitionRefused("This case is closed; its checks cannot be reassigned.")
+            raise TransitionRefused(_("This case is closed; its checks cannot be reassigned."))
         if check.is_done:
-            raise VettingError("This check already has its result.")
+            raise VettingError(_("This check already has its result."))
         if not holds_role(assignee, check.check_type.role, case.legion):
-            raise VettingError("Choose a staff member whose role performs this check for this legion.")
+            raise VettingError(_("Choose a staff member whose role performs this check for this legion."))
         _bump(case, _expected(case, expected_version), now)
         check.assigned_to = assignee
         check.save(update_fields=["assigned_to"])
@@ -434,29 +437,29 @@ def check_record(
     """Records a check's result (and a sealed note); the last result sends the case to the adjudicators."""
     now = now or timezone.now()
     if result not in CheckResult.values:
-        raise VettingError("Choose a result: clear, concern, disqualifying or could not complete.")
+        raise VettingError(_("Choose a result: clear, concern, disqualifying or could not complete."))
     with transaction.atomic():
         check = Check.objects.select_related("check_type").filter(pk=check_id).first()
         if check is None:
-            raise NotInScope("There is no such check.")
+            raise NotInScope(_("There is no such check."))
         case = _case_for(check.case_id, actor, Perm.RECORD_CHECK)
         if check.assigned_to_id != actor.pk:
-            raise NotAllowed("This check is assigned to someone else; only the assigned staff member records it.")
+            raise NotAllowed(_("This check is assigned to someone else; only the assigned staff member records it."))
         if case.state != CaseState.IN_REVIEW:
-            raise TransitionRefused("Check results can be recorded only while the case is in review.")
+            raise TransitionRefused(_("Check results can be recorded only while the case is in review."))
         if check.is_done:
-            raise VettingError("This check already has its result.")
+            raise VettingError(_("This check already has its result."))
         fields = ["result", "completed_by", "completed_at"]
         if check.check_type.is_polygraph:
             if polygraph is None or polygraph.outcome not in PolygraphOutcome.values or not polygraph.question_areas:
-                raise VettingError("Record the examination date, the question areas and the polygraph outcome.")
+                raise VettingError(_("Record the examination date, the question areas and the polygraph outcome."))
             check.examiner = actor
             check.examined_on = polygraph.examined_on
             check.question_areas = [" ".join(a.split())[:200] for a in polygraph.question_areas if a.strip()]
             check.polygraph_outcome = polygraph.outcome
             fields += ["examiner", "examined_on", "question_areas", "polygraph_outcome"]
         elif polygraph is not None:
-            raise VettingError("Polygraph details belong to a polygraph examination only.")
+            raise VettingError(_("Polygraph details belong to a polygraph examination only."))
         expected = _expected(case, expected_version)
         _bump(case, expected, now)
         if note.strip():
@@ -505,9 +508,9 @@ def check_add(
         case = _case_for(case_id, actor, Perm.ASSIGN_CHECKS)
         kind = CheckType.objects.filter(slug=check_type).first()
         if kind is None:
-            raise VettingError("Choose a check from the catalogue.")
+            raise VettingError(_("Choose a check from the catalogue."))
         if case.state in CLOSED or case.state == CaseState.RECEIVED:
-            raise TransitionRefused("Checks can be added only to a case in vetting.")
+            raise TransitionRefused(_("Checks can be added only to a case in vetting."))
         expected = _expected(case, expected_version)
         if case.state == CaseState.IN_REVIEW:
             _bump(case, expected, now)
@@ -547,20 +550,20 @@ def finding_record(
     now = now or timezone.now()
     condition = " ".join(disqualifying_condition.split())
     if guideline not in guidelines.BY_LETTER:
-        raise VettingError("Choose one of the 13 adjudicative guidelines (A to M).")
+        raise VettingError(_("Choose one of the 13 adjudicative guidelines (A to M)."))
     if not condition:
-        raise VettingError("Write the disqualifying condition the finding rests on.")
+        raise VettingError(_("Write the disqualifying condition the finding rests on."))
     if severity not in Severity.values:
-        raise VettingError("Choose a severity: minor, moderate or serious.")
+        raise VettingError(_("Choose a severity: minor, moderate or serious."))
     with transaction.atomic():
         case = _case_for(case_id, actor, Perm.RECORD_CHECK)
         if case.state in CLOSED or case.state == CaseState.RECEIVED:
-            raise TransitionRefused("Findings can be recorded only on a case in vetting.")
+            raise TransitionRefused(_("Findings can be recorded only on a case in vetting."))
         source = None
         if source_check_id is not None:
             source = case.checks.filter(pk=source_check_id).first()
             if source is None:
-                raise VettingError("The finding's source must be a check of this case.")
+                raise VettingError(_("The finding's source must be a check of this case."))
         _bump(case, _expected(case, expected_version), now)
         finding = Finding.objects.create(
             case=case,
@@ -587,13 +590,13 @@ def finding_record(
 def _refuse_checker(case: Case, actor: Any) -> None:
     did_a_check = case.checks.filter(assigned_to=actor).exists() or case.checks.filter(completed_by=actor).exists()
     if did_a_check or case.checks.filter(examiner=actor).exists() or case.assigned_to_id == actor.pk:
-        raise NotAllowed("You worked on this case's checks, so you may not adjudicate it.")
+        raise NotAllowed(_("You worked on this case's checks, so you may not adjudicate it."))
 
 
 def _refuse_earlier_adjudicator(case: Case, actor: Any) -> None:
     appeal_round = case.appeals.order_by("-round").values_list("round", flat=True).first()
     if appeal_round is not None and case.decisions.filter(round__lt=appeal_round, adjudicator=actor).exists():
-        raise NotAllowed("You decided this case before its appeal; a different pair of adjudicators must decide it.")
+        raise NotAllowed(_("You decided this case before its appeal; a different pair of adjudicators must decide it."))
 
 
 def _refuse_polygraph_only_denial(case: Case) -> None:
@@ -612,16 +615,16 @@ def _refuse_polygraph_only_denial(case: Case) -> None:
         return
     if polygraph_adverse:
         raise PolygraphOnlyDenial(
-            "A denial may not rest on the polygraph alone (SEAD 4). Record the other finding it rests on, or defer."
+            _("A denial may not rest on the polygraph alone (SEAD 4). Record the other finding it rests on, or defer.")
         )
-    raise VettingError("A denial must rest on a finding or an adverse check result; record it first.")
+    raise VettingError(_("A denial must rest on a finding or an adverse check result; record it first."))
 
 
 def _clean_factors(factors: Mapping[str, str] | None) -> dict[str, str]:
     cleaned: dict[str, str] = {}
     for key, text in (factors or {}).items():
         if key not in guidelines.WHOLE_PERSON_FACTORS:
-            raise VettingError("Use the nine whole-person factors only.")
+            raise VettingError(_("Use the nine whole-person factors only."))
         value = " ".join(str(text).split())
         if value:
             cleaned[key] = value[:2000]
@@ -654,25 +657,25 @@ def case_decide(
     now = now or timezone.now()
     rationale = visible_reason(rationale, min_length=MIN_RATIONALE)
     if outcome not in Outcome.values:
-        raise VettingError("Choose approve, deny or defer.")
+        raise VettingError(_("Choose approve, deny or defer."))
     if not rationale:
-        raise VettingError("Write the rationale for your decision: the findings weighed and why.")
+        raise VettingError(_("Write the rationale for your decision: the findings weighed and why."))
     cleaned = _clean_factors(factors)
     with transaction.atomic():
         case = _case_for(case_id, actor, Perm.ADJUDICATE)
         if case.state in CLOSED:
-            raise TransitionRefused("This case is closed; its decision stands unless an appeal is entered.")
+            raise TransitionRefused(_("This case is closed; its decision stands unless an appeal is entered."))
         if case.state not in DECIDABLE:
-            raise TransitionRefused("This case is not waiting for a decision.")
+            raise TransitionRefused(_("This case is not waiting for a decision."))
         senior = case.state == CaseState.ESCALATED
         if senior and not staff_may(actor, Perm.ADJUDICATE_SENIOR, legion=case.legion):
-            raise NotAllowed("The adjudicators disagreed; only a senior adjudicator may decide this case now.")
+            raise NotAllowed(_("The adjudicators disagreed; only a senior adjudicator may decide this case now."))
         _refuse_checker(case, actor)
         _refuse_earlier_adjudicator(case, actor)
         votes = list(case.decisions.filter(round=case.decision_round))
         if any(v.adjudicator_id == actor.pk for v in votes):
             raise NotAllowed(
-                "You have already decided this round; a different adjudicator must give the second decision."
+                _("You have already decided this round; a different adjudicator must give the second decision.")
             )
         if outcome == Outcome.DENY:
             _refuse_polygraph_only_denial(case)
@@ -709,7 +712,7 @@ def case_decide(
                 )
         except IntegrityError:
             raise StaleCase(
-                "Someone else changed this case while you were working on it. Reload the case and try again."
+                _("Someone else changed this case while you were working on it. Reload the case and try again.")
             ) from None
         audit_record(
             actor=_name(actor),
@@ -735,12 +738,12 @@ def appeal_enter(
     now = now or timezone.now()
     grounds = (grounds or "").strip()
     if not visible_reason(grounds):
-        raise VettingError("Write the applicant's grounds for the appeal.")
+        raise VettingError(_("Write the applicant's grounds for the appeal."))
     with transaction.atomic():
         case = _case_for(case_id, actor, Perm.ENTER_APPEAL)
         if case.person.is_erased:
             raise VettingError(
-                "This person's identity was erased after the retention period; an appeal cannot reopen it."
+                _("This person's identity was erased after the retention period; an appeal cannot reopen it.")
             )
         new_round = case.decision_round + 1
         _move(
@@ -893,18 +896,18 @@ def flag_resolve(
     now = now or timezone.now()
     reason = " ".join((reason or "").split())
     if resolution not in FlagResolution.values:
-        raise VettingError("Choose whether the two records are the same person or different people.")
+        raise VettingError(_("Choose whether the two records are the same person or different people."))
     if resolution == FlagResolution.DIFFERENT_PEOPLE and len(reason) < MIN_FLAG_REASON:
-        raise VettingError("Write why these are different people (what you compared and found).")
+        raise VettingError(_("Write why these are different people (what you compared and found)."))
     with transaction.atomic():
         flag = ScreeningFlag.objects.select_for_update().filter(pk=flag_id).first()
         if flag is None:
-            raise NotInScope("There is no such flag.")
+            raise NotInScope(_("There is no such flag."))
         case = _case_for(flag.case_id, actor, Perm.RECORD_CHECK)
         if not holds_role(actor, "ci_officer", case.legion):
-            raise NotAllowed("Only a counter-intelligence officer resolves a possible duplicate.")
+            raise NotAllowed(_("Only a counter-intelligence officer resolves a possible duplicate."))
         if flag.resolved_at is not None:
-            raise VettingError("This flag was already resolved.")
+            raise VettingError(_("This flag was already resolved."))
         _bump(case, case.version, now)
         flag.resolution, flag.resolved_by, flag.resolved_at = resolution, actor, now
         fields = ["resolution", "resolved_by", "resolved_at"]
