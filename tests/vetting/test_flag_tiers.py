@@ -106,6 +106,9 @@ def test_a_possible_pair_concluded_different_people_leaves_the_possible_list(
     # The page shows the conclusion as a possible-tier card, the open form gone; from the other side too.
     page = client.get(answer["Location"], secure=True).content.decode()
     assert f'id="flag-{flag.pk}" data-tier="possible"' in page and f"possible-form-{first.person_id}" not in page
+    card = page.split(f'id="flag-{flag.pk}"')[1].split("</table>")[0]
+    assert "Possible — check by hand" in card and "Different people" in card and "The other record" in card
+    assert "same date of birth and patronymic, different name" in card
     assert f"possible-form-{again.person_id}" not in _page(vetting_cast.ci, first)
     again.refresh_from_db()
     assert not again.flagged
