@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import html
 import json
 from io import StringIO
 from pathlib import Path
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.core.management import call_command
 from django.urls import reverse
 
@@ -235,3 +237,29 @@ def test_a_hit_of_another_persons_case_is_not_resolved_through_this_case(
     assert answer.status_code == 404
     hit.refresh_from_db()
     assert hit.state == "open"
+
+
+@pytest.mark.parametrize(
+    ("lang", "tag", "reason", "heading"),
+    [
+        (
+            "uk",
+            "Можливий — перевірте вручну",
+            "та сама дата народження й по батькові, інше ім'я",
+            "Перевірка за списками",
+        ),
+        ("ru", "Возможный — проверьте вручную", "та же дата рождения и отчество, другое имя", "Проверка по спискам"),
+    ],
+)
+def test_the_tiers_and_the_hits_read_in_the_staff_members_language(
+    submit: Submit, vetting_cast: Cast, tmp_path: Path, lang: str, tag: str, reason: str, heading: str
+) -> None:
+    first, again = _possible_pair(submit, vetting_cast)
+    case, _hit = _listed(submit, tmp_path)
+    client = signed_in(vetting_cast.ci)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = lang
+    page = client.get(reverse("vetting:case", args=[again.pk]), secure=True).content.decode()
+    card = page.split(f'id="possible-{first.person_id}"')[1].split("</form>")[0]
+    assert tag in card and html.escape(reason) in card
+    hits = client.get(reverse("vetting:case", args=[case.pk]), secure=True).content.decode()
+    assert heading in hits.split('id="hits"')[1]
