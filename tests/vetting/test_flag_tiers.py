@@ -98,6 +98,7 @@ def test_a_possible_pair_concluded_different_people_leaves_the_possible_list(
     assert answer.status_code == 302
     flag = ScreeningFlag.objects.get(case=again, matched_person=first.person)
     assert flag.resolution == FlagResolution.DIFFERENT_PEOPLE and flag.resolved_by == vetting_cast.ci
+    assert flag.matched_status == ""  # a stranger: never counted as a re-application after a denial
     assert flag.resolution_note is not None and REASON.encode() not in bytes(flag.resolution_note.ciphertext)
     entry = Entry.objects.get(action="flag.resolved", subject=again.person_id)
     details = json.loads(bytes(entry.body))["details"]

@@ -958,8 +958,11 @@ def possible_pair_resolve(
         if ScreeningFlag.objects.filter(case=case, matched_person_id=other_id).exists():
             raise VettingError(_("This flag was already resolved."))
         other = Person.objects.get(pk=other_id)
+        # The other's status only when he is the same person: a stranger's denial is no re-application
+        # after a denial (reports count ``matched_status``).
+        status = other.status if resolution == FlagResolution.SAME_PERSON else ""
         flag = ScreeningFlag.objects.create(
-            case=case, matched_person=other, reasons=list(reasons), matched_status=other.status, created_at=now
+            case=case, matched_person=other, reasons=list(reasons), matched_status=status, created_at=now
         )
         return flag_resolve(flag_id=flag.pk, actor=actor, resolution=resolution, reason=reason, now=now)
 
