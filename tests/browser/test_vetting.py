@@ -14,6 +14,7 @@ Clicks per task are written to ``$LEGIONARY_SCREENSHOTS/vetting-clicks.json`` fo
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import json
 from pathlib import Path
@@ -26,6 +27,7 @@ from legionary.vetting.catalogue import CHECKS_FIXTURE
 from tests.browser.axe import assert_accessible, screenshot_folder, shoot
 from tests.browser.conftest import Instance, OpenPage
 from tests.browser.pages import Applicant, ApplicantNavigator, VettingNavigator, tiny_png
+from tests.core.instance import legionary_env, run_legionary
 
 pytestmark = pytest.mark.browser
 
@@ -49,6 +51,16 @@ APPLICANT = Applicant(
     document_number="2817 604553",
     phone="+7 915 220-71-43",
     email="t.solovyov@example.org",
+)
+# Another man born the same day in the same town with the same patronymic: a "possible" pair with
+# the applicant, for the CI officer to check by hand, never merged by screening.
+NAMESAKE = dataclasses.replace(
+    APPLICANT,
+    given_names="Аркадий",
+    family_name="Белозёров",
+    document_number="4409 118273",
+    phone="+7 915 331-08-64",
+    email="a.belozerov@example.org",
 )
 
 
@@ -94,7 +106,20 @@ def test_each_role_finds_the_application_on_my_work_and_it_is_vetted_and_approve
     manual = [c for c in checks if c["slug"] != "sanctions"]
     assert {c["role"] for c in manual} <= set(CHECKER_OF_ROLE)
     # Given: the applicant applied once before, and now applies again in Russian (screening flags it).
+    # And a designation list on which his name stands with a 1st of January for the birth date (a
+    # year): a possible hit for the CI officer, which opens no CI check and is never told to him.
+    listed = tmp_path / "designations.ftm.json"
+    entry = {"id": "gb-demo-1", "schema": "Person", "properties": {"name": ["СОЛОВЬЁВ Тимофей Андреевич"]}}
+    entry["properties"]["birthDate"] = ["1993-01-01"]
+    listed.write_text(json.dumps(entry, ensure_ascii=False) + "\n", encoding="utf-8")
+    env = legionary_env(instance.home, instance.database_url, LEGIONARY_HTTPS="0")
+    loaded = run_legionary(env, "screening", "load", str(listed), "--name", "designations")
+    assert loaded.returncode == 0, loaded.stderr
     applicant = ApplicantNavigator(open_page())
+    applicant.page.goto("/apply/?lang=ru")
+    applicant.applicant_fills_in_the_form(NAMESAKE, tiny_png(tmp_path / "namesake.png", "4409118273"))
+    applicant.applicant_sends_the_form()
+    applicant.applicant_reads_the_receipt()
     for _ in range(2):
         applicant.page.goto("/apply/?lang=ru")
         applicant.applicant_sees_the_form_in_russian()
@@ -154,11 +179,35 @@ def test_each_role_finds_the_application_on_my_work_and_it_is_vetted_and_approve
     ci.staff_opens_my_work()
     ci.staff_sees_on_my_work("flags", case_id)
     ci.staff_sees_on_my_work("my-checks", case_id)
+    ci.staff_sees_on_my_work("list-hits", case_id)
     ci.staff_opens_the_case_from_my_work("flags", case_id)
     expect(ci.page.locator("#flags")).to_contain_text("Name and date of birth")
+    # Both tiers, labelled: the match beside the namesake screening only thinks worth a look.
+    possible = ci.page.locator("#flags [id^=possible-][data-tier=possible]")
+    expect(possible).to_have_count(1)
+    expect(possible).to_contain_text("Possible — check by hand")
+    expect(possible).to_contain_text("same date of birth and patronymic, different name")
     shoot(ci.page, "vetting-flag-comparison")
     ci.ci_officer_resolves_the_flag("same_person", "The same applicant, applying again with the same passport.")
     expect(ci.page.locator("#flags")).to_contain_text("Linked to")
+    ci.begins("check a possible duplicate by hand")
+    other = str(possible.get_attribute("id")).removeprefix("possible-")
+    ci.click(f"#possible-{other}-different_people")
+    ci.page.fill(f"#possible-reason-{other}", "Different faces and signatures on the two passports.")
+    ci.click(f"#possible-form-{other} button[type=submit]")
+    expect(ci.page.locator("#messages")).to_contain_text("Resolved: different people.")
+    expect(ci.page.locator(f"#possible-form-{other}")).to_have_count(0)
+    expect(ci.page.locator("#flags [data-tier=possible]")).to_contain_text("Different people")
+    shoot(ci.page, "vetting-flag-tiers-resolved")
+    ci.begins("resolve a list hit")
+    hit = ci.page.locator("#hits tbody tr[data-state=open]")
+    expect(hit).to_have_count(1)
+    for text in ("designations", "gb-demo-1", "Applicant", "Possible — check by hand", "Open"):
+        expect(hit).to_contain_text(text)
+    ci.click("#hits tbody tr[data-state=open] button[type=submit]")
+    expect(ci.page.locator("#messages")).to_contain_text("Screening hit resolved.")
+    expect(ci.page.locator("#hits tbody tr[data-state=resolved]")).to_have_count(1)
+    shoot(ci.page, "vetting-list-hits")
     ci.begins("record the CI review")
     assert len(ci.staff_records_every_check_of_his(examined_on)) == 1
     ci.begins("see what waits (CI officer)")

@@ -20,6 +20,10 @@ def _tag(item: work.WorkItem) -> tuple[str, str]:
         return "overdue", str(work.OVERDUE)
     if item.note == "flagged":
         return "flagged", str(work.FLAGGED)
+    if item.note == "list-match":
+        return "flagged", str(work.LIST_MATCH)
+    if item.note == "list-possible":
+        return "possible", str(work.LIST_POSSIBLE)
     if item.note in ("first", "second"):
         return "awaiting_decision", str(CaseState.AWAITING_DECISION.label)
     return "", ""
@@ -67,6 +71,7 @@ def _register(selector: Callable[..., work.WorkSection | None], key: str, perm: 
 _register(work.new_applications, "new-applications", Perm.VIEW_INTAKE_QUEUE, "intake", 10)
 _register(work.flagged_cases, "flags", Perm.VIEW_CASES, "cases", 11)
 _register(work.screening_hits, "screening-hits", Perm.RECORD_CHECK, "cases", 12)
+_register(work.list_hits, "list-hits", Perm.RECORD_CHECK, "cases", 12)
 _register(work.my_checks, "my-checks", Perm.RECORD_CHECK, "cases", 13)
 _register(work.to_decide, "to-decide", Perm.ADJUDICATE, "adjudication", 14)
 _register(work.escalated, "escalated", Perm.ADJUDICATE_SENIOR, "adjudication", 15)

@@ -24,6 +24,7 @@ from legionary.access.roles import Perm, Role
 from legionary.access.scopes import cases_visible_to
 from legionary.audit.models import Entry
 from legionary.identity.models import Person
+from legionary.identity.services import possible_pairs_for
 from legionary.pagination import KeysetPage, encode_cursor, keyset_page
 from legionary.vetting.models import DECIDED_STATES, Case, CaseState, Check, Decision, Outcome, ScreeningFlag
 from legionary.vetting.states import VettingError
@@ -251,6 +252,17 @@ MATCH_REASONS = {
 }
 """The blind indexes that can link two records (``identity.matching.link_reasons``), as a reader names them."""
 
+POSSIBLE_REASONS = {
+    "name_typo+birth_date": _("same date of birth and given name, the name one letter different"),
+    "family_two_edits+birth_date": _("same date of birth and given name, a long family name two letters different"),
+    "patronymic+birth_date": _("same date of birth and patronymic, different name"),
+    "birthplace+birth_date": _("same date of birth and place of birth, different name"),
+    "name+birth_year": _("same name, and only a year of birth on one record where the other has the full date"),
+}
+"""The "possible" tier's reasons (``identity.matching.POSSIBLE_REASONS``) in plain words."""
+
+MATCH, POSSIBLE = "match", "possible"
+
 
 @dataclass(frozen=True)
 class Side:
@@ -272,6 +284,35 @@ class FlagView:
     other: Side
     agreed: list[str]
     resolution: str
+    tier: str = MATCH
+    """"match" (the indexes link the two records) or "possible" (a pair a person should check by hand)."""
+
+
+@dataclass(frozen=True)
+class PossibleView:
+    """A possible-tier pair nobody has concluded on yet: the other record and why it is worth a look."""
+
+    this: Side
+    other: Side
+    agreed: list[str]
+    tier: str = POSSIBLE
+
+
+def _tier(reasons: list[str]) -> str:
+    return POSSIBLE if reasons and all(r in POSSIBLE_REASONS for r in reasons) else MATCH
+
+
+def _worded(reasons: list[str]) -> list[str]:
+    return [str(MATCH_REASONS.get(r) or POSSIBLE_REASONS.get(r) or r) for r in reasons]
+
+
+def _decisions(case_ids: list[int]) -> dict[int, str]:
+    """The latest vote of each case's latest round, labelled: what was decided (or is being decided)."""
+    decisions: dict[int, str] = {}
+    for d in Decision.objects.filter(case_id__in=case_ids).order_by("case_id", "round", "seat"):
+        decisions[d.case_id] = d.outcome
+    labels = dict(Outcome.choices)
+    return {k: str(labels.get(v, v)) for k, v in decisions.items()}
 
 
 def _side(person: Person, case: Case | None, decisions: dict[int, str]) -> Side:
@@ -292,29 +333,58 @@ def case_flags(case: Case) -> list[FlagView]:
     The other record is shown by call sign, state and decision even when the viewer may not open
     its case: the flag itself is his reason to know that much, and no more.
 
-    POSSIBLE TIER: screening's "possible" pairs (helper M, identity/) are not flags yet; when they
-    land, return them here too as ``FlagView``s marked with their tier, so the case page and the CI
-    officer's My work section show them beside the match-tier flags.
+    A possible-tier pair a CI officer concluded on is a flag too (``services.possible_pair_resolve``
+    records one), shown here with ``tier="possible"``; the pairs nobody concluded on yet come from
+    ``case_possible``.
     """
     flags = list(case.flags.select_related("matched_person", "resolved_by").order_by("created_at", "id"))
     if not flags:
         return []
     others = {c.person_id: c for c in Case.objects.filter(person_id__in=[f.matched_person_id for f in flags])}
-    ids = [case.pk, *(c.pk for c in others.values())]
-    # The latest vote of each case's latest round: what was decided (or is being decided) there.
-    decisions: dict[int, str] = {}
-    for d in Decision.objects.filter(case_id__in=ids).order_by("case_id", "round", "seat"):
-        decisions[d.case_id] = d.outcome
-    labels = dict(Outcome.choices)
-    decisions = {k: str(labels.get(v, v)) for k, v in decisions.items()}
+    decisions = _decisions([case.pk, *(c.pk for c in others.values())])
     this = _side(case.person, case, decisions)
     return [
         FlagView(
             flag=f,
             this=this,
             other=_side(f.matched_person, others.get(f.matched_person_id), decisions),
-            agreed=[str(MATCH_REASONS.get(r, r)) for r in f.reasons],
+            agreed=_worded(list(f.reasons)),
             resolution=f.resolution,
+            tier=_tier(list(f.reasons)),
         )
         for f in flags
+    ]
+
+
+def case_possible(case: Case) -> list[PossibleView]:
+    """The possible-tier pairs of the case's person nobody has concluded on: for the CI officer.
+
+    From ``identity.services.possible_pairs_for`` (blind indexes only). A pair leaves this list once
+    a flag joins the two records, from either side: a conclusion, or a match-tier flag. Never merged
+    into anything by itself.
+    """
+    pairs = possible_pairs_for(case.person_id)
+    if not pairs:
+        return []
+    ids = [other for other, _reasons in pairs]
+    flagged = set(
+        ScreeningFlag.objects.filter(case__person_id=case.person_id, matched_person_id__in=ids).values_list(
+            "matched_person_id", flat=True
+        )
+    ) | set(
+        ScreeningFlag.objects.filter(case__person_id__in=ids, matched_person_id=case.person_id).values_list(
+            "case__person_id", flat=True
+        )
+    )
+    open_pairs = [(other, reasons) for other, reasons in pairs if other not in flagged]
+    if not open_pairs:
+        return []
+    people = Person.objects.in_bulk([other for other, _reasons in open_pairs])
+    others = {c.person_id: c for c in Case.objects.filter(person_id__in=list(people))}
+    decisions = _decisions([case.pk, *(c.pk for c in others.values())])
+    this = _side(case.person, case, decisions)
+    return [
+        PossibleView(this=this, other=_side(people[other], others.get(other), decisions), agreed=_worded(reasons))
+        for other, reasons in open_pairs
+        if other in people
     ]

@@ -31,6 +31,7 @@ from legionary.core.reasons import visible_reason
 from legionary.identity.models import Person
 from legionary.identity.services import (
     erase_person_data,
+    possible_pairs_for,
     record_seal,
 )
 from legionary.vetting import guidelines
@@ -928,6 +929,42 @@ def flag_resolve(
             },
         )
     return flag
+
+
+def possible_pair_resolve(
+    *,
+    case_id: int,
+    other_id: str,
+    actor: Any,
+    resolution: str,
+    reason: str = "",
+    now: datetime.datetime | None = None,
+) -> ScreeningFlag:
+    """A CI officer concludes on a possible-tier pair (``possible_pairs_for``), which has no flag yet.
+
+    The pair is recorded as a flag of this case (its reasons the possible tier's) and resolved by
+    ``flag_resolve`` in the same transaction, so it is audited alike and ``legionary duplicates``
+    applies the conclusion alike: "same person" links the two, "different people" dismisses the pair.
+    A refused conclusion leaves no flag behind.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        case = _case_for(case_id, actor, Perm.RECORD_CHECK)
+        if not holds_role(actor, "ci_officer", case.legion):
+            raise NotAllowed(_("Only a counter-intelligence officer resolves a possible duplicate."))
+        reasons = dict(possible_pairs_for(case.person_id)).get(other_id)
+        if reasons is None:
+            raise NotInScope(_("There is no such possible duplicate."))
+        if ScreeningFlag.objects.filter(case=case, matched_person_id=other_id).exists():
+            raise VettingError(_("This flag was already resolved."))
+        other = Person.objects.get(pk=other_id)
+        # The other's status only when he is the same person: a stranger's denial is no re-application
+        # after a denial (reports count ``matched_status``).
+        status = other.status if resolution == FlagResolution.SAME_PERSON else ""
+        flag = ScreeningFlag.objects.create(
+            case=case, matched_person=other, reasons=list(reasons), matched_status=status, created_at=now
+        )
+        return flag_resolve(flag_id=flag.pk, actor=actor, resolution=resolution, reason=reason, now=now)
 
 
 def checkers_for(*, legion: str, roles: Iterable[str]) -> dict[str, list[Staff]]:

@@ -26,4 +26,6 @@ urlpatterns = [
     ),
     path("<int:case_id>/next-of-kin", views.next_of_kin, name="next-of-kin"),
     path("<int:case_id>/flags/<int:flag_id>/resolve", views.flag_resolve, name="flag-resolve"),
+    path("<int:case_id>/possible/<str:other_id>/resolve", views.possible_resolve, name="possible-resolve"),
+    path("<int:case_id>/hits/<int:hit_id>/resolve", views.hit_resolve, name="hit-resolve"),
 ]

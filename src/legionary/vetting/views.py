@@ -42,7 +42,7 @@ from legionary.identity.services import (
 )
 from legionary.intake.legions import KNOWN_LEGIONS
 from legionary.pagination import BadCursor
-from legionary.vetting import guidelines, history, presenters, selectors, services, work
+from legionary.vetting import guidelines, history, presenters, screening, selectors, services, work
 from legionary.vetting.catalogue import check_type_name
 from legionary.vetting.models import Case, CaseState, CheckResult, FlagResolution, Outcome, PolygraphOutcome, Severity
 
@@ -65,6 +65,7 @@ def _case_context(request: HttpRequest, case: Case) -> dict[str, Any]:
     today = timezone.localdate()
     checks = selectors.case_checks(case)
     perms = request_permissions(request)
+    ci_officer = Perm.RECORD_CHECK in perms and services.holds_role(request.user, "ci_officer", case.legion)
     return {
         "case": case,
         "checks": [
@@ -74,9 +75,11 @@ def _case_context(request: HttpRequest, case: Case) -> dict[str, Any]:
         "open_checks": any(not c.result for c in checks),
         "findings": list(case.findings.select_related("source_check__check_type")),
         "decisions": selectors.case_decisions(case),
-        "flags": selectors.case_flags(case) if case.flagged else [],
-        "may_resolve_flags": Perm.RECORD_CHECK in perms
-        and services.holds_role(request.user, "ci_officer", case.legion),
+        "flags": selectors.case_flags(case) if case.flagged or ci_officer else [],
+        "may_resolve_flags": ci_officer,
+        # The possible tier and the list hits: for counter-intelligence only (need to know).
+        "possible": selectors.case_possible(case) if ci_officer else [],
+        "hits": screening.hits_for_person(case.person_id) if ci_officer else [],
         "profile": presenters.profile_rows(case.profile or {}),
         "timeline": history.case_timeline(case),
         "guidelines": guidelines.GUIDELINES,
@@ -370,6 +373,48 @@ def flag_resolve(request: HttpRequest, case_id: int, flag_id: int) -> HttpRespon
         form=f"flag-form-{flag_id}",
         success=success,
     )
+
+
+@staff_required(Perm.RECORD_CHECK)
+@require_POST
+def possible_resolve(request: HttpRequest, case_id: int, other_id: str) -> HttpResponse:
+    """A CI officer's conclusion on a possible-tier pair that has no flag yet (same form as a flag's)."""
+    _case_or_404(request, case_id)
+    post = request.POST
+    resolution = post.get("resolution", "")
+    success = (
+        _("Resolved: the same person. The two records are linked.")
+        if resolution == FlagResolution.SAME_PERSON
+        else _("Resolved: different people. The flag is dismissed.")
+    )
+    return _after(
+        request,
+        case_id,
+        lambda: services.possible_pair_resolve(
+            case_id=case_id, other_id=other_id, actor=request.user, resolution=resolution, reason=post.get("reason", "")
+        ),
+        form=f"possible-form-{other_id}",
+        success=success,
+    )
+
+
+@staff_required(Perm.RECORD_CHECK)
+@require_POST
+def hit_resolve(request: HttpRequest, case_id: int, hit_id: int) -> HttpResponse:
+    """A CI officer marks a designation-list hit of the case's person as looked at (audited)."""
+    case = _case_or_404(request, case_id)
+
+    def resolve() -> None:
+        if not services.holds_role(request.user, "ci_officer", case.legion):
+            raise services.NotAllowed(_("Only a counter-intelligence officer resolves a screening hit."))
+        if not any(h.id == hit_id for h in screening.hits_for_person(case.person_id)):
+            raise selectors.NotInScope(_("There is no such screening hit."))
+        try:
+            screening.screening_hit_resolve(hit_id=hit_id, actor=request.user)
+        except screening.ScreeningError:
+            raise selectors.NotInScope(_("There is no such screening hit.")) from None
+
+    return _after(request, case_id, resolve, form=f"hit-form-{hit_id}", success=_("Screening hit resolved."))
 
 
 def _unseal(request: HttpRequest, case: Case) -> dict[str, Any]:

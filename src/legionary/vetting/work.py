@@ -26,7 +26,7 @@ from django.utils.translation import gettext_lazy as _
 from legionary.access.models import RoleGrant
 from legionary.access.roles import Perm, Role
 from legionary.vetting.catalogue import check_type_name
-from legionary.vetting.models import CaseState, Check, Decision, ScreeningFlag
+from legionary.vetting.models import Case, CaseState, Check, Decision, HitState, HitVia, ScreeningFlag, ScreeningHit
 from legionary.vetting.selectors import flagged_open, visible_cases
 
 SECTION_ROWS = 20
@@ -219,6 +219,56 @@ def screening_hits(staff: Any, perms: frozenset[Perm], *, count_only: bool = Fal
     )
 
 
+LIST_MATCH = _("Match")
+LIST_POSSIBLE = _("Possible — check by hand")
+
+
+def list_hits(staff: Any, perms: frozenset[Perm], *, count_only: bool = False) -> WorkSection | None:
+    """CI officer: open hits of designation and sanctions lists on people whose case he may see.
+
+    Each row: the list, the entry, via whom (applicant or next of kin) and the strength; the case
+    page's hits table resolves it. The applicant is never told.
+    """
+    if Perm.RECORD_CHECK not in perms or not _holds(staff, Role.CI_OFFICER):
+        return None
+    cases = visible_cases(staff).filter(person_id=OuterRef("person_id"))
+    rows = ScreeningHit.objects.filter(state=HitState.OPEN).filter(Exists(cases))
+    if count_only:
+        return WorkSection(key="", title="", items=[], count=_capped_count(rows))
+    page = list(rows.select_related("person", "entry__screening_list").order_by("created_at", "id")[:SECTION_ROWS])
+    case_ids = dict(Case.objects.filter(person_id__in=[h.person_id for h in page]).values_list("person_id", "pk"))
+    vias = dict(HitVia.choices)
+    items = []
+    for hit in page:
+        case_id = case_ids.get(hit.person_id)
+        if case_id is None:
+            continue
+        items.append(
+            WorkItem(
+                case_id=case_id,
+                call_sign=hit.person.call_sign,
+                person_id=hit.person_id,
+                what=str(_("%(list)s, entry %(entry)s, via %(via)s"))
+                % {
+                    "list": hit.entry.screening_list.name,
+                    "entry": hit.entry.entry_id,
+                    "via": vias.get(hit.via, hit.via),
+                },
+                when=hit.created_at,
+                note=f"list-{hit.strength}",
+                url=_case_url(case_id) + f"#hit-{hit.pk}",
+                row=f"hit-{hit.pk}",
+            )
+        )
+    return WorkSection(
+        key="list-hits",
+        title=_("Designation and sanctions list hits to resolve"),
+        items=items,
+        count=_capped_count(rows),
+        empty=_("No list hits to resolve."),
+    )
+
+
 # --- adjudicators -----------------------------------------------------------------------------------
 
 
@@ -296,7 +346,15 @@ def escalated(staff: Any, perms: frozenset[Perm], *, count_only: bool = False) -
 
 
 Section = Callable[..., WorkSection | None]
-SECTIONS: tuple[Section, ...] = (new_applications, flagged_cases, screening_hits, my_checks, to_decide, escalated)
+SECTIONS: tuple[Section, ...] = (
+    new_applications,
+    flagged_cases,
+    screening_hits,
+    list_hits,
+    my_checks,
+    to_decide,
+    escalated,
+)
 """The vetting side's kinds of work, in the order "My work" shows them."""
 
 
