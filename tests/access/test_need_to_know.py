@@ -145,10 +145,14 @@ def test_lists_pages_unsealing_and_exports_agree_for_every_role(world: World) ->
 def test_a_legion_scoped_ci_officer_cannot_unseal_a_case_that_is_not_his(submit: Submit, make_staff: MakeStaff) -> None:
     setup = make_staff("setup-intake", Role.INTAKE_OFFICER)
     ci = make_staff("ci-frl", Role.CI_OFFICER, scope_kind=ScopeKind.LEGION, scope_ref="frl")
+    # Starting vetting hands the CI review to a CI officer of the legion: here his colleague, so
+    # that the case is of his legion and has a CI review, but the review is not his.
+    colleague = make_staff("ci-another", Role.CI_OFFICER, scope_kind=ScopeKind.LEGION, scope_ref="frl")
     case = services.vetting_start(case_id=submit(external_ref="k-ci").pk, actor=setup)
+    review = case.checks.get(check_type__is_ci_review=True)
+    assert review.assigned_to == colleague
     with pytest.raises(NotPermitted):
         unseal_identity(person=case.person, actor=Actor("ci-frl", ci), reason="checking a hunch")
-    review = case.checks.get(check_type__is_ci_review=True)
     services.check_assign(check_id=review.pk, assignee=ci, actor=setup)
     assert unseal_identity(person=case.person, actor=Actor("ci-frl", ci), reason="CI review of this case")
 
