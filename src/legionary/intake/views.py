@@ -39,6 +39,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from legionary.access.addresses import client_address
 from legionary.access.policy import public, staff_required
 from legionary.access.roles import Perm
+from legionary.access.scopes import cases_visible_to, get_in_scope_or_404
 from legionary.identity.documents import DocumentRefused
 from legionary.identity.services import DocumentNotStored, IdentityError
 from legionary.intake import drafts, selectors, services
@@ -626,6 +627,8 @@ def assign_many(request: HttpRequest) -> HttpResponse:
 @staff_required(Perm.VIEW_INTAKE_QUEUE)
 @require_POST
 def assign(request: HttpRequest, case_id: int) -> HttpResponse:
+    # Scope before the form: a case outside it is 404 whatever was posted.
+    get_in_scope_or_404(cases_visible_to(request.user, perm=Perm.VIEW_INTAKE_QUEUE), pk=case_id)
     investigator_id = _int(request.POST.get("investigator")) or 0
     try:
         case = services.case_assign(case_id=case_id, investigator_id=investigator_id, actor=request.user)

@@ -356,7 +356,7 @@ def appeal(request: HttpRequest, case_id: int) -> HttpResponse:
 @require_POST
 def flag_resolve(request: HttpRequest, case_id: int, flag_id: int) -> HttpResponse:
     """A CI officer's conclusion on a possible duplicate: the same person, or different people."""
-    _case_or_404(request, case_id)
+    get_in_scope_or_404(cases_visible_to(request.user, perm=Perm.RECORD_CHECK), pk=case_id)
     post = request.POST
     resolution = post.get("resolution", "")
     success = (
@@ -498,7 +498,9 @@ def _document_refusal(code: str) -> str:
 @never_cache
 def documents_view(request: HttpRequest, case_id: int) -> HttpResponse:
     """The case's uploaded documents: a reason first (POST, audited), then each page as a picture."""
-    case = _case_or_404(request, case_id)
+    case = get_in_scope_or_404(
+        cases_visible_to(request.user, perm=Perm.UNSEAL_IDENTITY).select_related("person"), pk=case_id
+    )
     listed = list(SealedDocument.objects.filter(person=case.person).order_by("created_at", "id"))
     context: dict[str, Any] = {"case": case, "listed": listed}
     if request.method != "POST":
@@ -546,7 +548,7 @@ def documents_view(request: HttpRequest, case_id: int) -> HttpResponse:
 @require_GET
 def document_page(request: HttpRequest, case_id: int, document_id: str, opening: int, page: int) -> HttpResponse:
     """One page of a document as a PNG made in the sandbox, under the audit entry of its opening."""
-    case = _case_or_404(request, case_id)
+    case = get_in_scope_or_404(cases_visible_to(request.user, perm=Perm.UNSEAL_IDENTITY), pk=case_id)
     document = SealedDocument.objects.filter(pk=document_id, person=case.person).first()
     if document is None:
         raise Http404
