@@ -36,6 +36,7 @@ COLUMNS = ["en", "uk", "ru", "be", "ka"]
 INFLECTIONS = {
     "особи": ("осіб",),  # uk: genitive plural of "особи"
     "фахівець": ("фахівц",),  # uk: "фахівця", "фахівцеві" (the stem's vowel drops)
+    "перечень": ("перечн",),  # ru: "перечня", "перечни", "перечнем" (the stem's vowel drops)
     "ქვითარი": ("ქვითრ",),  # ka: "ქვითრით", "ქვითრის" (the stem's vowel drops)
 }
 # Entries where a word of the glossary's rendering would be false, with the reason.
