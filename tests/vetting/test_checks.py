@@ -8,7 +8,7 @@ from legionary.audit.models import Entry
 from legionary.identity.models import PersonStatus, SealedRecord
 from legionary.identity.services import Actor, NotPermitted, record_open
 from legionary.vetting import services
-from legionary.vetting.models import CaseState, CheckResult, CheckType, PolygraphOutcome
+from legionary.vetting.models import CaseState, Check, CheckResult, CheckType, PolygraphOutcome
 from tests.vetting.conftest import NOW, Cast, Submit, finish_checks, start
 
 pytestmark = pytest.mark.django_db
@@ -108,6 +108,10 @@ def test_only_the_assigned_staff_member_records_a_check(submit: Submit, vetting_
 
 def test_notes_are_sealed_and_open_only_with_a_reason(submit: Submit, vetting_cast: Cast) -> None:
     case = start(submit(), vetting_cast)
+    # Starting vetting hands each check to a checker of the legion (the CI review to cid-ci): who
+    # holds the CI review is this test's to set, so it starts as nobody's.
+    review = case.checks.get(check_type__is_ci_review=True)
+    Check.objects.filter(pk=review.pk).update(assigned_to=None)
     check = case.checks.get(check_type_id="identity")
     services.check_assign(check_id=check.pk, assignee=vetting_cast.investigator, actor=vetting_cast.intake)
     services.check_record(
@@ -123,7 +127,6 @@ def test_notes_are_sealed_and_open_only_with_a_reason(submit: Submit, vetting_ca
     # Need-to-know (issue 20): the CI officer opens it once the case's CI review is his.
     with pytest.raises(NotPermitted):
         record_open(record=record, actor=Actor("cid-ci", vetting_cast.ci), reason="CI review of the passport")
-    review = case.checks.get(check_type__is_ci_review=True)
     services.check_assign(check_id=review.pk, assignee=vetting_cast.ci, actor=vetting_cast.intake)
     text = record_open(record=record, actor=Actor("cid-ci", vetting_cast.ci), reason="CI review of the passport")
     assert "Vorkutograd" in text

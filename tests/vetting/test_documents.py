@@ -21,7 +21,7 @@ from legionary.identity import documents
 from legionary.identity import services as identity_services
 from legionary.identity.models import SealedDocument
 from legionary.identity.services import ReasonMissing, document_store, reason_checked
-from legionary.vetting.models import Case
+from legionary.vetting.models import Case, Check
 from tests.conftest import MakeStaff, signed_in
 from tests.identity import files
 from tests.identity.test_documents import png_chunks
@@ -46,8 +46,15 @@ def _legacy(case: Case, data: bytes, kind: str) -> SealedDocument:
 
 
 def _case(submit: Submit, cast: Cast) -> Case:
-    # frl: every case gets a CI review, so the CI officer has it in scope
-    return start(submit(legion="frl"), cast)
+    # frl: every case gets a CI review. Starting vetting hands each check to a checker of the legion;
+    # assignment is this test's to set: only the CI review, to the cast's CI officer (so he has the
+    # case in scope and nobody else of the cast has).
+    case = start(submit(legion="frl"), cast)
+    Case.objects.filter(pk=case.pk).update(assigned_to=None)
+    Check.objects.filter(case=case).update(assigned_to=None, examiner=None)
+    Check.objects.filter(case=case, check_type__is_ci_review=True).update(assigned_to=cast.ci)
+    case.refresh_from_db()
+    return case
 
 
 def _open(client, case: Case, reason: str = REASON):  # type: ignore[no-untyped-def]
@@ -109,7 +116,9 @@ def test_a_picture_is_served_only_under_the_viewers_own_audit_entry(
     entry = Entry.objects.get(action="document.unsealed")
     assert f"/{entry.index}/" in url  # the picture names the entry that was written before it
     assert client.get(url, secure=True).status_code == 200
-    # Another CI officer, with the same permission and scope, cannot use that opening.
+    # Another CI officer, with the same permission and scope, cannot use that opening. A flagged case
+    # is in every CI officer's scope (the CI review stays the first officer's).
+    Case.objects.filter(pk=case.pk).update(flagged=True)
     colleague = make_staff("cora-ci", Role.CI_OFFICER)
     assert signed_in(colleague).get(url, secure=True).status_code == 404
     assert _open(signed_in(colleague), case).status_code == 200  # she opens them herself, with her reason
