@@ -37,8 +37,11 @@ POSTED = re.compile(r"(start|assign|record|add|decide|appeal|unseal|check-result
 # The check a role's answers are about: his own kind, so that "his" is really his.
 CHECK_OF = {Role.INVESTIGATOR: "identity", Role.POLYGRAPH_EXAMINER: "polygraph", Role.CI_OFFICER: "ci_review"}
 SIDES = ("his", "legion", "outside")
-# Routes that serve something only under an audited opening of the viewer's own (a document's pages).
-UNDER_AN_OPENING = {"vetting:document-page"}
+# Routes about an object this world does not hold, so even "his" case answers 404 (the object is
+# not there): a document's pages under the viewer's own audited opening, a screening hit, a
+# possible pair. Each is tested in scope in tests/vetting (test_documents.py, test_flag_tiers.py);
+# here they prove that roles without the permission get 403 and no other case is reachable.
+UNDER_AN_OPENING = {"vetting:document-page", "vetting:hit-resolve", "vetting:possible-resolve"}
 
 
 @dataclass

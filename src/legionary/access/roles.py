@@ -65,6 +65,9 @@ class Perm(StrEnum):
     CONTACT_NEXT_OF_KIN = "contact_next_of_kin"
     # Approve or refuse another staff member's break-glass opening (identity.openings, issue 21).
     APPROVE_OPENING = "approve_opening"
+    # Conclude on a screening result: a designation-list hit, or a possible-tier pair of records
+    # (counter-intelligence's work alone; flags of the match tier go through RECORD_CHECK).
+    RESOLVE_SCREENING = "resolve_screening"
 
 
 _EVERY_STAFF = frozenset({Perm.VIEW_DASHBOARD})
@@ -79,7 +82,8 @@ ROLE_PERMISSIONS: dict[str, frozenset[Perm]] = {
     | {Perm.VIEW_INTAKE_QUEUE, Perm.VIEW_CASES, Perm.VIEW_REPORTS, Perm.ASSIGN_CHECKS, Perm.ENTER_APPEAL},
     Role.INVESTIGATOR: _EVERY_STAFF | {Perm.VIEW_CASES, Perm.RECORD_CHECK, Perm.UNSEAL_IDENTITY},
     Role.POLYGRAPH_EXAMINER: _EVERY_STAFF | {Perm.VIEW_CASES, Perm.RECORD_CHECK},
-    Role.CI_OFFICER: _EVERY_STAFF | {Perm.VIEW_CASES, Perm.RECORD_CHECK, Perm.UNSEAL_IDENTITY, Perm.VIEW_REPORTS},
+    Role.CI_OFFICER: _EVERY_STAFF
+    | {Perm.VIEW_CASES, Perm.RECORD_CHECK, Perm.RESOLVE_SCREENING, Perm.UNSEAL_IDENTITY, Perm.VIEW_REPORTS},
     Role.ADJUDICATOR: _EVERY_STAFF | {Perm.VIEW_CASES, Perm.ADJUDICATE, Perm.VIEW_REPORTS},
     Role.SENIOR_ADJUDICATOR: _EVERY_STAFF
     | {Perm.VIEW_CASES, Perm.ADJUDICATE, Perm.ADJUDICATE_SENIOR, Perm.VIEW_REPORTS},

@@ -375,11 +375,11 @@ def flag_resolve(request: HttpRequest, case_id: int, flag_id: int) -> HttpRespon
     )
 
 
-@staff_required(Perm.RECORD_CHECK)
+@staff_required(Perm.RESOLVE_SCREENING)
 @require_POST
 def possible_resolve(request: HttpRequest, case_id: int, other_id: str) -> HttpResponse:
     """A CI officer's conclusion on a possible-tier pair that has no flag yet (same form as a flag's)."""
-    _case_or_404(request, case_id)
+    get_in_scope_or_404(cases_visible_to(request.user, perm=Perm.RESOLVE_SCREENING), pk=case_id)
     post = request.POST
     resolution = post.get("resolution", "")
     success = (
@@ -398,11 +398,11 @@ def possible_resolve(request: HttpRequest, case_id: int, other_id: str) -> HttpR
     )
 
 
-@staff_required(Perm.RECORD_CHECK)
+@staff_required(Perm.RESOLVE_SCREENING)
 @require_POST
 def hit_resolve(request: HttpRequest, case_id: int, hit_id: int) -> HttpResponse:
     """A CI officer marks a designation-list hit of the case's person as looked at (audited)."""
-    case = _case_or_404(request, case_id)
+    case = get_in_scope_or_404(cases_visible_to(request.user, perm=Perm.RESOLVE_SCREENING), pk=case_id)
 
     def resolve() -> None:
         if not services.holds_role(request.user, "ci_officer", case.legion):
