@@ -41,9 +41,11 @@ system-deps:
 
 run: $(BIN)/.installed
 	@LEGIONARY_HTTPS=0 $(BIN)/legionary init
-	@if [ ! -f "$(LEGIONARY_HOME)/demo-credentials.txt" ]; then LEGIONARY_HTTPS=0 $(BIN)/legionary demo; fi
-	@echo; echo "Sign in at http://127.0.0.1:8000/login/ with one of these demo accounts:"; \
-	  cat "$(LEGIONARY_HOME)/demo-credentials.txt"; echo
+	@# A new home gets demo data, and `legionary demo` prints its accounts; a home that has them
+	@# already gets them printed from the file. Either way they are printed once.
+	@if [ ! -f "$(LEGIONARY_HOME)/demo-credentials.txt" ]; then LEGIONARY_HTTPS=0 $(BIN)/legionary demo; \
+	else echo; echo "Demo accounts (username, password):"; cat "$(LEGIONARY_HOME)/demo-credentials.txt"; fi
+	@echo; echo "Applicants: http://127.0.0.1:8000/  ·  staff: http://127.0.0.1:8000/login/"; echo
 	LEGIONARY_HTTPS=0 exec $(BIN)/legionary serve --host 127.0.0.1 --port 8000
 
 lint: $(BIN)/.installed-dev

@@ -61,11 +61,13 @@ class Command(LegionaryCommand):
 
         refresh_reports()
         path = settings.LEGIONARY_HOME / "demo-credentials.txt"
+        # One column for the names, as wide as the longest, so every password starts in one place.
+        width = max((len(username) for username, _password in credentials), default=0) + 2
         if credentials:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
                 for username, password in credentials:
-                    handle.write(f"  {username:<22} {password}\n")
+                    handle.write(f"  {username:<{width}}{password}\n")
         stages = ", ".join(f"{count} {status.replace('_', ' ')}" for status, count in sorted(report.statuses.items()))
         self.stdout.write(
             f"Demo data: {len(credentials)} new staff accounts, {report.people} synthetic applicants "
@@ -81,7 +83,7 @@ class Command(LegionaryCommand):
         if credentials:
             self.stdout.write("Staff accounts (username, password); they are also in " + str(path) + ":")
             for username, password in credentials:
-                self.stdout.write(f"  {username:<22} {password}")
+                self.stdout.write(f"  {username:<{width}}{password}")
             self.stdout.write(
                 "Sign in at /login/; the first time, leave the code empty and scan the QR code with an "
                 "authenticator app (FreeOTP, Aegis, Google Authenticator)."
