@@ -352,6 +352,13 @@ def appeal(request: HttpRequest, case_id: int) -> HttpResponse:
     )
 
 
+def _resolution_banner(resolution: str) -> str:
+    """The success banner after a conclusion on a pair of records (a flag or a possible pair)."""
+    if resolution == FlagResolution.SAME_PERSON:
+        return _("Resolved: the same person. The two records are linked.")
+    return _("Resolved: different people. The flag is dismissed.")
+
+
 @staff_required(Perm.RECORD_CHECK)
 @require_POST
 def flag_resolve(request: HttpRequest, case_id: int, flag_id: int) -> HttpResponse:
@@ -359,11 +366,7 @@ def flag_resolve(request: HttpRequest, case_id: int, flag_id: int) -> HttpRespon
     get_in_scope_or_404(cases_visible_to(request.user, perm=Perm.RECORD_CHECK), pk=case_id)
     post = request.POST
     resolution = post.get("resolution", "")
-    success = (
-        _("Resolved: the same person. The two records are linked.")
-        if resolution == FlagResolution.SAME_PERSON
-        else _("Resolved: different people. The flag is dismissed.")
-    )
+    success = _resolution_banner(resolution)
     return _after(
         request,
         case_id,
@@ -382,11 +385,7 @@ def possible_resolve(request: HttpRequest, case_id: int, other_id: str) -> HttpR
     get_in_scope_or_404(cases_visible_to(request.user, perm=Perm.RESOLVE_SCREENING), pk=case_id)
     post = request.POST
     resolution = post.get("resolution", "")
-    success = (
-        _("Resolved: the same person. The two records are linked.")
-        if resolution == FlagResolution.SAME_PERSON
-        else _("Resolved: different people. The flag is dismissed.")
-    )
+    success = _resolution_banner(resolution)
     return _after(
         request,
         case_id,
