@@ -38,9 +38,12 @@ def _as_postgres(cmd: list[str]) -> list[str]:
 
 
 @contextmanager
-def postgres_server(password: str | None = None) -> Iterator[str]:
+def postgres_server(password: str | None = None, *, announce: bool = False) -> Iterator[str]:
     """Yields a DATABASE_URL for a superuser on a fresh server (with ``password``: one that asks
-    for it, scram-sha-256, and a URL that carries it percent-encoded)."""
+    for it, scram-sha-256, and a URL that carries it percent-encoded). With ``announce`` (the
+    suite's own server, from ``main``), its data directory and pg_ctl options go into the
+    environment for the tests that stop and start it; a server a test starts for itself never
+    does, or the suite's would be forgotten and that test's removed directory named instead."""
     root = Path(tempfile.mkdtemp(prefix="legionary-pg-"))
     data, sock = root / "data", root / "sock"
     sock.mkdir()
@@ -71,11 +74,10 @@ def postgres_server(password: str | None = None) -> Iterator[str]:
             check=True,
             stdout=subprocess.DEVNULL,
         )
-        # For tests that stop and start the server under load (tests/reliability/test_resources.py);
-        # a password server started by one test is not the suite's server.
+        # For tests that stop and start the server under load (tests/reliability/test_resources.py).
         os.environ.update(
             {}
-            if password is not None
+            if not announce
             else dict(
                 LEGIONARY_TEST_PGDATA=str(data),
                 LEGIONARY_TEST_PGCTL=_bin("pg_ctl"),
@@ -105,7 +107,7 @@ def main(argv: list[str]) -> int:
         sys.stderr.write("usage: python -m tests.pgserver -- COMMAND [ARGS...]\n")
         return 2
     cmd = argv[argv.index("--") + 1 :]
-    with postgres_server() as url:
+    with postgres_server(announce=True) as url:
         env = dict(os.environ, DATABASE_URL=url)
         print(f"PostgreSQL test server at {url}", flush=True)
         proc = subprocess.Popen(cmd, env=env)
