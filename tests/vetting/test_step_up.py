@@ -301,7 +301,7 @@ def test_an_investigator_cannot_reach_the_approval_whatever_his_code(
 def test_the_page_on_its_own_restarts_the_clock_and_returns_to_my_work(vetting_cast: Cast) -> None:
     client = signed_in(vetting_cast.investigator)
     last_code_minutes_ago(client, 30)
-    text, action, hidden = step_up_page(client)
+    _text, action, hidden = step_up_page(client)
     assert action == reverse("access:step-up") and hidden == {}
     done = answer_step_up(client, code_of(vetting_cast.investigator))
     assert done.status_code == 302 and done["Location"] == reverse("access:my-work")

@@ -44,6 +44,8 @@ FAILURES = "_legionary_step_up_failures"
 ERROR = "_legionary_step_up_error"
 CODE_FIELD = "step_up_code"
 """The field of the step-up form that carries the code to the interrupted action."""
+STEP_UP_ATTR = "legionary_step_up"
+"""Marks a view under ``step_up`` (what it does), for the access matrix."""
 
 # What an interrupted action does (the step-up page says it, and the audit entry names it).
 IDENTITY, KIN, DOCUMENTS, APPROVAL = "identity", "kin", "documents", "approval"
@@ -168,6 +170,7 @@ def step_up(
             request.session.pop(PENDING, None)
             return view(request, *args, **kwargs)
 
+        setattr(wrapped, STEP_UP_ATTR, doing)  # copied onto the outer decorators by functools.wraps
         return cast(View, wrapped)
 
     return decorate
