@@ -306,3 +306,23 @@ def test_the_page_on_its_own_restarts_the_clock_and_returns_to_my_work(vetting_c
     done = answer_step_up(client, code_of(vetting_cast.investigator))
     assert done.status_code == 302 and done["Location"] == reverse("access:my-work")
     assert not stepup.step_up_due(client.session)
+
+
+def test_signing_in_with_the_code_starts_the_clock(vetting_cast: Cast) -> None:
+    from tests.access.test_login import PASSWORD, current_code, sign_in
+
+    client = Client()
+    before = int(time.time())
+    signed = sign_in(client, "ian-investigator", PASSWORD, current_code(vetting_cast.investigator))
+    assert signed.status_code == 302 and signed["Location"] == reverse("access:my-work")  # type: ignore[attr-defined]
+    assert client.session[stepup.VERIFIED_AT] >= before
+    assert not stepup.step_up_due(client.session)
+
+
+@pytest.mark.parametrize("value", ["-1", "ten"])
+def test_a_step_up_time_that_is_not_a_whole_number_of_minutes_is_refused_at_start(tmp_path: Any, value: str) -> None:
+    from tests.core.instance import legionary_env, run_legionary
+
+    done = run_legionary(legionary_env(tmp_path, LEGIONARY_STEP_UP_MINUTES=value), "check")
+    assert done.returncode == 2
+    assert "LEGIONARY_STEP_UP_MINUTES must be" in done.stderr and "Traceback" not in done.stderr
