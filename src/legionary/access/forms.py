@@ -45,5 +45,12 @@ class StepUpForm(forms.Form):
         help_text=_("Or one of your recovery codes, if you have lost your authenticator."),
         max_length=64,
         required=False,
-        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "spellcheck": "false"}),
+        widget=forms.TextInput(
+            attrs={
+                "autocomplete": "one-time-code",
+                "inputmode": "numeric",
+                "spellcheck": "false",
+                "class": "govuk-input--width-10",
+            }
+        ),
     )
