@@ -130,6 +130,7 @@ def test_the_right_code_returns_to_the_opening_with_its_reason_and_restarts_the_
     browser_post(client, reverse("vetting:unseal", args=[case.pk]), {"reason": REASON})
     shown = answer_step_up(client, code_of(investigator))
     assert shown.status_code == 200 and 'id="identity"' in shown.content.decode()
+    assert "{#" not in shown.content.decode()  # the watermark's template comment is not shown as text
     # The opening is the interrupted one, with the reason typed before the code was asked.
     assert [e["details"]["reason"] for e in audited("identity.unsealed")] == [REASON]
     assert audited("stepup.verified")[-1]["details"]["for"] == stepup.IDENTITY
