@@ -581,12 +581,16 @@ class OpeningNavigator(StaffNavigator):
         expect(self.page.locator("#opening-request")).to_contain_text(reason)
         expect(self.page.locator("#identity")).to_have_count(0)
 
-    def requester_follows_the_approval_from_my_work(self, call_sign: str) -> None:
+    def requester_finds_the_approval_on_my_work(self, call_sign: str) -> None:
         self.staff_opens_my_work()
-        link = self.page.locator("#work-openings-approved a").filter(has_text=call_sign)
-        expect(link).to_have_count(1)
-        link.click()
+        expect(self.page.locator("#work-openings-approved a").filter(has_text=call_sign)).to_have_count(1)
+
+    def requester_opens_the_approval(self, call_sign: str) -> None:
+        self.page.locator("#work-openings-approved a").filter(has_text=call_sign).click()
         expect(self.page.locator("#opening-held")).to_have_text("Approved: you may open it once")
+        expect(self.page.locator("#decided-by")).to_be_visible()
+
+    def requester_goes_to_the_opening(self) -> None:
         self.page.click("#open-approved")
         expect(self.page.locator("#case-state")).to_be_visible()
 

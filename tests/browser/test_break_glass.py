@@ -117,7 +117,12 @@ def test_an_unassigned_opening_waits_for_the_security_officer_and_then_opens_onc
     assert_accessible(officer.page, "the requests list")
 
     # The investigator finds the approval on his My work and opens the identity once, code first.
-    requester.requester_follows_the_approval_from_my_work(call_sign)
+    requester.requester_finds_the_approval_on_my_work(call_sign)
+    assert_accessible(requester.page, "the investigator's My work with the approval")
+    requester.requester_opens_the_approval(call_sign)
+    expect(requester.page.locator("#decided-by")).to_have_text(SECURITY)
+    assert_accessible(requester.page, "the approved request")
+    requester.requester_goes_to_the_opening()
     assert_accessible(requester.page, "the case page after approval")
     requester.requester_asks_to_open_the_identity(REASON)
     requester.staff_is_asked_for_the_code_again("Open the identity", REASON)
@@ -151,6 +156,7 @@ def test_an_unassigned_opening_waits_for_the_security_officer_and_then_opens_onc
     # ... and it is gone from the officer's My work, where nothing is left to approve.
     officer.staff_opens_my_work()
     expect(officer.page.locator("#work-openings-pending a").filter(has_text=call_sign)).to_have_count(0)
+    assert_accessible(officer.page, "the security officer's My work after the expiry")
     # And going to the case again opens nothing: a new request is held.
     requester.page.goto(f"/cases/{case_id}/")
     requester.requester_asks_to_open_the_identity(REASON)
