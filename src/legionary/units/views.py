@@ -24,6 +24,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from legionary.access.policy import request_permissions, request_staff, staff_required
 from legionary.access.roles import Perm
 from legionary.access.scopes import get_in_scope_or_404, units_visible_to
+from legionary.access.stepup import KIN, step_up
 from legionary.identity.models import PersonStatus
 from legionary.identity.openings import OpeningError, OpeningHeld, watermark_text
 from legionary.identity.services import IdentityError
@@ -336,6 +337,7 @@ def person_assign(request: HttpRequest, person_id: str) -> HttpResponse:
 
 @staff_required(Perm.CONTACT_NEXT_OF_KIN)
 @require_POST
+@step_up(KIN)  # the code again first when the last one is old (issue 21)
 def next_of_kin(request: HttpRequest, person_id: str) -> HttpResponse:
     staff = request_staff(request)
     record = selectors.service_record(staff=staff, person_id=person_id)

@@ -27,6 +27,7 @@ from legionary.access.models import Staff
 from legionary.access.policy import request_permissions, staff_required
 from legionary.access.roles import Perm
 from legionary.access.scopes import cases_visible_to, get_in_scope_or_404
+from legionary.access.stepup import DOCUMENTS, IDENTITY, KIN, step_up
 from legionary.identity import documents
 from legionary.identity.models import SealedDocument, SealedRecord
 from legionary.identity.openings import OpeningError, OpeningHeld, watermark_text
@@ -437,6 +438,7 @@ def _no_store(response: HttpResponse) -> HttpResponse:
 @staff_required(Perm.UNSEAL_IDENTITY)
 @require_POST
 @never_cache
+@step_up(IDENTITY)  # the code again first when the last one is old (issue 21)
 def unseal(request: HttpRequest, case_id: int) -> HttpResponse:
     # The cases whose identity this staff member may open: the need-to-know rule for unsealing.
     case = get_in_scope_or_404(cases_visible_to(request.user, perm=Perm.UNSEAL_IDENTITY), pk=case_id)
@@ -465,6 +467,7 @@ def unseal(request: HttpRequest, case_id: int) -> HttpResponse:
 @staff_required(Perm.UNSEAL_IDENTITY)
 @require_POST
 @never_cache
+@step_up(KIN)
 def next_of_kin(request: HttpRequest, case_id: int) -> HttpResponse:
     """Opens the next of kin only, with their own reason (a separate audit entry)."""
     case = get_in_scope_or_404(cases_visible_to(request.user, perm=Perm.UNSEAL_IDENTITY), pk=case_id)
@@ -495,6 +498,7 @@ def _document_refusal(code: str) -> str:
 @staff_required(Perm.UNSEAL_IDENTITY)
 @require_http_methods(["GET", "POST"])
 @never_cache
+@step_up(DOCUMENTS)  # the opening (POST) only; the list (GET) shows nothing sealed
 def documents_view(request: HttpRequest, case_id: int) -> HttpResponse:
     """The case's uploaded documents: a reason first (POST, audited), then each page as a picture."""
     case = get_in_scope_or_404(
