@@ -85,11 +85,25 @@ def cohort_detail(request: HttpRequest, cohort_id: int) -> HttpResponse:
     staff = request_staff(request)
     cohort = selectors.cohort_for(staff, cohort_id)
     book = selectors.gradebook(cohort=cohort)
+    may_enrol = selectors.cohorts_enrollable_by(staff).filter(pk=cohort.pk).exists()
+    waiting = (
+        list(
+            selectors.people_to_enrol(legions=[cohort.legion]).only("id", "call_sign", "created_at")[
+                : selectors.ENROL_LIST + 1
+            ]
+        )
+        if may_enrol
+        else []
+    )
     context = {
         "cohort": cohort,
         "book": book,
         "instructors": selectors.cohort_instructors(cohort),
         "enrol_form": forms.EnrolForm(),
+        "may_enrol": may_enrol,
+        # The approved people of the cohort's legion, longest waiting first: enrolled with one button.
+        "to_enrol": waiting[: selectors.ENROL_LIST],
+        "to_enrol_more": len(waiting) > selectors.ENROL_LIST,
         "may_grade": selectors.cohorts_visible_to(staff, perm=Perm.GRADE).filter(pk=cohort.pk).exists(),
         "may_manage": selectors.cohorts_visible_to(staff, perm=Perm.MANAGE_TRAINING).filter(pk=cohort.pk).exists(),
     }
