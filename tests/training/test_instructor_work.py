@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from legionary.access.mywork import Who, sections_for
 from legionary.access.policy import permissions_of
 from legionary.access.roles import Role
-from legionary.identity.models import PersonStatus
+from legionary.identity.models import Person, PersonStatus
 from legionary.training import mywork, services
 from legionary.training.models import Assessment
 from tests.conftest import signed_in
@@ -104,7 +104,9 @@ def _to_enrol(staff, role=Role.INSTRUCTOR):  # type: ignore[no-untyped-def]
 def test_the_lead_sees_approved_people_of_his_cohorts_legion_to_enrol_longest_waiting_first(
     training: Training,
 ) -> None:
-    first, second = approved_person("Yankee"), approved_person("Xray")
+    second, first = approved_person("Xray"), approved_person("Yankee")
+    # Yankee has waited longer (his application came first).
+    Person.objects.filter(pk=first.pk).update(created_at=second.created_at - timedelta(days=3))
     approved_person("Whiskey", legion="brl")  # another legion
     approved_person("Victor", status=PersonStatus.IN_VETTING)  # not yet approved
     section = _to_enrol(training.lead)
@@ -153,11 +155,13 @@ def test_the_cohort_page_enrols_a_waiting_person_with_one_button(training: Train
     assert person.status == PersonStatus.IN_TRAINING
 
 
-def test_an_instructor_who_does_not_lead_the_cohort_sees_no_list_and_is_refused_enrolment(training: Training) -> None:
+def test_an_instructor_who_does_not_lead_the_cohort_is_offered_no_enrolment_and_is_refused_it(
+    training: Training,
+) -> None:
     person = approved_person("Yankee")
     client = signed_in(training.instructor)
     page = client.get(f"/training/cohorts/{training.cohort.pk}/", secure=True).content.decode()
-    assert 'id="to-enrol"' not in page
+    assert 'id="to-enrol"' not in page and 'id="enrol-form"' not in page
     response = post(
         client,
         f"/training/cohorts/{training.cohort.pk}/enrol",

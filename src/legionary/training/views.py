@@ -22,6 +22,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from legionary.access import mywork
 from legionary.access.policy import request_permissions, request_staff, staff_required
 from legionary.access.roles import Perm
 from legionary.pagination import BadCursor
@@ -166,6 +167,7 @@ def cohort_enrol(request: HttpRequest, cohort_id: int) -> HttpResponse:
             enrolment = services.cohort_enrol(
                 actor=request_staff(request), cohort_id=cohort_id, call_sign=form.cleaned_data["call_sign"]
             )
+            mywork.forget_counts(request_staff(request).pk)  # his badge of people to enrol, counted again
             messages.success(request, _("%(call_sign)s enrolled.") % {"call_sign": enrolment.person.call_sign})
         except services.TrainingError as exc:
             messages.error(request, str(exc))
