@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from django_otp.oath import totp
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 
 # A bound on Tab presses to reach one element, so an element outside the tab order fails the test.
 MAX_TABS = 60
@@ -612,3 +612,73 @@ class OpeningNavigator(StaffNavigator):
 
     def security_officer_approves(self) -> None:
         self.page.click("#approve")
+
+
+# --- after approval: the instructor and the commander, from My work ---------------------------------
+
+
+def call_sign_text(text: str) -> str:
+    """A call sign as the page shows it (the ``<bdi>`` isolation adds no characters, but spacing may)."""
+    return text.strip().strip("\u2066\u2067\u2068\u2069").strip()
+
+
+class PipelineNavigator(VettingNavigator):
+    """The vetting navigator's counting clicks, with the instructor's and the commander's steps."""
+
+    def my_work_row(self, section: str, call_sign: str) -> Locator:
+        return self.page.locator(f"#work-{section} tbody tr").filter(has=self.page.get_by_role("link", name=call_sign))
+
+    def staff_sees_the_person_on_my_work(self, section: str, call_sign: str) -> None:
+        expect(self.my_work_row(section, call_sign)).to_have_count(1)
+
+    def staff_does_not_see_the_person_on_my_work(self, section: str, call_sign: str) -> None:
+        expect(self.my_work_row(section, call_sign)).to_have_count(0)
+
+    def instructor_opens_the_person_to_enrol(self, call_sign: str) -> str:
+        """My work's "People to enrol" row opens the cohort at its list of people waiting for training.
+        Returns the person's pseudonymous id."""
+        link = self.my_work_row("training-people-to-enrol", call_sign).get_by_role("link", name=call_sign)
+        person_id = str(link.get_attribute("href")).rsplit("#to-enrol-", 1)[1]
+        self.click(f"#work-training-people-to-enrol a[href$='#to-enrol-{person_id}']")
+        expect(self.page.locator(f"#to-enrol-{person_id}")).to_contain_text(call_sign)
+        return person_id
+
+    def instructor_enrols(self, person_id: str, call_sign: str) -> None:
+        """The person's Enrol button in the cohort's list of people waiting for training."""
+        self.click(f"#enrol-{person_id}")
+        # Then: a banner, he is enrolled and no longer waiting.
+        expect(self.page.locator("#messages")).to_contain_text(f"{call_sign} enrolled.")
+        expect(self.page.locator("#enrolled")).to_contain_text(call_sign)
+        expect(self.page.locator(f"#to-enrol-{person_id}")).to_have_count(0)
+
+    def due_modules(self) -> int:
+        return self.page.locator("#work-training-results-to-enter tbody a").count()
+
+    def instructor_grades_the_first_due_module(self, score: str) -> int:
+        """From My work: the first module due, a score in each open cell, Record results, then his
+        sign-off and, as the cohort's lead, the final one. Returns how many results he recorded."""
+        self.click("#work-training-results-to-enter tbody a >> nth=0")
+        expect(self.page.locator("#results-form")).to_be_visible()
+        fields = self.page.locator("#results-form input[id^=score-]")
+        count = fields.count()
+        assert count > 0
+        for i in range(count):
+            fields.nth(i).fill(score)
+        self.click("#results-submit")
+        expect(self.page.locator("#messages")).to_contain_text(f"{count} results recorded.")
+        self.click("#sign-instructor")
+        expect(self.page.locator("#messages")).to_contain_text(f"{count} results signed off.")
+        self.click("#sign-lead")
+        expect(self.page.locator("#messages")).to_contain_text(f"{count} results signed off.")
+        return count
+
+    def commander_assigns_from_my_work(self, call_sign: str, role_label: str, unit: str) -> None:
+        """My work's "People awaiting assignment" row, the billet (by its role), Assign."""
+        self.click(f"#work-units-awaiting-assignment a:has-text('{call_sign}')")
+        expect(self.page.locator("h1")).to_contain_text(f"Assign {call_sign} to a billet")
+        # Nothing is chosen until he chooses.
+        expect(self.page.locator("#assign-form input[name=billet]:checked")).to_have_count(0)
+        label = self.page.locator("#assign-form label").filter(has_text=role_label).first
+        self.click(f"#{label.get_attribute('for')}")
+        self.click("#assign-submit")
+        expect(self.page.locator("#messages")).to_contain_text(f"{call_sign} assigned: {role_label}, {unit}.")

@@ -32,7 +32,7 @@ from django.utils import timezone
 
 from legionary.access.models import RoleGrant
 from legionary.access.roles import ROLE_PERMISSIONS, Perm, Role, ScopeKind
-from legionary.identity.models import Person
+from legionary.identity.models import Person, PersonStatus
 from legionary.pagination import KeysetPage, keyset_page
 from legionary.training.models import (
     Assessment,
@@ -75,6 +75,26 @@ def cohorts_visible_to(staff: Any, *, perm: Perm = Perm.VIEW_TRAINING) -> QueryS
 
 COHORT_ORDER = ("-start_date", "-id")
 COHORT_PAGE = 50
+
+
+def cohorts_enrollable_by(staff: Any) -> QuerySet[Cohort]:
+    """Cohorts ``staff`` may enrol people into: those he manages, and those he leads as instructor."""
+    managed = cohorts_visible_to(staff, perm=Perm.MANAGE_TRAINING)
+    led = cohorts_visible_to(staff, perm=Perm.GRADE).filter(lead=staff) if staff is not None else Cohort.objects.none()
+    return Cohort.objects.filter(Q(pk__in=managed.values("pk")) | Q(pk__in=led.values("pk")))
+
+
+ENROL_LIST = 20
+
+
+def people_to_enrol(*, legions: list[str]) -> QuerySet[Person]:
+    """People of ``legions`` whose vetting is approved and who are not yet in training, longest waiting
+    first (enrolment moves a person to ``in_training``, so an approved person is in no course)."""
+    if not legions:
+        return Person.objects.none()
+    return Person.objects.filter(status=PersonStatus.APPROVED, legion__in=sorted(set(legions))).order_by(
+        "created_at", "id"
+    )
 
 
 def cohorts_page(*, staff: Any, after: str | None = None, limit: int | None = None) -> KeysetPage[Cohort]:

@@ -22,6 +22,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from legionary.access import mywork
 from legionary.access.policy import request_permissions, request_staff, staff_required
 from legionary.access.roles import Perm
 from legionary.pagination import BadCursor
@@ -85,11 +86,25 @@ def cohort_detail(request: HttpRequest, cohort_id: int) -> HttpResponse:
     staff = request_staff(request)
     cohort = selectors.cohort_for(staff, cohort_id)
     book = selectors.gradebook(cohort=cohort)
+    may_enrol = selectors.cohorts_enrollable_by(staff).filter(pk=cohort.pk).exists()
+    waiting = (
+        list(
+            selectors.people_to_enrol(legions=[cohort.legion]).only("id", "call_sign", "created_at")[
+                : selectors.ENROL_LIST + 1
+            ]
+        )
+        if may_enrol
+        else []
+    )
     context = {
         "cohort": cohort,
         "book": book,
         "instructors": selectors.cohort_instructors(cohort),
         "enrol_form": forms.EnrolForm(),
+        "may_enrol": may_enrol,
+        # The approved people of the cohort's legion, longest waiting first: enrolled with one button.
+        "to_enrol": waiting[: selectors.ENROL_LIST],
+        "to_enrol_more": len(waiting) > selectors.ENROL_LIST,
         "may_grade": selectors.cohorts_visible_to(staff, perm=Perm.GRADE).filter(pk=cohort.pk).exists(),
         "may_manage": selectors.cohorts_visible_to(staff, perm=Perm.MANAGE_TRAINING).filter(pk=cohort.pk).exists(),
     }
@@ -152,6 +167,7 @@ def cohort_enrol(request: HttpRequest, cohort_id: int) -> HttpResponse:
             enrolment = services.cohort_enrol(
                 actor=request_staff(request), cohort_id=cohort_id, call_sign=form.cleaned_data["call_sign"]
             )
+            mywork.forget_counts(request_staff(request).pk)  # his badge of people to enrol, counted again
             messages.success(request, _("%(call_sign)s enrolled.") % {"call_sign": enrolment.person.call_sign})
         except services.TrainingError as exc:
             messages.error(request, str(exc))

@@ -21,6 +21,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from legionary.access import mywork
 from legionary.access.policy import request_permissions, request_staff, staff_required
 from legionary.access.roles import Perm
 from legionary.access.scopes import get_in_scope_or_404, units_visible_to
@@ -184,6 +185,7 @@ def billet_assign(request: HttpRequest, billet_id: int) -> HttpResponse:
             messages.success(request, _("Override requested; another staff member must approve it."))
         else:
             services.billet_assign(actor=staff, person_id=person_id, billet_id=billet.pk)
+            mywork.forget_counts(staff.pk)  # his badge of people awaiting assignment, counted again
             messages.success(request, _("Assigned."))
     except services.UnitsError as exc:
         messages.error(request, str(exc))
@@ -314,6 +316,7 @@ def person_assign(request: HttpRequest, person_id: str) -> HttpResponse:
             except services.UnitsError as exc:
                 errors["billet"] = str(exc)
             else:
+                mywork.forget_counts(staff.pk)  # his badge of people awaiting assignment, counted again
                 messages.success(
                     request,
                     _("%(call_sign)s assigned: %(role)s, %(unit)s.")
