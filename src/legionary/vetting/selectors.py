@@ -91,6 +91,14 @@ def flagged_open() -> RawSQL:
     return RawSQL(sql, (), output_field=BooleanField())  # noqa: S611 — constants of ours, no input
 
 
+def possible_open() -> RawSQL:
+    """``models.POSSIBLE_OPEN`` written out with its values, for the same reason as ``flagged_open``."""
+    states = ", ".join(f"'{state}'" for state in DECIDED_STATES)
+    table = Case._meta.db_table
+    sql = f'"{table}"."possible" = \'open\' AND NOT ("{table}"."state" IN ({states}))'
+    return RawSQL(sql, (), output_field=BooleanField())  # noqa: S611 — constants of ours, no input
+
+
 QUEUE_PAGE = 50
 QUEUE_SECTIONS = ("checks", "start", "decide", "escalated", "flagged")
 """The queue's sections; each is keyset-paginated on its own, with the parameter ``<section>_after``."""
@@ -356,6 +364,24 @@ def case_flags(case: Case) -> list[FlagView]:
     ]
 
 
+def open_possible_pairs(person_id: str) -> list[tuple[str, list[str]]]:
+    """The possible-tier pairs of ``person_id`` that no flag joins yet, from either side (four queries)."""
+    pairs = possible_pairs_for(person_id)
+    if not pairs:
+        return []
+    ids = [other for other, _reasons in pairs]
+    flagged = set(
+        ScreeningFlag.objects.filter(case__person_id=person_id, matched_person_id__in=ids).values_list(
+            "matched_person_id", flat=True
+        )
+    ) | set(
+        ScreeningFlag.objects.filter(case__person_id__in=ids, matched_person_id=person_id).values_list(
+            "case__person_id", flat=True
+        )
+    )
+    return [(other, reasons) for other, reasons in pairs if other not in flagged]
+
+
 def case_possible(case: Case) -> list[PossibleView]:
     """The possible-tier pairs of the case's person nobody has concluded on: for the CI officer.
 
@@ -363,20 +389,7 @@ def case_possible(case: Case) -> list[PossibleView]:
     a flag joins the two records, from either side: a conclusion, or a match-tier flag. Never merged
     into anything by itself.
     """
-    pairs = possible_pairs_for(case.person_id)
-    if not pairs:
-        return []
-    ids = [other for other, _reasons in pairs]
-    flagged = set(
-        ScreeningFlag.objects.filter(case__person_id=case.person_id, matched_person_id__in=ids).values_list(
-            "matched_person_id", flat=True
-        )
-    ) | set(
-        ScreeningFlag.objects.filter(case__person_id__in=ids, matched_person_id=case.person_id).values_list(
-            "case__person_id", flat=True
-        )
-    )
-    open_pairs = [(other, reasons) for other, reasons in pairs if other not in flagged]
+    open_pairs = open_possible_pairs(case.person_id)
     if not open_pairs:
         return []
     people = Person.objects.in_bulk([other for other, _reasons in open_pairs])
