@@ -37,11 +37,11 @@ from legionary.identity.services import (
     document_store,
     duplicate_candidates,
     duplicate_candidates_many,
-    possible_pairs_many,
     people_create_batch,
     people_seal,
     person_create,
     person_seal,
+    possible_pairs_many,
 )
 from legionary.intake import receipts
 from legionary.intake.models import Receipt, ReceiptFailure, SubmissionRecord
