@@ -16,7 +16,7 @@ from tests.conftest import signed_in
 from tests.plans import plan_of, statements_of
 from tests.units.conftest import Org, trained_person
 
-NEXT = re.compile(r'id="people-next" href="\?([^"]+)"')
+NEXT = re.compile(r'href="/units/people/\?([^"]+)" rel="next" id="next-page"')
 
 
 def _walk(client: object, first: str) -> list[list[str]]:
@@ -24,7 +24,7 @@ def _walk(client: object, first: str) -> list[list[str]]:
     pages, url = [], first
     while url:
         body = client.get(url, secure=True).content.decode()  # type: ignore[attr-defined]
-        pages.append(re.findall(r'<li id="person-(p[a-z2-7]+)"', body))
+        pages.append(re.findall(r'<tr class="govuk-table__row" id="person-(p[a-z2-7]+)"', body))
         found = NEXT.search(body)
         url = "/units/people/?" + found.group(1).replace("&amp;", "&") if found else ""
     return pages

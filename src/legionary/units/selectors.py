@@ -246,8 +246,11 @@ def _unit_paths_only(staff: Any) -> list[str] | None:
     return paths
 
 
-def people_search(*, staff: Any, query: str = "") -> QuerySet[Person]:
-    """People in the staff member's units scope, optionally by call sign prefix or id, by call sign."""
+def people_search(
+    *, staff: Any, query: str = "", status: str = "", legion: str = "", unit_path: str | None = None
+) -> QuerySet[Person]:
+    """People in the staff member's units scope, optionally by call sign prefix or id, status, legion
+    and unit (whose latest assignment is in that unit's subtree), by call sign. The filters only narrow."""
     people = people_visible_to(staff, perm=Perm.VIEW_UNITS)
     paths = _unit_paths_only(staff)
     if paths is not None:
@@ -260,12 +263,29 @@ def people_search(*, staff: Any, query: str = "") -> QuerySet[Person]:
         people = people.filter(pk__in=Assignment.objects.filter(within, is_latest=True).values("person_id"))
     if query.strip():
         people = people.filter(person_search(query))
+    if status:
+        people = people.filter(status=status)
+    if legion:
+        people = people.filter(legion=legion)
+    if unit_path is not None:
+        serving = Assignment.objects.filter(is_latest=True, ended_on__isnull=True, billet__unit__path__within=unit_path)
+        people = people.filter(pk__in=serving.values("person_id"))
     return people.only("id", "call_sign", "call_sign_key", "status", "legion").order_by(*PEOPLE_ORDER)
 
 
-def people_page(*, staff: Any, query: str = "", after: str | None = None) -> KeysetPage[Person]:
-    """One page of ``people_search``, keyset on the folded call sign; ``BadCursor`` if ``after`` is not ours."""
-    return keyset_page(people_search(staff=staff, query=query), PEOPLE_ORDER, after=after, limit=PEOPLE_PAGE)
+def people_page(
+    *,
+    staff: Any,
+    query: str = "",
+    after: str | None = None,
+    before: str | None = None,
+    status: str = "",
+    legion: str = "",
+    unit_path: str | None = None,
+) -> KeysetPage[Person]:
+    """One page of ``people_search``, keyset on the folded call sign; ``BadCursor`` if a cursor is not ours."""
+    people = people_search(staff=staff, query=query, status=status, legion=legion, unit_path=unit_path)
+    return keyset_page(people, PEOPLE_ORDER, after=after, before=before, limit=PEOPLE_PAGE)
 
 
 def latest_assignments(people: list[Person]) -> dict[str, Assignment]:

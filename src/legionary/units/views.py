@@ -30,6 +30,7 @@ from legionary.identity.services import IdentityError
 from legionary.intake.legions import KNOWN_LEGIONS
 from legionary.pagination import BadCursor
 from legionary.units import selectors, services
+from legionary.units.filters import PeopleFilters
 from legionary.units.forms import StatusForm
 from legionary.units.models import Billet, BilletRole, OverrideRequest, UnitKind
 
@@ -208,21 +209,37 @@ def override_approve(request: HttpRequest, override_id: int) -> HttpResponse:
 @staff_required(Perm.VIEW_UNITS)
 @require_GET
 def people_list(request: HttpRequest) -> HttpResponse:
-    query = request.GET.get("q", "")[:40]
-    try:
-        page = selectors.people_page(staff=request_staff(request), query=query, after=request.GET.get("after"))
-    except BadCursor:
-        return HttpResponse(_("This page link is not valid; start again from the first page."), status=400)
-    latest = selectors.latest_assignments(page.rows)
+    """People in scope by call sign, filtered by call sign or id, status, legion and unit; keyset pages.
+
+    The filters only narrow the scope; a bad one is shown at its field (400) with no rows.
+    """
+    form = PeopleFilters(request)
+    page = None
+    if form.is_valid():
+        applied = form.applied
+        try:
+            page = selectors.people_page(
+                staff=request_staff(request),
+                query=applied.get("q", ""),
+                status=applied.get("status", ""),
+                legion=applied.get("legion", ""),
+                unit_path=form.unit_path(),
+                after=request.GET.get("after"),
+                before=request.GET.get("before"),
+            )
+        except BadCursor:
+            return HttpResponse(_("This page link is not valid; start again from the first page."), status=400)
+    rows = page.rows if page is not None else []
+    latest = selectors.latest_assignments(rows)
     labels = {value: str(label) for value, label in PersonStatus.choices}
     context = {
+        "page": page,
         # Status labels looked up once, not by ``get_status_display`` per row (it rebuilds the choices).
-        "people": [(p, latest.get(p.pk), labels.get(p.status, p.status)) for p in page.rows],
-        "shown": len(page.rows),
-        "query": query,
-        "next_url": "?" + urlencode({"q": query, "after": page.next}) if page.next else None,
+        "people": [(p, latest.get(p.pk), labels.get(p.status, p.status)) for p in rows],
+        "shown": len(rows),
+        **form.context(page),
     }
-    return render(request, "units/people_list.html", context)
+    return render(request, "units/people_list.html", context, status=200 if page is not None else 400)
 
 
 def _person_page(

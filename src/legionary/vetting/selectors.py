@@ -215,6 +215,8 @@ class CaseFilter:
     state: str = ""
     legion: str = ""
     assignee: int | None = None
+    unassigned: bool = False
+    """No case officer yet."""
     overdue: bool = False
     flagged: bool = False
 
@@ -223,12 +225,13 @@ FILTERED_ORDER = ("created_at", "id")
 
 
 def cases_filtered(
-    *, staff: Any, filters: CaseFilter, after: str | None = None, limit: int = QUEUE_PAGE
+    *, staff: Any, filters: CaseFilter, after: str | None = None, limit: int = QUEUE_PAGE, before: str | None = None
 ) -> KeysetPage[Case]:
     """The cases ``staff`` may see that pass ``filters``, oldest first, one keyset page.
 
     Overdue: an open check past its due date. Assignee: the case officer or the assignee of one
-    of its open checks (two more queries). ``BadCursor`` if ``after`` is not ours.
+    of its open checks (two more queries); unassigned: no case officer yet. The filters only narrow
+    ``visible_cases``. ``BadCursor`` if ``after`` or ``before`` is not ours.
     """
     rows = visible_cases(staff).select_related("person", "assigned_to")
     if filters.state:
@@ -237,6 +240,8 @@ def cases_filtered(
         rows = rows.filter(legion=filters.legion)
     if filters.flagged:
         rows = rows.filter(flagged_open())
+    if filters.unassigned:
+        rows = rows.filter(assigned_to__isnull=True)
     if filters.assignee is not None:
         # From the assignee's side (indexes on the check's and the case's assignee), not by testing
         # every case: his open checks' cases and the cases he is officer of, then the page of those.
@@ -247,7 +252,7 @@ def cases_filtered(
     if filters.overdue:
         late = Check.objects.filter(case=OuterRef("pk"), result="", due_on__lt=timezone.localdate())
         rows = rows.filter(Exists(late))
-    return keyset_page(rows, FILTERED_ORDER, after=after, limit=limit)
+    return keyset_page(rows, FILTERED_ORDER, after=after, limit=limit, before=before)
 
 
 # --- possible duplicates, side by side ------------------------------------------------------------
