@@ -162,3 +162,30 @@ def test_the_roster_page_shows_vacant_billets_only_when_asked(org: Org) -> None:
     assert f'id="billet-{org.rifleman.pk}"' not in vacant and f'id="billet-{org.medic.pk}"' in vacant
     assert 'id="filter-vacant" aria-current="page"' not in everything
     assert 'href="/units/' in vacant and 'aria-current="page" id="filter-vacant"' in vacant
+
+
+def test_the_people_list_filters_by_status_legion_and_unit_within_scope(org: Org) -> None:
+    waiting = trained_person("Waiting")
+    client = signed_in(org.admin)
+    trained = client.get("/units/people/", {"status": "trained"}, secure=True).content.decode()
+    assert f'id="person-{waiting.pk}"' in trained
+    assert "Status: Trained" in trained.split('class="moj-filter-tags"')[1]
+    frl = client.get("/units/people/", {"legion": "frl"}, secure=True).content.decode()
+    assert f'id="person-{org.inside.pk}"' in frl and f'id="person-{org.outside.pk}"' not in frl
+    # A unit: the people whose current billet is in its subtree.
+    company = client.get("/units/people/", {"unit": org.company.pk}, secure=True).content.decode()
+    assert f'id="person-{org.inside.pk}"' in company
+    assert f'id="person-{org.outside.pk}"' not in company and f'id="person-{waiting.pk}"' not in company
+    bad = client.get("/units/people/", {"status": "ghost"}, secure=True)
+    assert bad.status_code == 400 and "Choose a status from the list." in bad.content.decode()
+    assert 'id="person-' not in bad.content.decode()
+
+
+def test_a_unit_outside_the_commanders_scope_is_refused_not_widened(org: Org) -> None:
+    client = signed_in(org.commander)  # A Company's subtree
+    outside = client.get("/units/people/", {"unit": org.brl_battalion.pk}, secure=True)
+    page = outside.content.decode()
+    assert outside.status_code == 400 and "Choose one of your units from the list." in page
+    assert f'id="person-{org.outside.pk}"' not in page
+    offered = page.split('id="filter-unit"')[1].split("</select>")[0]
+    assert f'value="{org.company.pk}"' in offered and f'value="{org.battalion.pk}"' not in offered

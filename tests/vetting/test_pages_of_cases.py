@@ -119,3 +119,36 @@ def test_the_filters_in_force_are_tags_that_remove_themselves(submit: Submit, ve
     # Each tag links to the list without that filter, the other kept.
     assert 'href="/cases/all/?state=received"' in tags and 'href="/cases/all/?assignee=none"' in tags
     assert 'href="/cases/all/">Clear filters</a>' in page
+
+
+def test_the_intake_queue_filters_by_legion_and_possible_match_and_pages_with_them(
+    submit: Submit, vetting_cast: Cast, make_staff: MakeStaff, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from legionary.intake import selectors as intake_selectors
+
+    first = submit(legion="geo")
+    again = submit(legion="geo")  # the same person again: a possible match
+    frl = submit(legion="frl")
+    assert again.flagged and not first.flagged
+    client = signed_in(vetting_cast.intake)
+    geo = client.get("/intake/", {"legion": "geo"}, secure=True).content.decode()
+    assert f'id="case-{first.pk}"' in geo and f'id="case-{again.pk}"' in geo and f'id="case-{frl.pk}"' not in geo
+    flagged = client.get("/intake/", {"flagged": "1"}, secure=True).content.decode()
+    assert f'id="case-{again.pk}"' in flagged and f'id="case-{first.pk}"' not in flagged
+    assert "Possible matches only" in flagged.split('class="moj-filter-tags"')[1]
+    # Pages keep the filters, both ways.
+    monkeypatch.setattr(
+        intake_selectors.intake_queue,
+        "__kwdefaults__",
+        {"after": None, "before": None, "page_size": 1, "legion": "", "flagged": False},
+    )
+    top = client.get("/intake/", {"legion": "geo"}, secure=True).content.decode()
+    assert top.count('<tr class="govuk-table__row" id="case-') == 1
+    older = client.get(_link(top, "next-page"), secure=True).content.decode()
+    assert "legion=geo" in _link(top, "next-page") and f'id="case-{first.pk}"' in older
+    assert f'id="case-{again.pk}"' in client.get(_link(older, "previous-page"), secure=True).content.decode()
+    # Another legion than his own: refused with a message, nothing listed.
+    georgian = make_staff("gio-intake", "intake_officer", scope_kind="legion", scope_ref="geo")
+    refused = signed_in(georgian).get("/intake/", {"legion": "frl"}, secure=True)
+    assert refused.status_code == 400 and "Choose one of the legions you work on." in refused.content.decode()
+    assert f'id="case-{frl.pk}"' not in refused.content.decode()

@@ -44,6 +44,7 @@ from legionary.identity.documents import DocumentRefused
 from legionary.identity.services import DocumentNotStored, IdentityError
 from legionary.intake import drafts, selectors, services
 from legionary.intake.countries import country_name
+from legionary.intake.filters import QueueFilters
 from legionary.intake.forms import (
     DOCUMENT_KINDS,
     EXPERIENCE,
@@ -60,6 +61,7 @@ from legionary.intake.forms import (
     step_form,
 )
 from legionary.intake.legions import KNOWN_LEGIONS
+from legionary.pagination import BadCursor
 
 PUBLIC_LANGUAGES = [("en", "English"), ("uk", "Українська"), ("ru", "Русский"), ("be", "Беларуская"), ("ka", "ქართული")]
 _CODES = {code for code, _name in PUBLIC_LANGUAGES}
@@ -559,7 +561,19 @@ def status(request: HttpRequest) -> HttpResponse:
 def _queue_page(
     request: HttpRequest, *, error: str = "", chosen: list[int] | None = None, status: int = 200
 ) -> HttpResponse:
-    page = selectors.intake_queue(staff=request.user, after=request.GET.get("after") or None)
+    form = QueueFilters(request)
+    page = None
+    if form.is_valid():
+        try:
+            page = selectors.intake_queue(
+                staff=request.user,
+                after=request.GET.get("after") or None,
+                before=request.GET.get("before") or None,
+                legion=form.applied.get("legion", ""),
+                flagged=bool(form.applied.get("flagged")),
+            )
+        except BadCursor:
+            return HttpResponse(_("This page link is not valid; start again from the first page."), status=400)
     context = {
         "page": page,
         "investigators": selectors.investigators(),
@@ -567,8 +581,9 @@ def _queue_page(
         "error": error,
         "chosen": set(chosen or []),
         "chosen_investigator": _int(request.POST.get("investigator")) if request.method == "POST" else None,
+        **form.context(page),
     }
-    return render(request, "intake/queue.html", context, status=status)
+    return render(request, "intake/queue.html", context, status=status if page is not None else 400)
 
 
 def _int(value: str | None) -> int | None:
