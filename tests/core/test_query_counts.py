@@ -100,6 +100,8 @@ def test_staff_pages_cost_the_same_queries_at_three_times_the_people(chief: Staf
         "/intake/?legion=frl&flagged=1",
         "/units/",
         f"/units/{unit.pk}/",
+        f"/units/{unit.pk}/?role=rifleman",
+        f"/units/{unit.pk}/?status=assigned",
         "/units/people/",
         f"/units/people/?q={prefix}",
         f"/units/people/?q={person}",
@@ -157,6 +159,7 @@ def test_pages_cost_the_same_queries_for_narrow_scopes_too(chief: Staff, make_st
                     "/api/v1/units/people",
                     "/work/",  # people awaiting assignment, vacant billets, expiring qualifications
                     f"/units/{unit.pk}/?vacant=1",
+                    f"/units/{unit.pk}/?status=assigned",
                     f"/units/people/?unit={unit.pk}&status=active",
                 ],
             ),

@@ -160,8 +160,20 @@ def test_the_roster_page_shows_vacant_billets_only_when_asked(org: Org) -> None:
     vacant = client.get(f"/units/{org.company.pk}/?vacant=1", secure=True).content.decode()
     assert f'id="billet-{org.rifleman.pk}"' in everything and f'id="billet-{org.medic.pk}"' in everything
     assert f'id="billet-{org.rifleman.pk}"' not in vacant and f'id="billet-{org.medic.pk}"' in vacant
-    assert 'id="filter-vacant" aria-current="page"' not in everything
-    assert 'href="/units/' in vacant and 'aria-current="page" id="filter-vacant"' in vacant
+    assert 'class="moj-filter-tags"' not in everything
+    tags = vacant.split('class="moj-filter-tags"')[1].split("</ul>")[0]
+    assert "Vacant billets only" in tags and f'href="/units/{org.company.pk}/"' in tags
+
+
+def test_the_roster_filters_by_billet_and_holders_status_and_refuses_an_unknown_one(org: Org) -> None:
+    client = signed_in(org.commander)
+    medics = client.get(f"/units/{org.company.pk}/", {"role": "medic"}, secure=True).content.decode()
+    assert f'id="billet-{org.medic.pk}"' in medics and f'id="billet-{org.rifleman.pk}"' not in medics
+    held = client.get(f"/units/{org.company.pk}/", {"status": org.inside.status}, secure=True).content.decode()
+    assert f'id="billet-{org.rifleman.pk}"' in held and f'id="billet-{org.medic.pk}"' not in held
+    bad = client.get(f"/units/{org.company.pk}/", {"status": "deceased"}, secure=True)
+    text = bad.content.decode()
+    assert bad.status_code == 400 and "Choose a status from the list." in text and 'id="billet-' not in text
 
 
 def test_the_people_list_filters_by_status_legion_and_unit_within_scope(org: Org) -> None:

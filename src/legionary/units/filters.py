@@ -1,4 +1,5 @@
-"""The filters of the people list (``/units/people/``): call sign or id, status, legion, unit."""
+"""The filters of the people list (call sign or id, status, legion, unit) and of a unit's roster (vacant,
+billet, holder's status)."""
 
 from __future__ import annotations
 
@@ -9,9 +10,9 @@ from django.utils.translation import gettext_lazy as _
 from legionary.access.policy import request_staff
 from legionary.access.roles import Perm
 from legionary.access.scopes import units_visible_to
-from legionary.filters import ListFilters, choice, legions_for
+from legionary.filters import ListFilters, choice, legions_for, tick
 from legionary.identity.models import PersonStatus
-from legionary.units.models import UnitKind
+from legionary.units.models import BilletRole, UnitKind
 
 UNIT_CHOICES = 200
 """At most this many units offered (legions, battalions and companies in scope, in tree order)."""
@@ -49,3 +50,27 @@ class PeopleFilters(ListFilters):
         """The chosen unit's path (its subtree is the filter), None when no unit is chosen."""
         chosen = self.applied.get("unit")
         return self.unit_paths.get(chosen) if chosen else None
+
+
+SERVING = (
+    PersonStatus.ASSIGNED,
+    PersonStatus.ACTIVE,
+    PersonStatus.ON_LEAVE,
+    PersonStatus.WOUNDED,
+    PersonStatus.MISSING,
+)
+"""The statuses a billet's current holder can have (the others end or precede service)."""
+
+
+class RosterFilters(ListFilters):
+    def build(self, request: HttpRequest) -> dict[str, forms.Field]:
+        labels = dict(PersonStatus.choices)
+        return {
+            "vacant": tick(_("Vacant billets only")),
+            "role": choice(_("Billet"), list(BilletRole.choices), invalid=_("Choose a billet from the list.")),
+            "status": choice(
+                _("Holder's status"),
+                [(status.value, labels[status]) for status in SERVING],
+                invalid=_("Choose a status from the list."),
+            ),
+        }

@@ -83,6 +83,8 @@ class Roster:
     lines: list[RosterLine]
     next: str | None = None
     """Cursor of the next page of billets (``after``); None on the last page."""
+    previous: str | None = None
+    """Cursor of the previous page (``before``); None on the first page."""
 
     @property
     def billets(self) -> int:
@@ -174,24 +176,37 @@ def roster(
     after: str | None = None,
     limit: int | None = None,
     vacant_only: bool = False,
+    before: str | None = None,
+    role: str = "",
+    holder_status: str = "",
 ) -> Roster:
     """A page of the billets in the unit's subtree (all of them with ``limit=None``, for the export), each with its
     holder (if any, and in scope) and what he lacks: four queries a page whatever the unit's size (the
     export: four per thousand billets).
 
-    Keyset-paginated on (unit path, billet id); ``BadCursor`` if ``after`` is not one of ours.
+    Keyset-paginated on (unit path, billet id), forwards (``after``) or back (``before``); ``BadCursor``
+    if a cursor is not one of ours. ``vacant_only``, ``role`` (the billet's) and ``holder_status`` (of
+    its current holder) narrow the unit's billets.
     """
     today = today or timezone.localdate()
     billets = _roster_billets(unit)
     if vacant_only:
         billets = billets.exclude(Exists(Assignment.objects.filter(billet=OuterRef("pk"), ended_on__isnull=True)))
+    if role:
+        billets = billets.filter(role=role)
+    if holder_status:
+        held = Assignment.objects.filter(billet=OuterRef("pk"), ended_on__isnull=True, person__status=holder_status)
+        billets = billets.filter(Exists(held))
     if limit is not None:
         if after:
             # The cursor's unit path as a lower bound too: the page starts inside the index range
             # rather than at the subtree's first billet (the keyset's OR alone does not bound it).
             billets = billets.filter(unit_path__gte=decode_cursor(ROSTER_ORDER, after)[0])
-        page = keyset_page(billets, ROSTER_ORDER, after=after, limit=limit)
-        return Roster(unit=unit, lines=_roster_lines(staff=staff, billets=page.rows, today=today), next=page.next)
+        elif before:
+            billets = billets.filter(unit_path__lte=decode_cursor(ROSTER_ORDER, before)[0])
+        page = keyset_page(billets, ROSTER_ORDER, after=after, before=before, limit=limit)
+        lines = _roster_lines(staff=staff, billets=page.rows, today=today)
+        return Roster(unit=unit, lines=lines, next=page.next, previous=page.previous)
     lines: list[RosterLine] = []
     cursor = None
     while True:

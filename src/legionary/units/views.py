@@ -30,7 +30,7 @@ from legionary.identity.services import IdentityError
 from legionary.intake.legions import KNOWN_LEGIONS
 from legionary.pagination import BadCursor
 from legionary.units import selectors, services
-from legionary.units.filters import PeopleFilters
+from legionary.units.filters import PeopleFilters, RosterFilters
 from legionary.units.forms import StatusForm
 from legionary.units.models import Billet, BilletRole, OverrideRequest, UnitKind
 
@@ -53,17 +53,23 @@ def unit_tree(request: HttpRequest) -> HttpResponse:
 def unit_roster(request: HttpRequest, unit_id: int) -> HttpResponse:
     staff = request_staff(request)
     unit = get_in_scope_or_404(units_visible_to(staff).select_related("overseer", "parent"), pk=unit_id)
-    vacant_only = request.GET.get("vacant") == "1"
-    try:
-        roster = selectors.roster(
-            staff=staff,
-            unit=unit,
-            after=request.GET.get("after"),
-            limit=selectors.ROSTER_SCREEN,
-            vacant_only=vacant_only,
-        )
-    except BadCursor:
-        return HttpResponse(_("This page link is not valid; start again from the first page."), status=400)
+    form = RosterFilters(request)
+    if not form.is_valid():
+        roster = selectors.Roster(unit=unit, lines=[])
+    else:
+        try:
+            roster = selectors.roster(
+                staff=staff,
+                unit=unit,
+                after=request.GET.get("after"),
+                before=request.GET.get("before"),
+                limit=selectors.ROSTER_SCREEN,
+                vacant_only=bool(form.applied.get("vacant")),
+                role=form.applied.get("role", ""),
+                holder_status=form.applied.get("status", ""),
+            )
+        except BadCursor:
+            return HttpResponse(_("This page link is not valid; start again from the first page."), status=400)
     perms = request_permissions(request)
     may_manage = (
         Perm.MANAGE_UNITS in perms and units_visible_to(staff, perm=Perm.MANAGE_UNITS).filter(pk=unit.pk).exists()
@@ -84,16 +90,15 @@ def unit_roster(request: HttpRequest, unit_id: int) -> HttpResponse:
         if may_manage
         else [],
         "billet_roles": BilletRole.choices,
-        "vacant_only": vacant_only,
-        "next_url": "?" + urlencode({**({"vacant": "1"} if vacant_only else {}), "after": roster.next})
-        if roster.next
-        else None,
-        "first_url": "?vacant=1" if vacant_only else "?",
-        "paged": bool(request.GET.get("after")),
+        "vacant_only": bool(form.applied.get("vacant")),
+        **form.context(),
+        "next_url": form.url(after=roster.next) if roster.next else "",
+        "previous_url": form.url(before=roster.previous) if roster.previous else "",
+        "refused": not form.is_valid(),
         "legion_name": str(KNOWN_LEGIONS.get(unit.legion, unit.legion)),
         "kinds": UnitKind.choices,
     }
-    return render(request, "units/unit_roster.html", context)
+    return render(request, "units/unit_roster.html", context, status=400 if context["refused"] else 200)
 
 
 @staff_required(Perm.VIEW_UNITS)

@@ -32,7 +32,7 @@ class CaseFilters(ListFilters):
             "flagged": tick(_("Flagged by screening")),
         }
 
-    def case_filter(self, viewer_id: int) -> CaseFilter:
+    def case_filter(self, viewer_id: int | None) -> CaseFilter:
         """What the selector narrows by (nothing from a form with errors: the view shows them instead)."""
         applied = self.applied
         assignee = applied.get("assignee", "")
