@@ -205,8 +205,8 @@ def roster(
         elif before:
             billets = billets.filter(unit_path__lte=decode_cursor(ROSTER_ORDER, before)[0])
         page = keyset_page(billets, ROSTER_ORDER, after=after, before=before, limit=limit)
-        lines = _roster_lines(staff=staff, billets=page.rows, today=today)
-        return Roster(unit=unit, lines=lines, next=page.next, previous=page.previous)
+        shown = _roster_lines(staff=staff, billets=page.rows, today=today)
+        return Roster(unit=unit, lines=shown, next=page.next, previous=page.previous)
     lines: list[RosterLine] = []
     cursor = None
     while True:
