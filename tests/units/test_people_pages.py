@@ -201,3 +201,31 @@ def test_a_unit_outside_the_commanders_scope_is_refused_not_widened(org: Org) ->
     assert f'id="person-{org.outside.pk}"' not in page
     offered = page.split('id="filter-unit"')[1].split("</select>")[0]
     assert f'value="{org.company.pk}"' in offered and f'value="{org.battalion.pk}"' not in offered
+
+
+PREVIOUS = re.compile(r'href="/units/people/\?([^"]+)" rel="prev" id="previous-page"')
+
+
+def test_the_people_list_pages_back_through_the_same_pages_with_its_filters(
+    org: Org, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("Bravo", "Alpha", "Delta", "Echo", "Foxtrot"):
+        trained_person(name)
+    monkeypatch.setattr(selectors, "PEOPLE_PAGE", 2)
+    client = signed_in(org.admin)
+    forward = _walk(client, "/units/people/?status=trained")
+    assert [len(p) for p in forward] == [2, 2, 1]  # the five trained; Zaza (assigned) is not
+    # From the last page, back by the previous links: the same pages, the filter kept on each link.
+    url, back = "/units/people/?status=trained", []
+    for _page in forward[:-1]:
+        body = client.get(url, secure=True).content.decode()
+        found = NEXT.search(body)
+        assert found
+        url = "/units/people/?" + found.group(1).replace("&amp;", "&")
+    while url:
+        body = client.get(url, secure=True).content.decode()
+        back.append(re.findall(r'<tr class="govuk-table__row" id="person-(p[a-z2-7]+)"', body))
+        found = PREVIOUS.search(body)
+        url = "/units/people/?" + found.group(1).replace("&amp;", "&") if found else ""
+        assert not found or "status=trained" in found.group(1)
+    assert back == forward[::-1]

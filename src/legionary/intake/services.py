@@ -117,7 +117,14 @@ def _mark_possible(person_ids: list[str], *, actor: str) -> None:
     """Marks the new cases whose person screening's possible tier pairs with someone (two queries and
     one update), so that they reach a counter-intelligence officer's "My work" even when nothing
     else flags them; audited by pseudonymous ids and reason names only."""
-    pairs = possible_pairs_many(person_ids)
+    # As if they had arrived one after another (as the match tier's flags are): a person of the
+    # batch is paired with those stored before it and those earlier in the batch, never later ones.
+    order = {person_id: position for position, person_id in enumerate(person_ids)}
+    pairs = {
+        person_id: earlier
+        for person_id, found in possible_pairs_many(person_ids).items()
+        if (earlier := [(o, r) for o, r in found if order.get(o, -1) < order[person_id]])
+    }
     if not pairs:
         return
     Case.objects.filter(person_id__in=list(pairs)).update(possible="open")
