@@ -152,3 +152,15 @@ def test_the_intake_queue_filters_by_legion_and_possible_match_and_pages_with_th
     refused = signed_in(georgian).get("/intake/", {"legion": "frl"}, secure=True)
     assert refused.status_code == 400 and "Choose one of the legions you work on." in refused.content.decode()
     assert f'id="case-{frl.pk}"' not in refused.content.decode()
+
+
+def test_assigning_from_a_filtered_intake_queue_comes_back_to_it_filtered(submit: Submit, vetting_cast: Cast) -> None:
+    from tests.vetting.conftest import browser_post
+
+    case = submit(legion="geo")
+    client = signed_in(vetting_cast.intake)
+    page = client.get("/intake/", {"legion": "geo"}, secure=True).content.decode()
+    action = page.split('id="assign-form" method="post" action="')[1].split('"')[0].replace("&amp;", "&")
+    assert action == "/intake/assign?legion=geo"
+    answer = browser_post(client, action, {"case": [case.pk], "investigator": vetting_cast.investigator.pk})
+    assert answer.status_code == 302 and answer["Location"] == "/intake/?legion=geo"

@@ -20,6 +20,7 @@ The staff queue shows call signs and pseudonymous ids only, never a name.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
@@ -581,9 +582,16 @@ def _queue_page(
         "error": error,
         "chosen": set(chosen or []),
         "chosen_investigator": _int(request.POST.get("investigator")) if request.method == "POST" else None,
+        # The filters ride along with the assignment, so the queue comes back as it was filtered.
+        "assign_action": _with_filters(reverse("intake-queue:assign-many"), form),
         **form.context(page),
     }
     return render(request, "intake/queue.html", context, status=status if page is not None else 400)
+
+
+def _with_filters(url: str, form: QueueFilters) -> str:
+    query = form.query()
+    return url + ("?" + urlencode(query) if query else "")
 
 
 def _int(value: str | None) -> int | None:
@@ -614,7 +622,7 @@ def _assigned(request: HttpRequest, cases: list[Any]) -> HttpResponse:
             len(cases),
         ) % {"count": len(cases), "officer": officer}
     messages.success(request, text)
-    return redirect(reverse("intake-queue:queue"))
+    return redirect(_with_filters(reverse("intake-queue:queue"), QueueFilters(request)))
 
 
 @staff_required(Perm.VIEW_INTAKE_QUEUE)
