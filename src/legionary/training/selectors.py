@@ -97,10 +97,28 @@ def people_to_enrol(*, legions: list[str]) -> QuerySet[Person]:
     )
 
 
-def cohorts_page(*, staff: Any, after: str | None = None, limit: int | None = None) -> KeysetPage[Cohort]:
-    """The cohorts ``staff`` may see, newest first, one keyset page (``BadCursor`` if ``after`` is not ours)."""
+def cohorts_page(
+    *,
+    staff: Any,
+    after: str | None = None,
+    limit: int | None = None,
+    before: str | None = None,
+    legion: str = "",
+    lead: Any = None,
+    no_lead: bool = False,
+) -> KeysetPage[Cohort]:
+    """The cohorts ``staff`` may see, newest first, one keyset page (``BadCursor`` if a cursor is not ours).
+
+    ``legion``, ``lead`` (a staff member) and ``no_lead`` narrow the cohorts in scope, never widen them.
+    """
     cohorts = cohorts_visible_to(staff).select_related("course", "lead")
-    return keyset_page(cohorts, COHORT_ORDER, after=after, limit=limit or COHORT_PAGE)
+    if legion:
+        cohorts = cohorts.filter(legion=legion)
+    if lead is not None:
+        cohorts = cohorts.filter(lead=lead)
+    if no_lead:
+        cohorts = cohorts.filter(lead__isnull=True)
+    return keyset_page(cohorts, COHORT_ORDER, after=after, before=before, limit=limit or COHORT_PAGE)
 
 
 def cohort_for(staff: Any, cohort_id: int, *, perm: Perm = Perm.VIEW_TRAINING) -> Cohort:

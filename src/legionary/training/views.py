@@ -27,6 +27,7 @@ from legionary.access.policy import request_permissions, request_staff, staff_re
 from legionary.access.roles import Perm
 from legionary.pagination import BadCursor
 from legionary.training import forms, selectors, services
+from legionary.training.filters import ME, NOBODY, CohortFilters
 from legionary.training.models import Assessment, Course, Module, Qualification
 from legionary.training.selectors import NotInScope
 
@@ -50,13 +51,28 @@ def _in_scope(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
 @staff_required(Perm.VIEW_TRAINING)
 @require_GET
 def cohort_list(request: HttpRequest) -> HttpResponse:
-    try:
-        page = selectors.cohorts_page(staff=request_staff(request), after=request.GET.get("after"))
-    except BadCursor:
-        return HttpResponse(_("This page link is not valid; start again from the first page."), status=400)
+    """The cohorts in scope, newest first, filtered by legion and lead instructor; keyset pages.
+
+    The filters only narrow the scope; a bad one is shown at its field (400) with no rows.
+    """
+    form = CohortFilters(request)
+    page = None
+    if form.is_valid():
+        lead = form.applied.get("lead", "")
+        try:
+            page = selectors.cohorts_page(
+                staff=request_staff(request),
+                after=request.GET.get("after"),
+                before=request.GET.get("before"),
+                legion=form.applied.get("legion", ""),
+                lead=request_staff(request) if lead == ME else None,
+                no_lead=lead == NOBODY,
+            )
+        except BadCursor:
+            return HttpResponse(_("This page link is not valid; start again from the first page."), status=400)
     may_manage = Perm.MANAGE_TRAINING in request_permissions(request)
-    context = {"cohorts": page.rows, "next": page.next, "may_manage": may_manage}
-    return render(request, "training/cohort_list.html", context)
+    context = {"page": page, "cohorts": page.rows if page else [], "may_manage": may_manage, **form.context(page)}
+    return render(request, "training/cohort_list.html", context, status=200 if page is not None else 400)
 
 
 @staff_required(Perm.MANAGE_TRAINING)
