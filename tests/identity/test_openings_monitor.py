@@ -377,7 +377,7 @@ WEEK_QUERY = {"period": "custom", "first": "2025-12-01", "last": "2025-12-07"}
 def test_roles_that_do_not_read_the_audit_log_are_refused(make_staff: MakeStaff, role: str) -> None:
     client = signed_in(make_staff("someone", role))
     assert client.get(URL, secure=True).status_code == 403
-    assert client.get(reverse("openings:monitor-export", args=["csv"]), secure=True).status_code == 403
+    assert client.get(reverse("openings:monitor-csv"), secure=True).status_code == 403
 
 
 def test_the_security_officer_sees_the_figures_and_links_to_the_audit_entries(history: History) -> None:
@@ -418,7 +418,7 @@ def test_bad_dates_on_the_page_answer_400_with_the_message_at_the_field(history:
 
 
 def test_the_csv_export_has_a_row_per_day(history: History) -> None:
-    response = signed_in(history.sue).get(reverse("openings:monitor-export", args=["csv"]), WEEK_QUERY, secure=True)
+    response = signed_in(history.sue).get(reverse("openings:monitor-csv"), WEEK_QUERY, secure=True)
     assert response.status_code == 200
     assert response["Content-Disposition"] == 'attachment; filename="openings-summary-2025-12-01-2025-12-07.csv"'
     rows = list(csv.DictReader(io.StringIO(response.content.decode())))
@@ -435,7 +435,7 @@ def test_the_csv_export_has_a_row_per_day(history: History) -> None:
 
 
 def test_the_json_export_holds_the_days_and_the_unusual_items(history: History) -> None:
-    response = signed_in(history.sue).get(reverse("openings:monitor-export", args=["json"]), WEEK_QUERY, secure=True)
+    response = signed_in(history.sue).get(reverse("openings:monitor-json"), WEEK_QUERY, secure=True)
     document = json.loads(response.content)
     assert document["days"][0] == {
         "date": "2025-12-01",
@@ -463,11 +463,10 @@ def test_the_json_export_holds_the_days_and_the_unusual_items(history: History) 
 
 def test_an_export_with_bad_dates_is_refused_with_the_message(history: History) -> None:
     response = signed_in(history.sue).get(
-        reverse("openings:monitor-export", args=["json"]), {"period": "custom", "first": "2025-02-30"}, secure=True
+        reverse("openings:monitor-json"), {"period": "custom", "first": "2025-02-30"}, secure=True
     )
     assert response.status_code == 400
     assert "does not exist" in response.content.decode()
-    assert signed_in(history.sue).get("/openings/monitor/summary.xml", secure=True).status_code == 404
 
 
 def test_the_page_costs_the_same_queries_however_much_history(history: History) -> None:
@@ -548,3 +547,44 @@ def test_the_summary_command_refuses_a_bad_date_with_exit_2(
     assert stopped.value.code == 2
     err = capsys.readouterr().err
     assert err.startswith("legionary: ") and message in err and "Traceback" not in err
+
+
+# --- no plaintext identity in what the monitor hands out -------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_exports_and_the_page_hold_no_plaintext_identity(
+    make_staff: MakeStaff, openings_alert_policy: None, settings: Any, capsys: Any
+) -> None:
+    """Real openings of a real sealed identity (break-glass under the alert policy, then a second
+    officer), then the page, both exports and the command: none holds a name, date or number."""
+    from legionary.identity.services import Actor, unseal_identity
+    from legionary.intake.schema import validate_application
+    from legionary.intake.services import Channel, application_submit
+    from tests.intake.helpers import application
+    from tests.plaintext import identity_needles, search
+
+    settings.LEGIONARY_MONITOR_WORKING_DAYS = "1-7"
+    settings.LEGIONARY_MONITOR_WORKING_HOURS = "00:01-00:00"  # nearly every minute is out of hours
+    raw = application(external_ref="m-0001")
+    case = application_submit(application=validate_application(raw), channel=Channel.IMPORT).case
+    officers = [make_staff(f"sec-{k}", Role.SECURITY_OFFICER) for k in range(3)]
+    for officer in officers:
+        assert unseal_identity(person=case.person, actor=Actor(officer.get_username(), officer), reason="Spot check")
+    settings.LEGIONARY_MONITOR_DISTINCT_STAFF = 2
+    client = signed_in(officers[0])
+    outputs = {
+        "page": client.get(URL, {"period": "today"}, secure=True),
+        "csv": client.get(reverse("openings:monitor-csv"), {"period": "today"}, secure=True),
+        "json": client.get(reverse("openings:monitor-json"), {"period": "today"}, secure=True),
+        "my work": client.get("/work/", secure=True),
+    }
+    assert {name: r.status_code for name, r in outputs.items()} == dict.fromkeys(outputs, 200)
+    document = json.loads(outputs["json"].content)
+    assert document["people_over_limit"][0]["person"] == case.person_id
+    assert len(document["unassigned"]) == 3
+    call_command("openings", "summary", "--json")
+    haystacks = {name: r.content for name, r in outputs.items()} | {"command": capsys.readouterr().out.encode()}
+    needles = identity_needles([raw["identity"]])
+    assert needles
+    assert search(needles, haystacks) == []

@@ -17,7 +17,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django import forms
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -259,8 +259,6 @@ def monitor_view(request: HttpRequest) -> HttpResponse:
 def summary_export(request: HttpRequest, fmt: str) -> HttpResponse:
     """The daily summary of the chosen period as CSV (one row per day) or JSON (the days, and the
     unusual items behind them)."""
-    if fmt not in ("csv", "json"):
-        raise Http404
     hours = monitor.working_hours()
     form, period = _period(request, hours)
     if period is None:

@@ -12,5 +12,6 @@ urlpatterns = [
     path("<int:request_id>/", views.request_review, name="review"),
     path("<int:request_id>/held", views.request_held, name="held"),
     path("monitor/", monitor_views.monitor_view, name="monitor"),
-    path("monitor/summary.<str:fmt>", monitor_views.summary_export, name="monitor-export"),
+    path("monitor/summary.csv", monitor_views.summary_export, {"fmt": "csv"}, name="monitor-csv"),
+    path("monitor/summary.json", monitor_views.summary_export, {"fmt": "json"}, name="monitor-json"),
 ]
