@@ -29,8 +29,8 @@ def todays_openings(who: mywork.Who) -> mywork.WorkSection:
         + ngettext("%(n)s unusual item", "%(n)s unusual items", day.unusual) % {"n": day.unusual}
     )
     detail = _(
-        "%(ooh)s outside working hours, %(unassigned)s of people not assigned, %(requests)s break-glass requests, "
-        "%(crowded)s people opened by more than %(limit)s staff"
+        "outside working hours: %(ooh)s · of people not assigned: %(unassigned)s · break-glass requests: "
+        "%(requests)s · people opened by more than %(limit)s staff: %(crowded)s"
     ) % {
         "ooh": day.out_of_hours,
         "unassigned": day.unassigned,
