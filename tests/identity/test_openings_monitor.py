@@ -588,3 +588,18 @@ def test_the_exports_and_the_page_hold_no_plaintext_identity(
     needles = identity_needles([raw["identity"]])
     assert needles
     assert search(needles, haystacks) == []
+
+
+def test_a_long_period_shows_the_newest_rows_and_the_json_holds_them_all(
+    history: History, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(monitor, "LIMIT", 3)
+    client = signed_in(history.sue)
+    page = client.get(URL, WEEK_QUERY, secure=True).content.decode()
+    assert "The newest 3 of 6 are shown" in page
+    assert 'id="figure-openings">9<' in page  # the figures still count every row
+    table = page.split('id="table-per-day"')[1].split("</table>")[0]
+    assert table.count('<tr class="govuk-table__row">') == 1 + 3
+    assert ">2025-12-01<" not in table and ">2025-12-07<" in table
+    document = json.loads(client.get(reverse("openings:monitor-json"), WEEK_QUERY, secure=True).content)
+    assert len(document["per_staff_day"]) == 6

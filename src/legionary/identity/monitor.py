@@ -30,8 +30,9 @@ from legionary.identity import openings
 from legionary.identity.models import Opening, OpeningRequest
 from legionary.identity.monitor_settings import WorkingHours, parse_days, parse_hours, parse_zone
 
-# Rows shown per list on the page (the export and the counts hold every row).
-LIMIT = 200
+# Rows shown per list on the page, and rows of the per-day table and chart (the JSON export and
+# the counts hold every row).
+LIMIT = 100
 # The longest period one may ask for, in days (a quarter).
 MAX_DAYS = 92
 TODAY, WEEK, CUSTOM = "today", "7d", "custom"
@@ -556,6 +557,16 @@ def summary_document(
     }
     if with_items:
         figures = monitor(period=period, scope=scope, hours=hours, limit=10**9)
+        document["per_staff_day"] = [
+            {
+                "date": r.day.isoformat(),
+                "account": r.account,
+                "openings": r.openings,
+                "out_of_hours": r.out_of_hours,
+                "unassigned": r.unassigned,
+            }
+            for r in figures.per_staff_day
+        ]
         document["out_of_hours"] = [_opening_item(r) for r in figures.out_of_hours]
         document["unassigned"] = [_opening_item(r) for r in figures.unassigned]
         document["break_glass_requests"] = [

@@ -129,19 +129,20 @@ def _opening_rows(rows: list[monitor.OpeningRow], hours: WorkingHours) -> list[d
 def _context(figures: monitor.Monitor, *, may_decide: bool) -> dict[str, Any]:
     hours = figures.hours
     period = figures.period
+    # The newest days' rows (the JSON summary holds every one).
+    shown_days = figures.per_staff_day[-monitor.LIMIT :]
     chart = Table(
         id="openings-per-day",
         title=gettext_lazy("Openings per staff member per day"),
         columns=[Column("who", gettext_lazy("Day and account")), Column("openings", gettext_lazy("Openings"), True)],
         rows=[
-            [Cell(f"{row.day:%Y-%m-%d} · {row.account}"), Cell(str(row.openings), row.openings)]
-            for row in figures.per_staff_day[: monitor.LIMIT]
+            [Cell(f"{row.day:%Y-%m-%d} · {row.account}"), Cell(str(row.openings), row.openings)] for row in shown_days
         ],
         chart_label="who",
         chart_values=("openings",),
     )
     per_day = []
-    for row in figures.per_staff_day:
+    for row in shown_days:
         start = datetime.combine(row.day, datetime.min.time(), tzinfo=hours.zone)
         per_day.append(
             {
@@ -196,7 +197,7 @@ def _context(figures: monitor.Monitor, *, may_decide: bool) -> dict[str, Any]:
         "unassigned": _opening_rows(figures.unassigned, hours),
         "requests": requests,
         "crowded": crowded,
-        "shown_limit": monitor.LIMIT,
+        "per_day_total": len(figures.per_staff_day),
     }
 
 
