@@ -20,8 +20,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db.models import Count, ExpressionWrapper, IntegerField, Q, QuerySet
-from django.db.models.functions import ExtractHour, ExtractIsoWeekDay, ExtractMinute, TruncDate
+from django.db.models import Case, Count, DateField, Q, QuerySet, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -201,24 +200,36 @@ def _requests(period: Period, scope: Scope) -> QuerySet[OpeningRequest]:
     return found
 
 
-def _with_local_time(found: QuerySet[Any], hours: WorkingHours, column: str = "at") -> QuerySet[Any]:
-    annotated: QuerySet[Any] = found.annotate(
-        local_minute=ExpressionWrapper(
-            ExtractHour(column, tzinfo=hours.zone) * 60 + ExtractMinute(column, tzinfo=hours.zone),
-            output_field=IntegerField(),
-        ),
-        local_weekday=ExtractIsoWeekDay(column, tzinfo=hours.zone),
-    )
-    return annotated
+def _midnight_after(day: date, zone: ZoneInfo) -> datetime:
+    return datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone)
 
 
-def _out_of_hours(hours: WorkingHours) -> Q:
-    """Over ``_with_local_time``: outside the working days, or outside the hours of a working day."""
-    if hours.start_minute < hours.end_minute:
-        outside = Q(local_minute__lt=hours.start_minute) | Q(local_minute__gte=hours.end_minute)
-    else:  # a shift across midnight: inside is start..24:00 and 00:00..end
-        outside = Q(local_minute__lt=hours.start_minute, local_minute__gte=hours.end_minute)
-    return outside | ~Q(local_weekday__in=sorted(hours.days))
+def _local_day(period: Period, column: str = "at") -> Case:
+    """The local day of ``column`` within the period, as plain comparisons with the period's day
+    boundaries, worked out here in the time zone (daylight saving included). The database's own
+    time zone functions would cost a Python call per row on SQLite; comparisons cost nothing."""
+    whens = [When(**{f"{column}__lt": _midnight_after(day, period.zone)}, then=Value(day)) for day in period.days]
+    return Case(*whens, default=Value(None), output_field=DateField())
+
+
+def _out_of_hours(hours: WorkingHours, period: Period, column: str = "at") -> Q:
+    """Outside the working days, or outside the hours of a working day: not inside any of the
+    period's working windows, each worked out here as a range of moments (as ``_local_day``)."""
+    first = period.start.astimezone(hours.zone).date() - timedelta(days=1)
+    last = period.end.astimezone(hours.zone).date()
+    inside = Q(pk__in=[])
+    day = first
+    while day <= last:
+        if day.isoweekday() in hours.days:
+            midnight = datetime.combine(day, time(0), tzinfo=hours.zone)
+            start = datetime.combine(day, hours.start, tzinfo=hours.zone)
+            end = datetime.combine(day, hours.end, tzinfo=hours.zone)
+            following = datetime.combine(day + timedelta(days=1), time(0), tzinfo=hours.zone)
+            windows = [(start, end)] if hours.start < hours.end else [(midnight, end), (start, following)]
+            for low, high in windows:
+                inside |= Q(**{f"{column}__gte": low, f"{column}__lt": high})
+        day += timedelta(days=1)
+    return ~inside
 
 
 # An opening for no assignment of the opener's: break-glass (approved) or under an "alert" policy.
@@ -375,12 +386,12 @@ def monitor(*, period: Period, scope: Scope, hours: WorkingHours | None = None, 
     hours = hours or working_hours()
     n = distinct_staff_limit()
     now = timezone.now()
-    found = _with_local_time(_openings(period, scope), hours)
-    outside = _out_of_hours(hours)
+    found = _openings(period, scope)
+    outside = _out_of_hours(hours, period)
     result = Monitor(period=period, hours=hours, limit=n)
 
     per_day = (
-        found.annotate(day=TruncDate("at", tzinfo=hours.zone))
+        found.annotate(day=_local_day(period))
         .values("day", "staff__username")
         .annotate(
             n=Count("pk"),
@@ -473,7 +484,7 @@ def daily_summary(*, period: Period, scope: Scope, hours: WorkingHours | None = 
     """
     hours = hours or working_hours()
     n = distinct_staff_limit()
-    found = _with_local_time(_openings(period, scope), hours).annotate(day=TruncDate("at", tzinfo=hours.zone))
+    found = _openings(period, scope).annotate(day=_local_day(period))
     figures = {
         r["day"]: r
         for r in found.values("day")
@@ -481,7 +492,7 @@ def daily_summary(*, period: Period, scope: Scope, hours: WorkingHours | None = 
             n=Count("pk"),
             staff_n=Count("staff", distinct=True),
             people=Count("person", distinct=True),
-            ooh=Count("pk", filter=_out_of_hours(hours)),
+            ooh=Count("pk", filter=_out_of_hours(hours, period)),
             unassigned=Count("pk", filter=UNASSIGNED),
         )
         .order_by("day")
@@ -489,7 +500,7 @@ def daily_summary(*, period: Period, scope: Scope, hours: WorkingHours | None = 
     requests = {
         r["day"]: r["n"]
         for r in _requests(period, scope)
-        .annotate(day=TruncDate("created_at", tzinfo=hours.zone))
+        .annotate(day=_local_day(period, "created_at"))
         .values("day")
         .annotate(n=Count("pk"))
         .order_by("day")
@@ -497,7 +508,7 @@ def daily_summary(*, period: Period, scope: Scope, hours: WorkingHours | None = 
     crowded: dict[date, int] = defaultdict(int)
     for r in (
         _openings(period, scope)
-        .annotate(day=TruncDate("at", tzinfo=hours.zone))
+        .annotate(day=_local_day(period))
         .values("day", "person_id")
         .annotate(staff_n=Count("staff", distinct=True))
         .filter(staff_n__gt=n)
@@ -506,7 +517,7 @@ def daily_summary(*, period: Period, scope: Scope, hours: WorkingHours | None = 
         crowded[r["day"]] += 1
     out = []
     for day in period.days:
-        f = figures.get(day, {})
+        f: dict[str, Any] = figures.get(day, {})
         out.append(
             DaySummary(
                 day=day,
