@@ -485,8 +485,8 @@ def daily_summary(*, period: Period, scope: Scope, hours: WorkingHours | None = 
     hours = hours or working_hours()
     n = distinct_staff_limit()
     found = _openings(period, scope).annotate(day=_local_day(period))
-    figures = {
-        r["day"]: r
+    figures: dict[date, dict[str, Any]] = {
+        r["day"]: dict(r)
         for r in found.values("day")
         .annotate(
             n=Count("pk"),
@@ -517,7 +517,7 @@ def daily_summary(*, period: Period, scope: Scope, hours: WorkingHours | None = 
         crowded[r["day"]] += 1
     out = []
     for day in period.days:
-        f: dict[str, Any] = figures.get(day, {})
+        f = figures.get(day, {})
         out.append(
             DaySummary(
                 day=day,
