@@ -257,6 +257,8 @@ def test_a_legion_scoped_officer_sees_only_his_legion(history: History, make_sta
     # A unit-scoped auditor's grant covers no openings at all.
     narrow = make_staff("aud-unit", Role.AUDITOR, scope_kind=ScopeKind.UNIT, scope_ref="1")
     assert monitor.monitor(period=week(), scope=monitor.scope_of(narrow)).total == 0
+    page = signed_in(narrow).get(URL, WEEK_QUERY, secure=True).content.decode()
+    assert "Your grants cover no legion" in page and "Zaza" not in page
 
 
 # --- out of hours: the boundaries, in SQL and in Python alike --------------------------------------

@@ -382,7 +382,7 @@ def request_state(state: str, expires_at: datetime, now: datetime | None = None)
 
 
 def monitor(*, period: Period, scope: Scope, hours: WorkingHours | None = None, limit: int = LIMIT) -> Monitor:
-    """Every figure of the monitor for one period and scope (seven queries, whatever the data)."""
+    """Every figure of the monitor for one period and scope (seven or eight queries, whatever the data)."""
     hours = hours or working_hours()
     n = distinct_staff_limit()
     now = timezone.now()
