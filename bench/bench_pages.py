@@ -35,6 +35,7 @@ import math
 import os
 import sys
 import time
+from datetime import timedelta
 from typing import Any
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
@@ -46,6 +47,7 @@ django.setup()
 from django.db import connection
 from django.db.models import Count
 from django.test.utils import CaptureQueriesContext, setup_databases, setup_test_environment, teardown_databases
+from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from legionary.access.models import RoleGrant, Staff
@@ -101,6 +103,52 @@ def _instructor() -> Staff:
     return _staff(f"bench-instructor-{cohort.pk}", [(Role.INSTRUCTOR, ScopeKind.COHORT, str(cohort.pk))])
 
 
+def _days_ago(days: int) -> str:
+    from legionary.identity import monitor
+
+    return (monitor.today_in(monitor.working_hours().zone) - timedelta(days=days)).isoformat()
+
+
+OPENERS = 40
+OPENINGS_PER_PERSON = 0.5
+OPENING_DAYS = 92
+
+
+def _openings(size: int) -> int:
+    """Tops the ``Opening`` rows up to half an opening per person (what the gate writes with each
+    opening's audit entry; the scale fill writes none), spread over the last 92 days by 40 staff at
+    every hour, a tenth of them break-glass: the openings monitor's worst case is a long history
+    in its own scope. Returns how many rows there are."""
+    from legionary.identity.models import Opening
+
+    wanted = int(size * OPENINGS_PER_PERSON)
+    have = Opening.objects.count()
+    if have >= wanted:
+        return have
+    staff = [_staff(f"bench-opener-{k}", [(Role.INVESTIGATOR, ScopeKind.SYSTEM, "")]) for k in range(OPENERS)]
+    people = list(Person.objects.order_by("pk").values_list("pk", flat=True)[:wanted])
+    now = timezone.now()
+    batch: list[Opening] = []
+    for n in range(have, wanted):
+        at = now - timedelta(minutes=(n * 7919) % (OPENING_DAYS * 24 * 60))
+        unassigned = n % 10 == 0
+        batch.append(
+            Opening(
+                staff=staff[n % OPENERS],
+                person_id=people[(n * 31) % len(people)],
+                kind="identity",
+                at=at,
+                check_id=None if unassigned else n,
+                audit_index=n,
+            )
+        )
+        if len(batch) == 5000:
+            Opening.objects.bulk_create(batch)
+            batch = []
+    Opening.objects.bulk_create(batch)
+    return wanted
+
+
 def _pages() -> list[tuple[str, str]]:
     """(name, URL) of the measured pages, their objects picked in the data as it is now."""
     case = Case.objects.order_by("pk").values_list("pk", flat=True).first()
@@ -145,6 +193,10 @@ def _pages() -> list[tuple[str, str]]:
         ("audit viewer", "/audit/"),
         ("reports dashboard", "/reports/"),
         ("reports people", "/reports/people/"),
+        ("openings monitor, today", "/openings/monitor/"),
+        ("openings monitor, 7 days", "/openings/monitor/?period=7d"),
+        ("openings monitor, 92 days", f"/openings/monitor/?period=custom&first={_days_ago(91)}&last={_days_ago(0)}"),
+        ("openings summary json, 7d", "/openings/monitor/summary.json?period=7d"),
         ("api vetting cases", "/api/v1/vetting/cases"),
         ("api units people", "/api/v1/units/people"),
         ("api units roster", f"/api/v1/units/{legion}/roster"),
@@ -259,6 +311,7 @@ def main() -> int:
         p95s: dict[str, dict[int, float]] = {}
         for size in sizes:
             report = fill(size, progress_to=sys.stderr if args.progress else None)
+            openings_rows = _openings(size)
             if connection.vendor == "postgresql":
                 # What autovacuum would do after a bulk load: fresh statistics for the planner.
                 with connection.cursor() as cursor:
@@ -268,6 +321,7 @@ def main() -> int:
             # dashboard of a whole-system viewer is then read from a current rollup.
             refreshed = rollup.refresh()
             print(f"reports rollup refreshed in {refreshed.seconds:.1f} s", flush=True)
+            print(f"openings (the monitor's rows): {openings_rows}", flush=True)
             print(f"{'page':<30} {'queries':>7} {'p50 ms':>7} {'p95 ms':>7} {'x p95':>6} {'CPU ms':>6} {'KiB':>5}")
             if commander is None:
                 commander = _commander()
