@@ -301,7 +301,7 @@ LEGIONARY_OPENING_POLICY: dict[str, Any] = {
 LEGIONARY_STEP_UP_MINUTES = env_int("LEGIONARY_STEP_UP_MINUTES", 10)
 if LEGIONARY_STEP_UP_MINUTES < 0:
     raise ConfigurationError("LEGIONARY_STEP_UP_MINUTES must be 0 or more.")
-# The openings monitor (identity.monitor, docs/openings-monitor.md): an opening outside the working
+# The openings monitor (identity.monitor, docs/security.md, "Openings monitor"): an opening outside the working
 # hours (HH:MM-HH:MM, end exclusive; an end before the start is a night shift) or on a day that is not
 # a working day (ISO weekdays, 1 = Monday: "1-5", "1-6" or "1,2,3,4,5") of the time zone is listed
 # as out of hours, and so is every person whose sealed data more than DISTINCT_STAFF staff opened
