@@ -86,6 +86,28 @@ def _chief() -> Staff:
     return _staff("bench-chief", [(role, ScopeKind.SYSTEM, "") for role in ROLES])
 
 
+# The roles whose "My work" is measured, one account each with a system-wide grant (the worst case:
+# every item in the instance is in its scope). Made before the first fill, so that the fixture,
+# which gives checks, cohorts and their results to the first staff member holding the role
+# system-wide (core.scale), gives them to these accounts: their pages then hold real work.
+WORK_ROLES = (
+    Role.INTAKE_OFFICER,
+    Role.INVESTIGATOR,
+    Role.POLYGRAPH_EXAMINER,
+    Role.CI_OFFICER,
+    Role.ADJUDICATOR,
+    Role.INSTRUCTOR,
+    Role.UNIT_COMMANDER,
+    Role.SECURITY_OFFICER,
+    Role.AUDITOR,
+)
+
+
+def _role_staff() -> dict[str, Staff]:
+    """One account per role of ``WORK_ROLES``, named ``bench-work-<role>`` (``--keep``: reused)."""
+    return {role: _staff(f"bench-work-{role}", [(role, ScopeKind.SYSTEM, "")]) for role in WORK_ROLES}
+
+
 def _commander() -> Staff:
     """A unit commander of one company (a narrow scope: people found through their assignments)."""
     company = Unit.objects.filter(kind=UnitKind.COMPANY).order_by("pk").first()
@@ -137,6 +159,32 @@ def _pages() -> list[tuple[str, str]]:
         ("api units roster", f"/api/v1/units/{legion}/roster"),
         ("api training cohorts", "/api/v1/training/cohorts"),
     ]
+
+
+def _role_pages(by_role: dict[str, Staff]) -> list[tuple[str, Any, str]]:
+    """(name, signed-in client, URL): each role's "My work" page, then the filtered queues its
+    sections link to ("see all"), each as that role sees it. A role's client is shared by its pages."""
+    clients = {role: signed_in(staff) for role, staff in by_role.items()}
+    pages: list[tuple[str, Any, str]] = [
+        (f"my work: {str(role).replace('_', ' ')}", clients[role], "/work/") for role in WORK_ROLES
+    ]
+    queues = [
+        (Role.INTAKE_OFFICER, "intake: intake queue", "/intake/"),
+        (Role.INVESTIGATOR, "investigator: assigned to me", "/cases/all/?assignee=me"),
+        (Role.INVESTIGATOR, "investigator: overdue", "/cases/all/?overdue=1"),
+        (Role.POLYGRAPH_EXAMINER, "polygraph: assigned to me", "/cases/all/?assignee=me"),
+        (Role.CI_OFFICER, "ci: flagged", "/cases/all/?flagged=1"),
+        (Role.CI_OFFICER, "ci: assigned to me", "/cases/all/?assignee=me"),
+        (Role.ADJUDICATOR, "adjudicator: awaiting decision", "/cases/all/?state=awaiting_decision"),
+        (Role.INSTRUCTOR, "instructor: cohorts", "/training/"),
+        (Role.UNIT_COMMANDER, "commander: expiring quals", "/training/qualifications/expiring"),
+        (Role.UNIT_COMMANDER, "commander: unit tree", "/units/"),
+        (Role.SECURITY_OFFICER, "security: opening requests", "/openings/"),
+        (Role.AUDITOR, "auditor: identity openings", "/audit/?action=identity.unsealed"),
+        (Role.AUDITOR, "auditor: checkpoints", "/audit/checkpoints/"),
+    ]
+    pages += [(name, clients[role], url) for role, name, url in queues]
+    return pages
 
 
 def _percentile(values: list[float], share: float) -> float:
@@ -238,6 +286,7 @@ def main() -> int:
     try:
         keyring_init()
         signing_key_init()
+        by_role = _role_staff()  # before the chief: the fixture's work goes to the first holder of a role
         chief = _chief()
         commander: Any = None
         instructor: Any = None
@@ -267,6 +316,7 @@ def main() -> int:
                 ("commander: my work", signed_in(commander), "/work/"),
                 ("instructor: my work", signed_in(instructor), "/work/"),
                 ("chief: my work", client, "/work/"),
+                *_role_pages(by_role),
             ]
             wanted = [w for w in args.only.split(",") if w]
             measured = [(n, client, u) for n, u in _pages()] + narrow

@@ -33,6 +33,8 @@ import json
 import os
 import random
 import sys
+import tempfile
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -43,6 +45,7 @@ import django
 
 django.setup()
 
+from django.core.management import call_command
 from django.db import connection
 from django.test.utils import setup_databases, setup_test_environment, teardown_databases
 
@@ -65,17 +68,55 @@ def _status(field: str) -> int:
     return 0
 
 
+# Resident memory sampled while a step runs (``--rss-trace``): what the step holds over time, not
+# only its high-water mark. The step's own thread is busy, so a second one reads /proc.
+TRACE_SECONDS = 0.5
+_trace: list[tuple[float, int]] = []
+
+
+def _sample_rss(stop: threading.Event, started: float) -> None:
+    while not stop.wait(TRACE_SECONDS):
+        _trace.append((time.perf_counter() - started, _status("VmRSS")))
+
+
 def measured(step: Callable[[], Any]) -> tuple[Any, float, float, int]:
-    """(result, wall seconds, CPU seconds of this process, bytes of resident memory the step added)."""
+    """(result, wall seconds, CPU seconds of this process, bytes of resident memory the step added).
+
+    The resident size sampled every ``TRACE_SECONDS`` during the step is left in ``_trace``."""
     try:
         with open("/proc/self/clear_refs", "w", encoding="ascii") as clear:
             clear.write("5")  # resets VmHWM to the current resident size
     except OSError:
         pass
     before = _status("VmRSS")
+    _trace.clear()
+    stop = threading.Event()
     wall, cpu = time.perf_counter(), time.process_time()
-    result = step()
+    sampler = threading.Thread(target=_sample_rss, args=(stop, wall), daemon=True)
+    sampler.start()
+    try:
+        result = step()
+    finally:
+        stop.set()
+        sampler.join()
     return result, time.perf_counter() - wall, time.process_time() - cpu, max(0, _status("VmHWM") - before)
+
+
+def rss_line(step: str) -> str:
+    """The step's resident size over time, MB: ten samples evenly spread over its run (and its last)."""
+    if not _trace:
+        return f"    rss {step}: (shorter than {TRACE_SECONDS} s)"
+    picks = sorted({round(i * (len(_trace) - 1) / 9) for i in range(10)})
+    shown = ", ".join(f"{_trace[i][0]:.0f}s {_trace[i][1] / 2**20:.0f}" for i in picks)
+    return f"    rss {step} (MB, at seconds into the step): {shown}"
+
+
+def run_verb() -> int:
+    """``legionary duplicates --json`` as the CLI runs it (screen, conclusions applied, references
+    looked up, the JSON written); returns the bytes written."""
+    with tempfile.TemporaryFile("w+", encoding="utf-8") as out:
+        call_command("duplicates", "--json", stdout=out)
+        return out.tell()
 
 
 SYLLABLES = ["zar", "vok", "mil", "tesh", "brov", "gan", "lup", "kor", "dun", "sel", "rych", "nov", "pash", "lin"]
@@ -132,6 +173,15 @@ def main() -> int:
         action="store_true",
         help="keep the database and reuse a kept one (with LEGIONARY_HOME set, a size reached is not filled again)",
     )
+    parser.add_argument(
+        "--verb",
+        action="store_true",
+        help="also run `legionary duplicates --json` itself (the screen plus the conclusions, references and JSON)",
+    )
+    parser.add_argument(
+        "--rss-trace", action="store_true", help="print each step's resident memory over time (every 0.5 s)"
+    )
+    parser.add_argument("--skip-list", action="store_true", help="measure the duplicates only, not the list")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     from legionary.audit.services import signing_key_init
@@ -162,11 +212,26 @@ def main() -> int:
                 f"{len(screened.groups):,} groups, {len(screened.possible):,} possible pairs",
                 flush=True,
             )
+            if args.rss_trace:
+                print(rss_line("duplicates"), flush=True)
+            if args.verb:
+                written, wall, cpu, peak = measured(run_verb)
+                print(
+                    f"{size:>8,} {rows:>11,} {'verb --json':<12} {wall:7.1f} {cpu:6.1f} {peak / 2**20:8.1f}  "
+                    f"`legionary duplicates --json`: {written / 2**20:.1f} MB of JSON",
+                    flush=True,
+                )
+                if args.rss_trace:
+                    print(rss_line("duplicates --json"), flush=True)
+            if args.skip_list:
+                continue
             lines = synthetic_list(args.entries, size, random.Random(size))
             ScreeningList.objects.filter(name="bench").delete()  # a kept database: load afresh
             loaded, wall, cpu, peak = measured(
                 lambda lines=lines: screening.screening_list_load(name="bench", lines=lines, actor_name="bench")
             )
+            if args.rss_trace:
+                print(rss_line("list load"), flush=True)
             tokens = ScreeningToken.objects.count()
             print(
                 f"{size:>8,} {rows:>11,} {'list load':<12} {wall:7.1f} {cpu:6.1f} {peak / 2**20:8.1f}  "
@@ -180,6 +245,8 @@ def main() -> int:
                 f"{again} new hits",
                 flush=True,
             )
+            if args.rss_trace:
+                print(rss_line("re-screen"), flush=True)
     finally:
         if not args.keep:
             teardown_databases(old_config, verbosity=0)
