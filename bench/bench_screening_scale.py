@@ -12,7 +12,14 @@ each size it measures, in this process:
   ways lists write them: full, year-only and year-month birth dates, Cyrillic aliases, the
   structured name properties; one in a hundred with a demo person's passport number),
   which keys the list, stores it and screens everyone against it (one join);
-- ``re-screen``: ``screen_list`` again on the loaded list (the join alone, nothing new to store).
+- ``re-screen``: ``screen_list`` again on the loaded list (the join alone, nothing new to store);
+- with ``--verb``, ``verb --json``: ``legionary duplicates --json`` itself, in this process (the
+  screen, then the CI officer's conclusions applied, every listed member's reference looked up and
+  the JSON written), the size of its output.
+
+``--rss-trace`` prints each step's resident size over its run (sampled every half second by a
+second thread): memory that stays flat while the step reads millions of rows, or grows with them.
+``--skip-list`` measures the duplicates only.
 
 Peak memory is the process's resident high-water mark (``VmHWM``), reset before each step, minus
 its resident size before the step: what the step added. The demo identities are synthetic (a
@@ -20,7 +27,9 @@ dozen given names, six family-name stems, no patronymic), so the counts of group
 say nothing about quality (``bench_dupes.py`` measures that); the times and memory are the point.
 Figures only: nothing is asserted.
 
-Run: ``PYTHONPATH=src:. .venv/bin/python bench/bench_screening_scale.py [--sizes 10000,30000] [--entries 10000]``
+Run: ``PYTHONPATH=src:. .venv/bin/python bench/bench_screening_scale.py [--sizes 10000,30000] [--entries 10000]
+[--verb] [--rss-trace]``
+(on a kept database filled once, e.g. a million people: ``--keep --sizes 1000000``; bench/README.md)
 (PostgreSQL: ``.venv/bin/python -m tests.pgserver -- env PYTHONPATH=src:. .venv/bin/python
 bench/bench_screening_scale.py``)
 """
@@ -218,7 +227,7 @@ def main() -> int:
                 written, wall, cpu, peak = measured(run_verb)
                 print(
                     f"{size:>8,} {rows:>11,} {'verb --json':<12} {wall:7.1f} {cpu:6.1f} {peak / 2**20:8.1f}  "
-                    f"`legionary duplicates --json`: {written / 2**20:.1f} MB of JSON",
+                    f"`legionary duplicates --json`: {written / 1024:,.0f} KiB of JSON",
                     flush=True,
                 )
                 if args.rss_trace:
