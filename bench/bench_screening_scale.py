@@ -188,6 +188,9 @@ def main() -> int:
         help="also run `legionary duplicates --json` itself (the screen plus the conclusions, references and JSON)",
     )
     parser.add_argument(
+        "--verb-only", action="store_true", help="run the verb instead of the bare screen (the verb holds it)"
+    )
+    parser.add_argument(
         "--rss-trace", action="store_true", help="print each step's resident memory over time (every 0.5 s)"
     )
     parser.add_argument("--skip-list", action="store_true", help="measure the duplicates only, not the list")
@@ -215,15 +218,16 @@ def main() -> int:
             fill_s = time.perf_counter() - started
             rows = BlindIndex.objects.count()
             print(f"{size:>8,} {rows:>11,} {'fill':<12} {fill_s:7.1f} {'':>6} {'':>8}", flush=True)
-            screened, wall, cpu, peak = measured(duplicate_screen)
-            print(
-                f"{size:>8,} {rows:>11,} {'duplicates':<12} {wall:7.1f} {cpu:6.1f} {peak / 2**20:8.1f}  "
-                f"{len(screened.groups):,} groups, {len(screened.possible):,} possible pairs",
-                flush=True,
-            )
-            if args.rss_trace:
-                print(rss_line("duplicates"), flush=True)
-            if args.verb:
+            if not args.verb_only:
+                screened, wall, cpu, peak = measured(duplicate_screen)
+                print(
+                    f"{size:>8,} {rows:>11,} {'duplicates':<12} {wall:7.1f} {cpu:6.1f} {peak / 2**20:8.1f}  "
+                    f"{len(screened.groups):,} groups, {len(screened.possible):,} possible pairs",
+                    flush=True,
+                )
+                if args.rss_trace:
+                    print(rss_line("duplicates"), flush=True)
+            if args.verb or args.verb_only:
                 written, wall, cpu, peak = measured(run_verb)
                 print(
                     f"{size:>8,} {rows:>11,} {'verb --json':<12} {wall:7.1f} {cpu:6.1f} {peak / 2**20:8.1f}  "
