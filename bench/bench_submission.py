@@ -117,6 +117,31 @@ def sandbox_cpu() -> float:
     return tree_cpu(os.getpid()) - (own.user + own.system)
 
 
+def postgres_cpu() -> float:
+    """CPU seconds of the PostgreSQL server so far (``python -m tests.pgserver`` names its data
+    directory in the environment), or NaN."""
+    from bench.load import tree_cpu
+
+    data = os.environ.get("LEGIONARY_TEST_PGDATA")
+    pid_file = Path(data, "postmaster.pid") if data else None
+    if pid_file is None or not pid_file.exists():
+        return float("nan")
+    return tree_cpu(int(pid_file.read_text().split()[0]))
+
+
+def visit(client: Client, number: int) -> int:
+    """A whole applicant's visit, as bench/load.py --surge makes it: the form page, the POST, and
+    the confirmation page with the receipt; the POST's status (303) unless a page failed."""
+    page = client.get("/apply/?lang=en")
+    if page.status_code != 200:
+        return page.status_code
+    status = submit_form(client, number)
+    shown = client.get("/apply/sent/?lang=en")
+    if shown.status_code != 200 or b'id="receipt"' not in shown.content:
+        return shown.status_code or 500
+    return status
+
+
 def submit_form(client: Client, number: int) -> int:
     from django.core.files.uploadedfile import SimpleUploadedFile
 
@@ -148,28 +173,36 @@ def measure(name: str, send: Any, expected: int, runs: int, start: int) -> None:
         if status != expected:
             raise SystemExit(f"{name}: warm-up submission answered {status}, not {expected}")
     counts: Counter[str] = Counter()
-    total_statements = 0
-    cpu0, child0, wall0 = time.process_time(), sandbox_cpu(), time.perf_counter()
+    total_statements = sent_statements = 0
+    cpu0, child0, pg0, wall0 = time.process_time(), sandbox_cpu(), postgres_cpu(), time.perf_counter()
     for n in range(runs):
         with CaptureQueriesContext(connection) as queries:
-            status = send(client, start + 100 + n)
+            status = send(Client(), start + 100 + n)  # a new visitor each time, as in load.py
         if status != expected:
             raise SystemExit(f"{name}: submission answered {status}, not {expected}")
         total_statements += len(queries.captured_queries)
+        for query in queries.captured_queries:
+            many = re.match(r"^(\d+) times: ", query["sql"])
+            sent_statements += int(many.group(1)) if many else 1
         counts.update(classify(q["sql"]) for q in queries.captured_queries)
     cpu, child, wall = time.process_time() - cpu0, sandbox_cpu() - child0, time.perf_counter() - wall0
+    pg = postgres_cpu() - pg0
     print(f"\n== {name}: {runs} submissions ({settings.DATABASES['default']['ENGINE'].rsplit('.', 1)[-1]})")
-    print(f"SQL statements per submission: {total_statements / runs:.1f} (an executemany counts once)")
+    print(
+        f"SQL statements per submission: {total_statements / runs:.1f} sent by Django (an executemany once), "
+        f"{sent_statements / runs:.1f} run by the server (each row of an executemany)"
+    )
     for kind, count in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
         print(f"  {count / runs:5.1f}  {kind}")
     print(
         f"CPU per submission: this process {cpu / runs * 1000:.1f} ms (the test client's share included), "
-        f"sandbox processes {child / runs * 1000:.1f} ms; wall {wall / runs * 1000:.1f} ms"
+        f"sandbox processes {child / runs * 1000:.1f} ms, PostgreSQL {pg / runs * 1000:.1f} ms; "
+        f"wall {wall / runs * 1000:.1f} ms"
     )
     profile = cProfile.Profile(time.process_time)
     for n in range(runs):
         profile.enable()
-        status = send(client, start + 1000 + n)
+        status = send(Client(), start + 1000 + n)
         profile.disable()
     stats = pstats.Stats(profile)
     table: dict[tuple[str, str], float] = {}
@@ -222,6 +255,9 @@ def main() -> None:
     signing_key_init()
     measure("form: POST /apply/ with every field and a one-page PDF", submit_form, 303, args.runs, 0)
     measure("API: POST /api/v1/applications (JSON, no upload)", submit_api, 201, args.runs, 10_000)
+    measure(
+        "visit: GET /apply/, POST /apply/ (as above), GET /apply/sent/ (the receipt)", visit, 303, args.runs, 20_000
+    )
     sandbox_alone(args.runs)
 
 

@@ -737,6 +737,30 @@ def apply_once(port: int, number: int, run_id: str) -> tuple[str | None, float, 
     return None, fetched - started, posted - fetched, shown - posted
 
 
+def warm_up(port: int, submissions: int, run_id: str) -> None:
+    """``submissions`` applicants, 8 at a time, none measured: a server just started spends its first
+    requests importing and starting its workers' sandboxes, which a surge level must not count."""
+    numbers = iter(range(submissions))
+    lock = threading.Lock()
+
+    def applicant() -> None:
+        while True:
+            with lock:
+                number = next(numbers, None)
+            if number is None:
+                return
+            try:
+                apply_once(port, number, run_id)
+            except OSError:
+                pass
+
+    threads = [threading.Thread(target=applicant) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=10 * TIMEOUT)
+
+
 def receipt_digest_costs(count: int = 200) -> tuple[float, float]:
     """(ms CPU of one receipt digest as stored now, HMAC-SHA-256; ms CPU of one Argon2id hash as before),
     both with the intake's own code and parameters, in this process."""
@@ -958,6 +982,9 @@ def main() -> int:
                             )
                             old_meter = CpuMeter(old_pid, postmaster)
                             variants.insert(0, (f"baseline {args.baseline_src}", old_port, old_meter))
+                        for label, variant_port, _meter in variants:
+                            # Unmeasured: every worker imports its views and starts its sandbox.
+                            warm_up(variant_port, 4 * args.workers * args.threads, f"warm{args.seed}{tag}{label[:4]}")
                         out["surge"] = []
                         for n in args.surge.split(","):
                             for label, variant_port, variant_meter in variants:
