@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -51,7 +52,8 @@ def insert_instances(model: type[Model], objects: Sequence[Model]) -> None:
     quote = connection.ops.quote_name
     columns = ", ".join(quote(str(f.column)) for f in fields)
     rows = [[f.get_db_prep_save(getattr(obj, f.attname), connection) for f in fields] for obj in objects]
-    insert_values(quote(model._meta.db_table), columns, len(fields), rows)
+    types = [str(f.db_type(connection)) for f in fields]
+    insert_values(quote(model._meta.db_table), columns, len(fields), rows, types)
     for obj in objects:
         obj._state.adding = False
         obj._state.db = connection.alias
@@ -100,28 +102,49 @@ def insert_rows(model: type[Model], names: Sequence[str], rows: Sequence[Sequenc
             tuple(value if adapt is None else adapt(value) for adapt, value in zip(adapters, row, strict=True))
             for row in rows
         ]
-    insert_values(quote(model._meta.db_table), columns, len(fields), params)
+    types = [str(f.db_type(connection)) for f in fields]  # type: ignore[union-attr]
+    insert_values(quote(model._meta.db_table), columns, len(fields), params, types)
 
 
-# Up to this many rows (and parameters) go as one multi-row INSERT: a submission's ~25 blind-index
-# rows, its audit entries and Merkle nodes are then one statement each for the server to parse and
-# run, not one per row (psycopg's executemany sends every row as its own statement). Past it,
-# ``executemany``: a bulk import's batches of thousands, where one statement text per batch size
-# would cost more to build and plan than it saves.
-MULTI_ROW_MAX = 200
+# Up to this many rows go as one statement: a submission's ~150 blind-index rows, its audit entries
+# and Merkle nodes are then one statement each for the server to run, not one per row (psycopg's
+# executemany sends every row as its own statement). Past it, ``executemany``: a bulk import's
+# batches of thousands keep the path they were measured on.
+MULTI_ROW_MAX = 1000
+# On PostgreSQL the rows travel as one array per column (``unnest``): a constant statement text,
+# which psycopg and the server prepare once, where a multi-row VALUES list of hundreds of
+# placeholders is parsed again on each call. Column types that arrays carry as they are:
+_ARRAY_TYPES = re.compile(
+    r"^(smallint|integer|bigint|boolean|bytea|text|varchar\(\d+\)|date|timestamp with time zone)$"
+)
+# SQLite: a multi-row VALUES list, within its limit on parameters.
 MULTI_ROW_MAX_PARAMS = 8000
 
 
-def insert_values(table: str, columns: str, width: int, rows: Sequence[Sequence[Any]]) -> None:
-    """``INSERT INTO table (columns) VALUES ...`` of ``rows`` (``width`` values each): one
-    statement for one row or a small batch, ``executemany`` for a large one. ``table`` and
-    ``columns`` must be quoted model names (never data)."""
+def insert_values(
+    table: str, columns: str, width: int, rows: Sequence[Sequence[Any]], types: Sequence[str] | None = None
+) -> None:
+    """``INSERT INTO table (columns)`` of ``rows`` (``width`` values each): one statement for one
+    row or a small batch (on PostgreSQL with ``types``, the columns' SQL types, as arrays through
+    ``unnest``), ``executemany`` for a large one. ``table`` and ``columns`` must be quoted model
+    names and ``types`` model column types (never data)."""
     if not rows:
         return
     one = "(" + ", ".join(["%s"] * width) + ")"
     with connection.cursor() as cursor:
         if len(rows) == 1:
             cursor.execute(f"INSERT INTO {table} ({columns}) VALUES {one}", list(rows[0]))  # noqa: S608 — quoted model names
+        elif (
+            len(rows) <= MULTI_ROW_MAX
+            and connection.vendor == "postgresql"
+            and types is not None
+            and all(_ARRAY_TYPES.match(kind) for kind in types)
+        ):
+            arrays = ", ".join(f"%s::{kind}[]" for kind in types)
+            cursor.execute(
+                f"INSERT INTO {table} ({columns}) SELECT * FROM unnest({arrays})",  # noqa: S608 — quoted model names and types
+                [list(column) for column in zip(*rows, strict=True)],
+            )
         elif len(rows) <= MULTI_ROW_MAX and len(rows) * width <= MULTI_ROW_MAX_PARAMS:
             values = ", ".join([one] * len(rows))
             cursor.execute(

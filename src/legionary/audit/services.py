@@ -147,6 +147,7 @@ class DbNodeStore:
             '"key", "hash"',
             2,
             [(pack_key(level, index), digest) for level, index, digest in nodes],
+            ("bigint", "bytea"),
         )
 
 
