@@ -3,7 +3,7 @@
 Usage:
     .venv/bin/python bench/load.py [--requests 3000] [--seconds 240] [--clients 8]
                                    [--workers 4] [--threads 4] [--people 300] [--profile 20] [--json FILE]
-    .venv/bin/python bench/load.py --surge 8,16,32 [--surge-seconds 20] [--people 50]
+    .venv/bin/python bench/load.py --surge 8,16,32 [--surge-seconds 20] [--people 50] [--baseline-src DIR]
 
 Without DATABASE_URL it starts a throwaway PostgreSQL server (tests/pgserver.py); with it, it
 creates a database of its own on that server and drops it at the end. With ``--home DIR`` and
@@ -33,12 +33,15 @@ grown to 1M people with ``legionary demo --people 1000000``), adding its own sta
      unseal       POST /cases/ID/unseal     (reason; audited before the identity is shown)   -> 200
 
 With ``--surge 8,16,32`` it measures a surge of applicants instead of the mix: for each value N,
-N applicants at once, each a new visitor, fetch the public form (``GET /apply/``) and submit it in
-full with a PDF upload (``POST /apply/``, multipart, -> 201 and a receipt), for ``--surge-seconds``;
-meanwhile two signed-in staff load their pages (case list, intake queue, one case). It reports
-submissions/s, the submission's p50/p99, errors, the staff pages' p95, and, measured in the same
-run, the CPU of one receipt digest as stored now (HMAC-SHA-256) beside one Argon2id hash as
-stored before.
+N applicants at once, each a new visitor, fetch the public form (``GET /apply/``), submit it in
+full with a PDF upload (``POST /apply/``, multipart, -> 303) and fetch the confirmation page with
+the receipt (``GET /apply/sent/``), for ``--surge-seconds``; meanwhile two signed-in staff load
+their pages (case list, intake queue, one case). It reports submissions/s, the submission's
+p50/p99, errors, the staff pages' p95, CPU per submission of gunicorn and PostgreSQL, the load
+average, and, measured in the same run, the CPU of one receipt digest as stored now (HMAC-SHA-256)
+beside one Argon2id hash as stored before. With ``--baseline-src DIR`` (a source tree of an
+earlier commit, e.g. from ``git archive``) that tree is served too, on the same database, and each
+level runs on it and then on this tree: before and after in one run, on the same machine.
 
 Prints throughput, error rate, p50/p95/p99 latency per kind and overall, and where the server's
 CPU went (gunicorn workers vs PostgreSQL vs this client), with the machine's total CPU use and
