@@ -239,7 +239,11 @@ class _Zygote:
         if self._control is not None:
             self._control.close()  # the zygote sees end of file and exits
         if self._process is not None and self._owner == os.getpid():
-            self._process.wait(5)
+            try:
+                self._process.wait(5)
+            except subprocess.TimeoutExpired:
+                self._process.kill()  # it does not go on its own: it holds no one's data
+                self._process.wait()
         self._process = self._control = None
 
     def connect(self) -> Connection:
