@@ -102,7 +102,7 @@ def insert_rows(model: type[Model], names: Sequence[str], rows: Sequence[Sequenc
             tuple(value if adapt is None else adapt(value) for adapt, value in zip(adapters, row, strict=True))
             for row in rows
         ]
-    types = [str(f.db_type(connection)) for f in fields]  # type: ignore[union-attr]
+    types = [str(f.db_type(connection)) for f in fields]
     insert_values(quote(model._meta.db_table), columns, len(fields), params, types)
 
 
