@@ -65,7 +65,8 @@ def setup() -> None:
     settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]  # the test client's host, as pytest-django adds
 
 
-TOP = int(os.environ.get("BENCH_TOP", "0"))  # print the N functions of most own time as well
+# BENCH_TOP=N also prints the N functions of most own time (BENCH_SORT=cumulative: of most time in all).
+TOP = int(os.environ.get("BENCH_TOP", "0"))
 HOME = Path(tempfile.gettempdir()) / f"legionary-bench-submission-{os.getpid()}"
 
 # The parts of a submission, each a function whose cumulative CPU time cProfile reports: (label,
@@ -215,7 +216,7 @@ def measure(name: str, send: Any, expected: int, runs: int, start: int) -> None:
         if (suffix, wanted) in table:
             print(f"  {table[(suffix, wanted)] / runs * 1000:7.2f} ms  {label}")
     if TOP:
-        stats.sort_stats("tottime").print_stats(TOP)
+        stats.sort_stats(os.environ.get("BENCH_SORT", "tottime")).print_stats(TOP)
 
 
 def sandbox_alone(runs: int) -> None:
