@@ -3,7 +3,7 @@
 Usage:
     .venv/bin/python bench/load.py [--requests 3000] [--seconds 240] [--clients 8]
                                    [--workers 4] [--threads 4] [--people 300] [--profile 20] [--json FILE]
-    .venv/bin/python bench/load.py --surge 8,16,32 [--surge-seconds 20] [--people 50]
+    .venv/bin/python bench/load.py --surge 8,16,32 [--surge-seconds 20] [--people 50] [--baseline-src DIR]
 
 Without DATABASE_URL it starts a throwaway PostgreSQL server (tests/pgserver.py); with it, it
 creates a database of its own on that server and drops it at the end. With ``--home DIR`` and
@@ -33,12 +33,15 @@ grown to 1M people with ``legionary demo --people 1000000``), adding its own sta
      unseal       POST /cases/ID/unseal     (reason; audited before the identity is shown)   -> 200
 
 With ``--surge 8,16,32`` it measures a surge of applicants instead of the mix: for each value N,
-N applicants at once, each a new visitor, fetch the public form (``GET /apply/``) and submit it in
-full with a PDF upload (``POST /apply/``, multipart, -> 201 and a receipt), for ``--surge-seconds``;
-meanwhile two signed-in staff load their pages (case list, intake queue, one case). It reports
-submissions/s, the submission's p50/p99, errors, the staff pages' p95, and, measured in the same
-run, the CPU of one receipt digest as stored now (HMAC-SHA-256) beside one Argon2id hash as
-stored before.
+N applicants at once, each a new visitor, fetch the public form (``GET /apply/``), submit it in
+full with a PDF upload (``POST /apply/``, multipart, -> 303) and fetch the confirmation page with
+the receipt (``GET /apply/sent/``), for ``--surge-seconds``; meanwhile two signed-in staff load
+their pages (case list, intake queue, one case). It reports submissions/s, the submission's
+p50/p99, errors, the staff pages' p95, CPU per submission of gunicorn and PostgreSQL, the load
+average, and, measured in the same run, the CPU of one receipt digest as stored now (HMAC-SHA-256)
+beside one Argon2id hash as stored before. With ``--baseline-src DIR`` (a source tree of an
+earlier commit, e.g. from ``git archive``) that tree is served too, on the same database, and each
+level runs on it and then on this tree: before and after in one run, on the same machine.
 
 Prints throughput, error rate, p50/p95/p99 latency per kind and overall, and where the server's
 CPU went (gunicorn workers vs PostgreSQL vs this client), with the machine's total CPU use and
@@ -433,7 +436,8 @@ def database(*, kept: bool = False) -> Iterator[tuple[str, int | None]]:
         if not os.environ.get("DATABASE_URL"):
             from tests.pgserver import postgres_server
 
-            os.environ["DATABASE_URL"] = stack.enter_context(postgres_server())
+            # announce: the server's data directory in the environment, so its CPU can be read
+            os.environ["DATABASE_URL"] = stack.enter_context(postgres_server(announce=True))
         url = os.environ["DATABASE_URL"] if kept else stack.enter_context(fresh_database())
         assert url is not None
         postmaster = None
@@ -527,7 +531,10 @@ def report_cpu(title: str, used: dict[str, float], requests: int, cores: int) ->
             f"  per request: gunicorn {used['gunicorn'] / requests * 1000:.1f} ms CPU, "
             f"PostgreSQL {used['postgres'] / requests * 1000:.1f} ms CPU"
         )
+    per = max(requests, 1)
     return {
+        "gunicorn_ms_per_request": used["gunicorn"] / per * 1000,
+        "postgres_ms_per_request": used["postgres"] / per * 1000,
         "gunicorn_cores": used["gunicorn"] / wall,
         "postgres_cores": used["postgres"] / wall,
         "client_cores": used["client"] / wall,
@@ -706,24 +713,55 @@ def multipart(fields: dict[str, str | list[str]], files: dict[str, tuple[str, st
     return bytes(out), f"multipart/form-data; boundary={boundary}"
 
 
-def apply_once(port: int, number: int, run_id: str) -> tuple[str | None, float, float]:
-    """One new visitor: fetches the form, submits it with an upload. (error, GET s, POST s)."""
+def apply_once(port: int, number: int, run_id: str) -> tuple[str | None, float, float, float]:
+    """One new visitor: fetches the form, submits it with an upload (answered 303 to the
+    confirmation page), and fetches that page, which shows the receipt once.
+    (error, form page s, POST s, confirmation page s)."""
     visitor = Session(port)
     started = time.perf_counter()
     status, page, _ = visitor.request("GET", "/apply/?lang=en")
     fetched = time.perf_counter()
     token = re.search(rb'name="csrfmiddlewaretoken" value="([^"]+)"', page)
     if status != 200 or token is None:
-        return f"form page status {status}", fetched - started, 0.0
+        return f"form page status {status}", fetched - started, 0.0, 0.0
     fields = {**form_fields(number, run_id), "csrfmiddlewaretoken": token.group(1).decode()}
     body, content_type = multipart(
         fields, {"upload_1": ("passport.pdf", "application/pdf", small_pdf(f"{run_id}{number}"))}
     )
-    status, page, _ = visitor.request("POST", "/apply/?lang=en", body, {"Content-Type": content_type})
+    status, page, headers = visitor.request("POST", "/apply/?lang=en", body, {"Content-Type": content_type})
     posted = time.perf_counter()
-    if status != 201:
-        return f"submit status {status}", fetched - started, posted - fetched
-    return None, fetched - started, posted - fetched
+    location = headers.get("Location", "")
+    if status != 303 or not location.startswith("/apply/sent/"):
+        return f"submit status {status}", fetched - started, posted - fetched, 0.0
+    status, page, _ = visitor.request("GET", location)
+    shown = time.perf_counter()
+    if status != 200 or b'id="receipt"' not in page:
+        return f"confirmation page status {status} (no receipt)", fetched - started, posted - fetched, shown - posted
+    return None, fetched - started, posted - fetched, shown - posted
+
+
+def warm_up(port: int, submissions: int, run_id: str) -> None:
+    """``submissions`` applicants, 8 at a time, none measured: a server just started spends its first
+    requests importing and starting its workers' sandboxes, which a surge level must not count."""
+    numbers = iter(range(submissions))
+    lock = threading.Lock()
+
+    def applicant() -> None:
+        while True:
+            with lock:
+                number = next(numbers, None)
+            if number is None:
+                return
+            try:
+                apply_once(port, number, run_id)
+            except OSError:
+                pass
+
+    threads = [threading.Thread(target=applicant) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=10 * TIMEOUT)
 
 
 def receipt_digest_costs(count: int = 200) -> tuple[float, float]:
@@ -756,6 +794,7 @@ def surge_phase(
     lock = threading.Lock()
     gets: list[float] = []
     posts: list[float] = []
+    shows: list[float] = []
     errors: list[str] = []
     staff_lat: list[float] = []
     staff_errors: list[str] = []
@@ -766,15 +805,16 @@ def surge_phase(
             with lock:
                 number = next(counter)
             try:
-                error, got, posted = apply_once(port, number, run_id)
+                error, got, posted, shown = apply_once(port, number, run_id)
             except Exception as exc:  # noqa: BLE001 — every failure is counted, none stops the run
-                error, got, posted = f"{type(exc).__name__}: {exc}", 0.0, 0.0
+                error, got, posted, shown = f"{type(exc).__name__}: {exc}", 0.0, 0.0, 0.0
             with lock:
                 gets.append(got)
                 if error:
                     errors.append(error)
                 else:
                     posts.append(posted)
+                    shows.append(shown)
 
     def officer(session: Session, rng: random.Random) -> None:
         while time.monotonic() < deadline:
@@ -808,6 +848,7 @@ def surge_phase(
         "submit_p50_ms": percentile(posts, 50) * 1000,
         "submit_p99_ms": percentile(posts, 99) * 1000,
         "form_page_p50_ms": percentile(gets, 50) * 1000,
+        "confirmation_p50_ms": percentile(shows, 50) * 1000,
         "errors": len(errors),
         "staff_requests": len(staff_lat),
         "staff_p95_ms": percentile(staff_lat, 95) * 1000,
@@ -816,7 +857,7 @@ def surge_phase(
     print(
         f"  {row['submissions']} submissions in {wall:.1f} s: {row['submissions_per_s']:.1f}/s; submit p50 "
         f"{row['submit_p50_ms']:.0f} ms, p99 {row['submit_p99_ms']:.0f} ms "
-        f"(form page p50 {row['form_page_p50_ms']:.0f} ms); "
+        f"(form page p50 {row['form_page_p50_ms']:.0f} ms, confirmation page {row['confirmation_p50_ms']:.0f} ms); "
         f"errors {row['errors']}"
     )
     print(
@@ -826,6 +867,8 @@ def surge_phase(
     for message in sorted(set(errors + staff_errors))[:5]:
         print(f"  error: {message}")
     row.update(report_cpu("CPU", {**used, "wall": wall}, len(posts), cores))
+    row["load_average_1min"] = os.getloadavg()[0]
+    print(f"  load average (1 min) at the end: {row['load_average_1min']:.1f}")
     return row
 
 
@@ -853,6 +896,13 @@ def main() -> int:
         "--surge", help="measure a surge of applicants instead of the mix: concurrent applicants, e.g. 8,16,32"
     )
     parser.add_argument("--surge-seconds", type=float, default=20, help="how long each surge level lasts")
+    parser.add_argument(
+        "--baseline-src",
+        type=Path,
+        help="with --surge: a source tree of an earlier commit (its src/ is put first on PYTHONPATH, e.g. "
+        "from `git archive`), served beside this one on the same database; each level runs on the baseline, "
+        "then on this tree, so both see the same machine",
+    )
     parser.add_argument(
         "--home",
         type=Path,
@@ -924,12 +974,38 @@ def main() -> int:
                     )
                     staff = [clients[0].sessions["intake"], clients[1].sessions["intake"]]
                     out["receipt_digest"] = {"hmac_sha256_ms": hmac_ms, "argon2id_ms": argon2_ms}
-                    out["surge"] = [
-                        surge_phase(
-                            port, staff, cases, int(n), args.surge_seconds, f"surge{args.seed}{tag}", meter, cores
-                        )
-                        for n in args.surge.split(",")
-                    ]
+                    with ExitStack() as baseline_stack:
+                        variants: list[tuple[str, int, CpuMeter]] = [("this tree", port, meter)]
+                        if args.baseline_src is not None:
+                            # The same database, keys and staff sessions; only the code differs.
+                            old_path = os.pathsep.join([str(args.baseline_src / "src"), str(ROOT)])
+                            old_env = {**env, "PYTHONPATH": old_path}
+                            old_port, old_pid = baseline_stack.enter_context(
+                                serve(old_env, args.workers, args.threads, folder / "serve-baseline.log")
+                            )
+                            old_meter = CpuMeter(old_pid, postmaster)
+                            variants.insert(0, (f"baseline {args.baseline_src}", old_port, old_meter))
+                        for label, variant_port, _meter in variants:
+                            # Unmeasured: every worker imports its views and starts its sandbox.
+                            warm_up(variant_port, 4 * args.workers * args.threads, f"warm{args.seed}{tag}{label[:4]}")
+                        out["surge"] = []
+                        for n in args.surge.split(","):
+                            for label, variant_port, variant_meter in variants:
+                                for session in staff:
+                                    session.port = variant_port
+                                if len(variants) > 1:
+                                    print(f"\n[{label}]", end="")
+                                row = surge_phase(
+                                    variant_port,
+                                    staff,
+                                    cases,
+                                    int(n),
+                                    args.surge_seconds,
+                                    f"surge{args.seed}{tag}{label[:4]}",
+                                    variant_meter,
+                                    cores,
+                                )
+                                out["surge"].append({"code": label, **row})
                 else:
                     if args.profile:
                         out["profile"] = profile_phase(clients[0], meter, args.profile)

@@ -1,4 +1,4 @@
-"""Bulk inserts with one ``executemany`` of prepared values, for the hot write paths.
+"""Bulk inserts of prepared values (one multi-row statement, or ``executemany``), for the hot write paths.
 
 Also ``ByteOrderCharField``, text compared byte by byte on both databases.
 
@@ -6,9 +6,10 @@ Responsible for the two ways the project inserts many new rows at once without t
 per-batch statement building: ``insert_instances`` (model instances, each field prepared the way
 ``bulk_create`` prepares it) and ``insert_rows`` (plain tuples of raw values in a given column
 order, adapted per column type). Both leave an auto-increment primary key to the database and do
-not read it back. Measured on the identity, intake, audit and scale-fixture paths: compiling a
-multi-row statement of placeholders per batch, and building model instances for rows nobody reads
-again, cost more per row than sealing the identity they belong to.
+not read it back. Measured on the identity, intake, audit and scale-fixture paths: for batches of
+thousands, compiling a multi-row statement of placeholders per batch, and building model instances
+for rows nobody reads again, cost more per row than sealing the identity they belong to; so a large
+batch goes by ``executemany``, and a small one (a submission's rows) as one statement.
 
 Must never: run outside the caller's transaction, build SQL from anything but quoted model table
 and column names, or be used for a row whose primary key the caller needs back.
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -49,13 +51,36 @@ def insert_instances(model: type[Model], objects: Sequence[Model]) -> None:
     fields = [f for f in model._meta.concrete_fields if not (f.primary_key and getattr(f, "db_returning", False))]
     quote = connection.ops.quote_name
     columns = ", ".join(quote(str(f.column)) for f in fields)
-    marks = ", ".join(["%s"] * len(fields))
     rows = [[f.get_db_prep_save(getattr(obj, f.attname), connection) for f in fields] for obj in objects]
-    with connection.cursor() as cursor:
-        cursor.executemany(f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES ({marks})", rows)  # noqa: S608 — quoted model table and columns
+    types = [str(f.db_type(connection)) for f in fields]
+    insert_values(quote(model._meta.db_table), columns, len(fields), rows, types)
     for obj in objects:
         obj._state.adding = False
         obj._state.db = connection.alias
+
+
+def insert_unless_taken(obj: Model, unique_field: str) -> bool:
+    """Inserts one new instance unless another row already holds its ``unique_field`` value
+    (``INSERT ... ON CONFLICT (column) DO NOTHING``, on both databases): True if inserted. A
+    conflict on any other constraint still raises ``IntegrityError``. Needs no savepoint to go on
+    after a conflict, unlike catching the error inside a transaction."""
+    model = type(obj)
+    fields = [f for f in model._meta.concrete_fields if not (f.primary_key and getattr(f, "db_returning", False))]
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(str(f.column)) for f in fields)
+    marks = ", ".join(["%s"] * len(fields))
+    target = quote(str(model._meta.get_field(unique_field).column))  # type: ignore[union-attr]
+    values = [f.get_db_prep_save(getattr(obj, f.attname), connection) for f in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES ({marks}) ON CONFLICT ({target}) DO NOTHING",  # noqa: S608 — quoted model names, placeholders
+            values,
+        )
+        inserted = bool(cursor.rowcount == 1)
+    if inserted:
+        obj._state.adding = False
+        obj._state.db = connection.alias
+    return inserted
 
 
 def insert_rows(model: type[Model], names: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
@@ -70,8 +95,6 @@ def insert_rows(model: type[Model], names: Sequence[str], rows: Sequence[Sequenc
     fields = [model._meta.get_field(name) for name in names]
     adapters = [_adapter(f) for f in fields]
     columns = ", ".join(quote(str(f.column)) for f in fields)  # type: ignore[union-attr]
-    marks = ", ".join(["%s"] * len(fields))
-    sql = f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES ({marks})"  # noqa: S608 — quoted model names
     if not any(adapters):
         params: Sequence[Sequence[Any]] = rows  # nothing to adapt: no per-row copy on a hot path
     else:
@@ -79,8 +102,57 @@ def insert_rows(model: type[Model], names: Sequence[str], rows: Sequence[Sequenc
             tuple(value if adapt is None else adapt(value) for adapt, value in zip(adapters, row, strict=True))
             for row in rows
         ]
+    types = [str(f.db_type(connection)) for f in fields]
+    insert_values(quote(model._meta.db_table), columns, len(fields), params, types)
+
+
+# Up to this many rows go as one statement: a submission's ~150 blind-index rows, its audit entries
+# and Merkle nodes are then one statement each for the server to run, not one per row (psycopg's
+# executemany sends every row as its own statement). Past it, ``executemany``: a bulk import's
+# batches of thousands keep the path they were measured on.
+MULTI_ROW_MAX = 1000
+# On PostgreSQL the rows travel as one array per column (``unnest``): a constant statement text,
+# which psycopg and the server prepare once, where a multi-row VALUES list of hundreds of
+# placeholders is parsed again on each call. Column types that arrays carry as they are:
+_ARRAY_TYPES = re.compile(
+    r"^(smallint|integer|bigint|boolean|bytea|text|varchar\(\d+\)|date|timestamp with time zone)$"
+)
+# SQLite: a multi-row VALUES list, within its limit on parameters.
+MULTI_ROW_MAX_PARAMS = 8000
+
+
+def insert_values(
+    table: str, columns: str, width: int, rows: Sequence[Sequence[Any]], types: Sequence[str] | None = None
+) -> None:
+    """``INSERT INTO table (columns)`` of ``rows`` (``width`` values each): one statement for one
+    row or a small batch (on PostgreSQL with ``types``, the columns' SQL types, as arrays through
+    ``unnest``), ``executemany`` for a large one. ``table`` and ``columns`` must be quoted model
+    names and ``types`` model column types (never data)."""
+    if not rows:
+        return
+    one = "(" + ", ".join(["%s"] * width) + ")"
     with connection.cursor() as cursor:
-        cursor.executemany(sql, params)
+        if len(rows) == 1:
+            cursor.execute(f"INSERT INTO {table} ({columns}) VALUES {one}", list(rows[0]))  # noqa: S608 — quoted model names
+        elif (
+            len(rows) <= MULTI_ROW_MAX
+            and connection.vendor == "postgresql"
+            and types is not None
+            and all(_ARRAY_TYPES.match(kind) for kind in types)
+        ):
+            arrays = ", ".join(f"%s::{kind}[]" for kind in types)
+            cursor.execute(
+                f"INSERT INTO {table} ({columns}) SELECT * FROM unnest({arrays})",  # noqa: S608 — quoted model names and types
+                [list(column) for column in zip(*rows, strict=True)],
+            )
+        elif len(rows) <= MULTI_ROW_MAX and len(rows) * width <= MULTI_ROW_MAX_PARAMS:
+            values = ", ".join([one] * len(rows))
+            cursor.execute(
+                f"INSERT INTO {table} ({columns}) VALUES {values}",  # noqa: S608 — quoted model names, placeholders
+                [value for row in rows for value in row],
+            )
+        else:
+            cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES {one}", rows)  # noqa: S608 — quoted model names
 
 
 def _sqlite_datetime(value: datetime.datetime | None) -> str | None:

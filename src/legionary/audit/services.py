@@ -31,7 +31,7 @@ from django.utils import timezone
 from legionary.audit import checkpoint as notes
 from legionary.audit import kept_checkpoint, merkle
 from legionary.audit.models import Checkpoint, Entry, LogHead, Node
-from legionary.db import insert_instances
+from legionary.db import insert_instances, insert_values
 
 DetailValue = str | int | bool | None | list[str] | list[int]
 
@@ -141,11 +141,14 @@ class DbNodeStore:
 
     def put_many(self, nodes: Sequence[merkle.Node]) -> None:
         self.writes += len(nodes)
-        with connection.cursor() as cursor:
-            cursor.executemany(
-                f'INSERT INTO {_table(Node)} ("key", "hash") VALUES (%s, %s)',  # noqa: S608 — quoted constant
-                [(pack_key(level, index), digest) for level, index, digest in nodes],
-            )
+        # One statement for an append's few nodes (``insert_values``), executemany for a bulk fill's.
+        insert_values(
+            _table(Node),
+            '"key", "hash"',
+            2,
+            [(pack_key(level, index), digest) for level, index, digest in nodes],
+            ("bigint", "bytea"),
+        )
 
 
 # --- the signing key -----------------------------------------------------------------------------

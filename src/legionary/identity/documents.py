@@ -13,25 +13,33 @@ Two entry points, both run in a separate process with CPU-time, memory and wall-
 
 Why a separate process: Pillow and pdfium are large C decoders fed with bytes from anyone on the
 Internet. A decompression bomb or a pathological file then costs at most the child's limits, and
-the child is killed (the web worker never is). The child is forked from the multiprocessing fork
-server, a fresh interpreter that has imported only this module and the decoders: it holds no key,
-no database connection and no other request's data. It answers over a pipe in a plain framed
-format (a JSON header, then raw PNG bytes), never pickle, so even a child taken over by a decoder
-bug cannot make the web worker run code. The limits bound resources, not privileges: the child
-runs as the service user (see docs/security.md).
+the child is killed (the web worker never is). Each child serves one document and exits. It is
+forked from the zygote, a small interpreter the web worker starts for this purpose with an empty
+environment and no file descriptor but its control socket, which has imported only this module and
+the decoders and never reads a document: the child holds no key, no database connection and no
+other request's data. It answers over a socket in a plain framed format (a JSON header, then raw
+PNG bytes), never pickle, so even a child taken over by a decoder bug cannot make the web worker
+run code. The limits bound resources, not privileges: the child runs as the service user (see
+docs/security.md).
 
 This module imports nothing from Django and never logs a document's content.
 """
 
 from __future__ import annotations
 
+import gc
 import io
 import json
 import math
-import multiprocessing
 import os
 import re
 import resource
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
 import zlib
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -181,13 +189,89 @@ def rasterise(
 
 
 # --- the parent's side ------------------------------------------------------------------------
+#
+# The zygote: a small interpreter started for this purpose (``python -I``, an empty environment, no
+# file descriptor but its control socket), which imports this module and the decoders, decodes a
+# tiny picture and PDF once so their lazy start-up is done, freezes its heap, and then only waits.
+# For each document the web worker sends it one end of a fresh socket pair; the zygote forks, and
+# the child (which has never seen any other document) lowers its limits, reads the document from
+# that socket, answers and exits. The zygote itself never reads a document.
+#
+# Before, each child came from multiprocessing's fork server, which on Python 3.11 runs the web
+# worker's main module again in every child (``legionary`` imports Django's management code):
+# 50-65 ms of CPU per upload before the first byte was decoded. A fork of the zygote costs ~2 ms.
 
-_context = multiprocessing.get_context("forkserver")
-# The fork server imports the decoders once; each child is then a cheap fork of it. "__main__" is
-# what multiprocessing preloads by default (audit verification's workers rely on it).
-_context.set_forkserver_preload(
-    ["__main__", __name__, "PIL.Image", "PIL.ImageOps", "PIL.JpegImagePlugin", "PIL.PngImagePlugin", "pypdfium2"]
+_ZYGOTE_START = (
+    "import sys, json; sys.path[:] = json.loads(sys.argv[1]); "
+    "from legionary.identity.documents import _zygote_main; _zygote_main(int(sys.argv[2]))"
 )
+# How long the child may take to say it is there (its pid), before the wall-clock limit starts.
+_HELLO_SECONDS = 30.0
+
+
+class _Zygote:
+    """The web worker's handle on its zygote: started on first use, again after a fork of the
+    worker or when it has died. Thread-safe: gunicorn's threads share one."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._owner = 0
+        self._process: subprocess.Popen[bytes] | None = None
+        self._control: socket.socket | None = None
+
+    def _start(self) -> socket.socket:
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            self._process = subprocess.Popen(  # noqa: S603 — our own interpreter and module, fixed arguments
+                [sys.executable, "-I", "-c", _ZYGOTE_START, json.dumps(sys.path), str(theirs.fileno())],
+                pass_fds=(theirs.fileno(),),
+                env={},  # nothing of the worker's environment (a keyring passphrase may be there)
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                close_fds=True,
+            )
+        finally:
+            theirs.close()
+        self._owner, self._control = os.getpid(), ours
+        return ours
+
+    def _stop(self) -> None:
+        if self._control is not None:
+            self._control.close()  # the zygote sees end of file and exits
+        if self._process is not None and self._owner == os.getpid():
+            try:
+                self._process.wait(5)
+            except subprocess.TimeoutExpired:
+                self._process.kill()  # it does not go on its own: it holds no one's data
+                self._process.wait()
+        self._process = self._control = None
+
+    def connect(self) -> Connection:
+        """A connection to a new child of the zygote, forked for one document."""
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            with self._lock:
+                for attempt in (1, 2):
+                    control = self._control
+                    if control is None or self._owner != os.getpid():
+                        if control is not None:
+                            control.close()  # a forked worker's copy: its parent's zygote
+                            self._process = self._control = None
+                        control = self._start()
+                    try:
+                        socket.send_fds(control, [b"D"], [theirs.fileno()])
+                        break
+                    except OSError:
+                        # The zygote has died (killed, out of memory): start another, once.
+                        self._stop()
+                        if attempt == 2:
+                            raise
+        finally:
+            theirs.close()
+        return Connection(ours.detach())
+
+
+_zygote = _Zygote()
 
 
 def _int(header: dict[str, Any], name: str) -> int:
@@ -197,24 +281,37 @@ def _int(header: dict[str, Any], name: str) -> int:
     return value
 
 
+def _kill(pidfd: int | None) -> None:
+    if pidfd is not None:
+        try:
+            signal.pidfd_send_signal(pidfd, signal.SIGKILL)
+        except ProcessLookupError:
+            pass  # it has exited already
+
+
 def _run_sandboxed(
     operation: str, data: bytes, options: dict[str, Any], limits: Limits
 ) -> tuple[dict[str, Any], list[bytes]]:
-    """Runs ``operation`` on ``data`` in a fresh child; its JSON header and binary parts."""
-    parent_end, child_end = _context.Pipe(duplex=True)
-    child = _context.Process(
-        target=_child_main, args=(child_end, operation, options, asdict(limits)), daemon=True, name="legionary-document"
-    )
-    started = False
+    """Runs ``operation`` on ``data`` in a fresh child of the zygote; its JSON header and binary parts."""
     try:
-        child.start()
-        started = True
-        child_end.close()
+        conn = _zygote.connect()
+    except OSError:
+        raise DocumentRefused("limits", "The document sandbox could not be started.") from None
+    pidfd: int | None = None
+    finished = False
+    try:
         try:
-            parent_end.send_bytes(data)
-            if not parent_end.poll(limits.wall_seconds):
+            # The child's first word is its pid: held as a pidfd, so the kill below can only reach it.
+            if not conn.poll(_HELLO_SECONDS):
                 raise DocumentRefused("limits")
-            header = json.loads(parent_end.recv_bytes(64 * 1024))
+            hello = json.loads(conn.recv_bytes(1024))
+            pidfd = os.pidfd_open(_int(hello, "pid"))
+            conn.send_bytes(json.dumps({"operation": operation, "options": options, "limits": asdict(limits)}).encode())
+            conn.send_bytes(data)
+            deadline = time.monotonic() + limits.wall_seconds
+            if not conn.poll(max(0.0, deadline - time.monotonic())):
+                raise DocumentRefused("limits")
+            header = json.loads(conn.recv_bytes(64 * 1024))
             if not isinstance(header, dict) or not isinstance(header.get("parts"), int):
                 raise DocumentRefused("limits", "The sandbox gave an answer that does not parse.")
             if header.get("refused"):
@@ -222,23 +319,20 @@ def _run_sandboxed(
                 raise DocumentRefused(code if code in REFUSALS else "damaged")
             parts = []
             for _ in range(min(header["parts"], limits.max_pages)):
-                if not parent_end.poll(limits.wall_seconds):
+                if not conn.poll(max(0.0, deadline - time.monotonic())):
                     raise DocumentRefused("limits")
-                parts.append(parent_end.recv_bytes(256 * 1024 * 1024))
+                parts.append(conn.recv_bytes(256 * 1024 * 1024))
+            finished = True
             return header, parts
         except (EOFError, OSError, ValueError):
             # The child died (killed at its CPU or memory limit) or wrote something malformed.
             raise DocumentRefused("limits") from None
     finally:
-        parent_end.close()
-        if started:
-            if child.is_alive():
-                child.kill()
-            child.join(5)
-            if child.exitcode is not None:
-                child.close()
-        else:
-            child_end.close()
+        conn.close()
+        if not finished:
+            _kill(pidfd)  # not waited for: the zygote reaps its children
+        if pidfd is not None:
+            os.close(pidfd)
 
 
 # --- the child's side ---------------------------------------------------------------------------
@@ -246,15 +340,74 @@ def _run_sandboxed(
 
 def _confine(limits: Limits) -> None:
     """Limits this process: CPU seconds (SIGXCPU, then SIGKILL), address space, no core dumps, no
-    files written. Lowered hard limits cannot be raised again by the process."""
+    files written, and a wall-clock alarm (SIGALRM, whose default action ends the process, in C
+    code too) a second past the parent's own wait. Lowered hard limits cannot be raised again."""
+    signal.signal(signal.SIGALRM, signal.SIG_DFL)
+    signal.alarm(max(1, math.ceil(limits.wall_seconds)) + 1)
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_seconds, limits.cpu_seconds + 1))
     resource.setrlimit(resource.RLIMIT_AS, (limits.memory_bytes, limits.memory_bytes))
     resource.setrlimit(resource.RLIMIT_FSIZE, (0, 0))
 
 
-def _child_main(conn: Connection, operation: str, options: dict[str, Any], limit_values: dict[str, Any]) -> None:
-    limits = Limits(**limit_values)
+def _zygote_main(control_fd: int) -> None:
+    """The zygote's loop: one fork per socket received, until the web worker closes the control socket."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a Ctrl-C reaches the web worker, which closes us
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the kernel reaps the children: no zombies
+    _warm()
+    gc.collect()
+    gc.freeze()  # the heap is shared with every child: no collection copies its pages
+    control = socket.socket(fileno=control_fd)
+    while True:
+        try:
+            message, fds, _flags, _address = socket.recv_fds(control, 16, 8)
+        except OSError:
+            return
+        if not message:
+            for fd in fds:
+                os.close(fd)
+            return
+        for fd in fds:
+            pid = os.fork()
+            if pid == 0:  # the child: never returns
+                try:
+                    control.close()
+                    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+                    _child_main(Connection(fd))
+                finally:
+                    os._exit(0)  # no atexit handlers or finalisers of the zygote's state
+            os.close(fd)
+
+
+def _warm() -> None:
+    """Decodes a tiny PNG, JPEG and PDF, so what the decoders set up on first use is in the
+    zygote's memory before any fork, and not done again by every child."""
+    from PIL import Image
+
+    try:
+        for kind, fmt in ((PNG, "PNG"), (JPEG, "JPEG")):
+            buffer = io.BytesIO()
+            Image.new("RGB", (8, 8), (200, 200, 200)).save(buffer, fmt)
+            _open_image(buffer.getvalue(), kind, DEFAULT_LIMITS)
+        _inspect(_TINY_PDF, PDF, DEFAULT_LIMITS)
+    except Exception:  # noqa: BLE001, S110 — only a head start: each child decodes on its own anyway
+        pass
+
+
+_TINY_PDF = (
+    b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\n2 0 obj\n<< /Type /Pages /Kids [3 0 R] "
+    b"/Count 1 >>\nendobj\n3 0 obj\n<< /Type /Page /Parent 2 0 R /MediaBox [0 0 72 72] >>\nendobj\n"
+    b"trailer\n<< /Size 4 /Root 1 0 R >>\n%%EOF\n"
+)
+
+
+def _child_main(conn: Connection) -> None:
+    """One document: say the pid, take the request, lower the limits, read the bytes, answer."""
+    gc.disable()  # a short life: collecting would only copy the zygote's pages
+    conn.send_bytes(json.dumps({"pid": os.getpid()}).encode())
+    request = json.loads(conn.recv_bytes(64 * 1024))
+    operation, options = request["operation"], request["options"]
+    limits = Limits(**request["limits"])
     _confine(limits)
     data = conn.recv_bytes()
     try:
@@ -274,7 +427,6 @@ def _child_main(conn: Connection, operation: str, options: dict[str, Any], limit
     for part in parts:
         conn.send_bytes(part)
     conn.close()
-    os._exit(0)  # no atexit handlers or finalisers of the fork server's state
 
 
 def _inspect(data: bytes, kind: str, limits: Limits) -> dict[str, Any]:

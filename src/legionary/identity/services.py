@@ -31,13 +31,13 @@ from pathlib import Path
 from typing import Any, BinaryIO, cast
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from legionary.access.roles import Perm
 from legionary.audit.services import AuditItem, audit_record, audit_record_many
 from legionary.core.reasons import visible_reason
-from legionary.db import insert_instances, insert_rows
+from legionary.db import insert_instances, insert_rows, insert_unless_taken
 from legionary.identity import callsigns, crypto, documents, erasure_journal, matching, names, openings
 from legionary.identity.keyring import (
     FileKeyProvider,
@@ -419,38 +419,37 @@ def person_create(
     prepared = sealed if sealed is not None else person_seal(identity)
     person_id = prepared.person_id
     now = timezone.now()
-    for attempt in range(5):
-        call_sign = choose_call_sign(preferred_call_sign if attempt == 0 else None, identity)
-        try:
-            with transaction.atomic():
-                person = Person(
-                    id=person_id,
-                    call_sign=call_sign,
-                    call_sign_key=callsigns.call_sign_key(call_sign),
-                    legion=legion,
-                    language=language,
-                    external_ref=external_ref,
-                    created_at=now,
-                )
-                insert_instances(Person, [person])
-                insert_instances(SealedIdentity, [prepared.sealed])
-                insert_rows(BlindIndex, INDEX_COLUMNS, [(person_id, *value) for value in prepared.index])
-                insert_instances(SealedRecord, list(prepared.records))
-                audit_record_many(
-                    [
-                        AuditItem(
-                            actor=actor.name, action="person.created", subject=person_id, details={"legion": legion}
-                        ),
-                        *also_audit,
-                    ]
-                )
-                return person
-        except IntegrityError:
-            if external_ref and Person.objects.filter(external_ref=external_ref).exists():
-                raise
+    # savepoint=False: inside the caller's transaction (a submission's) no savepoint is needed, as a
+    # call sign taken meanwhile is not an error here (``insert_unless_taken``); any other failure
+    # fails the caller's transaction with it. Called alone, this is the transaction.
+    with transaction.atomic(savepoint=False):
+        for attempt in range(5):
+            call_sign = choose_call_sign(preferred_call_sign if attempt == 0 else None, identity)
+            person = Person(
+                id=person_id,
+                call_sign=call_sign,
+                call_sign_key=callsigns.call_sign_key(call_sign),
+                legion=legion,
+                language=language,
+                external_ref=external_ref,
+                created_at=now,
+            )
+            # Raises IntegrityError if external_ref already exists (callers: "already imported").
+            if insert_unless_taken(person, "call_sign_key"):
+                break
             # A call sign taken between the check and the insert: draw another.
-            continue
-    raise IdentityError("Could not find a free call sign; try again.")
+        else:
+            raise IdentityError("Could not find a free call sign; try again.")
+        insert_instances(SealedIdentity, [prepared.sealed])
+        insert_rows(BlindIndex, INDEX_COLUMNS, [(person_id, *value) for value in prepared.index])
+        insert_instances(SealedRecord, list(prepared.records))
+        audit_record_many(
+            [
+                AuditItem(actor=actor.name, action="person.created", subject=person_id, details={"legion": legion}),
+                *also_audit,
+            ]
+        )
+        return person
 
 
 @dataclass(frozen=True)

@@ -111,8 +111,13 @@ def load_or_new(request: HttpRequest) -> Draft:
 def save(draft: Draft) -> None:
     """Stores the draft (sealed) and forgets drafts abandoned for longer than DRAFT_SECONDS."""
     ApplicationDraft.objects.filter(updated_at__lt=_expired_before()).delete()
-    ApplicationDraft.objects.update_or_create(
-        pk=draft.row_id, defaults={"sealed": draft.seal(), "updated_at": timezone.now()}
+    # One upsert (INSERT ... ON CONFLICT DO UPDATE) rather than update_or_create's locking read,
+    # savepoint and insert: a draft's row is only ever written whole.
+    ApplicationDraft.objects.bulk_create(
+        [ApplicationDraft(pk=draft.row_id, sealed=draft.seal(), updated_at=timezone.now())],
+        update_conflicts=True,
+        unique_fields=["id"],
+        update_fields=["sealed", "updated_at"],
     )
 
 
