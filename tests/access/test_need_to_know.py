@@ -23,7 +23,7 @@ from django.test import Client
 from legionary.access.matrix import NARROWED, NONE_OF_THEM, WHOLE_SCOPE, cell, matrix_routes
 from legionary.access.models import Staff
 from legionary.access.roles import ROLE_PERMISSIONS, Perm, Role, ScopeKind
-from legionary.access.scopes import cases_visible_to, people_visible_to
+from legionary.access.scopes import cases_visible_to, checks_assigned_to, people_visible_to
 from legionary.identity.services import Actor, NotPermitted, unseal_identity
 from legionary.vetting import services
 from legionary.vetting.models import Case, Check
@@ -192,3 +192,33 @@ def test_every_role_the_matrix_allows_through_an_unscoped_route_gets_through(
         if status in (401, 403) or status >= 500 or (status == 404 and path == template):
             wrong.append((role, status))
     assert wrong == []
+
+
+def test_the_row_by_row_forms_of_the_rule_agree_with_the_rule_for_every_role(world: World) -> None:
+    """``cases_visible_to(per_row=True)`` and ``checks_assigned_to`` (My work's fast paths at a
+    million people) name exactly the cases and checks the rule itself does, in every state below."""
+    legion, outside = world.cases["legion"], world.cases["outside"]
+
+    def agree(state: str) -> None:
+        for role, staff in world.staff.items():
+            for perm in (Perm.VIEW_CASES, Perm.UNSEAL_IDENTITY):
+                rule = set(cases_visible_to(staff, perm=perm))
+                assert set(cases_visible_to(staff, perm=perm, per_row=True)) == rule, (state, role, perm)
+                assigned = set(Check.objects.filter(assigned_to=staff, case__in=[c.pk for c in rule]))
+                assert set(checks_assigned_to(staff, perm=perm)) == assigned, (state, role, perm)
+
+    agree("as built")
+    # Checks of the legion's unassigned case and of another legion's case handed to every checker
+    # (a CI officer given a check that is not a CI review, an investigator one outside his legion).
+    for role in CHECK_OF:
+        Check.objects.filter(case=legion, check_type_id="identity").update(assigned_to=world.staff[role])
+        Check.objects.filter(case=outside, check_type_id="ci_review").update(assigned_to=world.staff[role])
+        agree(f"checks handed to {role}")
+    Check.objects.filter(case=legion, check_type_id="polygraph").update(examiner=world.staff[Role.INVESTIGATOR])
+    agree("examined by the investigator")
+    Case.objects.filter(pk=legion.pk).update(flagged=True)
+    agree("the legion's case flagged")
+    Case.objects.filter(pk=legion.pk).update(flagged=False, possible="open")
+    agree("the legion's case with a possible pair")
+    Case.objects.filter(pk=legion.pk).update(possible="", assigned_to=world.staff[Role.POLYGRAPH_EXAMINER])
+    agree("the legion's case assigned to the examiner")

@@ -98,6 +98,31 @@ def _cases_for_counter_intelligence(staff: Any) -> Q:
     return Q(flagged=True) | Q(possible__in=("open", "concluded")) | Q(pk__in=reviews)
 
 
+def _cases_assigned_per_row(staff: Any) -> Q:
+    """``_cases_assigned`` tested case by case on the checks' case index (for a few candidate cases)."""
+    mine = Check.objects.filter(case_id=OuterRef("pk")).filter(Q(assigned_to=staff) | Q(examiner=staff))
+    return Q(assigned_to=staff) | Q(Exists(mine))
+
+
+def _counter_intelligence_per_row(staff: Any) -> Q:
+    """``_cases_for_counter_intelligence`` tested case by case."""
+    review = Check.objects.filter(case_id=OuterRef("pk"), check_type__is_ci_review=True, assigned_to=staff)
+    return Q(flagged=True) | Q(possible__in=("open", "concluded")) | Q(Exists(review))
+
+
+def _held_by_assignment(staff: Any) -> Q:
+    """A check assigned to ``staff`` is itself what puts its case in his narrowing (over Check)."""
+    return _EVERYONE
+
+
+def _held_for_counter_intelligence(staff: Any) -> Q:
+    """``_cases_for_counter_intelligence`` over a check assigned to ``staff``: its case flagged, with a
+    possible pair, or holding a counter-intelligence review assigned to him (looked up per case on the
+    case's index, not as a list of all his reviews)."""
+    reviews = Check.objects.filter(case_id=OuterRef("case_id"), check_type__is_ci_review=True, assigned_to=staff)
+    return Q(case__flagged=True) | Q(case__possible__in=("open", "concluded")) | Q(Exists(reviews))
+
+
 def _people_with_cases(cases: Callable[[Any], Q]) -> Callable[[Any], Q]:
     def people(staff: Any) -> Q:
         return Q(Exists(Case.objects.filter(cases(staff), person=OuterRef("pk"))))
@@ -112,6 +137,13 @@ class Narrowing:
     people: Callable[[Any], Q]
     cases: Callable[[Any], Q] | None  # None: the role sees no case, whatever its scope
     says: str
+    # Over Check: for a check assigned to the staff member, the same test as ``cases`` on its case
+    # (``checks_assigned_to``), written so that no list of all his cases is built. None: ``cases``
+    # itself, through the check's case.
+    held: Callable[[Any], Q] | None = None
+    # Over Case, the same as ``cases`` but tested row by row (correlated on the case's own indexes):
+    # for a few candidate cases (My work's open hits), where ``cases`` would first list all of his.
+    per_row: Callable[[Any], Q] | None = None
 
     @property
     def covers_cases(self) -> bool:
@@ -133,15 +165,21 @@ NARROWING: dict[str, Narrowing] = {
         people=_people_with_cases(_cases_assigned),
         cases=_cases_assigned,
         says="cases assigned to him or holding a check assigned to or examined by him, and their people",
+        held=_held_by_assignment,
+        per_row=_cases_assigned_per_row,
     ),
     Role.POLYGRAPH_EXAMINER: Narrowing(
         people=_people_with_cases(_cases_assigned),
         cases=_cases_assigned,
         says="cases assigned to him or holding a check assigned to or examined by him, and their people",
+        held=_held_by_assignment,
+        per_row=_cases_assigned_per_row,
     ),
     Role.CI_OFFICER: Narrowing(
         people=_people_with_cases(_cases_for_counter_intelligence),
         cases=_cases_for_counter_intelligence,
+        held=_held_for_counter_intelligence,
+        per_row=_counter_intelligence_per_row,
         says=(
             "flagged cases, cases with a possible duplicate to review and cases with a counter-intelligence"
             " review assigned to him, and their people"
@@ -173,9 +211,12 @@ def _cases_in_scope(kind: str, ref: str) -> Q | None:
     return None  # unit and cohort scopes cover no vetting case
 
 
-def cases_visible_to(staff: Any, *, perm: Perm = Perm.VIEW_CASES) -> QuerySet[Case]:
+def cases_visible_to(staff: Any, *, perm: Perm = Perm.VIEW_CASES, per_row: bool = False) -> QuerySet[Case]:
     """Every case ``staff`` may see (or act on) through a role carrying ``perm``: case pages and
-    queues (``VIEW_CASES``), unsealing from a case (``UNSEAL_IDENTITY``), the vetting API."""
+    queues (``VIEW_CASES``), unsealing from a case (``UNSEAL_IDENTITY``), the vetting API.
+
+    ``per_row``: the same cases, with each narrowing tested case by case (``Narrowing.per_row``), for
+    a correlated ``Exists`` over a few candidate rows; lists over the whole scope keep the default."""
     grants = [
         (role, kind, ref, where) for role, kind, ref in _grants(staff, perm) if (where := _cases_in_scope(kind, ref))
     ]
@@ -191,10 +232,45 @@ def cases_visible_to(staff: Any, *, perm: Perm = Perm.VIEW_CASES) -> QuerySet[Ca
             seen |= where
         elif narrowing.cases is not None and (kind, ref) not in whole:
             # (the same scope already seen whole needs no narrower test)
-            seen |= where & narrowing.cases(staff)
+            narrow = narrowing.per_row if per_row and narrowing.per_row is not None else narrowing.cases
+            seen |= where & narrow(staff)
     if seen is _NOBODY:
         return Case.objects.none()
     return Case.objects.filter(seen)
+
+
+def _checks_in_scope(kind: str, ref: str) -> Q | None:
+    """``_cases_in_scope`` over Check (through its case)."""
+    if kind == ScopeKind.SYSTEM:
+        return _EVERYONE
+    if kind == ScopeKind.LEGION:
+        return Q(case__legion=ref)
+    if kind == ScopeKind.CASE and ref.isdigit():
+        return Q(case_id=int(ref))
+    return None
+
+
+def checks_assigned_to(staff: Any, *, perm: Perm = Perm.VIEW_CASES) -> QuerySet[Check]:
+    """The checks assigned to ``staff`` whose case he may see through ``perm``: the same rows as
+    ``Check.objects.filter(assigned_to=staff, case__in=cases_visible_to(staff, perm=perm))``, but
+    read from the assignee's index row by row (My work's "My checks" wants the ten most overdue of a
+    hundred thousand), with each narrowing's ``held`` instead of the list of all his cases."""
+    seen = _NOBODY
+    for role, kind, ref in _grants(staff, perm):
+        where = _checks_in_scope(kind, ref)
+        if where is None:
+            continue
+        narrowing = NARROWING.get(role)
+        if narrowing is None:
+            seen |= where
+        elif narrowing.cases is not None:
+            if narrowing.held is not None:
+                seen |= where & narrowing.held(staff)
+            else:
+                seen |= where & Q(Exists(Case.objects.filter(narrowing.cases(staff), pk=OuterRef("case_id"))))
+    if seen is _NOBODY:
+        return Check.objects.none()
+    return Check.objects.filter(seen, assigned_to=staff)
 
 
 def checks_visible_to(staff: Any, *, perm: Perm = Perm.VIEW_CASES) -> QuerySet[Check]:

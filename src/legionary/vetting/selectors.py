@@ -34,9 +34,10 @@ class NotInScope(VettingError):
     """No such case for this viewer (answered as 404, so nothing leaks about what exists)."""
 
 
-def visible_cases(staff: Any) -> QuerySet[Case]:
-    """Every case ``staff`` may see: the one need-to-know rule of ``access.scopes``."""
-    return cases_visible_to(staff, perm=Perm.VIEW_CASES)
+def visible_cases(staff: Any, *, per_row: bool = False) -> QuerySet[Case]:
+    """Every case ``staff`` may see: the one need-to-know rule of ``access.scopes`` (``per_row`` for
+    an ``Exists`` correlated with a few candidate rows)."""
+    return cases_visible_to(staff, perm=Perm.VIEW_CASES, per_row=per_row)
 
 
 def case_get(*, staff: Any, case_id: int) -> Case:
@@ -159,7 +160,7 @@ def work_queue(*, staff: Any, perms: frozenset[Perm], after: dict[str, str] | No
         "checks",
         # EXISTS per open check (a handful), not ``case IN (every visible case)``.
         Check.objects.filter(assigned_to=staff, result="")
-        .filter(Exists(visible_cases(staff).filter(pk=OuterRef("case_id"))))
+        .filter(Exists(visible_cases(staff, per_row=True).filter(pk=OuterRef("case_id"))))
         .select_related("case__person", "check_type")
         .only("id", "case_id", "check_type", "due_on", "result", *(f"case__{f}" for f in _QUEUE_CASE_FIELDS)),
     )

@@ -25,6 +25,7 @@ from django.utils.translation import gettext_lazy as _
 
 from legionary.access.models import RoleGrant
 from legionary.access.roles import Perm, Role
+from legionary.access.scopes import checks_assigned_to
 from legionary.vetting.catalogue import check_type_name
 from legionary.vetting.models import Case, CaseState, Check, Decision, HitState, HitVia, ScreeningFlag, ScreeningHit
 from legionary.vetting.selectors import flagged_open, possible_open, visible_cases
@@ -78,7 +79,7 @@ def _case_url(case_id: int) -> str:
 
 def _capped_count(rows: QuerySet[Any]) -> int:
     """How many rows, reading at most ``COUNT_CAP`` of them (one query, bounded by the cap)."""
-    return len(rows.values_list("pk", flat=True)[:COUNT_CAP])
+    return len(rows.order_by().values_list("pk", flat=True)[:COUNT_CAP])  # any COUNT_CAP rows: no sort to wait for
 
 
 def _holds(staff: Any, role: str) -> bool:
@@ -189,9 +190,7 @@ def my_checks(staff: Any, perms: frozenset[Perm], *, count_only: bool = False) -
     if Perm.RECORD_CHECK not in perms:
         return None
     today = timezone.localdate()
-    rows = Check.objects.filter(assigned_to=staff, result="").filter(
-        Exists(visible_cases(staff).filter(pk=OuterRef("case_id")))
-    )
+    rows = checks_assigned_to(staff).filter(result="")
     if count_only:
         return WorkSection(key="", title="", items=[], count=_capped_count(rows))
     page = list(
@@ -226,7 +225,7 @@ def screening_hits(staff: Any, perms: frozenset[Perm], *, count_only: bool = Fal
     if Perm.RECORD_CHECK not in perms or not _holds(staff, Role.CI_OFFICER):
         return None
     rows = Check.objects.filter(opened_by="screening", result="", assigned_to__isnull=True).filter(
-        Exists(visible_cases(staff).filter(pk=OuterRef("case_id")))
+        Exists(visible_cases(staff, per_row=True).filter(pk=OuterRef("case_id")))
     )
     if count_only:
         return WorkSection(key="", title="", items=[], count=_capped_count(rows))
@@ -264,7 +263,7 @@ def list_hits(staff: Any, perms: frozenset[Perm], *, count_only: bool = False) -
     """
     if Perm.RECORD_CHECK not in perms or not _holds(staff, Role.CI_OFFICER):
         return None
-    cases = visible_cases(staff).filter(person_id=OuterRef("person_id"))
+    cases = visible_cases(staff, per_row=True).filter(person_id=OuterRef("person_id"))
     rows = ScreeningHit.objects.filter(state=HitState.OPEN).filter(Exists(cases))
     if count_only:
         return WorkSection(key="", title="", items=[], count=_capped_count(rows))
