@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 from django.http import HttpRequest
 from django.utils.functional import SimpleLazyObject
@@ -57,6 +58,15 @@ def _nav_items(request: HttpRequest, sections: list[tuple[str, str, str, str]]) 
     return items
 
 
+def _nav_items_once(request: HttpRequest, sections: list[tuple[str, str, str, str]]) -> list[NavItem]:
+    """The navigation of this request, built once however many templates it renders."""
+    items = getattr(request, "_legionary_nav_items", None)
+    if items is None:
+        items = _nav_items(request, sections)
+        request._legionary_nav_items = items  # type: ignore[attr-defined]
+    return cast(list[NavItem], items)
+
+
 def staff_context(request: HttpRequest) -> dict[str, object]:
     """What the staff base needs: whether a staff member is signed in, his roles, what he may open."""
     from legionary.access.views import sections_for
@@ -71,5 +81,5 @@ def staff_context(request: HttpRequest) -> dict[str, object]:
         "staff_roles": roles,
         "staff_nav": nav,
         # Lazily: a page that never shows the navigation (an error page) never counts.
-        "staff_nav_items": SimpleLazyObject(lambda: _nav_items(request, nav)) if signed_in else [],
+        "staff_nav_items": SimpleLazyObject(lambda: _nav_items_once(request, nav)) if signed_in else [],
     }
