@@ -23,6 +23,7 @@ from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
+from legionary.access.memo import remembering
 from legionary.access.roles import Perm, Role
 from legionary.access.scopes import roles_of
 from legionary.vetting.catalogue import check_type_name
@@ -360,5 +361,7 @@ SECTIONS: tuple[Section, ...] = (
 
 
 def my_work(staff: Any, perms: frozenset[Perm]) -> list[WorkSection]:
-    """Every vetting section that is this staff member's work (empty ones included: "nothing waits")."""
-    return [section for selector in SECTIONS if (section := selector(staff, perms)) is not None]
+    """Every vetting section that is this staff member's work (empty ones included: "nothing waits").
+    His grants are read once for all of them (``access.memo``)."""
+    with remembering():
+        return [section for selector in SECTIONS if (section := selector(staff, perms)) is not None]
