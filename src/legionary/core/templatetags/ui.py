@@ -9,6 +9,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from django import template
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
@@ -87,22 +89,33 @@ def staff_language_links(context: template.Context) -> list[dict[str, object]]:
     from urllib.parse import urlencode
 
     from django.conf import settings
-    from django.urls import NoReverseMatch, reverse
-    from django.utils.translation import get_language, get_language_info
+    from django.urls import get_script_prefix
+    from django.utils.translation import get_language
 
     request = context.get("request")
-    here = request.get_full_path() if request is not None else "/"
+    here = urlencode({"next": request.get_full_path() if request is not None else "/"})
     current = get_language()
-    links = []
+    return [
+        {"code": code, "name": name, "href": f"{base}?{here}" if base else "", "current": code == current}
+        for code, name, base in _staff_languages(get_script_prefix(), str(settings.ROOT_URLCONF))
+    ]
+
+
+@functools.lru_cache(maxsize=64)
+def _staff_languages(_prefix: str, _urlconf: str) -> tuple[tuple[str, str, str], ...]:
+    """(code, name in itself, switch URL or "") of the staff languages: the same on every page."""
+    from django.conf import settings
+    from django.urls import NoReverseMatch, reverse
+    from django.utils.translation import get_language_info
+
+    out = []
     for code, _name in settings.LANGUAGES:
         try:
-            href = reverse("switch-language", args=[code]) + "?" + urlencode({"next": here})
+            base = reverse("switch-language", args=[code])
         except NoReverseMatch:  # an error page rendered under another URL configuration
-            href = ""
-        links.append(
-            {"code": code, "name": get_language_info(code)["name_local"], "href": href, "current": code == current}
-        )
-    return links
+            base = ""
+        out.append((code, str(get_language_info(code)["name_local"]), base))
+    return tuple(out)
 
 
 @register.simple_tag
