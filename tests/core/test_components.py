@@ -44,6 +44,9 @@ def test_every_state_has_a_govuk_tag_colour_and_unknown_ones_are_grey() -> None:
     assert tag_colour("something new") == "govuk-tag--grey"
     html = render_to_string("components/tag.html", {"state": "overdue", "text": "Overdue"})
     assert html.strip() == '<strong class="govuk-tag govuk-tag--red" data-state="overdue">Overdue</strong>'
+    # The tag without an include (My work, the shared table) is the same markup, the text escaped.
+    assert render("{% load ui %}{% govuk_tag state text %}", state="overdue", text="Overdue") == html.strip()
+    assert "&lt;b&gt;" in render("{% load ui %}{% govuk_tag 'new' text %}", text="<b>")
 
 
 def test_a_table_scrolls_inside_a_named_focusable_region() -> None:

@@ -3,7 +3,7 @@
 - ``{{ value|isolate }}`` wraps applicant-supplied text in ``<bdi>`` so a right-to-left override or
   mixed-direction text cannot change how the rest of the line reads (issue 17 item 6).
 - ``{{ state|tag_colour }}`` maps one of our states to a GOV.UK tag colour modifier
-  (``components/tag.html`` uses it).
+  (``components/tag.html`` uses it); ``{% govuk_tag state text %}`` is that tag without an include.
 - ``{% public_languages as languages %}``: the five public languages as (code, name in itself).
 """
 
@@ -65,6 +65,13 @@ TAG_COLOURS: dict[str, str] = {
 def tag_colour(state: object) -> str:
     """The GOV.UK tag modifier class for a state (``govuk-tag--grey`` for an unknown one)."""
     return f"govuk-tag--{TAG_COLOURS.get(str(state), 'grey')}"
+
+
+@register.simple_tag
+def govuk_tag(state: object, text: object) -> SafeString:
+    """``{% govuk_tag state text %}``: what ``components/tag.html`` renders, without an include
+    (about 25 µs less a tag: My work and the shared table show one per row)."""
+    return format_html('<strong class="govuk-tag {}" data-state="{}">{}</strong>', tag_colour(state), state, text)
 
 
 @register.filter
