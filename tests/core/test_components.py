@@ -178,3 +178,13 @@ def test_typed_text_is_escaped_in_the_input(text: str) -> None:
         assert "<" not in tag[1:]
     inner = html.split('name="notes"', 1)[1].split("</textarea>", 1)[0]
     assert "<" not in inner.split(">", 1)[1]
+
+
+def test_a_password_with_an_error_is_marked_like_any_other_text_box() -> None:
+    class SignIn(forms.Form):
+        password = forms.CharField(label="Password", widget=forms.PasswordInput)
+
+    form = SignIn(data={})
+    assert not form.is_valid()
+    html = render_to_string("components/form_fields.html", {"form": form})
+    assert 'class="govuk-input govuk-input--error"' in html and 'type="password"' in html

@@ -42,7 +42,11 @@ CLASSES = {
     "clearablefileinput": "govuk-file-upload",
 }
 # Widgets whose input shows its error by a red border (the rest show it only at the field).
-INPUT_ERROR = {"Select": "govuk-input--error", "TextInput": "govuk-input--error", "Textarea": "govuk-input--error"}
+# crispy-forms-gds left the password and email inputs out (the sign-in page showed a red username
+# box over a black password box, both wrong): every GOV.UK text box is marked alike here.
+INPUT_ERROR = {
+    name: "govuk-input--error" for name in ("Select", "TextInput", "Textarea", "PasswordInput", "EmailInput")
+}
 # Django's own templates of the widgets whose HTML ``_widget_html`` writes itself (the same HTML);
 # any other widget (a custom one, a multi-part one, a clearable file input) is rendered by Django.
 TEXTAREA = "django/forms/widgets/textarea.html"
