@@ -57,6 +57,7 @@ from legionary.reports import rollup
 from legionary.training.models import Cohort
 from legionary.units import selectors as units
 from legionary.units.models import Assignment, Unit, UnitKind
+from legionary.vetting import selectors as vetting
 from legionary.vetting.models import Case
 from tests.conftest import signed_in
 
@@ -110,6 +111,10 @@ def _pages() -> list[tuple[str, str]]:
         Person.objects.count() // 2
     ]
     deep = encode_cursor(units.PEOPLE_ORDER, [middle])
+    # A case in the middle of the in-review list: the page before it is read backwards on the index.
+    in_review = Case.objects.filter(state="in_review").order_by("created_at", "pk").values_list("created_at", "pk")
+    count = in_review.count()
+    back = encode_cursor(vetting.FILTERED_ORDER, list(in_review[count // 2])) if count else ""
     return [
         ("baseline: /healthz (no query)", "/healthz"),
         ("my work (every role)", "/work/"),
@@ -119,14 +124,22 @@ def _pages() -> list[tuple[str, str]]:
         ("cases: with an overdue check", "/cases/all/?overdue=1"),
         ("cases: assigned to me", "/cases/all/?assignee=me"),
         ("cases: flagged", "/cases/all/?flagged=1"),
+        ("cases: unassigned, one legion", "/cases/all/?assignee=none&legion=frl"),
+        ("cases: a page back", f"/cases/all/?state=in_review&before={back}"),
         ("intake queue", "/intake/"),
+        ("intake: one legion, matches", "/intake/?legion=frl&flagged=1"),
         ("units people list", "/units/people/"),
         ("units people, search", f"/units/people/?q={middle[:3]}"),
         ("units people, mid-list page", f"/units/people/?after={deep}"),
+        ("units people: active, legion", "/units/people/?status=active&legion=frl"),
+        ("units people: one unit", f"/units/people/?unit={legion}"),
+        ("units people: a page back", f"/units/people/?before={deep}"),
         ("person detail", f"/units/people/{person}/"),
         ("unit roster (legion)", f"/units/{legion}/"),
         ("unit roster, vacant only", f"/units/{legion}/?vacant=1"),
+        ("unit roster: riflemen, active", f"/units/{legion}/?role=rifleman&status=active"),
         ("cohort list", "/training/"),
+        ("cohorts: one legion, no lead", "/training/?legion=frl&lead=none"),
         ("gradebook (largest)", f"/training/cohorts/{cohort}/gradebook"),
         ("expiring qualifications", "/training/qualifications/expiring"),
         ("audit viewer", "/audit/"),
@@ -264,6 +277,8 @@ def main() -> int:
             narrow = [
                 ("commander: units people", signed_in(commander), "/units/people/"),
                 ("commander: api units people", signed_in(commander), "/api/v1/units/people"),
+                ("commander: people, active", signed_in(commander), "/units/people/?status=active"),
+                ("instructor: cohorts, mine", signed_in(instructor), "/training/?lead=me"),
                 ("commander: my work", signed_in(commander), "/work/"),
                 ("instructor: my work", signed_in(instructor), "/work/"),
                 ("chief: my work", client, "/work/"),

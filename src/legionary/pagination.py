@@ -41,6 +41,8 @@ class KeysetPage(Generic[M]):
     rows: list[M]
     next: str | None
     """The cursor of the next page (pass it back as ``after``); None on the last page."""
+    previous: str | None = None
+    """The cursor of the previous page (pass it back as ``before``); None on the first page."""
 
 
 def _value(row: Any, field: str) -> Any:
@@ -117,17 +119,38 @@ def _after(order: Sequence[str], values: Sequence[Any]) -> Q:
     return where
 
 
-def keyset_page(queryset: QuerySet[M], order: Sequence[str], *, after: str | None, limit: int) -> KeysetPage[M]:
-    """One page of ``queryset`` in ``order`` (the last key unique), starting after the cursor ``after``.
+def _flipped(order: Sequence[str]) -> list[str]:
+    return [key.removeprefix("-") if key.startswith("-") else f"-{key}" for key in order]
 
-    Raises ``BadCursor`` for a cursor that is not one of ours for this order.
+
+def _cursor_of(row: Any, order: Sequence[str]) -> str:
+    return encode_cursor(order, [_value(row, f.removeprefix("-")) for f in order])
+
+
+def keyset_page(
+    queryset: QuerySet[M], order: Sequence[str], *, after: str | None, limit: int, before: str | None = None
+) -> KeysetPage[M]:
+    """One page of ``queryset`` in ``order`` (the last key unique), starting after the cursor ``after``
+    (or ending before the cursor ``before``: the page before, read backwards on the same index).
+
+    Either way one query of ``limit + 1`` rows. ``previous`` is set on every page but the first that
+    can tell (a page reached by ``after`` always has one; a page reached by ``before`` when more rows
+    precede it). Raises ``BadCursor`` for a cursor that is not one of ours for this order.
     """
+    if before and not after:
+        backwards = _flipped(order)
+        rows = list(queryset.order_by(*backwards).filter(_after(backwards, decode_cursor(order, before)))[: limit + 1])
+        more = len(rows) > limit
+        rows = rows[:limit][::-1]
+        if not rows:
+            return KeysetPage(rows, None)
+        return KeysetPage(rows, _cursor_of(rows[-1], order), _cursor_of(rows[0], order) if more else None)
     ordered = queryset.order_by(*order)
     if after:
         ordered = ordered.filter(_after(order, decode_cursor(order, after)))
     rows = list(ordered[: limit + 1])
+    previous = _cursor_of(rows[0], order) if after and rows else None
     if len(rows) <= limit:
-        return KeysetPage(rows, None)
+        return KeysetPage(rows, None, previous)
     rows = rows[:limit]
-    last = rows[-1]
-    return KeysetPage(rows, encode_cursor(order, [_value(last, f.removeprefix("-")) for f in order]))
+    return KeysetPage(rows, _cursor_of(rows[-1], order), previous)

@@ -293,6 +293,13 @@ LEGIONARY_OPENING_POLICY: dict[str, Any] = {
     "legions": {},
 }
 
+# Step-up (access.stepup, docs/security.md): the authenticator code is asked again before an
+# opening of sealed data, or the approval of a break-glass request, once the last one is this many
+# minutes old (0: before every opening).
+LEGIONARY_STEP_UP_MINUTES = env_int("LEGIONARY_STEP_UP_MINUTES", 10)
+if LEGIONARY_STEP_UP_MINUTES < 0:
+    raise ConfigurationError("LEGIONARY_STEP_UP_MINUTES must be 0 or more.")
+
 OTP_TOTP_ISSUER = "legionary"
 OTP_TOTP_THROTTLE_FACTOR = 1
 

@@ -54,9 +54,22 @@ def overflow(page: Page) -> int:
     return int(page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth"))
 
 
+# The elements reaching past the viewport's right edge, outermost first, leaving out those inside a region
+# that scrolls (or clips) on its own: what widens the page.
+WIDEST = """() => [...document.querySelectorAll("body *")]
+  .filter((e) => e.getBoundingClientRect().right > window.innerWidth + 0.5)
+  .filter((e) => { for (let a = e.parentElement; a; a = a.parentElement) {
+    if (["auto", "scroll", "hidden"].includes(getComputedStyle(a).overflowX)) return false; } return true; })
+  .slice(0, 5)
+  .map((e) => `${e.tagName.toLowerCase()}${e.id ? "#" + e.id : ""}.${[...e.classList].join(".")}`
+    + ` (right edge ${Math.round(e.getBoundingClientRect().right)}px)`)"""
+
+
 def assert_fits(page: Page, what: str = "") -> None:
     extra = overflow(page)
-    assert extra <= 0, f"{what or page.url} is {extra}px wider than the {page.viewport_size} viewport"
+    if extra > 0:
+        widest = "; ".join(page.evaluate(WIDEST))
+        raise AssertionError(f"{what or page.url} is {extra}px wider than the {page.viewport_size} viewport: {widest}")
 
 
 def screenshot_folder() -> Path | None:

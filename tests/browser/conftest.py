@@ -79,11 +79,17 @@ def staff_accounts() -> dict[str, list[str]]:
 
 
 @pytest.fixture(scope="module")
-def instance(staff_accounts: dict[str, list[str]]) -> Iterator[Instance]:
+def server_settings() -> dict[str, str]:
+    """Environment variables the module's server runs with beyond the defaults (override it in a module)."""
+    return {}
+
+
+@pytest.fixture(scope="module")
+def instance(staff_accounts: dict[str, list[str]], server_settings: dict[str, str]) -> Iterator[Instance]:
     """An initialised instance with the module's staff accounts, served by gunicorn until the module ends."""
     root = Path(tempfile.mkdtemp(prefix="legionary-browser-"))
     with fresh_database() as database_url:
-        env = legionary_env(root / "home", database_url, LEGIONARY_HTTPS="0")
+        env = legionary_env(root / "home", database_url, LEGIONARY_HTTPS="0", **server_settings)
         initialised = run_legionary(env, "init")
         assert initialised.returncode == 0, initialised.stderr
         passwords = {}

@@ -9,13 +9,14 @@ from __future__ import annotations
 import base64
 import re
 import struct
+import time
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from django_otp.oath import totp
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 
 # A bound on Tab presses to reach one element, so an element outside the tab order fails the test.
 MAX_TABS = 60
@@ -510,3 +511,174 @@ class VettingNavigator(StaffNavigator):
         self.click("#decide-form button[type=submit]")
         expect(self.page.locator("#messages")).to_contain_text("Your decision is recorded.")
         expect(self.page.locator("#decisions li").filter(has_text=rationale)).to_have_count(1)
+
+
+# --- openings: break-glass and step-up ---------------------------------------------------------------
+
+
+class OpeningNavigator(StaffNavigator):
+    """One staff member's browser in the break-glass story: signs in with an authenticator whose key
+    it keeps, so that it can enter the code again when the step-up page asks for it."""
+
+    TOTP_STEP = 30
+
+    def __init__(self, page: Page, passwords: dict[str, str]) -> None:
+        super().__init__(page, passwords)
+        self.key = ""
+        self.last_step = -1
+
+    def _code(self) -> str:
+        """The authenticator's code, from a time step after the last one used: django-otp accepts
+        each step once, so a second code within the same 30 seconds waits for the next step."""
+        while int(time.time()) // self.TOTP_STEP <= self.last_step:
+            time.sleep(self.TOTP_STEP - time.time() % self.TOTP_STEP + 0.2)
+        self.last_step = int(time.time()) // self.TOTP_STEP
+        return totp_from_key(self.key)
+
+    def staff_signs_in_for_the_first_time(self, username: str, section: str) -> None:
+        self.staff_visits_the_login_page()
+        self.staff_submits_credentials(username)
+        self.key = self.staff_is_asked_to_set_up_an_authenticator()
+        self.page.fill("#id_code", self._code())
+        self.page.click("main button[type=submit]")
+        expect(self.page.locator("h1")).to_have_text("Your recovery codes")
+        self.staff_continues_to_my_work()
+        self.staff_sees_my_work(username, section)
+
+    def staff_opens_my_work(self) -> None:
+        self.page.click("#nav-work")
+        expect(self.page.locator("h1")).to_have_text("My work")
+
+    # Step-up
+
+    def staff_is_asked_for_the_code_again(self, doing: str, reason: str = "") -> None:
+        # Then: the step-up page says what was asked and keeps the reason; nothing is opened yet.
+        expect(self.page.locator("h1")).to_have_text("Enter your authenticator code again")
+        assert self.page.url.endswith("/step-up/")
+        expect(self.page.locator("#step-up-doing")).to_have_text(doing)
+        if reason:
+            expect(self.page.locator("#step-up-reason")).to_have_text(reason)
+        expect(self.page.locator("#identity")).to_have_count(0)
+
+    def staff_enters_a_wrong_code(self) -> None:
+        self.page.fill("#id_step_up_code", "000000" if totp_from_key(self.key) != "000000" else "111111")
+        self.page.click("#step-up-confirm")
+        expect(self.page.locator("#form-errors")).to_contain_text("That code is not right.")
+
+    def staff_enters_the_code_again(self) -> None:
+        self.page.fill("#id_step_up_code", self._code())
+        self.page.click("#step-up-confirm")
+
+    # The requester
+
+    def requester_asks_to_open_the_identity(self, reason: str) -> None:
+        self.page.fill("#unseal-reason", reason)
+        self.page.click("#unseal-form button[type=submit]")
+
+    def requester_sees_his_opening_held(self, reason: str) -> None:
+        expect(self.page.locator("#opening-held")).to_have_text("Held for approval")
+        expect(self.page.locator("#request-state")).to_have_attribute("data-state", "pending")
+        expect(self.page.locator("#opening-request")).to_contain_text(reason)
+        expect(self.page.locator("#identity")).to_have_count(0)
+
+    def requester_finds_the_approval_on_my_work(self, call_sign: str) -> None:
+        self.staff_opens_my_work()
+        expect(self.page.locator("#work-openings-approved a").filter(has_text=call_sign)).to_have_count(1)
+
+    def requester_opens_the_approval(self, call_sign: str) -> None:
+        self.page.locator("#work-openings-approved a").filter(has_text=call_sign).click()
+        expect(self.page.locator("#opening-held")).to_have_text("Approved: you may open it once")
+        expect(self.page.locator("#decided-by")).to_be_visible()
+
+    def requester_goes_to_the_opening(self) -> None:
+        self.page.click("#open-approved")
+        expect(self.page.locator("#case-state")).to_be_visible()
+
+    def requester_sees_the_identity_marked_with_his_account(self, username: str) -> None:
+        expect(self.page.locator("#identity")).to_be_visible()
+        mark = self.page.locator("#watermark [data-watermark]").first
+        assert str(mark.get_attribute("data-watermark")).startswith(f"{username} · ")
+
+    # The security officer
+
+    def security_officer_opens_the_request_from_my_work(self, call_sign: str, requester: str) -> None:
+        self.staff_opens_my_work()
+        link = self.page.locator("#work-openings-pending a").filter(has_text=call_sign)
+        expect(link).to_have_count(1)
+        expect(self.page.locator("#work-openings-pending")).to_contain_text(f"requested by {requester}")
+        link.click()
+        expect(self.page.locator("h1")).to_have_text("Break-glass request")
+        expect(self.page.locator("#requester")).to_have_text(requester)
+
+    def security_officer_approves(self) -> None:
+        self.page.click("#approve")
+
+
+# --- after approval: the instructor and the commander, from My work ---------------------------------
+
+
+def call_sign_text(text: str) -> str:
+    """A call sign as the page shows it (the ``<bdi>`` isolation adds no characters, but spacing may)."""
+    return text.strip().strip("\u2066\u2067\u2068\u2069").strip()
+
+
+class PipelineNavigator(VettingNavigator):
+    """The vetting navigator's counting clicks, with the instructor's and the commander's steps."""
+
+    def my_work_row(self, section: str, call_sign: str) -> Locator:
+        return self.page.locator(f"#work-{section} tbody tr").filter(has=self.page.get_by_role("link", name=call_sign))
+
+    def staff_sees_the_person_on_my_work(self, section: str, call_sign: str) -> None:
+        expect(self.my_work_row(section, call_sign)).to_have_count(1)
+
+    def staff_does_not_see_the_person_on_my_work(self, section: str, call_sign: str) -> None:
+        expect(self.my_work_row(section, call_sign)).to_have_count(0)
+
+    def instructor_opens_the_person_to_enrol(self, call_sign: str) -> str:
+        """My work's "People to enrol" row opens the cohort at its list of people waiting for training.
+        Returns the person's pseudonymous id."""
+        link = self.my_work_row("training-people-to-enrol", call_sign).get_by_role("link", name=call_sign)
+        person_id = str(link.get_attribute("href")).rsplit("#to-enrol-", 1)[1]
+        self.click(f"#work-training-people-to-enrol a[href$='#to-enrol-{person_id}']")
+        expect(self.page.locator(f"#to-enrol-{person_id}")).to_contain_text(call_sign)
+        return person_id
+
+    def instructor_enrols(self, person_id: str, call_sign: str) -> None:
+        """The person's Enrol button in the cohort's list of people waiting for training."""
+        self.click(f"#enrol-{person_id}")
+        # Then: a banner, he is enrolled and no longer waiting.
+        expect(self.page.locator("#messages")).to_contain_text(f"{call_sign} enrolled.")
+        expect(self.page.locator("#enrolled")).to_contain_text(call_sign)
+        expect(self.page.locator(f"#to-enrol-{person_id}")).to_have_count(0)
+
+    def due_modules(self) -> int:
+        return self.page.locator("#work-training-results-to-enter tbody a").count()
+
+    def instructor_grades_the_first_due_module(self, score: str) -> int:
+        """From My work: the first module due, a score in each open cell, Record results, then his
+        sign-off and, as the cohort's lead, the final one. Returns how many results he recorded."""
+        self.click("#work-training-results-to-enter tbody a >> nth=0")
+        expect(self.page.locator("#results-form")).to_be_visible()
+        fields = self.page.locator("#results-form input[id^=score-]")
+        count = fields.count()
+        assert count > 0
+        for i in range(count):
+            fields.nth(i).fill(score)
+        self.click("#results-submit")
+        expect(self.page.locator("#messages")).to_contain_text(f"{count} results recorded.")
+        self.click("#sign-instructor")
+        expect(self.page.locator("#messages")).to_contain_text(f"{count} results signed off.")
+        self.click("#sign-lead")
+        expect(self.page.locator("#messages")).to_contain_text(f"{count} results signed off.")
+        return count
+
+    def commander_assigns_from_my_work(self, call_sign: str, role_label: str, unit: str) -> None:
+        """My work's "People awaiting assignment" row, the billet (by its role), Assign."""
+        self.click(f"#work-units-awaiting-assignment a:has-text('{call_sign}')")
+        expect(self.page.locator("h1")).to_contain_text(f"Assign {call_sign} to a billet")
+        # Nothing is chosen until he chooses.
+        expect(self.page.locator("#assign-form input[name=billet]:checked")).to_have_count(0)
+        label = self.page.locator("#assign-form label").filter(has_text=role_label).first
+        self.click(f"#{label.get_attribute('for')}")
+        self.click("#assign-submit")
+        expect(self.page.locator("#messages")).to_contain_text(f"{call_sign} assigned: {role_label}, {unit}.")

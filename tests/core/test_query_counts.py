@@ -95,14 +95,21 @@ def test_staff_pages_cost_the_same_queries_at_three_times_the_people(chief: Staf
         "/cases/all/?state=in_review&legion=frl",
         "/cases/all/?overdue=1&assignee=me",
         "/cases/all/?flagged=1",
+        "/cases/all/?assignee=none&legion=geo",
         "/intake/",
+        "/intake/?legion=frl&flagged=1",
         "/units/",
         f"/units/{unit.pk}/",
+        f"/units/{unit.pk}/?role=rifleman",
+        f"/units/{unit.pk}/?status=assigned",
         "/units/people/",
         f"/units/people/?q={prefix}",
         f"/units/people/?q={person}",
         f"/units/people/{person}/",
+        "/units/people/?status=active&legion=frl",
+        f"/units/people/?unit={unit.pk}&status=active",
         "/training/",
+        "/training/?legion=frl&lead=none",
         f"/training/cohorts/{cohort}/",
         f"/training/cohorts/{cohort}/gradebook",
         "/training/qualifications/expiring",
@@ -152,15 +159,23 @@ def test_pages_cost_the_same_queries_for_narrow_scopes_too(chief: Staff, make_st
                     "/api/v1/units/people",
                     "/work/",  # people awaiting assignment, vacant billets, expiring qualifications
                     f"/units/{unit.pk}/?vacant=1",
+                    f"/units/{unit.pk}/?status=assigned",
+                    f"/units/people/?unit={unit.pk}&status=active",
                 ],
             ),
             (
                 instructor,
-                ["/training/", f"/training/cohorts/{cohort}/gradebook", "/api/v1/training/cohorts", "/work/"],
+                [
+                    "/training/",
+                    "/training/?lead=me",
+                    f"/training/cohorts/{cohort}/gradebook",
+                    "/api/v1/training/cohorts",
+                    "/work/",
+                ],
             ),
-            (adjudicator, ["/cases/", "/api/v1/vetting/cases", "/reports/people/"]),
+            (adjudicator, ["/cases/", "/api/v1/vetting/cases", "/reports/people/", "/cases/all/?state=received"]),
             # The queue's flagged section and the CI narrowing of the cases seen.
-            (ci_officer, ["/cases/", "/api/v1/vetting/cases", "/cases/all/?flagged=1"]),
+            (ci_officer, ["/cases/", "/api/v1/vetting/cases", "/cases/all/?flagged=1", "/work/"]),
         )
     ]
     for counter in counters:

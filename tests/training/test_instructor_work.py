@@ -12,10 +12,11 @@ from django.test.utils import CaptureQueriesContext
 from legionary.access.mywork import Who, sections_for
 from legionary.access.policy import permissions_of
 from legionary.access.roles import Role
+from legionary.identity.models import Person, PersonStatus
 from legionary.training import mywork, services
 from legionary.training.models import Assessment
 from tests.conftest import signed_in
-from tests.training.conftest import START, Training, enrol
+from tests.training.conftest import START, Training, approved_person, enrol, post
 
 pytestmark = pytest.mark.django_db
 
@@ -94,3 +95,79 @@ def test_the_instructors_sections_cost_the_same_queries_with_more_trainees_and_r
                 actor=training.instructor, enrolment_id=enrolment, assessment_id=assessment.pk, score=40 + 10 * n
             )
     assert measure() == before
+
+
+def _to_enrol(staff, role=Role.INSTRUCTOR):  # type: ignore[no-untyped-def]
+    return mywork.people_to_enrol.provide(Who(staff=staff, perms=permissions_of({role})))
+
+
+def test_the_lead_sees_approved_people_of_his_cohorts_legion_to_enrol_longest_waiting_first(
+    training: Training,
+) -> None:
+    second, first = approved_person("Xray"), approved_person("Yankee")
+    # Yankee has waited longer (his application came first).
+    Person.objects.filter(pk=first.pk).update(created_at=second.created_at - timedelta(days=3))
+    approved_person("Whiskey", legion="brl")  # another legion
+    approved_person("Victor", status=PersonStatus.IN_VETTING)  # not yet approved
+    section = _to_enrol(training.lead)
+    assert section is not None and section.count == 2
+    assert [i.label for i in section.items] == [first.call_sign, second.call_sign]
+    assert section.items[0].url == f"/training/cohorts/{training.cohort.pk}/#to-enrol-{first.pk}"
+    assert section.items[0].detail == "to enrol in Spring A"
+    assert mywork.count_people_to_enrol(Who(staff=training.lead, perms=INSTRUCTOR)) == 2
+    # Once enrolled he is in training, and leaves the list.
+    services.cohort_enrol(actor=training.lead, cohort_id=training.cohort.pk, call_sign=first.call_sign)
+    assert [i.label for i in _to_enrol(training.lead).items] == [second.call_sign]  # type: ignore[union-attr]
+
+
+def test_an_instructor_who_leads_no_cohort_has_nobody_to_enrol(training: Training) -> None:
+    approved_person("Yankee")
+    assert _to_enrol(training.instructor) is None
+    assert mywork.count_people_to_enrol(Who(staff=training.instructor, perms=INSTRUCTOR)) == 0
+
+
+def test_the_people_to_enrol_cost_the_same_queries_whatever_their_number(training: Training) -> None:
+    approved_person("Yankee")
+    with CaptureQueriesContext(connection) as few:
+        _to_enrol(training.lead)
+    for call_sign in ("Xray", "Whiskey", "Victor", "Uniform"):
+        approved_person(call_sign)
+    with CaptureQueriesContext(connection) as many:
+        _to_enrol(training.lead)
+    assert len(many) == len(few)
+
+
+def test_the_cohort_page_enrols_a_waiting_person_with_one_button(training: Training) -> None:
+    person = approved_person("Yankee")
+    client = signed_in(training.lead)
+    page = client.get(f"/training/cohorts/{training.cohort.pk}/", secure=True).content.decode()
+    assert f'id="to-enrol-{person.pk}"' in page and f'id="enrol-{person.pk}"' in page
+    response = post(
+        client,
+        f"/training/cohorts/{training.cohort.pk}/enrol",
+        {"call_sign": person.call_sign},
+        page=f"/training/cohorts/{training.cohort.pk}/",
+        follow=True,
+    )
+    text = response.content.decode()
+    assert "Yankee enrolled." in text and f'id="to-enrol-{person.pk}"' not in text
+    person.refresh_from_db()
+    assert person.status == PersonStatus.IN_TRAINING
+
+
+def test_an_instructor_who_does_not_lead_the_cohort_is_offered_no_enrolment_and_is_refused_it(
+    training: Training,
+) -> None:
+    person = approved_person("Yankee")
+    client = signed_in(training.instructor)
+    page = client.get(f"/training/cohorts/{training.cohort.pk}/", secure=True).content.decode()
+    assert 'id="to-enrol"' not in page and 'id="enrol-form"' not in page
+    response = post(
+        client,
+        f"/training/cohorts/{training.cohort.pk}/enrol",
+        {"call_sign": person.call_sign},
+        page=f"/training/cohorts/{training.cohort.pk}/",
+    )
+    assert response.status_code == 404
+    person.refresh_from_db()
+    assert person.status == PersonStatus.APPROVED

@@ -16,7 +16,7 @@ from tests.conftest import signed_in
 from tests.plans import plan_of, statements_of
 from tests.units.conftest import Org, trained_person
 
-NEXT = re.compile(r'id="people-next" href="\?([^"]+)"')
+NEXT = re.compile(r'href="/units/people/\?([^"]+)" rel="next" id="next-page"')
 
 
 def _walk(client: object, first: str) -> list[list[str]]:
@@ -24,7 +24,7 @@ def _walk(client: object, first: str) -> list[list[str]]:
     pages, url = [], first
     while url:
         body = client.get(url, secure=True).content.decode()  # type: ignore[attr-defined]
-        pages.append(re.findall(r'<li id="person-(p[a-z2-7]+)"', body))
+        pages.append(re.findall(r'<tr class="govuk-table__row" id="person-(p[a-z2-7]+)"', body))
         found = NEXT.search(body)
         url = "/units/people/?" + found.group(1).replace("&amp;", "&") if found else ""
     return pages
@@ -160,5 +160,72 @@ def test_the_roster_page_shows_vacant_billets_only_when_asked(org: Org) -> None:
     vacant = client.get(f"/units/{org.company.pk}/?vacant=1", secure=True).content.decode()
     assert f'id="billet-{org.rifleman.pk}"' in everything and f'id="billet-{org.medic.pk}"' in everything
     assert f'id="billet-{org.rifleman.pk}"' not in vacant and f'id="billet-{org.medic.pk}"' in vacant
-    assert 'id="filter-vacant" aria-current="page"' not in everything
-    assert 'href="/units/' in vacant and 'aria-current="page" id="filter-vacant"' in vacant
+    assert 'class="moj-filter-tags"' not in everything
+    tags = vacant.split('class="moj-filter-tags"')[1].split("</ul>")[0]
+    assert "Vacant billets only" in tags and f'href="/units/{org.company.pk}/"' in tags
+
+
+def test_the_roster_filters_by_billet_and_holders_status_and_refuses_an_unknown_one(org: Org) -> None:
+    client = signed_in(org.commander)
+    medics = client.get(f"/units/{org.company.pk}/", {"role": "medic"}, secure=True).content.decode()
+    assert f'id="billet-{org.medic.pk}"' in medics and f'id="billet-{org.rifleman.pk}"' not in medics
+    held = client.get(f"/units/{org.company.pk}/", {"status": org.inside.status}, secure=True).content.decode()
+    assert f'id="billet-{org.rifleman.pk}"' in held and f'id="billet-{org.medic.pk}"' not in held
+    bad = client.get(f"/units/{org.company.pk}/", {"status": "deceased"}, secure=True)
+    text = bad.content.decode()
+    assert bad.status_code == 400 and "Choose a status from the list." in text and 'id="billet-' not in text
+
+
+def test_the_people_list_filters_by_status_legion_and_unit_within_scope(org: Org) -> None:
+    waiting = trained_person("Waiting")
+    client = signed_in(org.admin)
+    trained = client.get("/units/people/", {"status": "trained"}, secure=True).content.decode()
+    assert f'id="person-{waiting.pk}"' in trained
+    assert "Status: Trained" in trained.split('class="moj-filter-tags"')[1]
+    frl = client.get("/units/people/", {"legion": "frl"}, secure=True).content.decode()
+    assert f'id="person-{org.inside.pk}"' in frl and f'id="person-{org.outside.pk}"' not in frl
+    # A unit: the people whose current billet is in its subtree.
+    company = client.get("/units/people/", {"unit": org.company.pk}, secure=True).content.decode()
+    assert f'id="person-{org.inside.pk}"' in company
+    assert f'id="person-{org.outside.pk}"' not in company and f'id="person-{waiting.pk}"' not in company
+    bad = client.get("/units/people/", {"status": "ghost"}, secure=True)
+    assert bad.status_code == 400 and "Choose a status from the list." in bad.content.decode()
+    assert 'id="person-' not in bad.content.decode()
+
+
+def test_a_unit_outside_the_commanders_scope_is_refused_not_widened(org: Org) -> None:
+    client = signed_in(org.commander)  # A Company's subtree
+    outside = client.get("/units/people/", {"unit": org.brl_battalion.pk}, secure=True)
+    page = outside.content.decode()
+    assert outside.status_code == 400 and "Choose one of your units from the list." in page
+    assert f'id="person-{org.outside.pk}"' not in page
+    offered = page.split('id="filter-unit"')[1].split("</select>")[0]
+    assert f'value="{org.company.pk}"' in offered and f'value="{org.battalion.pk}"' not in offered
+
+
+PREVIOUS = re.compile(r'href="/units/people/\?([^"]+)" rel="prev" id="previous-page"')
+
+
+def test_the_people_list_pages_back_through_the_same_pages_with_its_filters(
+    org: Org, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("Bravo", "Alpha", "Delta", "Echo", "Foxtrot"):
+        trained_person(name)
+    monkeypatch.setattr(selectors, "PEOPLE_PAGE", 2)
+    client = signed_in(org.admin)
+    forward = _walk(client, "/units/people/?status=trained")
+    assert [len(p) for p in forward] == [2, 2, 1]  # the five trained; Zaza (assigned) is not
+    # From the last page, back by the previous links: the same pages, the filter kept on each link.
+    url, back = "/units/people/?status=trained", []
+    for _page in forward[:-1]:
+        body = client.get(url, secure=True).content.decode()
+        found = NEXT.search(body)
+        assert found
+        url = "/units/people/?" + found.group(1).replace("&amp;", "&")
+    while url:
+        body = client.get(url, secure=True).content.decode()
+        back.append(re.findall(r'<tr class="govuk-table__row" id="person-(p[a-z2-7]+)"', body))
+        found = PREVIOUS.search(body)
+        url = "/units/people/?" + found.group(1).replace("&amp;", "&") if found else ""
+        assert not found or "status=trained" in found.group(1)
+    assert back == forward[::-1]

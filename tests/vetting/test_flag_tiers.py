@@ -18,6 +18,7 @@ from legionary.access.roles import Perm
 from legionary.audit.models import Entry
 from legionary.vetting import screening, services, work
 from legionary.vetting.models import Case, FlagResolution, ScreeningFlag, ScreeningHit
+from legionary.vetting.selectors import open_possible_pairs
 from tests.conftest import signed_in
 from tests.intake.helpers import DROP
 from tests.vetting.conftest import NOW, Cast, Submit, browser_post, start
@@ -156,6 +157,93 @@ def test_only_a_ci_officer_concludes_on_a_possible_pair(submit: Submit, vetting_
     if role == "intake":  # no RECORD_CHECK at all: the access rule refuses before anything is read
         assert answer.status_code == 403
     assert not ScreeningFlag.objects.exists()
+
+
+# --- a case whose only finding is a possible pair reaches the CI officer ------------------------------
+
+
+def _possible_only(submit: Submit) -> tuple[Case, Case]:
+    """A possible pair and nothing else: no match-tier flag, no list hit, no CI review of anyone's."""
+    first = submit()
+    again = submit(
+        identity__given_names="Leonid",
+        identity__family_name="Maksimov",
+        identity__documents=DROP,
+        identity__phone=DROP,
+        identity__email=DROP,
+    )
+    assert not again.flagged and not again.checks.exists() and not ScreeningHit.objects.exists()
+    return first, again
+
+
+def _possible_section(who: Any) -> work.WorkSection | None:
+    perms = frozenset(p for p in Perm if staff_may(who, p))
+    return next((s for s in work.my_work(who, perms) if s.key == "possible-duplicates"), None)
+
+
+def test_a_case_whose_only_finding_is_a_possible_pair_is_on_the_ci_officers_my_work(
+    submit: Submit, vetting_cast: Cast
+) -> None:
+    first, again = _possible_only(submit)
+    assert Case.objects.get(pk=again.pk).possible == "open"
+    section = _possible_section(vetting_cast.ci)
+    assert section is not None and [(i.case_id, i.note) for i in section.items] == [(again.pk, "possible")]
+    assert section.count == 1
+    # Audited on arrival by ids and reason names only.
+    entry = Entry.objects.get(action="screening.possible", subject=again.person_id)
+    details = json.loads(bytes(entry.body))["details"]
+    assert details["matched"] == [first.person_id] and "patronymic+birth_date" in details["reasons"]
+    # On the page he lands on, labelled, linked to the pair on the case page, which he may now open.
+    client = signed_in(vetting_cast.ci)
+    page = client.get("/work/", secure=True).content.decode()
+    row = page.split('id="work-possible-duplicates"')[1].split("</section>")[0]
+    assert f'href="/cases/{again.pk}/#flags"' in row and "Possible duplicate, to review" in row
+    case_page = _page(vetting_cast.ci, again)
+    assert f'id="possible-form-{first.person_id}"' in case_page
+    # Other roles have no such section (the possible tier is counter-intelligence's).
+    assert _possible_section(vetting_cast.intake) is None and _possible_section(vetting_cast.investigator) is None
+
+
+@pytest.mark.parametrize("resolution", ["different_people", "same_person"])
+def test_a_concluded_possible_pair_leaves_the_ci_officers_my_work(
+    submit: Submit, vetting_cast: Cast, resolution: str
+) -> None:
+    first, again = _possible_only(submit)
+    client = signed_in(vetting_cast.ci)
+    answer = browser_post(client, _possible_url(again, first), {"resolution": resolution, "reason": REASON})
+    assert answer.status_code == 302
+    assert Case.objects.get(pk=again.pk).possible == "concluded"
+    section = _possible_section(vetting_cast.ci)
+    assert section is not None and section.items == [] and section.count == 0
+    # The case he concluded on stays his to see, with his conclusion on it.
+    assert client.get(answer["Location"], secure=True).status_code == 200
+
+
+def test_a_case_with_a_possible_pair_left_stays_on_my_work_until_the_last_is_concluded(
+    submit: Submit, vetting_cast: Cast
+) -> None:
+    first, again = _possible_only(submit)
+    # A third record the newest pairs with as well (same birth date and birthplace, another name).
+    third = submit(
+        identity__given_names="Pavel",
+        identity__family_name="Orlov",
+        identity__documents=DROP,
+        identity__phone=DROP,
+        identity__email=DROP,
+    )
+    assert Case.objects.get(pk=third.pk).possible == "open"
+    assert {first.person_id, again.person_id} <= {other for other, _ in open_possible_pairs(third.person_id)}
+    client = signed_in(vetting_cast.ci)
+
+    def listed() -> list[int]:
+        section = _possible_section(vetting_cast.ci)
+        assert section is not None
+        return [i.case_id for i in section.items]
+
+    browser_post(client, _possible_url(third, first), {"resolution": "different_people", "reason": REASON})
+    assert third.pk in listed()
+    browser_post(client, _possible_url(third, again), {"resolution": "different_people", "reason": REASON})
+    assert third.pk not in listed()
 
 
 # --- designation and sanctions lists ----------------------------------------------------------------

@@ -36,21 +36,31 @@ def test_a_malformed_cursor_is_a_400_problem_not_a_500(vetting_cast: Cast) -> No
     assert answer.status_code == 400 and answer.json()["type"].endswith("/bad-cursor")
 
 
+def _link(page: str, link_id: str) -> str:
+    """The address of the link ``link_id`` on ``page`` (each ``<a`` of the pagination has ``href`` first)."""
+    tag = page.split(f'id="{link_id}"')[0].rsplit("<a ", 1)[1]
+    return tag.split('href="')[1].split('"')[0].replace("&amp;", "&")
+
+
 def test_the_case_list_pages_by_keyset_and_keeps_its_filters(
     submit: Submit, vetting_cast: Cast, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     cases = [submit(legion="geo") for _ in range(3)]
     submit(legion="frl")
     monkeypatch.setattr(selectors, "QUEUE_PAGE", 2)
-    monkeypatch.setattr(selectors.cases_filtered, "__kwdefaults__", {"after": None, "limit": 2})
+    monkeypatch.setattr(selectors.cases_filtered, "__kwdefaults__", {"after": None, "limit": 2, "before": None})
     client = signed_in(vetting_cast.intake)
     first = client.get("/cases/all/", {"legion": "geo", "state": "received"}, secure=True).content.decode()
-    assert first.count('id="case-row-') == 2 and 'id="cases-next"' in first
-    link = first.split('id="cases-next" href="')[1].split('"')[0].replace("&amp;", "&")
+    assert first.count('id="case-row-') == 2 and 'id="next-page"' in first and 'id="previous-page"' not in first
+    link = _link(first, "next-page")
     assert "legion=geo" in link and "state=received" in link
-    second = client.get("/cases/all/" + link, secure=True).content.decode()
+    second = client.get(link, secure=True).content.decode()
     assert f'id="case-row-{cases[2].pk}"' in second and second.count('id="case-row-') == 1
-    assert 'id="cases-next"' not in second
+    assert 'id="next-page"' not in second
+    # Back again, the filters still in force: the first page's two cases.
+    back = client.get(_link(second, "previous-page"), secure=True).content.decode()
+    assert "legion=geo" in _link(second, "previous-page") and "state=received" in _link(second, "previous-page")
+    assert [f'id="case-row-{c.pk}"' in back for c in cases] == [True, True, False]
     assert client.get("/cases/all/", {"after": "garbage"}, secure=True).status_code == 400
 
 
@@ -72,3 +82,85 @@ def test_the_case_list_filters_by_overdue_and_assignee(submit: Submit, vetting_c
 def test_the_case_list_refuses_a_role_without_cases(make_staff: MakeStaff) -> None:
     instructor = make_staff("ivo-instructor", "instructor")
     assert signed_in(instructor).get("/cases/all/", secure=True).status_code == 403
+
+
+def test_a_bad_filter_is_a_clear_message_on_the_page_and_never_a_wider_list(
+    submit: Submit, vetting_cast: Cast, make_staff: MakeStaff
+) -> None:
+    geo = submit(legion="geo")
+    frl = submit(legion="frl")
+    client = signed_in(vetting_cast.intake)
+    unknown = client.get("/cases/all/", {"state": "lost"}, secure=True)
+    page = unknown.content.decode()
+    assert unknown.status_code == 400 and "Choose a state from the list." in page and 'id="form-errors"' in page
+    assert 'href="#filter-state"' in page and 'id="case-row-' not in page
+    # A legion-scoped intake officer asking for another legion's cases: refused, and nothing shown.
+    georgian = make_staff("gia-intake", "intake_officer", scope_kind="legion", scope_ref="geo")
+    outside = signed_in(georgian).get("/cases/all/", {"legion": "frl"}, secure=True)
+    text = outside.content.decode()
+    assert outside.status_code == 400 and "Choose one of the legions you work on." in text
+    assert f'id="case-row-{frl.pk}"' not in text and f'id="case-row-{geo.pk}"' not in text
+    # His own legion narrows as asked; the legions offered are his only.
+    own = signed_in(georgian).get("/cases/all/", {"legion": "geo"}, secure=True).content.decode()
+    assert f'id="case-row-{geo.pk}"' in own and f'id="case-row-{frl.pk}"' not in own
+    assert 'value="frl"' not in own.split('id="filter-legion"')[1].split("</select>")[0]
+
+
+def test_the_filters_in_force_are_tags_that_remove_themselves(submit: Submit, vetting_cast: Cast) -> None:
+    from legionary.vetting import services
+
+    mine = services.case_assign(case_id=submit().pk, officer=vetting_cast.investigator, actor=vetting_cast.intake)
+    nobodys = submit()
+    client = signed_in(vetting_cast.intake)
+    page = client.get("/cases/all/", {"assignee": "none", "state": "received"}, secure=True).content.decode()
+    assert f'id="case-row-{nobodys.pk}"' in page and f'id="case-row-{mine.pk}"' not in page
+    tags = page.split('class="moj-filter-tags"')[1].split("</ul>")[0]
+    assert "Assigned to: Nobody yet" in tags and "State: Received" in tags
+    # Each tag links to the list without that filter, the other kept.
+    assert 'href="/cases/all/?state=received"' in tags and 'href="/cases/all/?assignee=none"' in tags
+    assert 'href="/cases/all/">Clear filters</a>' in page
+
+
+def test_the_intake_queue_filters_by_legion_and_possible_match_and_pages_with_them(
+    submit: Submit, vetting_cast: Cast, make_staff: MakeStaff, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from legionary.intake import selectors as intake_selectors
+
+    first = submit(legion="geo")
+    again = submit(legion="geo")  # the same person again: a possible match
+    frl = submit(legion="frl")
+    assert again.flagged and not first.flagged
+    client = signed_in(vetting_cast.intake)
+    geo = client.get("/intake/", {"legion": "geo"}, secure=True).content.decode()
+    assert f'id="case-{first.pk}"' in geo and f'id="case-{again.pk}"' in geo and f'id="case-{frl.pk}"' not in geo
+    flagged = client.get("/intake/", {"flagged": "1"}, secure=True).content.decode()
+    assert f'id="case-{again.pk}"' in flagged and f'id="case-{first.pk}"' not in flagged
+    assert "Possible matches only" in flagged.split('class="moj-filter-tags"')[1]
+    # Pages keep the filters, both ways.
+    monkeypatch.setattr(
+        intake_selectors.intake_queue,
+        "__kwdefaults__",
+        {"after": None, "before": None, "page_size": 1, "legion": "", "flagged": False},
+    )
+    top = client.get("/intake/", {"legion": "geo"}, secure=True).content.decode()
+    assert top.count('<tr class="govuk-table__row" id="case-') == 1
+    older = client.get(_link(top, "next-page"), secure=True).content.decode()
+    assert "legion=geo" in _link(top, "next-page") and f'id="case-{first.pk}"' in older
+    assert f'id="case-{again.pk}"' in client.get(_link(older, "previous-page"), secure=True).content.decode()
+    # Another legion than his own: refused with a message, nothing listed.
+    georgian = make_staff("gio-intake", "intake_officer", scope_kind="legion", scope_ref="geo")
+    refused = signed_in(georgian).get("/intake/", {"legion": "frl"}, secure=True)
+    assert refused.status_code == 400 and "Choose one of the legions you work on." in refused.content.decode()
+    assert f'id="case-{frl.pk}"' not in refused.content.decode()
+
+
+def test_assigning_from_a_filtered_intake_queue_comes_back_to_it_filtered(submit: Submit, vetting_cast: Cast) -> None:
+    from tests.vetting.conftest import browser_post
+
+    case = submit(legion="geo")
+    client = signed_in(vetting_cast.intake)
+    page = client.get("/intake/", {"legion": "geo"}, secure=True).content.decode()
+    action = page.split('id="assign-form" method="post" action="')[1].split('"')[0].replace("&amp;", "&")
+    assert action == "/intake/assign?legion=geo"
+    answer = browser_post(client, action, {"case": [case.pk], "investigator": vetting_cast.investigator.pk})
+    assert answer.status_code == 302 and answer["Location"] == "/intake/?legion=geo"

@@ -35,3 +35,22 @@ class EnrolForm(forms.Form):
         max_length=16,
         widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
     )
+
+
+class StepUpForm(forms.Form):
+    """The code asked again before an opening (access.stepup); posted to the interrupted action."""
+
+    step_up_code = forms.CharField(
+        label=_("Code shown by your authenticator"),
+        help_text=_("Or one of your recovery codes, if you have lost your authenticator."),
+        max_length=64,
+        required=False,
+        widget=forms.TextInput(
+            attrs={
+                "autocomplete": "one-time-code",
+                "inputmode": "numeric",
+                "spellcheck": "false",
+                "class": "govuk-input--width-10",
+            }
+        ),
+    )

@@ -26,6 +26,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from legionary.access.policy import access_rule
 from legionary.access.roles import ROLE_PERMISSIONS, Perm, Role
 from legionary.access.scopes import NARROWING
+from legionary.access.stepup import STEP_UP_ATTR
 
 # URL arguments that name something scoped by ``access.scopes``.
 SCOPED_ARGS = {
@@ -46,6 +47,7 @@ class MatrixRoute:
     path: str
     rule: str
     scoped: str | None  # "person", "case", "unit" or None
+    step_up: str = ""  # what the route opens, when it asks for the code again first (access.stepup)
 
     @property
     def perm(self) -> Perm | None:
@@ -72,7 +74,8 @@ def _url_routes() -> Iterator[MatrixRoute]:
             elif isinstance(entry, URLPattern):
                 path = "/" + (prefix + str(entry.pattern)).lstrip("^").rstrip("$")
                 name = f"{namespace}{entry.name}" if entry.name else path
-                yield MatrixRoute(name, path, access_rule(entry.callback) or "none", _scoped(path))
+                rule = access_rule(entry.callback) or "none"
+                yield MatrixRoute(name, path, rule, _scoped(path), getattr(entry.callback, STEP_UP_ATTR, ""))
 
     yield from walk(get_resolver().url_patterns, "", "")
 
@@ -137,6 +140,7 @@ ROLE_ABBREVIATIONS: dict[str, str] = {
 
 def render_markdown() -> str:
     roles = list(Role.values)
+    routes = matrix_routes()
     lines = [
         "# Access matrix",
         "",
@@ -159,13 +163,19 @@ def render_markdown() -> str:
         "- Scopes: system (all), legion (its people, cases and units), unit (its subtree and the people",
         "  assigned there), cohort (its enrolled people), case (that case and its person). Every role not",
         "  listed above sees its whole scope.",
+        "- **Openings** of sealed data, and the approval of a break-glass request, ask for the",
+        "  authenticator code again first when the last one is older than `LEGIONARY_STEP_UP_MINUTES`",
+        "  (step-up, `legionary.access.stepup`; the wrong role is refused before any code is asked):",
+        "  " + ", ".join(f"`{r.name}`" for r in sorted(routes, key=lambda r: r.name) if r.step_up) + ".",
+        "  A ✓ on them lets the role ask: the opening then needs a purpose of its own or a security",
+        "  officer's approval (break-glass, `docs/security.md`).",
         "",
         "Roles: " + ", ".join(f"{ROLE_ABBREVIATIONS[r]} = {Role(r).label}" for r in roles) + ".",
         "",
         "| route | path | rule | " + " | ".join(ROLE_ABBREVIATIONS[r] for r in roles) + " |",
         "|---|---|---|" + "---|" * len(roles),
     ]
-    for route in sorted(matrix_routes(), key=lambda r: (r.path, r.name)):
+    for route in sorted(routes, key=lambda r: (r.path, r.name)):
         cells = " | ".join(cell(route, r) for r in roles)
         lines.append(f"| `{route.name}` | `{route.path}` | {route.rule} | {cells} |")
     return "\n".join(lines) + "\n"

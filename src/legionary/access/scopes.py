@@ -114,9 +114,10 @@ def _cases_assigned(staff: Any) -> Q:
 
 
 def _cases_for_counter_intelligence(staff: Any) -> Q:
-    """Flagged cases, and cases with a counter-intelligence review assigned to ``staff`` (over Case)."""
+    """Flagged cases, cases with a possible-tier pair to review, and cases with a counter-intelligence
+    review assigned to ``staff`` (over Case)."""
     reviews = Check.objects.filter(check_type__is_ci_review=True, assigned_to=staff).values("case_id")
-    return Q(flagged=True) | Q(pk__in=reviews)
+    return Q(flagged=True) | Q(possible__in=("open", "concluded")) | Q(pk__in=reviews)
 
 
 def _people_with_cases(cases: Callable[[Any], Q]) -> Callable[[Any], Q]:
@@ -163,7 +164,10 @@ NARROWING: dict[str, Narrowing] = {
     Role.CI_OFFICER: Narrowing(
         people=_people_with_cases(_cases_for_counter_intelligence),
         cases=_cases_for_counter_intelligence,
-        says="flagged cases and cases with a counter-intelligence review assigned to him, and their people",
+        says=(
+            "flagged cases, cases with a possible duplicate to review and cases with a counter-intelligence"
+            " review assigned to him, and their people"
+        ),
     ),
 }
 """Roles that see only part of their scope. Every role not listed sees its whole scope."""

@@ -8,6 +8,7 @@ from django.contrib.auth.signals import user_logged_in, user_logged_out, user_lo
 from django.dispatch import receiver
 
 from legionary.access.sessions import session_started
+from legionary.access.stepup import second_factor_verified
 from legionary.audit.services import audit_record
 
 
@@ -16,6 +17,9 @@ def _record_login(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
     audit_record(actor=user.get_username(), action="login.success")
     if request is not None and hasattr(request, "session"):
         session_started(request.session)
+        # Staff are signed in only once their second factor is checked (access.views: sign-in and
+        # enrolment), so a sign-in is a check of the code: the step-up clock starts here.
+        second_factor_verified(request.session)
 
 
 @receiver(user_logged_out)

@@ -9,6 +9,7 @@ urlpatterns = [
     path("login/enrol/", views.enrol_view, name="enrol"),
     path("login/enrol/qr.svg", views.enrol_qr_view, name="enrol-qr"),
     path("logout/", views.logout_view, name="logout"),
+    path("step-up/", views.step_up_view, name="step-up"),
     path("work/", views.my_work_view, name="my-work"),
     path("dashboard/", views.dashboard_view, name="dashboard"),
     # Shadowed by the public landing page (intake:landing) where it is installed.

@@ -15,13 +15,14 @@ from typing import Any
 import qrcode
 import qrcode.image.svg
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth import get_user_model, login, logout
 from django.contrib.auth.signals import user_login_failed
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, get_script_prefix, reverse
-from django.utils.translation import get_language, gettext_noop
+from django.utils.translation import get_language, gettext_lazy, gettext_noop, ngettext
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -29,8 +30,8 @@ from django_otp import login as otp_login
 from django_otp import match_token, user_has_device
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from legionary.access import mywork, services
-from legionary.access.forms import EnrolForm, LoginForm
+from legionary.access import mywork, services, stepup
+from legionary.access.forms import EnrolForm, LoginForm, StepUpForm
 from legionary.access.policy import (
     login_step,
     public,
@@ -230,3 +231,62 @@ def dashboard_view(request: HttpRequest) -> HttpResponse:
     roles = sorted({str(Role(code).label) for code in request_roles(request) if code in Role.values})
     sections = sections_for(request_permissions(request))
     return render(request, "access/dashboard.html", {"roles": roles, "sections": sections})
+
+
+# What the step-up page says the interrupted action does.
+STEP_UP_DOING = {
+    stepup.IDENTITY: gettext_lazy("Open the identity"),
+    stepup.KIN: gettext_lazy("Open the next of kin"),
+    stepup.DOCUMENTS: gettext_lazy("Open the uploaded documents"),
+    stepup.APPROVAL: gettext_lazy("Approve a break-glass request"),
+}
+STEP_UP_ERRORS = {
+    stepup.WRONG: gettext_lazy("That code is not right. Codes change every 30 seconds; try the current one."),
+    stepup.EMPTY: gettext_lazy("Enter the code your authenticator shows now."),
+    stepup.THROTTLED: gettext_lazy("Too many wrong codes in a row. Wait a few seconds, then enter the current code."),
+}
+
+
+@staff_required(Perm.VIEW_DASHBOARD)
+@never_cache
+@require_http_methods(["GET", "POST"])
+def step_up_view(request: HttpRequest) -> HttpResponse:
+    """The code asked again (access.stepup). With an interrupted opening, the form posts the code and
+    the kept fields back to that opening, which checks the code before anything is opened; without
+    one (the page visited on its own, or named by the API's ``step-up-required``), it posts here."""
+    if request.method == "POST":
+        refusal = stepup.check_code(request, request.POST.get(stepup.CODE_FIELD, ""), doing="")
+        if refusal is not None:
+            return refusal
+        minutes = settings.LEGIONARY_STEP_UP_MINUTES
+        messages.success(
+            request,
+            ngettext(
+                "Code confirmed. Openings need no code again for %(minutes)d minute.",
+                "Code confirmed. Openings need no code again for %(minutes)d minutes.",
+                minutes,
+            )
+            % {"minutes": minutes},
+        )
+        return redirect("access:my-work")
+    pending = request.session.get(stepup.PENDING)
+    if not isinstance(pending, dict):
+        pending = None
+    form = StepUpForm(data={})
+    form.is_valid()
+    error = request.session.pop(stepup.ERROR, None)
+    if error in STEP_UP_ERRORS:
+        form.add_error(stepup.CODE_FIELD, str(STEP_UP_ERRORS[error]))
+    fields = dict(pending.get("fields") or {}) if pending else {}
+    context = {
+        "form": form,
+        "pending": pending,
+        "doing": STEP_UP_DOING.get(pending.get("doing", ""), "") if pending else "",
+        "reason": fields.get("reason", ""),
+        "note": fields.get("note", ""),
+        "kept": sorted(fields.items()),
+        "action": pending["action"] if pending else reverse("access:step-up"),
+        "back": (pending.get("back") if pending else "") or reverse("access:my-work"),
+        "minutes": settings.LEGIONARY_STEP_UP_MINUTES,
+    }
+    return render(request, "access/step_up.html", context)

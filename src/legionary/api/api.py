@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.db import IntegrityError
 from django.http import Http404, HttpRequest, HttpResponse
@@ -26,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from legionary.access.addresses import client_address
 from legionary.access.policy import ACCESS_ATTR, CsrfRefused, NotSignedIn, access_rule, public
+from legionary.access.stepup import StepUpRequired
 from legionary.api.problems import Problem, problem
 from legionary.identity.documents import DocumentRefused
 from legionary.identity.services import IdentityError
@@ -83,6 +85,17 @@ def _not_signed_in(request: HttpRequest, exc: Any) -> HttpResponse:
     return response
 
 
+def _step_up_required(request: HttpRequest, exc: Any) -> HttpResponse:
+    minutes = settings.LEGIONARY_STEP_UP_MINUTES
+    return problem(
+        403,
+        "step-up-required",
+        "Authenticator code needed again",
+        f"This call opens sealed data and your last authenticator code is {minutes} minutes old or more. "
+        "Enter a current code at /step-up/ in the same session, then repeat the call.",
+    )
+
+
 def _csrf_refused(request: HttpRequest, exc: Any) -> HttpResponse:
     return problem(403, "csrf", "CSRF check failed", "Send the CSRF token of your session (X-CSRFToken).")
 
@@ -99,6 +112,7 @@ class GuardedNinjaAPI(NinjaAPI):
         self.add_exception_handler(NinjaValidationError, _invalid_parameters)
         self.add_exception_handler(NotSignedIn, _not_signed_in)
         self.add_exception_handler(CsrfRefused, _csrf_refused)
+        self.add_exception_handler(StepUpRequired, _step_up_required)
         self.add_exception_handler(PermissionDenied, _forbidden)
         self.add_exception_handler(Http404, _not_found)
         self.add_exception_handler(HttpError, _http_error)
@@ -169,7 +183,10 @@ api = GuardedNinjaAPI(
     version="1",
     description=(
         "Public intake endpoints (no sign-in) and staff endpoints (a signed-in session with both "
-        "factors, CSRF token on writes). Errors are RFC 7807 problem details."
+        "factors, CSRF token on writes). Errors are RFC 7807 problem details. No endpoint returns an "
+        "identity, next of kin or a document; an endpoint that opened one would first need a recent "
+        "authenticator code in its session and otherwise answer 403 with the problem type "
+        "step-up-required (enter the code at /step-up/, then repeat the call)."
     ),
     urls_namespace="api-public",
     # The interactive docs page loads third-party scripts, which the CSP forbids; the JSON is enough.

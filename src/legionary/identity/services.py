@@ -560,17 +560,31 @@ def possible_pairs_for(person_id: str) -> list[tuple[str, list[str]]]:
     the blind indexes only, by ``matching.possible_reasons`` (never by decrypting); a person
     already matched (``matching.link_reasons``) is not listed again. Two queries.
     """
-    agreeing, kinds = _agreeing_with([person_id])
-    mine = frozenset(kinds.get(person_id, ()))
-    found = []
-    for other, names_agreeing in agreeing.get(person_id, {}).items():
-        theirs = frozenset(kinds.get(other, ()))
-        if matching.link_reasons(names_agreeing, mine, theirs):
-            continue
-        reasons = matching.possible_reasons(names_agreeing, mine, theirs)
-        if reasons:
-            found.append((other, [r for r in matching.POSSIBLE_REASONS if r in reasons]))
-    return sorted(found)
+    return possible_pairs_many([person_id]).get(person_id, [])
+
+
+def possible_pairs_many(person_ids: list[str]) -> dict[str, list[tuple[str, list[str]]]]:
+    """``possible_pairs_for`` for many people in two queries: only those who have a pair are keys.
+
+    Arrival (intake) marks the cases of new people with a pair for the CI officer's "My work".
+    """
+    if not person_ids:
+        return {}
+    agreeing, kinds = _agreeing_with(person_ids)
+    out: dict[str, list[tuple[str, list[str]]]] = {}
+    for person_id in person_ids:
+        mine = frozenset(kinds.get(person_id, ()))
+        found = []
+        for other, names_agreeing in agreeing.get(person_id, {}).items():
+            theirs = frozenset(kinds.get(other, ()))
+            if matching.link_reasons(names_agreeing, mine, theirs):
+                continue
+            reasons = matching.possible_reasons(names_agreeing, mine, theirs)
+            if reasons:
+                found.append((other, [r for r in matching.POSSIBLE_REASONS if r in reasons]))
+        if found:
+            out[person_id] = sorted(found)
+    return out
 
 
 def _agreeing_with(person_ids: list[str]) -> tuple[dict[str, dict[str, set[str]]], dict[str, set[str]]]:

@@ -23,6 +23,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from legionary.access.policy import staff_required
 from legionary.access.roles import Perm, Role, ScopeKind
 from legionary.access.scopes import grant_rows
+from legionary.access.stepup import APPROVAL, step_up
 from legionary.identity import openings
 from legionary.identity.models import OpeningRequest
 
@@ -98,6 +99,7 @@ def requests_list(request: HttpRequest) -> HttpResponse:
 
 @staff_required(Perm.APPROVE_OPENING)
 @require_http_methods(["GET", "POST"])
+@step_up(APPROVAL, fields=("decision", "note"), when=lambda request: request.POST.get("decision") == "approve")
 def request_review(request: HttpRequest, request_id: int) -> HttpResponse:
     """One request: who asks to open whom and why; approve or refuse (never one's own)."""
     held = (

@@ -41,6 +41,7 @@ from legionary.identity.services import (
     people_seal,
     person_create,
     person_seal,
+    possible_pairs_many,
 )
 from legionary.intake import receipts
 from legionary.intake.models import Receipt, ReceiptFailure, SubmissionRecord
@@ -112,7 +113,39 @@ def _split_profile(application: Application) -> tuple[dict[str, Any], str | None
     return profile, preferred, {"motivation": motivation} if motivation else {}
 
 
+def _mark_possible(person_ids: list[str], *, actor: str) -> None:
+    """Marks the new cases whose person screening's possible tier pairs with someone (two queries and
+    one update), so that they reach a counter-intelligence officer's "My work" even when nothing
+    else flags them; audited by pseudonymous ids and reason names only."""
+    # As if they had arrived one after another (as the match tier's flags are): a person of the
+    # batch is paired with those stored before it and those earlier in the batch, never later ones.
+    order = {person_id: position for position, person_id in enumerate(person_ids)}
+    pairs = {
+        person_id: earlier
+        for person_id, found in possible_pairs_many(person_ids).items()
+        if (earlier := [(o, r) for o, r in found if order.get(o, -1) < order[person_id]])
+    }
+    if not pairs:
+        return
+    Case.objects.filter(person_id__in=list(pairs)).update(possible="open")
+    audit_record_many(
+        [
+            AuditItem(
+                actor=actor,
+                action="screening.possible",
+                subject=person_id,
+                details={
+                    "matched": [other for other, _ in found],
+                    "reasons": sorted({reason for _, reasons in found for reason in reasons}),
+                },
+            )
+            for person_id, found in pairs.items()
+        ]
+    )
+
+
 def _screen(*, case: Case, person: Person, actor: str) -> int:
+    _mark_possible([person.id], actor=actor)
     candidates = duplicate_candidates(person)
     if not candidates:
         return 0
@@ -349,6 +382,7 @@ def applications_import_batch(*, applications: Sequence[Application]) -> BatchRe
             audit_record_many(flag_entries)
             Case.objects.filter(person_id__in=list(matches)).update(flagged=True)
             flagged = len(matches)
+        _mark_possible([p.id for p in people], actor=actor)
         # Designation lists, on arrival, for the whole batch at once (one join).
         screen_people([p.id for p in people], actor=actor)
     return BatchResult(accepted=len(fresh), flagged=flagged, already_imported=already)

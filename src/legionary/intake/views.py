@@ -20,6 +20,7 @@ The staff queue shows call signs and pseudonymous ids only, never a name.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
@@ -44,6 +45,7 @@ from legionary.identity.documents import DocumentRefused
 from legionary.identity.services import DocumentNotStored, IdentityError
 from legionary.intake import drafts, selectors, services
 from legionary.intake.countries import country_name
+from legionary.intake.filters import QueueFilters
 from legionary.intake.forms import (
     DOCUMENT_KINDS,
     EXPERIENCE,
@@ -60,6 +62,7 @@ from legionary.intake.forms import (
     step_form,
 )
 from legionary.intake.legions import KNOWN_LEGIONS
+from legionary.pagination import BadCursor
 
 PUBLIC_LANGUAGES = [("en", "English"), ("uk", "Українська"), ("ru", "Русский"), ("be", "Беларуская"), ("ka", "ქართული")]
 _CODES = {code for code, _name in PUBLIC_LANGUAGES}
@@ -559,7 +562,19 @@ def status(request: HttpRequest) -> HttpResponse:
 def _queue_page(
     request: HttpRequest, *, error: str = "", chosen: list[int] | None = None, status: int = 200
 ) -> HttpResponse:
-    page = selectors.intake_queue(staff=request.user, after=request.GET.get("after") or None)
+    form = QueueFilters(request)
+    page = None
+    if form.is_valid():
+        try:
+            page = selectors.intake_queue(
+                staff=request.user,
+                after=request.GET.get("after") or None,
+                before=request.GET.get("before") or None,
+                legion=form.applied.get("legion", ""),
+                flagged=bool(form.applied.get("flagged")),
+            )
+        except BadCursor:
+            return HttpResponse(_("This page link is not valid; start again from the first page."), status=400)
     context = {
         "page": page,
         "investigators": selectors.investigators(),
@@ -567,8 +582,16 @@ def _queue_page(
         "error": error,
         "chosen": set(chosen or []),
         "chosen_investigator": _int(request.POST.get("investigator")) if request.method == "POST" else None,
+        # The filters ride along with the assignment, so the queue comes back as it was filtered.
+        "assign_action": _with_filters(reverse("intake-queue:assign-many"), form),
+        **form.context(page),
     }
-    return render(request, "intake/queue.html", context, status=status)
+    return render(request, "intake/queue.html", context, status=status if page is not None else 400)
+
+
+def _with_filters(url: str, form: QueueFilters) -> str:
+    query = form.query()
+    return url + ("?" + urlencode(query) if query else "")
 
 
 def _int(value: str | None) -> int | None:
@@ -599,7 +622,7 @@ def _assigned(request: HttpRequest, cases: list[Any]) -> HttpResponse:
             len(cases),
         ) % {"count": len(cases), "officer": officer}
     messages.success(request, text)
-    return redirect(reverse("intake-queue:queue"))
+    return redirect(_with_filters(reverse("intake-queue:queue"), QueueFilters(request)))
 
 
 @staff_required(Perm.VIEW_INTAKE_QUEUE)

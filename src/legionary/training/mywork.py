@@ -1,6 +1,7 @@
-"""What waits for an instructor on "My work": results to enter in his cohorts' modules that are due
-(overdue first), and results waiting for his sign-off (as the instructor who entered them, and as
-a cohort's lead for the final one).
+"""What waits for an instructor on "My work": people to enrol in the cohorts he leads (approved,
+not yet in training), results to enter in his cohorts' modules that are due (overdue first), and
+results waiting for his sign-off (as the instructor who entered them, and as a cohort's lead for
+the final one).
 
 Selectors of a fixed number of queries whatever the number of people or results: the cohorts
 (at most ``COHORTS``, those with trainees still in training, oldest first), then one grouped query
@@ -28,6 +29,7 @@ from legionary.training.models import Assessment, Cohort, Enrolment, EnrolmentSt
 from legionary.training.names import shown
 
 COHORTS = 20
+COUNT_CAP = 100
 
 
 def _cohorts(staff: Any) -> list[Cohort]:
@@ -159,3 +161,54 @@ def results_to_sign(who: mywork.Who) -> mywork.WorkSection:
         count=total,
         empty_text=_("Nothing waits for your sign-off."),
     )
+
+
+def _enrol_targets(staff: Any) -> dict[str, Cohort]:
+    """Legion → the cohort a person of it is enrolled into from "My work": the newest one ``staff``
+    may enrol into (one query)."""
+    targets: dict[str, Cohort] = {}
+    for cohort in (
+        selectors.cohorts_enrollable_by(staff).only("id", "name", "legion", "start_date").order_by("-start_date", "-id")
+    )[: COHORTS * 5]:
+        targets.setdefault(cohort.legion, cohort)
+    return targets
+
+
+@mywork.provider(key="training-people-to-enrol", perm=Perm.VIEW_TRAINING, nav="training", order=49)
+def people_to_enrol(who: mywork.Who) -> mywork.WorkSection | None:
+    """Approved people of the legions of the cohorts he may enrol into (as their lead, or managing
+    training), longest waiting first; each opens the cohort's page at its list of people to enrol.
+    Three queries; nothing for someone who enrols into no cohort."""
+    targets = _enrol_targets(who.staff)
+    if not targets:
+        return None
+    people = selectors.people_to_enrol(legions=list(targets))
+    items = [
+        mywork.WorkItem(
+            label=p.call_sign,
+            url=reverse("training:cohort", args=[targets[p.legion].pk]) + f"#to-enrol-{p.pk}",
+            state="approved",
+            state_label=_("approved, not yet in training"),
+            detail=_("to enrol in %(cohort)s") % {"cohort": targets[p.legion].name},
+            since=p.created_at,
+        )
+        for p in people.only("id", "call_sign", "legion", "created_at")[: mywork.LIMIT]
+    ]
+    return mywork.WorkSection(
+        key="training-people-to-enrol",
+        title=_("People to enrol"),
+        items=items,
+        count=_capped(people),
+        empty_text=_("Nobody approved is waiting for training."),
+    )
+
+
+@people_to_enrol.counter
+def count_people_to_enrol(who: mywork.Who) -> int:
+    targets = _enrol_targets(who.staff)
+    return _capped(selectors.people_to_enrol(legions=list(targets))) if targets else 0
+
+
+def _capped(people: Any) -> int:
+    """How many, up to ``COUNT_CAP + 1`` (a count never costs more at a million people)."""
+    return int(people.order_by()[: COUNT_CAP + 1].count())

@@ -33,7 +33,7 @@ from django.utils import timezone
 from legionary.access.models import RoleGrant
 from legionary.access.roles import ROLE_PERMISSIONS, Perm, Role, ScopeKind
 from legionary.access.scopes import grant_rows
-from legionary.identity.models import Person
+from legionary.identity.models import Person, PersonStatus
 from legionary.pagination import KeysetPage, keyset_page
 from legionary.training.models import (
     Assessment,
@@ -78,10 +78,48 @@ COHORT_ORDER = ("-start_date", "-id")
 COHORT_PAGE = 50
 
 
-def cohorts_page(*, staff: Any, after: str | None = None, limit: int | None = None) -> KeysetPage[Cohort]:
-    """The cohorts ``staff`` may see, newest first, one keyset page (``BadCursor`` if ``after`` is not ours)."""
+def cohorts_enrollable_by(staff: Any) -> QuerySet[Cohort]:
+    """Cohorts ``staff`` may enrol people into: those he manages, and those he leads as instructor."""
+    managed = cohorts_visible_to(staff, perm=Perm.MANAGE_TRAINING)
+    led = cohorts_visible_to(staff, perm=Perm.GRADE).filter(lead=staff) if staff is not None else Cohort.objects.none()
+    return Cohort.objects.filter(Q(pk__in=managed.values("pk")) | Q(pk__in=led.values("pk")))
+
+
+ENROL_LIST = 20
+
+
+def people_to_enrol(*, legions: list[str]) -> QuerySet[Person]:
+    """People of ``legions`` whose vetting is approved and who are not yet in training, longest waiting
+    first (enrolment moves a person to ``in_training``, so an approved person is in no course)."""
+    if not legions:
+        return Person.objects.none()
+    return Person.objects.filter(status=PersonStatus.APPROVED, legion__in=sorted(set(legions))).order_by(
+        "created_at", "id"
+    )
+
+
+def cohorts_page(
+    *,
+    staff: Any,
+    after: str | None = None,
+    limit: int | None = None,
+    before: str | None = None,
+    legion: str = "",
+    lead: Any = None,
+    no_lead: bool = False,
+) -> KeysetPage[Cohort]:
+    """The cohorts ``staff`` may see, newest first, one keyset page (``BadCursor`` if a cursor is not ours).
+
+    ``legion``, ``lead`` (a staff member) and ``no_lead`` narrow the cohorts in scope, never widen them.
+    """
     cohorts = cohorts_visible_to(staff).select_related("course", "lead")
-    return keyset_page(cohorts, COHORT_ORDER, after=after, limit=limit or COHORT_PAGE)
+    if legion:
+        cohorts = cohorts.filter(legion=legion)
+    if lead is not None:
+        cohorts = cohorts.filter(lead=lead)
+    if no_lead:
+        cohorts = cohorts.filter(lead__isnull=True)
+    return keyset_page(cohorts, COHORT_ORDER, after=after, before=before, limit=limit or COHORT_PAGE)
 
 
 def cohort_for(staff: Any, cohort_id: int, *, perm: Perm = Perm.VIEW_TRAINING) -> Cohort:

@@ -293,9 +293,7 @@ def timetable_set(*, actor: Staff, cohort_id: int, module_id: int, week: int) ->
 
 def _may_enrol(actor: Staff, cohort_id: int) -> Cohort:
     """Administrators with training in scope, and the cohort's own lead instructor, enrol people."""
-    managed = selectors.cohorts_visible_to(actor, perm=Perm.MANAGE_TRAINING).filter(pk=cohort_id)
-    led = selectors.cohorts_visible_to(actor, perm=Perm.GRADE).filter(pk=cohort_id, lead=actor)
-    cohort = (managed | led).select_related("course").first()
+    cohort = selectors.cohorts_enrollable_by(actor).filter(pk=cohort_id).select_related("course").first()
     if cohort is None:
         raise NotInScope
     return cohort

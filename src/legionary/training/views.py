@@ -22,10 +22,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from legionary.access import mywork
 from legionary.access.policy import request_permissions, request_staff, staff_required
 from legionary.access.roles import Perm
 from legionary.pagination import BadCursor
 from legionary.training import forms, selectors, services
+from legionary.training.filters import ME, NOBODY, CohortFilters
 from legionary.training.models import Assessment, Course, Module, Qualification
 from legionary.training.selectors import NotInScope
 
@@ -49,13 +51,28 @@ def _in_scope(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
 @staff_required(Perm.VIEW_TRAINING)
 @require_GET
 def cohort_list(request: HttpRequest) -> HttpResponse:
-    try:
-        page = selectors.cohorts_page(staff=request_staff(request), after=request.GET.get("after"))
-    except BadCursor:
-        return HttpResponse(_("This page link is not valid; start again from the first page."), status=400)
+    """The cohorts in scope, newest first, filtered by legion and lead instructor; keyset pages.
+
+    The filters only narrow the scope; a bad one is shown at its field (400) with no rows.
+    """
+    form = CohortFilters(request)
+    page = None
+    if form.is_valid():
+        lead = form.applied.get("lead", "")
+        try:
+            page = selectors.cohorts_page(
+                staff=request_staff(request),
+                after=request.GET.get("after"),
+                before=request.GET.get("before"),
+                legion=form.applied.get("legion", ""),
+                lead=request_staff(request) if lead == ME else None,
+                no_lead=lead == NOBODY,
+            )
+        except BadCursor:
+            return HttpResponse(_("This page link is not valid; start again from the first page."), status=400)
     may_manage = Perm.MANAGE_TRAINING in request_permissions(request)
-    context = {"cohorts": page.rows, "next": page.next, "may_manage": may_manage}
-    return render(request, "training/cohort_list.html", context)
+    context = {"page": page, "cohorts": page.rows if page else [], "may_manage": may_manage, **form.context(page)}
+    return render(request, "training/cohort_list.html", context, status=200 if page is not None else 400)
 
 
 @staff_required(Perm.MANAGE_TRAINING)
@@ -85,11 +102,25 @@ def cohort_detail(request: HttpRequest, cohort_id: int) -> HttpResponse:
     staff = request_staff(request)
     cohort = selectors.cohort_for(staff, cohort_id)
     book = selectors.gradebook(cohort=cohort)
+    may_enrol = selectors.cohorts_enrollable_by(staff).filter(pk=cohort.pk).exists()
+    waiting = (
+        list(
+            selectors.people_to_enrol(legions=[cohort.legion]).only("id", "call_sign", "created_at")[
+                : selectors.ENROL_LIST + 1
+            ]
+        )
+        if may_enrol
+        else []
+    )
     context = {
         "cohort": cohort,
         "book": book,
         "instructors": selectors.cohort_instructors(cohort),
         "enrol_form": forms.EnrolForm(),
+        "may_enrol": may_enrol,
+        # The approved people of the cohort's legion, longest waiting first: enrolled with one button.
+        "to_enrol": waiting[: selectors.ENROL_LIST],
+        "to_enrol_more": len(waiting) > selectors.ENROL_LIST,
         "may_grade": selectors.cohorts_visible_to(staff, perm=Perm.GRADE).filter(pk=cohort.pk).exists(),
         "may_manage": selectors.cohorts_visible_to(staff, perm=Perm.MANAGE_TRAINING).filter(pk=cohort.pk).exists(),
     }
@@ -152,6 +183,7 @@ def cohort_enrol(request: HttpRequest, cohort_id: int) -> HttpResponse:
             enrolment = services.cohort_enrol(
                 actor=request_staff(request), cohort_id=cohort_id, call_sign=form.cleaned_data["call_sign"]
             )
+            mywork.forget_counts(request_staff(request).pk)  # his badge of people to enrol, counted again
             messages.success(request, _("%(call_sign)s enrolled.") % {"call_sign": enrolment.person.call_sign})
         except services.TrainingError as exc:
             messages.error(request, str(exc))

@@ -84,6 +84,8 @@ class Roster:
     lines: list[RosterLine]
     next: str | None = None
     """Cursor of the next page of billets (``after``); None on the last page."""
+    previous: str | None = None
+    """Cursor of the previous page (``before``); None on the first page."""
 
     @property
     def billets(self) -> int:
@@ -175,24 +177,37 @@ def roster(
     after: str | None = None,
     limit: int | None = None,
     vacant_only: bool = False,
+    before: str | None = None,
+    role: str = "",
+    holder_status: str = "",
 ) -> Roster:
     """A page of the billets in the unit's subtree (all of them with ``limit=None``, for the export), each with its
     holder (if any, and in scope) and what he lacks: four queries a page whatever the unit's size (the
     export: four per thousand billets).
 
-    Keyset-paginated on (unit path, billet id); ``BadCursor`` if ``after`` is not one of ours.
+    Keyset-paginated on (unit path, billet id), forwards (``after``) or back (``before``); ``BadCursor``
+    if a cursor is not one of ours. ``vacant_only``, ``role`` (the billet's) and ``holder_status`` (of
+    its current holder) narrow the unit's billets.
     """
     today = today or timezone.localdate()
     billets = _roster_billets(unit)
     if vacant_only:
         billets = billets.exclude(Exists(Assignment.objects.filter(billet=OuterRef("pk"), ended_on__isnull=True)))
+    if role:
+        billets = billets.filter(role=role)
+    if holder_status:
+        held = Assignment.objects.filter(billet=OuterRef("pk"), ended_on__isnull=True, person__status=holder_status)
+        billets = billets.filter(Exists(held))
     if limit is not None:
         if after:
             # The cursor's unit path as a lower bound too: the page starts inside the index range
             # rather than at the subtree's first billet (the keyset's OR alone does not bound it).
             billets = billets.filter(unit_path__gte=decode_cursor(ROSTER_ORDER, after)[0])
-        page = keyset_page(billets, ROSTER_ORDER, after=after, limit=limit)
-        return Roster(unit=unit, lines=_roster_lines(staff=staff, billets=page.rows, today=today), next=page.next)
+        elif before:
+            billets = billets.filter(unit_path__lte=decode_cursor(ROSTER_ORDER, before)[0])
+        page = keyset_page(billets, ROSTER_ORDER, after=after, before=before, limit=limit)
+        shown = _roster_lines(staff=staff, billets=page.rows, today=today)
+        return Roster(unit=unit, lines=shown, next=page.next, previous=page.previous)
     lines: list[RosterLine] = []
     cursor = None
     while True:
@@ -248,8 +263,11 @@ def _unit_paths_only(staff: Any) -> list[str] | None:
     return paths
 
 
-def people_search(*, staff: Any, query: str = "") -> QuerySet[Person]:
-    """People in the staff member's units scope, optionally by call sign prefix or id, by call sign."""
+def people_search(
+    *, staff: Any, query: str = "", status: str = "", legion: str = "", unit_path: str | None = None
+) -> QuerySet[Person]:
+    """People in the staff member's units scope, optionally by call sign prefix or id, status, legion
+    and unit (whose latest assignment is in that unit's subtree), by call sign. The filters only narrow."""
     people = people_visible_to(staff, perm=Perm.VIEW_UNITS)
     paths = _unit_paths_only(staff)
     if paths is not None:
@@ -262,12 +280,29 @@ def people_search(*, staff: Any, query: str = "") -> QuerySet[Person]:
         people = people.filter(pk__in=Assignment.objects.filter(within, is_latest=True).values("person_id"))
     if query.strip():
         people = people.filter(person_search(query))
+    if status:
+        people = people.filter(status=status)
+    if legion:
+        people = people.filter(legion=legion)
+    if unit_path is not None:
+        serving = Assignment.objects.filter(is_latest=True, ended_on__isnull=True, billet__unit__path__within=unit_path)
+        people = people.filter(pk__in=serving.values("person_id"))
     return people.only("id", "call_sign", "call_sign_key", "status", "legion").order_by(*PEOPLE_ORDER)
 
 
-def people_page(*, staff: Any, query: str = "", after: str | None = None) -> KeysetPage[Person]:
-    """One page of ``people_search``, keyset on the folded call sign; ``BadCursor`` if ``after`` is not ours."""
-    return keyset_page(people_search(staff=staff, query=query), PEOPLE_ORDER, after=after, limit=PEOPLE_PAGE)
+def people_page(
+    *,
+    staff: Any,
+    query: str = "",
+    after: str | None = None,
+    before: str | None = None,
+    status: str = "",
+    legion: str = "",
+    unit_path: str | None = None,
+) -> KeysetPage[Person]:
+    """One page of ``people_search``, keyset on the folded call sign; ``BadCursor`` if a cursor is not ours."""
+    people = people_search(staff=staff, query=query, status=status, legion=legion, unit_path=unit_path)
+    return keyset_page(people, PEOPLE_ORDER, after=after, before=before, limit=PEOPLE_PAGE)
 
 
 def latest_assignments(people: list[Person]) -> dict[str, Assignment]:

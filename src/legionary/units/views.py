@@ -21,15 +21,18 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from legionary.access import mywork
 from legionary.access.policy import request_permissions, request_staff, staff_required
 from legionary.access.roles import Perm
 from legionary.access.scopes import get_in_scope_or_404, units_visible_to
+from legionary.access.stepup import KIN, step_up
 from legionary.identity.models import PersonStatus
 from legionary.identity.openings import OpeningError, OpeningHeld, watermark_text
 from legionary.identity.services import IdentityError
 from legionary.intake.legions import KNOWN_LEGIONS
 from legionary.pagination import BadCursor
 from legionary.units import selectors, services
+from legionary.units.filters import PeopleFilters, RosterFilters
 from legionary.units.forms import StatusForm
 from legionary.units.models import Billet, BilletRole, OverrideRequest, UnitKind
 
@@ -52,17 +55,23 @@ def unit_tree(request: HttpRequest) -> HttpResponse:
 def unit_roster(request: HttpRequest, unit_id: int) -> HttpResponse:
     staff = request_staff(request)
     unit = get_in_scope_or_404(units_visible_to(staff).select_related("overseer", "parent"), pk=unit_id)
-    vacant_only = request.GET.get("vacant") == "1"
-    try:
-        roster = selectors.roster(
-            staff=staff,
-            unit=unit,
-            after=request.GET.get("after"),
-            limit=selectors.ROSTER_SCREEN,
-            vacant_only=vacant_only,
-        )
-    except BadCursor:
-        return HttpResponse(_("This page link is not valid; start again from the first page."), status=400)
+    form = RosterFilters(request)
+    if not form.is_valid():
+        roster = selectors.Roster(unit=unit, lines=[])
+    else:
+        try:
+            roster = selectors.roster(
+                staff=staff,
+                unit=unit,
+                after=request.GET.get("after"),
+                before=request.GET.get("before"),
+                limit=selectors.ROSTER_SCREEN,
+                vacant_only=bool(form.applied.get("vacant")),
+                role=form.applied.get("role", ""),
+                holder_status=form.applied.get("status", ""),
+            )
+        except BadCursor:
+            return HttpResponse(_("This page link is not valid; start again from the first page."), status=400)
     perms = request_permissions(request)
     may_manage = (
         Perm.MANAGE_UNITS in perms and units_visible_to(staff, perm=Perm.MANAGE_UNITS).filter(pk=unit.pk).exists()
@@ -83,16 +92,15 @@ def unit_roster(request: HttpRequest, unit_id: int) -> HttpResponse:
         if may_manage
         else [],
         "billet_roles": BilletRole.choices,
-        "vacant_only": vacant_only,
-        "next_url": "?" + urlencode({**({"vacant": "1"} if vacant_only else {}), "after": roster.next})
-        if roster.next
-        else None,
-        "first_url": "?vacant=1" if vacant_only else "?",
-        "paged": bool(request.GET.get("after")),
+        "vacant_only": bool(form.applied.get("vacant")),
+        **form.context(),
+        "next_url": form.url(after=roster.next) if roster.next else "",
+        "previous_url": form.url(before=roster.previous) if roster.previous else "",
+        "refused": not form.is_valid(),
         "legion_name": str(KNOWN_LEGIONS.get(unit.legion, unit.legion)),
         "kinds": UnitKind.choices,
     }
-    return render(request, "units/unit_roster.html", context)
+    return render(request, "units/unit_roster.html", context, status=400 if context["refused"] else 200)
 
 
 @staff_required(Perm.VIEW_UNITS)
@@ -183,6 +191,7 @@ def billet_assign(request: HttpRequest, billet_id: int) -> HttpResponse:
             messages.success(request, _("Override requested; another staff member must approve it."))
         else:
             services.billet_assign(actor=staff, person_id=person_id, billet_id=billet.pk)
+            mywork.forget_counts(staff.pk)  # his badge of people awaiting assignment, counted again
             messages.success(request, _("Assigned."))
     except services.UnitsError as exc:
         messages.error(request, str(exc))
@@ -208,21 +217,37 @@ def override_approve(request: HttpRequest, override_id: int) -> HttpResponse:
 @staff_required(Perm.VIEW_UNITS)
 @require_GET
 def people_list(request: HttpRequest) -> HttpResponse:
-    query = request.GET.get("q", "")[:40]
-    try:
-        page = selectors.people_page(staff=request_staff(request), query=query, after=request.GET.get("after"))
-    except BadCursor:
-        return HttpResponse(_("This page link is not valid; start again from the first page."), status=400)
-    latest = selectors.latest_assignments(page.rows)
+    """People in scope by call sign, filtered by call sign or id, status, legion and unit; keyset pages.
+
+    The filters only narrow the scope; a bad one is shown at its field (400) with no rows.
+    """
+    form = PeopleFilters(request)
+    page = None
+    if form.is_valid():
+        applied = form.applied
+        try:
+            page = selectors.people_page(
+                staff=request_staff(request),
+                query=applied.get("q", ""),
+                status=applied.get("status", ""),
+                legion=applied.get("legion", ""),
+                unit_path=form.unit_path(),
+                after=request.GET.get("after"),
+                before=request.GET.get("before"),
+            )
+        except BadCursor:
+            return HttpResponse(_("This page link is not valid; start again from the first page."), status=400)
+    rows = page.rows if page is not None else []
+    latest = selectors.latest_assignments(rows)
     labels = {value: str(label) for value, label in PersonStatus.choices}
     context = {
+        "page": page,
         # Status labels looked up once, not by ``get_status_display`` per row (it rebuilds the choices).
-        "people": [(p, latest.get(p.pk), labels.get(p.status, p.status)) for p in page.rows],
-        "shown": len(page.rows),
-        "query": query,
-        "next_url": "?" + urlencode({"q": query, "after": page.next}) if page.next else None,
+        "people": [(p, latest.get(p.pk), labels.get(p.status, p.status)) for p in rows],
+        "shown": len(rows),
+        **form.context(page),
     }
-    return render(request, "units/people_list.html", context)
+    return render(request, "units/people_list.html", context, status=200 if page is not None else 400)
 
 
 def _person_page(
@@ -313,6 +338,7 @@ def person_assign(request: HttpRequest, person_id: str) -> HttpResponse:
             except services.UnitsError as exc:
                 errors["billet"] = str(exc)
             else:
+                mywork.forget_counts(staff.pk)  # his badge of people awaiting assignment, counted again
                 messages.success(
                     request,
                     _("%(call_sign)s assigned: %(role)s, %(unit)s.")
@@ -336,6 +362,7 @@ def person_assign(request: HttpRequest, person_id: str) -> HttpResponse:
 
 @staff_required(Perm.CONTACT_NEXT_OF_KIN)
 @require_POST
+@step_up(KIN)  # the code again first when the last one is old (issue 21)
 def next_of_kin(request: HttpRequest, person_id: str) -> HttpResponse:
     staff = request_staff(request)
     record = selectors.service_record(staff=staff, person_id=person_id)

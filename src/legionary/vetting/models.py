@@ -32,6 +32,9 @@ DECIDED_STATES = (CaseState.APPROVED.value, CaseState.DENIED.value)
 FLAGGED_OPEN = Q(flagged=True) & ~Q(state__in=DECIDED_STATES)
 """Flagged cases not yet decided: the condition of the partial index behind the queue's "flagged"
 section (``selectors.flagged_open`` states it in the query)."""
+POSSIBLE_OPEN = Q(possible="open") & ~Q(state__in=DECIDED_STATES)
+"""Cases with a possible-tier pair nobody has concluded on, not yet decided: the CI officer's "My work"
+(the condition of its partial index, stated in the query by ``selectors.possible_open``)."""
 
 
 class Case(models.Model):
@@ -42,6 +45,11 @@ class Case(models.Model):
         "access.Staff", null=True, blank=True, on_delete=models.SET_NULL, related_name="assigned_cases"
     )
     flagged = models.BooleanField(default=False, db_index=True)
+    # Screening's possible tier (``identity.services.possible_pairs_for``) paired the person with
+    # someone on arrival: "open" while a pair waits for a counter-intelligence officer's conclusion,
+    # "concluded" once the last one has one (the case stays his to see, as a flagged case does).
+    # db_default: the scale fill and bulk imports insert cases with their own column lists.
+    possible = models.CharField(max_length=12, blank=True, default="", db_default="")
     created_at = models.DateTimeField(db_index=True)
     updated_at = models.DateTimeField()
     # Optimistic lock: every state change bumps it, and a change based on a stale version fails.
@@ -64,6 +72,8 @@ class Case(models.Model):
             # The queue's "flagged" section, oldest first: the open flagged cases only, so that the
             # page does not step over the (ever more) decided ones.
             models.Index(fields=["created_at", "id"], condition=FLAGGED_OPEN, name="case_flagged_open"),
+            # The CI officer's possible duplicates to review, oldest first: the open ones only.
+            models.Index(fields=["created_at", "id"], condition=POSSIBLE_OPEN, name="case_possible_open"),
             # The same lists for a legion-scoped viewer: the legion first, then the page's order, so
             # that a page is an index range rather than a sort of the whole legion's cases.
             models.Index(fields=["legion", "created_at", "id"], name="case_legion_created"),

@@ -22,6 +22,8 @@ def _tag(item: work.WorkItem) -> tuple[str, str]:
         return "flagged", str(work.FLAGGED)
     if item.note == "list-match":
         return "flagged", str(work.LIST_MATCH)
+    if item.note == "possible":
+        return "possible", str(work.POSSIBLE_TO_REVIEW)
     if item.note == "list-possible":
         return "possible", str(work.LIST_POSSIBLE)
     if item.note in ("first", "second"):
@@ -70,6 +72,7 @@ def _register(selector: Callable[..., work.WorkSection | None], key: str, perm: 
 
 _register(work.new_applications, "new-applications", Perm.VIEW_INTAKE_QUEUE, "intake", 10)
 _register(work.flagged_cases, "flags", Perm.VIEW_CASES, "cases", 11)
+_register(work.possible_duplicates, "possible-duplicates", Perm.RESOLVE_SCREENING, "cases", 11)
 _register(work.screening_hits, "screening-hits", Perm.RECORD_CHECK, "cases", 12)
 _register(work.list_hits, "list-hits", Perm.RECORD_CHECK, "cases", 12)
 _register(work.my_checks, "my-checks", Perm.RECORD_CHECK, "cases", 13)

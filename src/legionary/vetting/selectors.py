@@ -91,6 +91,14 @@ def flagged_open() -> RawSQL:
     return RawSQL(sql, (), output_field=BooleanField())  # noqa: S611 — constants of ours, no input
 
 
+def possible_open() -> RawSQL:
+    """``models.POSSIBLE_OPEN`` written out with its values, for the same reason as ``flagged_open``."""
+    states = ", ".join(f"'{state}'" for state in DECIDED_STATES)
+    table = Case._meta.db_table
+    sql = f'"{table}"."possible" = \'open\' AND NOT ("{table}"."state" IN ({states}))'
+    return RawSQL(sql, (), output_field=BooleanField())  # noqa: S611 — constants of ours, no input
+
+
 QUEUE_PAGE = 50
 QUEUE_SECTIONS = ("checks", "start", "decide", "escalated", "flagged")
 """The queue's sections; each is keyset-paginated on its own, with the parameter ``<section>_after``."""
@@ -207,6 +215,8 @@ class CaseFilter:
     state: str = ""
     legion: str = ""
     assignee: int | None = None
+    unassigned: bool = False
+    """No case officer yet."""
     overdue: bool = False
     flagged: bool = False
 
@@ -215,12 +225,13 @@ FILTERED_ORDER = ("created_at", "id")
 
 
 def cases_filtered(
-    *, staff: Any, filters: CaseFilter, after: str | None = None, limit: int = QUEUE_PAGE
+    *, staff: Any, filters: CaseFilter, after: str | None = None, limit: int = QUEUE_PAGE, before: str | None = None
 ) -> KeysetPage[Case]:
     """The cases ``staff`` may see that pass ``filters``, oldest first, one keyset page.
 
     Overdue: an open check past its due date. Assignee: the case officer or the assignee of one
-    of its open checks (two more queries). ``BadCursor`` if ``after`` is not ours.
+    of its open checks (two more queries); unassigned: no case officer yet. The filters only narrow
+    ``visible_cases``. ``BadCursor`` if ``after`` or ``before`` is not ours.
     """
     rows = visible_cases(staff).select_related("person", "assigned_to")
     if filters.state:
@@ -229,6 +240,8 @@ def cases_filtered(
         rows = rows.filter(legion=filters.legion)
     if filters.flagged:
         rows = rows.filter(flagged_open())
+    if filters.unassigned:
+        rows = rows.filter(assigned_to__isnull=True)
     if filters.assignee is not None:
         # From the assignee's side (indexes on the check's and the case's assignee), not by testing
         # every case: his open checks' cases and the cases he is officer of, then the page of those.
@@ -239,7 +252,7 @@ def cases_filtered(
     if filters.overdue:
         late = Check.objects.filter(case=OuterRef("pk"), result="", due_on__lt=timezone.localdate())
         rows = rows.filter(Exists(late))
-    return keyset_page(rows, FILTERED_ORDER, after=after, limit=limit)
+    return keyset_page(rows, FILTERED_ORDER, after=after, limit=limit, before=before)
 
 
 # --- possible duplicates, side by side ------------------------------------------------------------
@@ -356,6 +369,24 @@ def case_flags(case: Case) -> list[FlagView]:
     ]
 
 
+def open_possible_pairs(person_id: str) -> list[tuple[str, list[str]]]:
+    """The possible-tier pairs of ``person_id`` that no flag joins yet, from either side (four queries)."""
+    pairs = possible_pairs_for(person_id)
+    if not pairs:
+        return []
+    ids = [other for other, _reasons in pairs]
+    flagged = set(
+        ScreeningFlag.objects.filter(case__person_id=person_id, matched_person_id__in=ids).values_list(
+            "matched_person_id", flat=True
+        )
+    ) | set(
+        ScreeningFlag.objects.filter(case__person_id__in=ids, matched_person_id=person_id).values_list(
+            "case__person_id", flat=True
+        )
+    )
+    return [(other, reasons) for other, reasons in pairs if other not in flagged]
+
+
 def case_possible(case: Case) -> list[PossibleView]:
     """The possible-tier pairs of the case's person nobody has concluded on: for the CI officer.
 
@@ -363,20 +394,7 @@ def case_possible(case: Case) -> list[PossibleView]:
     a flag joins the two records, from either side: a conclusion, or a match-tier flag. Never merged
     into anything by itself.
     """
-    pairs = possible_pairs_for(case.person_id)
-    if not pairs:
-        return []
-    ids = [other for other, _reasons in pairs]
-    flagged = set(
-        ScreeningFlag.objects.filter(case__person_id=case.person_id, matched_person_id__in=ids).values_list(
-            "matched_person_id", flat=True
-        )
-    ) | set(
-        ScreeningFlag.objects.filter(case__person_id__in=ids, matched_person_id=case.person_id).values_list(
-            "case__person_id", flat=True
-        )
-    )
-    open_pairs = [(other, reasons) for other, reasons in pairs if other not in flagged]
+    open_pairs = open_possible_pairs(case.person_id)
     if not open_pairs:
         return []
     people = Person.objects.in_bulk([other for other, _reasons in open_pairs])

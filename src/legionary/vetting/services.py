@@ -58,7 +58,7 @@ from legionary.vetting.models import (
     ScreeningHit,
     Severity,
 )
-from legionary.vetting.selectors import NotInScope, visible_cases
+from legionary.vetting.selectors import NotInScope, open_possible_pairs, visible_cases
 from legionary.vetting.states import (
     CLOSED,
     DECIDABLE,
@@ -964,7 +964,13 @@ def possible_pair_resolve(
         flag = ScreeningFlag.objects.create(
             case=case, matched_person=other, reasons=list(reasons), matched_status=status, created_at=now
         )
-        return flag_resolve(flag_id=flag.pk, actor=actor, resolution=resolution, reason=reason, now=now)
+        resolved = flag_resolve(flag_id=flag.pk, actor=actor, resolution=resolution, reason=reason, now=now)
+        # The pair is concluded from both sides: a case whose last open pair it was leaves the CI
+        # officer's "possible duplicates to review".
+        for marked in Case.objects.filter(person_id__in=[case.person_id, other_id], possible="open"):
+            if not open_possible_pairs(marked.person_id):
+                Case.objects.filter(pk=marked.pk).update(possible="concluded")
+        return resolved
 
 
 def checkers_for(*, legion: str, roles: Iterable[str]) -> dict[str, list[Staff]]:

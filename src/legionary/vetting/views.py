@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime
 from typing import Any
-from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
@@ -27,6 +26,7 @@ from legionary.access.models import Staff
 from legionary.access.policy import request_permissions, staff_required
 from legionary.access.roles import Perm
 from legionary.access.scopes import cases_visible_to, get_in_scope_or_404
+from legionary.access.stepup import DOCUMENTS, IDENTITY, KIN, step_up
 from legionary.identity import documents
 from legionary.identity.models import SealedDocument, SealedRecord
 from legionary.identity.openings import OpeningError, OpeningHeld, watermark_text
@@ -40,11 +40,11 @@ from legionary.identity.services import (
     record_open,
     unseal_identity,
 )
-from legionary.intake.legions import KNOWN_LEGIONS
 from legionary.pagination import BadCursor
 from legionary.vetting import guidelines, history, presenters, screening, selectors, services, work
 from legionary.vetting.catalogue import check_type_name
-from legionary.vetting.models import Case, CaseState, CheckResult, FlagResolution, Outcome, PolygraphOutcome, Severity
+from legionary.vetting.filters import CaseFilters
+from legionary.vetting.models import Case, CheckResult, FlagResolution, Outcome, PolygraphOutcome, Severity
 
 
 def _int(value: str | None) -> int | None:
@@ -129,44 +129,31 @@ def queue(request: HttpRequest) -> HttpResponse:
     return render(request, "vetting/queue.html", {"sections": sections})
 
 
-def _filters(request: HttpRequest) -> selectors.CaseFilter:
-    get = request.GET
-    assignee: int | None = None
-    if get.get("assignee") == "me":
-        assignee = request.user.pk
-    elif get.get("assignee"):
-        assignee = _int(get.get("assignee"))
-    state = get.get("state", "")
-    return selectors.CaseFilter(
-        state=state if state in CaseState.values else "",
-        legion=get.get("legion", "")[:32],
-        assignee=assignee,
-        overdue=get.get("overdue") == "1",
-        flagged=get.get("flagged") == "1",
-    )
-
-
 @staff_required(Perm.VIEW_CASES)
 @require_GET
 def cases(request: HttpRequest) -> HttpResponse:
-    """Every case the viewer may see, filtered by state, legion, assignee, overdue; keyset pages."""
-    filters = _filters(request)
-    try:
-        page = selectors.cases_filtered(staff=request.user, filters=filters, after=request.GET.get("after") or None)
-    except BadCursor:
-        return HttpResponse(_("This page link is not valid; start again from the first page."), status=400)
-    kept = request.GET.copy()
-    kept.pop("after", None)
+    """Every case the viewer may see, filtered by state, legion, assignee, overdue; keyset pages.
+
+    Filters only narrow the viewer's scope; a bad one is shown at its field (400) with no rows.
+    """
+    form = CaseFilters(request)
+    page = None
+    if form.is_valid():
+        try:
+            page = selectors.cases_filtered(
+                staff=request.user,
+                filters=form.case_filter(request.user.pk),
+                after=request.GET.get("after") or None,
+                before=request.GET.get("before") or None,
+            )
+        except BadCursor:
+            return HttpResponse(_("This page link is not valid; start again from the first page."), status=400)
     context = {
         "page": page,
-        "filters": filters,
-        "assignee_raw": request.GET.get("assignee", ""),
-        "states": CaseState.choices,
-        "legions": [(slug, str(name)) for slug, name in KNOWN_LEGIONS.items()],
-        "next_url": "?" + urlencode({**kept.dict(), "after": page.next}) if page.next else "",
+        **form.context(page),
         "case_base": reverse("vetting:case", args=[0]).removesuffix("0/"),
     }
-    return render(request, "vetting/cases.html", context)
+    return render(request, "vetting/cases.html", context, status=200 if page is not None else 400)
 
 
 @staff_required(Perm.VIEW_CASES)
@@ -437,6 +424,7 @@ def _no_store(response: HttpResponse) -> HttpResponse:
 @staff_required(Perm.UNSEAL_IDENTITY)
 @require_POST
 @never_cache
+@step_up(IDENTITY)  # the code again first when the last one is old (issue 21)
 def unseal(request: HttpRequest, case_id: int) -> HttpResponse:
     # The cases whose identity this staff member may open: the need-to-know rule for unsealing.
     case = get_in_scope_or_404(cases_visible_to(request.user, perm=Perm.UNSEAL_IDENTITY), pk=case_id)
@@ -465,6 +453,7 @@ def unseal(request: HttpRequest, case_id: int) -> HttpResponse:
 @staff_required(Perm.UNSEAL_IDENTITY)
 @require_POST
 @never_cache
+@step_up(KIN)
 def next_of_kin(request: HttpRequest, case_id: int) -> HttpResponse:
     """Opens the next of kin only, with their own reason (a separate audit entry)."""
     case = get_in_scope_or_404(cases_visible_to(request.user, perm=Perm.UNSEAL_IDENTITY), pk=case_id)
@@ -495,6 +484,7 @@ def _document_refusal(code: str) -> str:
 @staff_required(Perm.UNSEAL_IDENTITY)
 @require_http_methods(["GET", "POST"])
 @never_cache
+@step_up(DOCUMENTS)  # the opening (POST) only; the list (GET) shows nothing sealed
 def documents_view(request: HttpRequest, case_id: int) -> HttpResponse:
     """The case's uploaded documents: a reason first (POST, audited), then each page as a picture."""
     case = get_in_scope_or_404(

@@ -28,7 +28,7 @@ from legionary.access.roles import Perm, Role
 from legionary.access.scopes import roles_of
 from legionary.vetting.catalogue import check_type_name
 from legionary.vetting.models import Case, CaseState, Check, Decision, HitState, HitVia, ScreeningFlag, ScreeningHit
-from legionary.vetting.selectors import flagged_open, visible_cases
+from legionary.vetting.selectors import flagged_open, possible_open, visible_cases
 
 SECTION_ROWS = 20
 OVERDUE = _("Overdue")
@@ -147,6 +147,39 @@ def flagged_cases(staff: Any, perms: frozenset[Perm], *, count_only: bool = Fals
         count=_capped_count(rows),
         more_url=reverse("vetting:cases") + "?flagged=1",
         empty=_("No open flags."),
+    )
+
+
+POSSIBLE_TO_REVIEW = _("Possible duplicate, to review")
+
+
+def possible_duplicates(staff: Any, perms: frozenset[Perm], *, count_only: bool = False) -> WorkSection | None:
+    """CI officer: open cases whose only link to another record may be screening's possible tier (a pair
+    no one has concluded on), oldest first; a case leaves once its last pair is concluded."""
+    if Perm.RESOLVE_SCREENING not in perms or not _holds(staff, Role.CI_OFFICER):
+        return None
+    rows = visible_cases(staff).filter(possible_open())
+    if count_only:
+        return WorkSection(key="", title="", items=[], count=_capped_count(rows))
+    page = list(rows.select_related("person").order_by("created_at", "id")[:SECTION_ROWS])
+    labels = dict(CaseState.choices)
+    return WorkSection(
+        key="possible-duplicates",
+        title=_("Possible duplicates to review"),
+        items=[
+            WorkItem(
+                case_id=c.pk,
+                call_sign=c.person.call_sign,
+                person_id=c.person_id,
+                what=str(labels.get(c.state, c.state)),
+                when=c.created_at,
+                note="possible",
+                url=_case_url(c.pk) + "#flags",
+            )
+            for c in page
+        ],
+        count=_capped_count(rows),
+        empty=_("No possible duplicate to review."),
     )
 
 
@@ -351,6 +384,7 @@ Section = Callable[..., WorkSection | None]
 SECTIONS: tuple[Section, ...] = (
     new_applications,
     flagged_cases,
+    possible_duplicates,
     screening_hits,
     list_hits,
     my_checks,
