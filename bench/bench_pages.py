@@ -14,6 +14,12 @@ largest unit subtree: its roster's first page). With ``--explain`` it also print
 PostgreSQL the script runs ``ANALYZE`` after each fill, as autovacuum would after a bulk load;
 SQLite gets no statistics (the application does not run ``ANALYZE`` either).
 
+Then, as one account per role (``bench-work-<role>``, a system-wide grant each, made before the
+first fill so that the fixture gives them its checks, cohorts and results), every role's "My work"
+page and the filtered queues its sections link to ("see all": the intake queue, cases assigned to
+me, overdue, flagged, awaiting a decision, cohorts, the people list and unit tree, opening
+requests, the audit log's identity openings and checkpoints).
+
 The first row, ``/healthz`` (one ``SELECT 1``, no template), is the machine's own baseline in the same run:
 on a shared, loaded box every figure moves with it, so read the pages against it and against
 their own first size (the ``x p95`` column), and the median CPU milliseconds of this process per
@@ -24,7 +30,8 @@ says whether any page's query count changed between the first and the last size 
 Run: ``PYTHONPATH=src:. .venv/bin/python bench/bench_pages.py [--sizes 10000,100000] [--renders 20] [--explain]``
 (PostgreSQL: ``.venv/bin/python -m tests.pgserver -- env PYTHONPATH=src:. .venv/bin/python bench/bench_pages.py``)
 (on a kept database, e.g. a million people filled once: ``LEGIONARY_HOME=/some/dir ... bench_pages.py --keep
---sizes 1000000``; the fill only adds what is missing, and the bench's staff accounts are reused)
+--sizes 1000000``; the fill only adds what is missing, and the bench's staff accounts are reused;
+``--reuse-rollup`` reads the dashboard from the newest rollup instead of counting one first)
 """
 
 from __future__ import annotations
@@ -35,6 +42,7 @@ import math
 import os
 import sys
 import time
+from datetime import timedelta
 from typing import Any
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
@@ -46,6 +54,7 @@ django.setup()
 from django.db import connection
 from django.db.models import Count
 from django.test.utils import CaptureQueriesContext, setup_databases, setup_test_environment, teardown_databases
+from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from legionary.access.models import RoleGrant, Staff
@@ -87,6 +96,28 @@ def _chief() -> Staff:
     return _staff("bench-chief", [(role, ScopeKind.SYSTEM, "") for role in ROLES])
 
 
+# The roles whose "My work" is measured, one account each with a system-wide grant (the worst case:
+# every item in the instance is in its scope). Made before the first fill, so that the fixture,
+# which gives checks, cohorts and their results to the first staff member holding the role
+# system-wide (core.scale), gives them to these accounts: their pages then hold real work.
+WORK_ROLES = (
+    Role.INTAKE_OFFICER,
+    Role.INVESTIGATOR,
+    Role.POLYGRAPH_EXAMINER,
+    Role.CI_OFFICER,
+    Role.ADJUDICATOR,
+    Role.INSTRUCTOR,
+    Role.UNIT_COMMANDER,
+    Role.SECURITY_OFFICER,
+    Role.AUDITOR,
+)
+
+
+def _role_staff() -> dict[str, Staff]:
+    """One account per role of ``WORK_ROLES``, named ``bench-work-<role>`` (``--keep``: reused)."""
+    return {role: _staff(f"bench-work-{role}", [(role, ScopeKind.SYSTEM, "")]) for role in WORK_ROLES}
+
+
 def _commander() -> Staff:
     """A unit commander of one company (a narrow scope: people found through their assignments)."""
     company = Unit.objects.filter(kind=UnitKind.COMPANY).order_by("pk").first()
@@ -99,6 +130,52 @@ def _instructor() -> Staff:
     cohort = Cohort.objects.annotate(n=Count("enrolments")).order_by("-n", "pk").first()
     assert cohort is not None, "the fixture made no cohort"
     return _staff(f"bench-instructor-{cohort.pk}", [(Role.INSTRUCTOR, ScopeKind.COHORT, str(cohort.pk))])
+
+
+def _days_ago(days: int) -> str:
+    from legionary.identity import monitor
+
+    return (monitor.today_in(monitor.working_hours().zone) - timedelta(days=days)).isoformat()
+
+
+OPENERS = 40
+OPENINGS_PER_PERSON = 0.5
+OPENING_DAYS = 92
+
+
+def _openings(size: int) -> int:
+    """Tops the ``Opening`` rows up to half an opening per person (what the gate writes with each
+    opening's audit entry; the scale fill writes none), spread over the last 92 days by 40 staff at
+    every hour, a tenth of them break-glass: the openings monitor's worst case is a long history
+    in its own scope. Returns how many rows there are."""
+    from legionary.identity.models import Opening
+
+    wanted = int(size * OPENINGS_PER_PERSON)
+    have = Opening.objects.count()
+    if have >= wanted:
+        return have
+    staff = [_staff(f"bench-opener-{k}", [(Role.INVESTIGATOR, ScopeKind.SYSTEM, "")]) for k in range(OPENERS)]
+    people = list(Person.objects.order_by("pk").values_list("pk", flat=True)[:wanted])
+    now = timezone.now()
+    batch: list[Opening] = []
+    for n in range(have, wanted):
+        at = now - timedelta(minutes=(n * 7919) % (OPENING_DAYS * 24 * 60))
+        unassigned = n % 10 == 0
+        batch.append(
+            Opening(
+                staff=staff[n % OPENERS],
+                person_id=people[(n * 31) % len(people)],
+                kind="identity",
+                at=at,
+                check_id=None if unassigned else n,
+                audit_index=n,
+            )
+        )
+        if len(batch) == 5000:
+            Opening.objects.bulk_create(batch)
+            batch = []
+    Opening.objects.bulk_create(batch)
+    return wanted
 
 
 def _pages() -> list[tuple[str, str]]:
@@ -145,11 +222,41 @@ def _pages() -> list[tuple[str, str]]:
         ("audit viewer", "/audit/"),
         ("reports dashboard", "/reports/"),
         ("reports people", "/reports/people/"),
+        ("openings monitor, today", "/openings/monitor/"),
+        ("openings monitor, 7 days", "/openings/monitor/?period=7d"),
+        ("openings monitor, 92 days", f"/openings/monitor/?period=custom&first={_days_ago(91)}&last={_days_ago(0)}"),
+        ("openings summary json, 7d", "/openings/monitor/summary.json?period=7d"),
         ("api vetting cases", "/api/v1/vetting/cases"),
         ("api units people", "/api/v1/units/people"),
         ("api units roster", f"/api/v1/units/{legion}/roster"),
         ("api training cohorts", "/api/v1/training/cohorts"),
     ]
+
+
+def _role_pages(by_role: dict[str, Staff]) -> list[tuple[str, Any, str]]:
+    """(name, signed-in client, URL): each role's "My work" page, then the filtered queues its
+    sections link to ("see all"), each as that role sees it. A role's client is shared by its pages."""
+    clients = {role: signed_in(staff) for role, staff in by_role.items()}
+    pages: list[tuple[str, Any, str]] = [
+        (f"my work: {str(role).replace('_', ' ')}", clients[role], "/work/") for role in WORK_ROLES
+    ]
+    queues = [
+        (Role.INTAKE_OFFICER, "intake: intake queue", "/intake/"),
+        (Role.INVESTIGATOR, "investigator: assigned to me", "/cases/all/?assignee=me"),
+        (Role.INVESTIGATOR, "investigator: overdue", "/cases/all/?overdue=1"),
+        (Role.POLYGRAPH_EXAMINER, "polygraph: assigned to me", "/cases/all/?assignee=me"),
+        (Role.CI_OFFICER, "ci: flagged", "/cases/all/?flagged=1"),
+        (Role.CI_OFFICER, "ci: assigned to me", "/cases/all/?assignee=me"),
+        (Role.ADJUDICATOR, "adjudicator: awaiting decision", "/cases/all/?state=awaiting_decision"),
+        (Role.INSTRUCTOR, "instructor: cohorts", "/training/"),
+        (Role.UNIT_COMMANDER, "commander: people list", "/units/people/"),
+        (Role.UNIT_COMMANDER, "commander: unit tree", "/units/"),
+        (Role.SECURITY_OFFICER, "security: opening requests", "/openings/"),
+        (Role.AUDITOR, "auditor: identity openings", "/audit/?action=identity.unsealed"),
+        (Role.AUDITOR, "auditor: checkpoints", "/audit/checkpoints/"),
+    ]
+    pages += [(name, clients[role], url) for role, name, url in queues]
+    return pages
 
 
 def _percentile(values: list[float], share: float) -> float:
@@ -232,6 +339,12 @@ def main() -> int:
     parser.add_argument(
         "--only", default="", help="measure only the pages whose name holds one of these (comma-separated)"
     )
+    parser.add_argument(
+        "--reuse-rollup",
+        action="store_true",
+        help="on a kept database, read the dashboard from the newest rollup instead of counting one first "
+        "(e.g. the one bench_reports.py just made)",
+    )
     args = parser.parse_args()
     try:
         sizes = [int(s) for s in args.sizes.split(",")]
@@ -251,6 +364,7 @@ def main() -> int:
     try:
         keyring_init()
         signing_key_init()
+        by_role = _role_staff()  # before the chief: the fixture's work goes to the first holder of a role
         chief = _chief()
         commander: Any = None
         instructor: Any = None
@@ -259,6 +373,7 @@ def main() -> int:
         p95s: dict[str, dict[int, float]] = {}
         for size in sizes:
             report = fill(size, progress_to=sys.stderr if args.progress else None)
+            openings_rows = _openings(size)
             if connection.vendor == "postgresql":
                 # What autovacuum would do after a bulk load: fresh statistics for the planner.
                 with connection.cursor() as cursor:
@@ -266,8 +381,12 @@ def main() -> int:
             print(f"\n{size} people (fill {report.seconds:.0f} s, {report.people_per_second:.0f} people/s)", flush=True)
             # What the running service does itself after the fill's writes (reports.freshness): the
             # dashboard of a whole-system viewer is then read from a current rollup.
-            refreshed = rollup.refresh()
-            print(f"reports rollup refreshed in {refreshed.seconds:.1f} s", flush=True)
+            if args.reuse_rollup and rollup.latest() is not None:
+                print("reports rollup: the newest one reused (--reuse-rollup)", flush=True)
+            else:
+                refreshed = rollup.refresh()
+                print(f"reports rollup refreshed in {refreshed.seconds:.1f} s", flush=True)
+            print(f"openings (the monitor's rows): {openings_rows}", flush=True)
             print(f"{'page':<30} {'queries':>7} {'p50 ms':>7} {'p95 ms':>7} {'x p95':>6} {'CPU ms':>6} {'KiB':>5}")
             if commander is None:
                 commander = _commander()
@@ -282,6 +401,7 @@ def main() -> int:
                 ("commander: my work", signed_in(commander), "/work/"),
                 ("instructor: my work", signed_in(instructor), "/work/"),
                 ("chief: my work", client, "/work/"),
+                *_role_pages(by_role),
             ]
             wanted = [w for w in args.only.split(",") if w]
             measured = [(n, client, u) for n, u in _pages()] + narrow

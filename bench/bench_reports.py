@@ -33,12 +33,16 @@ from __future__ import annotations
 
 # ruff: noqa: E402 — Django must be set up before the models and services are imported
 import argparse
+import cProfile
 import datetime
+import io
 import os
+import pstats
 import statistics
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
 
@@ -130,6 +134,42 @@ def _row(size: int, path: str, name: str, measured: tuple[int, list[float], list
     )
 
 
+def _profile(staff: Staff, renders: int, url: str = "/reports/") -> None:
+    """Where a rollup render's time goes: cProfile over ``renders`` renders (after a warm one), the
+    functions by cumulative and by own time, then every SQL statement of one render with its time."""
+    client = signed_in(staff)
+    client.get(url, secure=True)
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for _ in range(renders):
+        client.get(url, secure=True)
+    profiler.disable()
+    out = io.StringIO()
+    stats = pstats.Stats(profiler, stream=out)
+    stats.sort_stats("cumulative").print_stats(35)
+    stats.sort_stats("tottime").print_stats(25)
+    stats.sort_stats("cumulative").print_stats("legionary/", 25)  # our own code: which part of the page
+    print(f"--- profile of {renders} renders of {url}\n{out.getvalue()}", flush=True)
+    seen: list[tuple[float, str]] = []
+
+    def record(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            seen.append((time.perf_counter() - started, sql))
+
+    with connection.execute_wrapper(record):
+        started = time.perf_counter()
+        client.get(url, secure=True)
+        total = time.perf_counter() - started
+    print(
+        f"--- one render: {1000 * total:.1f} ms, {len(seen)} statements, {1000 * sum(t for t, _ in seen):.1f} ms in SQL"
+    )
+    for took, sql in seen:
+        print(f"{1000 * took:8.2f} ms  {sql if len(sql) <= 160 else sql[:100] + ' … ' + sql[-55:]}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--sizes", default="10000,100000", help="people at each measurement (default 10000,100000)")
@@ -143,6 +183,17 @@ def main() -> int:
         action="store_true",
         help="keep the database (and reuse one kept before): with LEGIONARY_HOME set, an interrupted "
         "fill carries on where it stopped",
+    )
+    parser.add_argument(
+        "--skip-live", action="store_true", help="leave out the live renders (the rollup's refresh and renders only)"
+    )
+    parser.add_argument(
+        "--profile",
+        type=int,
+        default=0,
+        metavar="N",
+        help="at the last size, profile N rollup renders of the protected viewer: the functions that take "
+        "the time, and each SQL statement's time",
     )
     args = parser.parse_args()
     try:
@@ -183,10 +234,12 @@ def main() -> int:
             )
             _remove_rollups()
             counts["live"][size] = set()
-            for name, staff in viewers.items():
+            for name, staff in viewers.items() if not args.skip_live else ():
                 measured = _measure(staff, live_renders)
                 counts["live"][size].add(measured[0])
                 _row(size, "live", name, measured, figures)
+            if args.skip_live:
+                print(f"{size:>8} (live renders left out) {figures}", flush=True)
             started, cpu_started = time.perf_counter(), time.process_time()
             done = rollup.refresh()
             wall, cpu = time.perf_counter() - started, time.process_time() - cpu_started
@@ -203,6 +256,8 @@ def main() -> int:
             measured = _measure(viewers["protected"], args.renders, _partial_months())
             counts["rollup"][size].add(measured[0])
             _row(size, "rollup", "period", measured, _partial_months())
+        if args.profile:
+            _profile(viewers["protected"], args.profile)
         flat = True
         for path, by_size in counts.items():
             first, last = by_size[sizes[0]], by_size[sizes[-1]]

@@ -12,7 +12,14 @@ each size it measures, in this process:
   ways lists write them: full, year-only and year-month birth dates, Cyrillic aliases, the
   structured name properties; one in a hundred with a demo person's passport number),
   which keys the list, stores it and screens everyone against it (one join);
-- ``re-screen``: ``screen_list`` again on the loaded list (the join alone, nothing new to store).
+- ``re-screen``: ``screen_list`` again on the loaded list (the join alone, nothing new to store);
+- with ``--verb``, ``verb --json``: ``legionary duplicates --json`` itself, in this process (the
+  screen, then the CI officer's conclusions applied, every listed member's reference looked up and
+  the JSON written), the size of its output.
+
+``--rss-trace`` prints each step's resident size over its run (sampled every half second by a
+second thread): memory that stays flat while the step reads millions of rows, or grows with them.
+``--skip-list`` measures the duplicates only.
 
 Peak memory is the process's resident high-water mark (``VmHWM``), reset before each step, minus
 its resident size before the step: what the step added. The demo identities are synthetic (a
@@ -20,7 +27,9 @@ dozen given names, six family-name stems, no patronymic), so the counts of group
 say nothing about quality (``bench_dupes.py`` measures that); the times and memory are the point.
 Figures only: nothing is asserted.
 
-Run: ``PYTHONPATH=src:. .venv/bin/python bench/bench_screening_scale.py [--sizes 10000,30000] [--entries 10000]``
+Run: ``PYTHONPATH=src:. .venv/bin/python bench/bench_screening_scale.py [--sizes 10000,30000] [--entries 10000]
+[--verb] [--rss-trace]``
+(on a kept database filled once, e.g. a million people: ``--keep --sizes 1000000``; bench/README.md)
 (PostgreSQL: ``.venv/bin/python -m tests.pgserver -- env PYTHONPATH=src:. .venv/bin/python
 bench/bench_screening_scale.py``)
 """
@@ -33,6 +42,8 @@ import json
 import os
 import random
 import sys
+import tempfile
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -43,6 +54,7 @@ import django
 
 django.setup()
 
+from django.core.management import call_command
 from django.db import connection
 from django.test.utils import setup_databases, setup_test_environment, teardown_databases
 
@@ -65,17 +77,55 @@ def _status(field: str) -> int:
     return 0
 
 
+# Resident memory sampled while a step runs (``--rss-trace``): what the step holds over time, not
+# only its high-water mark. The step's own thread is busy, so a second one reads /proc.
+TRACE_SECONDS = 0.5
+_trace: list[tuple[float, int]] = []
+
+
+def _sample_rss(stop: threading.Event, started: float) -> None:
+    while not stop.wait(TRACE_SECONDS):
+        _trace.append((time.perf_counter() - started, _status("VmRSS")))
+
+
 def measured(step: Callable[[], Any]) -> tuple[Any, float, float, int]:
-    """(result, wall seconds, CPU seconds of this process, bytes of resident memory the step added)."""
+    """(result, wall seconds, CPU seconds of this process, bytes of resident memory the step added).
+
+    The resident size sampled every ``TRACE_SECONDS`` during the step is left in ``_trace``."""
     try:
         with open("/proc/self/clear_refs", "w", encoding="ascii") as clear:
             clear.write("5")  # resets VmHWM to the current resident size
     except OSError:
         pass
     before = _status("VmRSS")
+    _trace.clear()
+    stop = threading.Event()
     wall, cpu = time.perf_counter(), time.process_time()
-    result = step()
+    sampler = threading.Thread(target=_sample_rss, args=(stop, wall), daemon=True)
+    sampler.start()
+    try:
+        result = step()
+    finally:
+        stop.set()
+        sampler.join()
     return result, time.perf_counter() - wall, time.process_time() - cpu, max(0, _status("VmHWM") - before)
+
+
+def rss_line(step: str) -> str:
+    """The step's resident size over time, MB: ten samples evenly spread over its run (and its last)."""
+    if not _trace:
+        return f"    rss {step}: (shorter than {TRACE_SECONDS} s)"
+    picks = sorted({round(i * (len(_trace) - 1) / 9) for i in range(10)})
+    shown = ", ".join(f"{_trace[i][0]:.0f}s {_trace[i][1] / 2**20:.0f}" for i in picks)
+    return f"    rss {step} (MB, at seconds into the step): {shown}"
+
+
+def run_verb() -> int:
+    """``legionary duplicates --json`` as the CLI runs it (screen, conclusions applied, references
+    looked up, the JSON written); returns the bytes written."""
+    with tempfile.TemporaryFile("w+", encoding="utf-8") as out:
+        call_command("duplicates", "--json", stdout=out)
+        return out.tell()
 
 
 SYLLABLES = ["zar", "vok", "mil", "tesh", "brov", "gan", "lup", "kor", "dun", "sel", "rych", "nov", "pash", "lin"]
@@ -132,6 +182,18 @@ def main() -> int:
         action="store_true",
         help="keep the database and reuse a kept one (with LEGIONARY_HOME set, a size reached is not filled again)",
     )
+    parser.add_argument(
+        "--verb",
+        action="store_true",
+        help="also run `legionary duplicates --json` itself (the screen plus the conclusions, references and JSON)",
+    )
+    parser.add_argument(
+        "--verb-only", action="store_true", help="run the verb instead of the bare screen (the verb holds it)"
+    )
+    parser.add_argument(
+        "--rss-trace", action="store_true", help="print each step's resident memory over time (every 0.5 s)"
+    )
+    parser.add_argument("--skip-list", action="store_true", help="measure the duplicates only, not the list")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     from legionary.audit.services import signing_key_init
@@ -156,17 +218,33 @@ def main() -> int:
             fill_s = time.perf_counter() - started
             rows = BlindIndex.objects.count()
             print(f"{size:>8,} {rows:>11,} {'fill':<12} {fill_s:7.1f} {'':>6} {'':>8}", flush=True)
-            screened, wall, cpu, peak = measured(duplicate_screen)
-            print(
-                f"{size:>8,} {rows:>11,} {'duplicates':<12} {wall:7.1f} {cpu:6.1f} {peak / 2**20:8.1f}  "
-                f"{len(screened.groups):,} groups, {len(screened.possible):,} possible pairs",
-                flush=True,
-            )
+            if not args.verb_only:
+                screened, wall, cpu, peak = measured(duplicate_screen)
+                print(
+                    f"{size:>8,} {rows:>11,} {'duplicates':<12} {wall:7.1f} {cpu:6.1f} {peak / 2**20:8.1f}  "
+                    f"{len(screened.groups):,} groups, {len(screened.possible):,} possible pairs",
+                    flush=True,
+                )
+                if args.rss_trace:
+                    print(rss_line("duplicates"), flush=True)
+            if args.verb or args.verb_only:
+                written, wall, cpu, peak = measured(run_verb)
+                print(
+                    f"{size:>8,} {rows:>11,} {'verb --json':<12} {wall:7.1f} {cpu:6.1f} {peak / 2**20:8.1f}  "
+                    f"`legionary duplicates --json`: {written / 1024:,.0f} KiB of JSON",
+                    flush=True,
+                )
+                if args.rss_trace:
+                    print(rss_line("duplicates --json"), flush=True)
+            if args.skip_list:
+                continue
             lines = synthetic_list(args.entries, size, random.Random(size))
             ScreeningList.objects.filter(name="bench").delete()  # a kept database: load afresh
             loaded, wall, cpu, peak = measured(
                 lambda lines=lines: screening.screening_list_load(name="bench", lines=lines, actor_name="bench")
             )
+            if args.rss_trace:
+                print(rss_line("list load"), flush=True)
             tokens = ScreeningToken.objects.count()
             print(
                 f"{size:>8,} {rows:>11,} {'list load':<12} {wall:7.1f} {cpu:6.1f} {peak / 2**20:8.1f}  "
@@ -180,6 +258,8 @@ def main() -> int:
                 f"{again} new hits",
                 flush=True,
             )
+            if args.rss_trace:
+                print(rss_line("re-screen"), flush=True)
     finally:
         if not args.keep:
             teardown_databases(old_config, verbosity=0)

@@ -299,6 +299,31 @@ LEGIONARY_OPENING_POLICY: dict[str, Any] = {
 LEGIONARY_STEP_UP_MINUTES = env_int("LEGIONARY_STEP_UP_MINUTES", 10)
 if LEGIONARY_STEP_UP_MINUTES < 0:
     raise ConfigurationError("LEGIONARY_STEP_UP_MINUTES must be 0 or more.")
+# The openings monitor (identity.monitor, docs/security.md, "Openings monitor"): an opening outside the working
+# hours (HH:MM-HH:MM, end exclusive; an end before the start is a night shift) or on a day that is not
+# a working day (ISO weekdays, 1 = Monday: "1-5", "1-6" or "1,2,3,4,5") of the time zone is listed
+# as out of hours, and so is every person whose sealed data more than DISTINCT_STAFF staff opened
+# in the period. Checked here so that a mistyped value stops the service at start-up.
+LEGIONARY_MONITOR_WORKING_HOURS = os.environ.get("LEGIONARY_MONITOR_WORKING_HOURS") or "08:00-20:00"
+LEGIONARY_MONITOR_WORKING_DAYS = os.environ.get("LEGIONARY_MONITOR_WORKING_DAYS") or "1-5"
+LEGIONARY_MONITOR_TIME_ZONE = os.environ.get("LEGIONARY_MONITOR_TIME_ZONE") or "Europe/Kyiv"
+LEGIONARY_MONITOR_DISTINCT_STAFF = env_int("LEGIONARY_MONITOR_DISTINCT_STAFF", 3)
+
+
+def _check_monitor_settings() -> None:
+    from legionary.identity.monitor_settings import MonitorSettingError, parse_days, parse_hours, parse_zone
+
+    try:
+        parse_hours(LEGIONARY_MONITOR_WORKING_HOURS)
+        parse_days(LEGIONARY_MONITOR_WORKING_DAYS)
+        parse_zone(LEGIONARY_MONITOR_TIME_ZONE)
+    except MonitorSettingError as exc:
+        raise ConfigurationError(f"LEGIONARY_MONITOR_*: {exc}") from None
+    if LEGIONARY_MONITOR_DISTINCT_STAFF < 1:
+        raise ConfigurationError("LEGIONARY_MONITOR_DISTINCT_STAFF must be 1 or more.")
+
+
+_check_monitor_settings()
 
 OTP_TOTP_ISSUER = "legionary"
 OTP_TOTP_THROTTLE_FACTOR = 1

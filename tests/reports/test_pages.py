@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections import Counter
 
@@ -194,3 +195,23 @@ def test_the_cohort_table_is_built_for_the_page_with_its_first_rows_and_exported
     assert '<span id="more-cohorts">1 more row is in the exports.</span>' in html
     exported = client.get("/reports/tables/cohorts.csv", secure=True).content.decode().splitlines()
     assert len(exported) == 1 + 2  # the header and both cohorts
+
+
+def test_a_table_body_escapes_every_text_and_marks_hidden_counts() -> None:
+    """The dashboard's rows are written in Python (reports.views.table_body), not by the template
+    engine: a cohort's or a unit's name is staff-typed text and must come out escaped."""
+    from legionary.reports.tables import Cell, Column, Table
+    from legionary.reports.views import table_body
+
+    table = Table(
+        id="t",
+        title="T",
+        columns=[Column("name", "Name"), Column("n", "N", numeric=True), Column("m", "M", numeric=True)],
+        rows=[[Cell("<b>Ops & co</b>"), Cell("12", 12), Cell("< 5", None, hidden=True)]],
+    )
+    assert str(table_body(table)) == (
+        '<tr class="govuk-table__row"><th scope="row" class="govuk-table__header">&lt;b&gt;Ops &amp; co&lt;/b&gt;</th>'
+        '<td class="govuk-table__cell govuk-table__cell--numeric">12</td>'
+        '<td class="govuk-table__cell govuk-table__cell--numeric hidden-count">&lt; 5</td></tr>'
+    )
+    assert str(table_body(dataclasses.replace(table, rows=[]))) == ""

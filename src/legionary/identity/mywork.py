@@ -120,3 +120,7 @@ def approved_for_me(who: mywork.Who) -> mywork.WorkSection | None:
         for r in rows
     ]
     return mywork.WorkSection(key="openings-approved", title=_("Approved openings"), items=items, count=len(rows))
+
+
+# The openings monitor's section lives beside the monitor (registered on import).
+from legionary.identity import monitor_mywork  # noqa: E402, F401

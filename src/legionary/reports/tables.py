@@ -15,6 +15,7 @@ query the database.
 from __future__ import annotations
 
 import datetime
+import functools
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -23,8 +24,8 @@ from typing import Any
 from django.conf import settings
 from django.utils import timezone
 from django.utils.functional import Promise
+from django.utils.translation import get_language, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext_lazy
 
 from legionary.identity.models import PersonStatus
 from legionary.intake.legions import KNOWN_LEGIONS
@@ -116,6 +117,13 @@ def text(value: Any) -> Cell:
 
 
 def legion_name(slug: str) -> str:
+    return _legion_name(slug, get_language())
+
+
+@functools.lru_cache(maxsize=256)
+def _legion_name(slug: str, language: str | None) -> str:
+    """A legion's name in ``language``, translated once: the dashboard names a legion on hundreds
+    of rows, and each translation of a lazy string goes through the catalogue again."""
     if not slug:
         return str(_("All legions"))
     return str(KNOWN_LEGIONS.get(slug, slug))
