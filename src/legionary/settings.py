@@ -109,10 +109,8 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_static",
     "axes",
     "csp",
-    # Django forms rendered in GOV.UK markup (crispy-forms-gds); every other GOV.UK and MOJ component
-    # is one small template of ours under templates/components/ (docs/interface.md).
-    "crispy_forms",
-    "crispy_forms_gds",
+    # GOV.UK and MOJ components are small templates of ours under templates/components/, form fields
+    # the filters of core/templatetags/govuk_forms.py (docs/interface.md).
     "legionary.core",
     "legionary.access",
     "legionary.audit",
@@ -420,10 +418,6 @@ LOGGING: dict[str, Any] = {
         "legionary.security": {"level": "WARNING"},
     },
 }
-
-# Forms render in GOV.UK Frontend's markup (labels, hints, error messages at the field).
-CRISPY_ALLOWED_TEMPLATE_PACKS = ["gds"]
-CRISPY_TEMPLATE_PACK = "gds"
 
 # Audit checkpoints: a new signed checkpoint at least every N entries or M minutes.
 LEGIONARY_CHECKPOINT_EVERY_ENTRIES = env_int("LEGIONARY_CHECKPOINT_EVERY_ENTRIES", 1000)

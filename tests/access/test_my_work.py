@@ -158,3 +158,37 @@ def test_sections_that_share_a_place_share_one_navigation_item(make_staff: MakeS
     merged = dict(items)
     assert any("adjudication" in keys.split() for keys in merged.values())
     assert len({key for key, _ in items}) == len(items)
+
+
+def test_my_work_refreshes_the_navigation_badges_with_the_counts_it_shows(make_staff: MakeStaff) -> None:
+    officer = make_staff("so-2", Role.SECURITY_OFFICER)
+    open_identity("investigator-1", "p-1")
+    client = signed_in(officer)
+    client.get("/dashboard/", secure=True)  # the badge's count is now cached: 1
+    open_identity("investigator-1", "p-2")
+    # My work counts the openings anyway: the badge on the same page, and on the next, says 2.
+    page = client.get("/work/", secure=True).content.decode()
+    nav = page[page.index('id="nav-audit"') :].split("</a>")[0]
+    assert '<span class="moj-notification-badge app-nav-count">2<' in nav
+    later = client.get("/dashboard/", secure=True).content.decode()
+    assert '<span class="moj-notification-badge app-nav-count">2<' in later
+
+
+def test_my_work_reads_the_grants_once_and_its_query_count_does_not_grow_with_the_rows(make_staff: MakeStaff) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    chief = make_staff("chief-1", *Role.values)
+    client = signed_in(chief)
+    client.get("/work/", secure=True)
+    with CaptureQueriesContext(connection) as few:
+        assert client.get("/work/", secure=True).status_code == 200
+    grants = [q for q in few.captured_queries if 'FROM "access_rolegrant"' in q["sql"]]
+    # One read of the roles for the permissions, one of the grants for every section's scope.
+    assert len(grants) == 2, [q["sql"] for q in grants]
+    for n in range(12):
+        open_identity("investigator-1", f"p-{n}")
+    with CaptureQueriesContext(connection) as many:
+        client.get("/work/", secure=True)
+    # The audit section's view is recorded in the Merkle log: a node or two more as the log grows.
+    assert abs(len(many) - len(few)) <= 2

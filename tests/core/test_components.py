@@ -44,6 +44,9 @@ def test_every_state_has_a_govuk_tag_colour_and_unknown_ones_are_grey() -> None:
     assert tag_colour("something new") == "govuk-tag--grey"
     html = render_to_string("components/tag.html", {"state": "overdue", "text": "Overdue"})
     assert html.strip() == '<strong class="govuk-tag govuk-tag--red" data-state="overdue">Overdue</strong>'
+    # The tag without an include (My work, the shared table) is the same markup, the text escaped.
+    assert render("{% load ui %}{% govuk_tag state text %}", state="overdue", text="Overdue") == html.strip()
+    assert "&lt;b&gt;" in render("{% load ui %}{% govuk_tag 'new' text %}", text="<b>")
 
 
 def test_a_table_scrolls_inside_a_named_focusable_region() -> None:
@@ -114,3 +117,74 @@ def test_a_success_message_is_a_success_banner() -> None:
     assert "Case assigned to Kestrel." in html
     info = render_to_string("components/messages.html", {"messages": [Message(constants.INFO, "Saved.")]})
     assert "govuk-notification-banner--success" not in info and 'role="region"' in info
+
+
+class EveryWidgetForm(forms.Form):
+    name = forms.CharField(label="Name", widget=forms.TextInput(attrs={"class": "govuk-input--width-10"}))
+    notes = forms.CharField(label="Notes", widget=forms.Textarea(attrs={"rows": 3}), help_text="No names.")
+    legion = forms.ChoiceField(
+        label="Legion", choices=[("", "Choose"), ("frl", "Freedom & Russia"), ("gl", "Georgian")]
+    )
+    kinds = forms.MultipleChoiceField(
+        label="Kinds", choices=[("a", "Alpha"), ("b", "Beta")], widget=forms.CheckboxSelectMultiple
+    )
+    agree = forms.BooleanField(label="I agree", required=False)
+    day = forms.DateField(label="Day", widget=forms.DateInput(attrs={"type": "date"}))
+    scan = forms.FileField(label="Scan", required=False, widget=forms.FileInput)
+    token = forms.CharField(widget=forms.HiddenInput, required=False)
+
+
+def test_every_field_type_has_its_govuk_markup_label_and_group() -> None:
+    html = render_to_string("components/form_fields.html", {"form": EveryWidgetForm()})
+    assert (
+        '<div id="div_id_name" class="govuk-form-group"><label for="id_name" class="govuk-label">Name</label>' in html
+    )
+    assert 'class="govuk-input govuk-input--width-10"' in html
+    assert re.search(
+        r'<textarea name="notes" aria-describedby="id_notes_hint" class="govuk-textarea"[^>]* rows="3"', html
+    )
+    assert '<div id="id_notes_hint" class="govuk-hint">No names.</div>' in html
+    assert '<option value="frl">Freedom &amp; Russia</option>' in html and 'class="govuk-select"' in html
+    assert 'id="id_kinds_1" value="a"' in html and 'id="id_kinds_2" value="b"' in html
+    assert re.search(r'<fieldset class="govuk-fieldset"><legend class="govuk-fieldset__legend">Kinds</legend>', html)
+    assert 'class="govuk-checkboxes__input"' in html and 'for="id_agree">I agree</label>' in html
+    assert 'type="date" name="day"' in html and 'type="file" name="scan"' in html
+    assert html.startswith('<input type="hidden" name="token"')
+    assert "checked" not in html and "govuk-form-group--error" not in html
+
+
+def test_a_wrong_answer_is_marked_at_its_field_and_named_by_the_input() -> None:
+    form = EveryWidgetForm(data={"name": "", "notes": "", "legion": "nope", "kinds": ["b"], "day": "soon"})
+    assert not form.is_valid()
+    html = render_to_string("components/form_fields.html", {"form": form})
+    assert 'class="govuk-form-group govuk-form-group--error"' in html
+    assert 'class="govuk-input govuk-input--width-10 govuk-input--error"' in html
+    assert 'aria-describedby="id_name_1_error"' in html and 'aria-invalid="true"' in html
+    assert 'aria-describedby="id_notes_hint id_notes_1_error"' in html
+    assert '<p id="id_legion_error" class="govuk-error-message"><span id="id_legion_1_error"' in html
+    assert '<span class="govuk-visually-hidden">Error:</span>' in html
+    # What was chosen stays chosen; what was typed stays typed (escaped).
+    assert 'id="id_kinds_2" value="b" checked' in html and 'id="id_kinds_1" value="a">' in html
+    assert 'value="soon"' in html
+    summary = render_to_string("components/form_errors.html", {"form": form})
+    assert 'href="#id_name"' in summary and 'href="#id_day"' in summary
+
+
+@given(st.text(min_size=1, max_size=40))
+def test_typed_text_is_escaped_in_the_input(text: str) -> None:
+    form = EveryWidgetForm(data={"name": text, "notes": text})
+    html = render_to_string("components/form_fields.html", {"form": form})
+    for tag in re.findall(r"<input[^>]*name=\"name\"[^>]*>", html):
+        assert "<" not in tag[1:]
+    inner = html.split('name="notes"', 1)[1].split("</textarea>", 1)[0]
+    assert "<" not in inner.split(">", 1)[1]
+
+
+def test_a_password_with_an_error_is_marked_like_any_other_text_box() -> None:
+    class SignIn(forms.Form):
+        password = forms.CharField(label="Password", widget=forms.PasswordInput)
+
+    form = SignIn(data={})
+    assert not form.is_valid()
+    html = render_to_string("components/form_fields.html", {"form": form})
+    assert 'class="govuk-input govuk-input--error"' in html and 'type="password"' in html

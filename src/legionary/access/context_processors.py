@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
+from typing import cast
 
 from django.http import HttpRequest
 from django.utils.functional import SimpleLazyObject
+from django.utils.translation import get_language
 
 from legionary.access.policy import is_fully_signed_in, request_permissions, request_roles
 from legionary.access.roles import Role
@@ -57,13 +60,28 @@ def _nav_items(request: HttpRequest, sections: list[tuple[str, str, str, str]]) 
     return items
 
 
+@functools.lru_cache(maxsize=256)
+def _role_names(codes: frozenset[str], _language: str | None) -> tuple[str, ...]:
+    """The role names for the header, sorted, in the language (kept: every staff page shows them)."""
+    return tuple(sorted(str(Role(code).label) for code in codes if code in Role.values))
+
+
+def _nav_items_once(request: HttpRequest, sections: list[tuple[str, str, str, str]]) -> list[NavItem]:
+    """The navigation of this request, built once however many templates it renders."""
+    items = getattr(request, "_legionary_nav_items", None)
+    if items is None:
+        items = _nav_items(request, sections)
+        request._legionary_nav_items = items  # type: ignore[attr-defined]
+    return cast(list[NavItem], items)
+
+
 def staff_context(request: HttpRequest) -> dict[str, object]:
     """What the staff base needs: whether a staff member is signed in, his roles, what he may open."""
     from legionary.access.views import sections_for
 
     signed_in = is_fully_signed_in(request)
     perms = request_permissions(request) if signed_in else frozenset()
-    roles = sorted(str(Role(code).label) for code in request_roles(request) if code in Role.values) if signed_in else []
+    roles = list(_role_names(request_roles(request), get_language())) if signed_in else []
     nav = sections_for(perms, one_per_place=True) if signed_in else []
     return {
         "staff_signed_in": signed_in,
@@ -71,5 +89,5 @@ def staff_context(request: HttpRequest) -> dict[str, object]:
         "staff_roles": roles,
         "staff_nav": nav,
         # Lazily: a page that never shows the navigation (an error page) never counts.
-        "staff_nav_items": SimpleLazyObject(lambda: _nav_items(request, nav)) if signed_in else [],
+        "staff_nav_items": SimpleLazyObject(lambda: _nav_items_once(request, nav)) if signed_in else [],
     }

@@ -4,7 +4,8 @@ Each domain registers a *provider* in its own module ``legionary/<app>/mywork.py
 by ``autodiscover``, like Django's admin modules)::
 
     from legionary.access import mywork
-    from legionary.access.roles import Perm
+    from legionary.access.memo import remembering
+from legionary.access.roles import Perm
 
     @mywork.provider(key="intake-new", perm=Perm.VIEW_INTAKE_QUEUE, nav="intake")
     def new_applications(who: mywork.Who) -> mywork.WorkSection: ...
@@ -32,6 +33,7 @@ from django.core.cache import cache
 from django.utils import timezone
 from django.utils.module_loading import autodiscover_modules
 
+from legionary.access.memo import remembering
 from legionary.access.roles import Perm
 
 if TYPE_CHECKING:
@@ -137,35 +139,58 @@ def providers() -> list[Provider]:
 
 
 def sections_for(who: Who) -> list[WorkSection]:
-    """Every section open to this person that has something to say, in page order."""
+    """Every section open to this person that has something to say, in page order.
+
+    Only the providers of his permissions run; what they share (his grants, his cohorts) is read
+    once (``memo.remembering``). The navigation counts are taken from the sections just gathered
+    (each counted provider's section carries its count), so the page that shows them all does
+    not count them again."""
     out = []
-    for entry in providers():
-        if entry.perm not in who.perms:
-            continue
-        section = entry.provide(who)
-        if section is not None:
-            out.append(section)
+    counts: dict[str, int] = {}
+    counted_all = True
+    with remembering():
+        for entry in providers():
+            if entry.perm not in who.perms:
+                continue
+            section = entry.provide(who)
+            if section is not None:
+                out.append(section)
+            if entry.count is None or not entry.nav:
+                continue
+            if section is not None and section.count is None:
+                counted_all = False
+            elif section is not None:
+                counts[entry.nav] = counts.get(entry.nav, 0) + int(section.count or 0)
+            else:  # nothing to say is nothing waiting, as far as the badge is concerned
+                counts.setdefault(entry.nav, 0)
+    if counted_all:
+        cache.set(_counts_key(who.staff.pk), counts, COUNT_SECONDS)
     return out
+
+
+def _counts_key(staff_pk: object) -> str:
+    return f"legionary:mywork-counts:{staff_pk}"
 
 
 def nav_counts(who: Who) -> dict[str, int]:
     """Navigation key → how many items wait for this person there (cached for ``COUNT_SECONDS``)."""
-    cache_key = f"legionary:mywork-counts:{who.staff.pk}"
+    cache_key = _counts_key(who.staff.pk)
     cached = cache.get(cache_key)
     if isinstance(cached, dict):
         return cached
     counts: dict[str, int] = {}
-    for entry in providers():
-        if entry.count is None or not entry.nav or entry.perm not in who.perms:
-            continue
-        counts[entry.nav] = counts.get(entry.nav, 0) + entry.count(who)
+    with remembering():
+        for entry in providers():
+            if entry.count is None or not entry.nav or entry.perm not in who.perms:
+                continue
+            counts[entry.nav] = counts.get(entry.nav, 0) + entry.count(who)
     cache.set(cache_key, counts, COUNT_SECONDS)
     return counts
 
 
 def forget_counts(staff_pk: object) -> None:
     """Drops a person's cached counts (after a write that changes what waits for him)."""
-    cache.delete(f"legionary:mywork-counts:{staff_pk}")
+    cache.delete(_counts_key(staff_pk))
 
 
 def oldest_first(items: Sequence[WorkItem]) -> list[WorkItem]:

@@ -37,6 +37,7 @@ from typing import Any, TypeVar
 from django.db.models import Exists, Model, OuterRef, Q, QuerySet
 from django.http import Http404
 
+from legionary.access.memo import remembered
 from legionary.access.models import RoleGrant
 from legionary.access.roles import ROLE_PERMISSIONS, Perm, Role, ScopeKind
 from legionary.identity.models import Person, PersonStatus
@@ -51,18 +52,39 @@ _NOBODY = Q(pk__in=[])
 _EVERYONE = Q(pk__isnull=False)
 
 
-def _grants(staff: Any, perm: Perm | None) -> list[tuple[str, str, str]]:
-    """The staff member's (role, scope kind, scope ref) whose role carries ``perm`` (any role if None)."""
+def grant_rows(staff: Any) -> list[tuple[str, str, str]]:
+    """Every (role, scope kind, scope ref) the staff member holds: one query, or none inside
+    ``memo.remembering()`` once read (My work asks it of every section)."""
     if staff is None or not getattr(staff, "is_authenticated", False) or not staff.is_active:
         return []
-    rows = RoleGrant.objects.filter(staff=staff).values_list("role", "scope_kind", "scope_ref")
-    return [(r, k, ref) for r, k, ref in rows if perm is None or perm in ROLE_PERMISSIONS.get(r, frozenset())]
+    return remembered(
+        ("grants", staff.pk),
+        lambda: list(RoleGrant.objects.filter(staff=staff).values_list("role", "scope_kind", "scope_ref")),
+    )
 
 
-def _unit_path(ref: str) -> str | None:
+def roles_of(staff: Any) -> set[str]:
+    """The role codes the staff member holds (``grant_rows``: no query of its own)."""
+    return {role for role, _kind, _ref in grant_rows(staff)}
+
+
+def _grants(staff: Any, perm: Perm | None) -> list[tuple[str, str, str]]:
+    """The staff member's (role, scope kind, scope ref) whose role carries ``perm`` (any role if None)."""
+    return [
+        (r, k, ref) for r, k, ref in grant_rows(staff) if perm is None or perm in ROLE_PERMISSIONS.get(r, frozenset())
+    ]
+
+
+def unit_path(ref: str) -> str | None:
+    """The tree path of the unit a grant's scope ref names (None for a ref that names none)."""
     if not ref.isdigit():
         return None
-    return Unit.objects.filter(pk=int(ref)).values_list("path", flat=True).first()
+    return remembered(
+        ("unit-path", ref), lambda: Unit.objects.filter(pk=int(ref)).values_list("path", flat=True).first()
+    )
+
+
+_unit_path = unit_path
 
 
 def _assigned_within(path: str) -> Q:

@@ -7,6 +7,7 @@ not signed in: enrolment runs on a short-lived pending marker in the session.
 
 from __future__ import annotations
 
+import functools
 import io
 import time
 from typing import Any
@@ -20,9 +21,9 @@ from django.contrib.auth.signals import user_login_failed
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
-from django.urls import NoReverseMatch, reverse
+from django.urls import NoReverseMatch, get_script_prefix, reverse
+from django.utils.translation import get_language, gettext_lazy, gettext_noop, ngettext
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, gettext_noop, ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_otp import login as otp_login
@@ -181,7 +182,17 @@ def sections_for(perms: frozenset[Perm], *, one_per_place: bool = False) -> list
     """(key, label, text, url) of the sections open to these permissions, translated.
 
     ``one_per_place`` drops sections that lead to a page already listed (for the navigation bar).
+    Every staff page asks this twice (header and navigation): the answer is kept per permissions,
+    language and URL configuration (seven reverses and fourteen translations each time otherwise).
     """
+    key = (perms, one_per_place, get_language(), get_script_prefix(), str(settings.ROOT_URLCONF))
+    return list(_sections_for(*key))
+
+
+@functools.lru_cache(maxsize=512)
+def _sections_for(
+    perms: frozenset[Perm], one_per_place: bool, _language: str | None, _prefix: str, _urlconf: str
+) -> tuple[tuple[str, str, str, str], ...]:
     out: list[tuple[str, str, str, str]] = []
     seen: set[str] = set()
     for perm, key, url_name, label, text in DASHBOARD_SECTIONS:
@@ -193,7 +204,7 @@ def sections_for(perms: frozenset[Perm], *, one_per_place: bool = False) -> list
             continue  # the app is not installed in this deployment
         seen.add(url_name)
         out.append((key, _(label), _(text), url))
-    return out
+    return tuple(out)
 
 
 @staff_required(Perm.VIEW_DASHBOARD)

@@ -25,6 +25,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from legionary.access.roles import ROLE_PERMISSIONS, Perm, ScopeKind
+from legionary.access.scopes import grant_rows
 from legionary.identity import openings
 from legionary.identity.models import Opening, OpeningRequest
 from legionary.identity.monitor_settings import WorkingHours, parse_days, parse_hours, parse_zone
@@ -172,8 +173,8 @@ def scope_of(staff: Any) -> Scope:
     officer, auditor): all for a system-wide grant, else the legions of legion grants; narrower
     grants (unit, cohort, case) cover no openings here."""
     legions: set[str] = set()
-    rows = staff.grants.values_list("role", "scope_kind", "scope_ref")
-    for role, kind, ref in rows:
+    # The grants as scopes read them (inside My work's gathering, one read for every section).
+    for role, kind, ref in grant_rows(staff):
         if Perm.VIEW_AUDIT_LOG not in ROLE_PERMISSIONS.get(role, frozenset()):
             continue
         if kind == ScopeKind.SYSTEM:

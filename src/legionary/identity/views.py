@@ -22,6 +22,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from legionary.access.policy import staff_required
 from legionary.access.roles import Perm, Role, ScopeKind
+from legionary.access.scopes import grant_rows
 from legionary.access.stepup import APPROVAL, step_up
 from legionary.identity import openings
 from legionary.identity.models import OpeningRequest
@@ -78,7 +79,8 @@ def describe(request: OpeningRequest) -> dict[str, object]:
 
 def _decidable(staff: Any) -> Q:
     """Requests of the legions where ``staff`` is a security officer (all for a system-wide grant)."""
-    grants = list(staff.grants.filter(role=Role.SECURITY_OFFICER).values_list("scope_kind", "scope_ref"))
+    # The grants as scopes read them (inside My work's gathering, read once for every section).
+    grants = [(kind, ref) for role, kind, ref in grant_rows(staff) if role == Role.SECURITY_OFFICER]
     if any(kind == ScopeKind.SYSTEM for kind, _ref in grants):
         return Q()
     legions = [ref for kind, ref in grants if kind == ScopeKind.LEGION]

@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from legionary.access import mywork
+from legionary.access.memo import remembered
 from legionary.access.roles import Perm
 from legionary.training import selectors
 from legionary.training.models import Assessment, Cohort, Enrolment, EnrolmentState, Module, Result, TimetableEntry
@@ -32,13 +33,18 @@ COUNT_CAP = 100
 
 
 def _cohorts(staff: Any) -> list[Cohort]:
-    active = Enrolment.objects.filter(cohort=OuterRef("pk"), state=EnrolmentState.ACTIVE)
-    return list(
-        selectors.cohorts_visible_to(staff, perm=Perm.GRADE)
-        .filter(Exists(active))
-        .only("id", "name", "start_date", "lead_id", "course_id")
-        .order_by("start_date", "id")[:COHORTS]
-    )
+    """His cohorts with trainees in training (one query; read once for both sections on My work)."""
+
+    def read() -> list[Cohort]:
+        active = Enrolment.objects.filter(cohort=OuterRef("pk"), state=EnrolmentState.ACTIVE)
+        return list(
+            selectors.cohorts_visible_to(staff, perm=Perm.GRADE)
+            .filter(Exists(active))
+            .only("id", "name", "start_date", "lead_id", "course_id")
+            .order_by("start_date", "id")[:COHORTS]
+        )
+
+    return remembered(("training-mywork-cohorts", staff.pk), read)
 
 
 def _module_url(cohort_id: int, module_id: int) -> str:

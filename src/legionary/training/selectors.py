@@ -32,6 +32,7 @@ from django.utils import timezone
 
 from legionary.access.models import RoleGrant
 from legionary.access.roles import ROLE_PERMISSIONS, Perm, Role, ScopeKind
+from legionary.access.scopes import grant_rows
 from legionary.identity.models import Person, PersonStatus
 from legionary.pagination import KeysetPage, keyset_page
 from legionary.training.models import (
@@ -61,7 +62,7 @@ def cohorts_visible_to(staff: Any, *, perm: Perm = Perm.VIEW_TRAINING) -> QueryS
     if staff is None or not staff.is_authenticated or not staff.is_active:
         return Cohort.objects.none()
     scope = Q(pk__in=[])
-    for role, kind, ref in RoleGrant.objects.filter(staff=staff).values_list("role", "scope_kind", "scope_ref"):
+    for role, kind, ref in grant_rows(staff):
         if perm not in ROLE_PERMISSIONS.get(role, frozenset()):
             continue
         if kind == ScopeKind.SYSTEM:

@@ -19,12 +19,13 @@ from typing import Any
 from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
 
-from legionary.access.models import RoleGrant
 from legionary.access.roles import ROLE_PERMISSIONS, Perm, ScopeKind
 from legionary.access.scopes import (
     get_in_scope_or_404,
+    grant_rows,
     people_awaiting_assignment,
     people_visible_to,
+    unit_path,
     units_visible_to,
 )
 from legionary.identity.callsigns import call_sign_key
@@ -252,12 +253,13 @@ def person_search(query: str) -> Q:
 def _unit_paths_only(staff: Any) -> list[str] | None:
     """The unit paths of the staff member's VIEW_UNITS grants when all of them are unit-scoped, else None."""
     paths: list[str] = []
-    for role, kind, ref in RoleGrant.objects.filter(staff=staff).values_list("role", "scope_kind", "scope_ref"):
+    for role, kind, ref in grant_rows(staff):
         if Perm.VIEW_UNITS not in ROLE_PERMISSIONS.get(role, frozenset()):
             continue
         if kind != ScopeKind.UNIT:
             return None
-        paths.extend(Unit.objects.filter(pk=int(ref)).values_list("path", flat=True) if ref.isdigit() else [])
+        path = unit_path(ref)
+        paths.extend([path] if path is not None else [])
     return paths
 
 

@@ -3,11 +3,13 @@
 - ``{{ value|isolate }}`` wraps applicant-supplied text in ``<bdi>`` so a right-to-left override or
   mixed-direction text cannot change how the rest of the line reads (issue 17 item 6).
 - ``{{ state|tag_colour }}`` maps one of our states to a GOV.UK tag colour modifier
-  (``components/tag.html`` uses it).
+  (``components/tag.html`` uses it); ``{% govuk_tag state text %}`` is that tag without an include.
 - ``{% public_languages as languages %}``: the five public languages as (code, name in itself).
 """
 
 from __future__ import annotations
+
+import functools
 
 from django import template
 from django.utils.html import format_html
@@ -65,6 +67,13 @@ def tag_colour(state: object) -> str:
     return f"govuk-tag--{TAG_COLOURS.get(str(state), 'grey')}"
 
 
+@register.simple_tag
+def govuk_tag(state: object, text: object) -> SafeString:
+    """``{% govuk_tag state text %}``: what ``components/tag.html`` renders, without an include
+    (about 25 µs less a tag: My work and the shared table show one per row)."""
+    return format_html('<strong class="govuk-tag {}" data-state="{}">{}</strong>', tag_colour(state), state, text)
+
+
 @register.filter
 def isolate(value: object) -> SafeString:
     """Applicant-supplied text, escaped and isolated from the surrounding text direction."""
@@ -87,22 +96,33 @@ def staff_language_links(context: template.Context) -> list[dict[str, object]]:
     from urllib.parse import urlencode
 
     from django.conf import settings
-    from django.urls import NoReverseMatch, reverse
-    from django.utils.translation import get_language, get_language_info
+    from django.urls import get_script_prefix
+    from django.utils.translation import get_language
 
     request = context.get("request")
-    here = request.get_full_path() if request is not None else "/"
+    here = urlencode({"next": request.get_full_path() if request is not None else "/"})
     current = get_language()
-    links = []
+    return [
+        {"code": code, "name": name, "href": f"{base}?{here}" if base else "", "current": code == current}
+        for code, name, base in _staff_languages(get_script_prefix(), str(settings.ROOT_URLCONF))
+    ]
+
+
+@functools.lru_cache(maxsize=64)
+def _staff_languages(_prefix: str, _urlconf: str) -> tuple[tuple[str, str, str], ...]:
+    """(code, name in itself, switch URL or "") of the staff languages: the same on every page."""
+    from django.conf import settings
+    from django.urls import NoReverseMatch, reverse
+    from django.utils.translation import get_language_info
+
+    out = []
     for code, _name in settings.LANGUAGES:
         try:
-            href = reverse("switch-language", args=[code]) + "?" + urlencode({"next": here})
+            base = reverse("switch-language", args=[code])
         except NoReverseMatch:  # an error page rendered under another URL configuration
-            href = ""
-        links.append(
-            {"code": code, "name": get_language_info(code)["name_local"], "href": href, "current": code == current}
-        )
-    return links
+            base = ""
+        out.append((code, str(get_language_info(code)["name_local"]), base))
+    return tuple(out)
 
 
 @register.simple_tag
