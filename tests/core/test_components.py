@@ -188,3 +188,22 @@ def test_a_password_with_an_error_is_marked_like_any_other_text_box() -> None:
     assert not form.is_valid()
     html = render_to_string("components/form_fields.html", {"form": form})
     assert 'class="govuk-input govuk-input--error"' in html and 'type="password"' in html
+
+
+def test_numbers_dates_selects_and_text_areas_get_their_own_govuk_classes_and_error_borders() -> None:
+    class Plan(forms.Form):
+        week = forms.IntegerField(label="Week")
+        start = forms.DateField(label="Start", widget=forms.DateInput(attrs={"type": "date"}))
+        legion = forms.ChoiceField(label="Legion", choices=[("", "Choose"), ("frl", "FRL")])
+        notes = forms.CharField(label="Notes", widget=forms.Textarea)
+
+    html = render_to_string("components/form_fields.html", {"form": Plan()})
+    assert re.search(r'<input type="number" name="week"[^>]* class="govuk-input govuk-input--width-5"', html)
+    assert re.search(r'<input type="date" name="start"[^>]* class="govuk-input govuk-input--width-10"', html)
+    form = Plan(data={"week": "x", "start": "soon", "legion": "nope", "notes": ""})
+    assert not form.is_valid()
+    html = render_to_string("components/form_fields.html", {"form": form})
+    assert 'class="govuk-input govuk-input--width-5 govuk-input--error"' in html
+    assert 'class="govuk-input govuk-input--width-10 govuk-input--error"' in html
+    assert 'class="govuk-select govuk-select--error"' in html
+    assert re.search(r'<textarea name="notes"[^>]* class="govuk-textarea govuk-textarea--error"', html)

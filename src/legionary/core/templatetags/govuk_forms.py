@@ -40,12 +40,33 @@ CLASSES = {
     "passwordinput": "govuk-input",
     "textarea": "govuk-textarea",
     "clearablefileinput": "govuk-file-upload",
+    # crispy-forms-gds gave these their Django names ("numberinput", "dateinput"), which no style
+    # targets: a week, a score or a start date showed as the browser's bare box.
+    "numberinput": "govuk-input govuk-input--width-5",
+    "dateinput": "govuk-input govuk-input--width-10",
+    "datetimeinput": "govuk-input govuk-input--width-20",
+    "timeinput": "govuk-input govuk-input--width-5",
+    "urlinput": "govuk-input",
 }
 # Widgets whose input shows its error by a red border (the rest show it only at the field).
 # crispy-forms-gds left the password and email inputs out (the sign-in page showed a red username
 # box over a black password box, both wrong): every GOV.UK text box is marked alike here.
 INPUT_ERROR = {
-    name: "govuk-input--error" for name in ("Select", "TextInput", "Textarea", "PasswordInput", "EmailInput")
+    **{
+        name: "govuk-input--error"
+        for name in (
+            "TextInput",
+            "PasswordInput",
+            "EmailInput",
+            "NumberInput",
+            "DateInput",
+            "DateTimeInput",
+            "TimeInput",
+            "URLInput",
+        )
+    },
+    "Select": "govuk-select--error",
+    "Textarea": "govuk-textarea--error",
 }
 # Django's own templates of the widgets whose HTML ``_widget_html`` writes itself (the same HTML);
 # any other widget (a custom one, a multi-part one, a clearable file input) is rendered by Django.
@@ -152,8 +173,11 @@ def _widget_html(field: BoundField, extra: dict[str, Any]) -> SafeString:
 def _classes(widget: forms.Widget) -> list[str]:
     """The widget's GOV.UK class (``CLASSES``), then the classes its own attrs name."""
     kind = type(widget).__name__.lower()
-    classes = CLASSES.get(kind, kind).split()
-    for name in str(widget.attrs.get("class", "")).split():
+    own = str(widget.attrs.get("class", "")).split()
+    default = CLASSES.get(kind, kind).split()
+    # A widget that names its own GOV.UK class (a width) keeps it instead of the default's width.
+    classes = default[:1] if any(n.startswith("govuk-") for n in own) else default
+    for name in own:
         if name not in classes:
             classes.append(name)
     return classes
