@@ -50,6 +50,9 @@ class Person(models.Model):
             models.Index(fields=["legion", "status"], name="person_legion_status"),
             # People lists of one legion in call-sign order, keyset-paginated (units, reports).
             models.Index(fields=["legion", "call_sign_key"], name="person_legion_callsign"),
+            # The longest waiting of one status first (My work: approved to enrol, trained to assign):
+            # read in order and stopped at the page, not sorted out of every person of the status.
+            models.Index(fields=["status", "created_at", "id"], name="person_status_waiting"),
         ]
 
     def __str__(self) -> str:

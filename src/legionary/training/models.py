@@ -140,6 +140,9 @@ class Enrolment(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["cohort", "person"], name="enrolled_once_per_cohort")]
+        # "Has this cohort anyone still in training": one probe per cohort on My work, not a walk over
+        # every enrolment the cohort ever had.
+        indexes = [models.Index(fields=["cohort", "state"], name="enrolment_cohort_state")]
 
 
 class Attendance(models.Model):
