@@ -164,3 +164,39 @@ def test_assigning_from_a_filtered_intake_queue_comes_back_to_it_filtered(submit
     assert action == "/intake/assign?legion=geo"
     answer = browser_post(client, action, {"case": [case.pk], "investigator": vetting_cast.investigator.pk})
     assert answer.status_code == 302 and answer["Location"] == "/intake/?legion=geo"
+
+
+@pytest.mark.parametrize("busy_from", [1, 2000])
+def test_a_busy_assignees_cases_are_the_same_whether_walked_or_listed(
+    submit: Submit, vetting_cast: Cast, monkeypatch: pytest.MonkeyPatch, busy_from: int
+) -> None:
+    """The "assigned to" filter reads a busy assignee's cases case by case (``BUSY_ASSIGNEE`` open
+    checks on), a quieter one's from his side: the same cases either way, for every viewer."""
+    from django.utils import timezone
+
+    from legionary.vetting import services
+    from legionary.vetting.models import Check
+
+    officer = services.case_assign(case_id=submit().pk, officer=vetting_cast.investigator, actor=vetting_cast.intake)
+    checked = services.case_assign(case_id=submit().pk, officer=vetting_cast.investigator, actor=vetting_cast.intake)
+    Case.objects.filter(pk=checked.pk).update(assigned_to=None)
+    Check.objects.filter(case=officer).update(assigned_to=None)
+    Check.objects.filter(case=checked, check_type_id="identity").update(due_on=datetime.date(2020, 1, 1))
+    done = submit()
+    Check.objects.filter(case=done).update(assigned_to=vetting_cast.investigator, result="clear")
+    submit()
+    monkeypatch.setattr(selectors, "BUSY_ASSIGNEE", busy_from)
+    for viewer in (vetting_cast.intake, vetting_cast.investigator, vetting_cast.examiner):
+        for overdue in (False, True):
+            filters = selectors.CaseFilter(assignee=vetting_cast.investigator.pk, overdue=overdue)
+            shown = {c.pk for c in selectors.cases_filtered(staff=viewer, filters=filters).rows}
+            rule = set(selectors.visible_cases(viewer).values_list("pk", flat=True))
+            expected = {officer.pk, checked.pk} & rule
+            if overdue:
+                expected = {
+                    pk
+                    for pk in expected
+                    if Check.objects.filter(case_id=pk, result="", due_on__lt=timezone.localdate()).exists()
+                }
+            assert shown == expected, (busy_from, viewer.username, overdue)
+            assert expected or viewer == vetting_cast.examiner, "the test's cases are visible to these viewers"
