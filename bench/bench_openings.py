@@ -6,7 +6,8 @@ day's count against the allowance, the ``Opening`` row) and as many times throug
 without the gate (``ungated``: the body ``unseal_identity`` had before the gate: permission and
 scope, the reason, the committed audit entry, the decryption), alternating the two so that both
 see the same database and cache state. Prints p50, p95 and the mean of each in milliseconds and the
-difference; nothing is asserted.
+difference, then what the step-up check (``access.stepup.step_up_due``) adds to each opening view
+within its window; nothing is asserted.
 
     python bench/bench_openings.py [--runs 300]
     python -m tests.pgserver -- python bench/bench_openings.py
@@ -119,6 +120,24 @@ def main() -> None:
         f"the gate adds: p50 {statistics.median(gated_ms) - statistics.median(plain_ms):+.2f} ms, "
         f"mean {statistics.fmean(gated_ms) - statistics.fmean(plain_ms):+.2f} ms"
     )
+    # Step-up (access.stepup): what every opening view asks before opening, within the window (the
+    # everyday case; past it the person types a code, which is his time, not the server's). The
+    # session is the real database-backed one the views read (loaded once per request anyway).
+    from django.contrib.sessions.backends.db import SessionStore
+
+    from legionary.access.stepup import second_factor_verified, step_up_due
+
+    session = SessionStore()
+    second_factor_verified(session)
+    session.save()
+    session = SessionStore(session_key=session.session_key)
+    session.load()
+    checks = 100_000
+    start = time.perf_counter()
+    for _n in range(checks):
+        step_up_due(session)
+    each_us = (time.perf_counter() - start) / checks * 1e6
+    print(f"the step-up check adds: {each_us:.2f} µs per opening ({checks:,} checks of a loaded session)")
 
 
 if __name__ == "__main__":
