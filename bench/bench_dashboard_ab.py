@@ -21,6 +21,7 @@ from __future__ import annotations
 
 # ruff: noqa: E402 — Django must be set up before the models and services are imported
 import argparse
+import gc
 import hashlib
 import math
 import os
@@ -47,6 +48,12 @@ TIMELY = re.compile(r'(name="csrfmiddlewaretoken" value="|id="reports-as-of">|id
 def main() -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--renders", type=int, default=20, help="timed renders per viewer (default 20)")
+    parser.add_argument(
+        "--gc-freeze",
+        action="store_true",
+        help="move everything alive after the first render to the collector's permanent generation "
+        "(what `legionary serve` does before gunicorn forks its workers), to compare with and without",
+    )
     args = parser.parse_args()
     from legionary.audit.services import signing_key_init
     from legionary.identity.services import keyring_init
@@ -56,10 +63,13 @@ def main() -> int:
     setup_databases(verbosity=0, interactive=False, keepdb=True, serialized_aliases=set())
     keyring_init()
     signing_key_init()
-    print(f"code: {views.__file__}")
+    print(f"code: {views.__file__}{', gc.freeze()' if args.gc_freeze else ''}")
     for username in VIEWERS:
         client = signed_in(Staff.objects.get(username=username))
         client.get("/reports/", secure=True)
+        if args.gc_freeze:
+            gc.collect()
+            gc.freeze()
         wall, cpu = [], []
         for _ in range(args.renders):
             started, cpu_started = time.perf_counter(), time.process_time()
@@ -70,6 +80,7 @@ def main() -> int:
         p95 = sorted(wall)[max(0, math.ceil(0.95 * len(wall)) - 1)]
         print(
             f"{username}: p50 {1000 * statistics.median(wall):.0f} ms, p95 {1000 * p95:.0f} ms, "
+            f"max {1000 * max(wall):.0f} ms, "
             f"CPU p50 {1000 * statistics.median(cpu):.0f} ms, {len(response.content) / 1024:.0f} KiB, "
             f"page {hashlib.sha256(page.encode()).hexdigest()[:12]}, load {os.getloadavg()[0]:.1f}",
             flush=True,
