@@ -24,6 +24,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, expect
 
+from tests.browser.axe import shoot
 from tests.browser.conftest import CspWatch, Instance, OpenPage
 from tests.browser.pages import StaffNavigator
 from tests.browser.setup_helpers import (
@@ -78,13 +79,19 @@ class UnitsNavigator(StaffNavigator):
         expect(self.page.locator("#messages")).to_contain_text("Billet added.")
 
     def administrator_assigns_to_a_vacant_billet(self, unit_id: int, person: SetUpPerson) -> None:
+        # From the roster: a vacant line's "Fill" link, then the person among those awaiting
+        # assignment (nothing chosen beforehand), then Assign.
         self.page.goto(f"/units/{unit_id}/")
-        form = self.page.locator("form[id^=assign-]").first
-        billet_id = str(form.get_attribute("id")).removeprefix("assign-")
-        self.page.fill(f"#assign-{billet_id}-person", person.id)
-        form.locator("button[type=submit]").click()
-        # Then: the billet shows the person, by call sign.
-        expect(self.page.locator("#messages")).to_contain_text("Assigned.")
+        fill = self.page.locator("#roster a[id^=fill-]").first
+        billet_id = str(fill.get_attribute("id")).removeprefix("fill-")
+        fill.click()
+        expect(self.page.locator("h1")).to_contain_text("Fill the")
+        expect(self.page.locator("#fill-form input[type=radio]:checked")).to_have_count(0)
+        shoot(self.page, "units-fill-billet")
+        self.page.check(f"#person-{person.id}")
+        self.page.click("#fill-submit")
+        # Then: back on the roster with a banner, the billet shows the person, by call sign.
+        expect(self.page.locator("#messages")).to_contain_text(f"{person.call_sign} assigned")
         expect(self.page.locator(f"#billet-{billet_id}")).to_have_attribute("data-person", person.id)
         expect(self.page.locator(f"#billet-{billet_id}")).to_contain_text(person.call_sign)
 

@@ -47,7 +47,9 @@ def test_each_roster_line_shows_the_billet_its_requirements_its_holder_and_what_
     assert (
         f'<tr class="govuk-table__row" id="billet-{vacant.pk}">{td}1st Platoon</td>'
         '<th scope="row" class="govuk-table__header">Driver — Tatra &lt;6x6&gt; &amp; co</th>'
-        f'{td}—</td>{td}<strong class="govuk-tag govuk-tag--yellow" data-state="vacant">vacant</strong></td>'
+        f'{td}—</td>{td}<strong class="govuk-tag govuk-tag--yellow" data-state="vacant">vacant</strong>'
+        f' <a class="govuk-link" id="fill-{vacant.pk}" href="/units/billets/{vacant.pk}/assign"'
+        ' aria-label="Fill: Driver — Tatra &lt;6x6&gt; &amp; co">Fill</a></td>'
         f"{td}—</td>{td}—</td></tr>"
     ) in body
 

@@ -431,6 +431,45 @@ def vacant_for(*, staff: Any, person: Person, after: str | None = None, today: d
     return VacantPage(rows=lines, next=page.next)
 
 
+@dataclass(frozen=True)
+class CandidateLine:
+    person_id: str
+    call_sign: str
+    waiting_since: Any
+    lacking: list[str]
+    """Codes the billet requires that this person does not hold today (assigning needs an override)."""
+
+
+@dataclass(frozen=True)
+class CandidatePage:
+    rows: list[CandidateLine]
+    next: str | None
+
+
+CANDIDATE_PAGE = 20
+CANDIDATE_ORDER = ("created_at", "id")
+
+
+def candidates_for(*, staff: Any, billet: Billet, after: str | None = None, today: date | None = None) -> CandidatePage:
+    """One page of the trained people awaiting assignment in ``billet``'s legion whom ``staff`` may
+    assign (longest waiting first), each with what he lacks for the billet: three queries a page."""
+    today = today or timezone.localdate()
+    waiting = people_awaiting_assignment(staff).filter(legion=billet.unit.legion).only("id", "call_sign", "created_at")
+    page = keyset_page(waiting, CANDIDATE_ORDER, after=after, limit=CANDIDATE_PAGE)
+    required = list(billet.qualifications.order_by("code").values_list("code", flat=True))
+    held = held_codes(person_ids=[p.pk for p in page.rows], on=today)
+    rows = [
+        CandidateLine(
+            person_id=p.pk,
+            call_sign=p.call_sign,
+            waiting_since=p.created_at,
+            lacking=[code for code in required if code not in held[p.pk]],
+        )
+        for p in page.rows
+    ]
+    return CandidatePage(rows=rows, next=page.next)
+
+
 EXPIRY_DAYS = 30
 
 

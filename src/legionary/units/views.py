@@ -81,6 +81,11 @@ def unit_roster(request: HttpRequest, unit_id: int) -> HttpResponse:
         "roster": roster,
         # Person links by a prefix reversed once, not a reverse per line.
         "person_base": reverse("units:person", args=["-"]).removesuffix("-/"),
+        # Vacant lines link to their assignment page for staff who may fill this unit's billets.
+        "fill_base": reverse("units:billet-assign", args=[0]).removesuffix("0/assign")
+        if Perm.ASSIGN_BILLETS in perms
+        and units_visible_to(staff, perm=Perm.ASSIGN_BILLETS).filter(pk=unit.pk).exists()
+        else "",
         "may_manage": may_manage,
         # The unit's own vacant billets on this page, each with its assignment form (managers only).
         "vacant_here": [line for line in roster.lines if not line.filled and line.unit_id == unit.pk]
@@ -176,26 +181,56 @@ def billet_add(request: HttpRequest, unit_id: int) -> HttpResponse:
 
 
 @staff_required(Perm.ASSIGN_BILLETS)
-@require_POST
+@require_http_methods(["GET", "POST"])
 def billet_assign(request: HttpRequest, billet_id: int) -> HttpResponse:
+    """Fills a vacant billet: the people awaiting assignment in its legion (longest waiting first, each
+    with what he lacks for it, none chosen), or a pseudonymous id typed on the roster."""
     staff = request_staff(request)
     billet = get_in_scope_or_404(
-        Billet.objects.filter(unit__in=units_visible_to(staff, perm=Perm.ASSIGN_BILLETS)), pk=billet_id
+        Billet.objects.filter(unit__in=units_visible_to(staff, perm=Perm.ASSIGN_BILLETS)).select_related("unit"),
+        pk=billet_id,
     )
-    person_id, reason = request.POST.get("person", "").strip(), request.POST.get("override_reason", "")
-    if not person_id:
-        return HttpResponse(_("Give the pseudonymous id of the person to assign."), status=400)
     try:
-        if reason.strip():
-            services.override_request(actor=staff, person_id=person_id, billet_id=billet.pk, reason=reason)
-            messages.success(request, _("Override requested; another staff member must approve it."))
+        candidates = selectors.candidates_for(staff=staff, billet=billet, after=request.GET.get("after"))
+    except BadCursor:
+        return HttpResponse(_("This page link is not valid; start again from the first page."), status=400)
+    errors: dict[str, str] = {}
+    person_id, reason = request.POST.get("person", "").strip(), request.POST.get("override_reason", "").strip()
+    if request.method == "POST":
+        if not person_id:
+            errors["person"] = _("Choose the person to assign.")
         else:
-            services.billet_assign(actor=staff, person_id=person_id, billet_id=billet.pk)
-            mywork.forget_counts(staff.pk)  # his badge of people awaiting assignment, counted again
-            messages.success(request, _("Assigned."))
-    except services.UnitsError as exc:
-        messages.error(request, str(exc))
-    return _back_to_unit(billet.unit_id)
+            try:
+                if reason:
+                    services.override_request(actor=staff, person_id=person_id, billet_id=billet.pk, reason=reason)
+                    messages.success(request, _("Override requested; another staff member must approve it."))
+                else:
+                    assignment = services.billet_assign(actor=staff, person_id=person_id, billet_id=billet.pk)
+                    mywork.forget_counts(staff.pk)  # his badge of people awaiting assignment, counted again
+                    messages.success(
+                        request,
+                        _("%(call_sign)s assigned: %(role)s, %(unit)s.")
+                        % {
+                            "call_sign": assignment.person.call_sign,
+                            "role": billet.get_role_display(),
+                            "unit": billet.unit.name,
+                        },
+                    )
+                return _back_to_unit(billet.unit_id)
+            except services.QualificationsMissing as exc:
+                errors["override_reason"] = str(exc)
+            except services.UnitsError as exc:
+                errors["person"] = str(exc)
+    context = {
+        "billet": billet,
+        "required": list(billet.qualifications.order_by("code").values_list("code", flat=True)),
+        "candidates": candidates.rows,
+        "next_url": "?" + urlencode({"after": candidates.next}) if candidates.next else None,
+        "errors": errors,
+        "chosen": person_id,
+        "reason": request.POST.get("override_reason", ""),
+    }
+    return render(request, "units/billet_assign.html", context, status=400 if errors else 200)
 
 
 @staff_required(Perm.MANAGE_UNITS)

@@ -13,10 +13,13 @@ register = template.Library()
 
 
 @register.simple_tag
-def roster_lines(lines: list[RosterLine], person_base: str, vacant: str) -> SafeString:
+def roster_lines(
+    lines: list[RosterLine], person_base: str, vacant: str, fill: str = "", fill_base: str = ""
+) -> SafeString:
     """A roster page's rows, one per billet: ``<tr id="billet-<id>">`` (with ``data-person="<id>"`` when
     filled) holding the billet's unit, role and title, the qualifications it requires, its holder's
-    call sign (a link to his record) or ``vacant``, his status and what he lacks.
+    call sign (a link to his record) or ``vacant`` (with a ``fill`` link to the billet's assignment
+    page at ``fill_base<id>/assign`` when given: staff who may assign), his status and what he lacks.
 
     Drawn here rather than by template nodes: a page has 200 lines, which took the template language
     most of the page's time. Safe by construction: every text is escaped here, the rest are integers.
@@ -34,6 +37,12 @@ def roster_lines(lines: list[RosterLine], person_base: str, vacant: str) -> Safe
             holder = f'<a class="govuk-link" href="{base}{person}/"><bdi>{escape(line.call_sign)}</bdi></a>'
         else:
             opening, holder = f'<tr class="govuk-table__row" id="billet-{int(line.billet_id)}">', vacant_cell
+            if fill_base:
+                billet = int(line.billet_id)
+                holder += (
+                    f' <a class="govuk-link" id="fill-{billet}" href="{escape(fill_base)}{billet}/assign"'
+                    f' aria-label="{escape(fill)}: {title}">{escape(fill)}</a>'
+                )
         lacking = (
             f'<strong class="govuk-tag govuk-tag--orange">{escape(", ".join(line.lacking))}</strong>'
             if line.lacking
