@@ -292,6 +292,19 @@ LEGIONARY_OPENING_POLICY: dict[str, Any] = {
     },
     "legions": {},
 }
+# Or from a JSON file of the same shape (an operator's, without editing this module): its "default"
+# replaces the one above key by key (its allowances role by role), its "legions" are used as they
+# are. Checked at start-up.
+if os.environ.get("LEGIONARY_OPENING_POLICY_FILE"):
+    from legionary.settings_check import opening_policy_from_file
+
+    _policy: dict[str, Any] = opening_policy_from_file(os.environ["LEGIONARY_OPENING_POLICY_FILE"])
+    _default: dict[str, Any] = {**LEGIONARY_OPENING_POLICY["default"], **_policy.get("default", {})}
+    _default["allowance"] = {
+        **LEGIONARY_OPENING_POLICY["default"]["allowance"],
+        **_policy.get("default", {}).get("allowance", {}),
+    }
+    LEGIONARY_OPENING_POLICY = {"default": _default, "legions": _policy.get("legions", {})}
 
 # Step-up (access.stepup, docs/security.md): the authenticator code is asked again before an
 # opening of sealed data, or the approval of a break-glass request, once the last one is this many
