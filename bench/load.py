@@ -88,6 +88,7 @@ GIVEN = ["Ivan", "Oleg", "Pavel", "Sergei", "Mikhail", "Dmitri", "Andrei", "Tara
 FAMILY = ["Petrov", "Sidorov", "Kozlov", "Morozov", "Volkov", "Beridze", "Kapanadze", "Lukashevich", "Zhuk", "Melnyk"]
 # The mix: weights per kind (they need not add up to 100).
 MIX = {"submit": 25, "cases": 10, "intake": 10, "people": 10, "audit": 10, "case": 10, "start": 15, "unseal": 10}
+CI_POOL = 20  # CI reviews assigned to each client's CI officer, the cases it opens
 ROLES = {
     "intake": "intake_officer",
     "security": "security_officer",
@@ -270,7 +271,7 @@ def sign_in(port: int, username: str, password: str) -> Session:
 class Shared:
     received: list[int]
     cases: list[int]
-    ci_cases: list[int]
+    ci_cases: list[list[int]]  # per client: the cases whose CI review is its CI officer's
     lock: threading.Lock = field(default_factory=threading.Lock)
     counter: int = 0
 
@@ -290,6 +291,7 @@ class Client:
     shared: Shared
     rng: random.Random
     run_id: str
+    index: int = 0  # which client (its sessions, its CI officer's cases)
 
     def do(self, kind: str) -> tuple[int, int]:
         """Sends one request of ``kind``; (status, the status that counts as success)."""
@@ -317,7 +319,7 @@ class Client:
                 raise RuntimeError("the pool of received cases ran out; raise --pool")
             return s["intake"].form(f"/cases/{case_id}/start", {})[0], 302
         if kind == "unseal":
-            case_id = self.rng.choice(self.shared.ci_cases)
+            case_id = self.rng.choice(self.shared.ci_cases[self.index])
             reason = "Load test: identity check for the case file."
             return s["ci"].form(f"/cases/{case_id}/unseal", {"reason": reason})[0], 200
         raise ValueError(kind)
@@ -929,25 +931,45 @@ def main() -> int:
     try:
         with database(kept=args.home is not None) as (url, postmaster):
             home = args.home if args.home is not None else folder / "home"
-            env = legionary_env(home, url, LEGIONARY_HTTPS="0", LEGIONARY_APPLY_LIMIT="100000000")
+            # Each CI officer opens identities for the CI reviews assigned to him (purpose-bound, issue
+            # 21); the day's allowance is raised so that the load measures openings, not approvals.
+            policy = folder / "opening-policy.json"
+            policy.write_text(json.dumps({"default": {"allowance": {"ci_officer": 1_000_000}}}), encoding="utf-8")
+            env = legionary_env(
+                home,
+                url,
+                LEGIONARY_HTTPS="0",
+                LEGIONARY_APPLY_LIMIT="100000000",
+                LEGIONARY_OPENING_POLICY_FILE=str(policy),
+            )
             t0 = time.monotonic()
             passwords, received = seed(env, folder, args.people, pool, max(phases), tag)
+            officers = [staff_name("ci", i, tag) for i in range(max(phases))]
             cases, ci_cases = shell(
                 env,
                 "from legionary.access.models import Staff\n"
-                "from legionary.vetting.models import Case\n"
-                "from legionary.vetting.selectors import visible_cases\n"
+                "from legionary.vetting import services\n"
+                "from legionary.vetting.models import Case, Check\n"
                 "live = Case.objects.filter(person__erased_at__isnull=True)\n"
-                f"ci = visible_cases(Staff.objects.get(username='{staff_name('ci', 0, tag)}'))"
-                ".filter(person__erased_at__isnull=True)\n"
-                "result([list(live.values_list('id', flat=True)), list(ci.values_list('id', flat=True))])\n",
+                f"assigner = Staff.objects.get(username={staff_name('intake', 0, tag)!r})\n"
+                "reviews = list(Check.objects.filter(check_type__is_ci_review=True, result='',"
+                " case__person__erased_at__isnull=True).order_by('id').values_list('id', 'case_id'))\n"
+                "pools = []\n"
+                f"for i, name in enumerate({officers!r}):\n"
+                "    officer = Staff.objects.get(username=name)\n"
+                f"    mine = reviews[i * {CI_POOL}:(i + 1) * {CI_POOL}]\n"
+                "    for check_id, _case in mine:\n"
+                "        services.check_assign(check_id=check_id, assignee=officer, actor=assigner)\n"
+                "    pools.append([case_id for _check, case_id in mine])\n"
+                "result([list(live.values_list('id', flat=True)), pools])\n",
             )
-            if not ci_cases:
+            if not all(ci_cases):
                 raise SystemExit("no case for the counter-intelligence officer to unseal; raise --people")
             print(
                 f"Seeded in {time.monotonic() - t0:.0f} s: {args.people} demo people, {len(received)} received "
-                f"cases in the pool, {len(ci_cases)} cases the CI officers may unseal, {len(passwords)} staff "
-                "accounts. PostgreSQL " + ("started here" if postmaster else "from DATABASE_URL (CPU not measured)")
+                f"cases in the pool, {sum(map(len, ci_cases))} cases whose CI review is a CI officer's to open, "
+                f"{len(passwords)} staff accounts. PostgreSQL "
+                + ("started here" if postmaster else "from DATABASE_URL (CPU not measured)")
             )
             with serve(env, args.workers, args.threads, folder / "serve.log") as (port, gunicorn_pid):
                 sessions = [
@@ -956,7 +978,7 @@ def main() -> int:
                 ]
                 shared = Shared(received=list(reversed(received)), cases=cases, ci_cases=ci_cases)
                 clients = [
-                    Client(sessions[i], shared, random.Random(args.seed * 1000 + i), f"load{args.seed}{tag}")
+                    Client(sessions[i], shared, random.Random(args.seed * 1000 + i), f"load{args.seed}{tag}", i)
                     for i in range(max(phases))
                 ]
                 meter = CpuMeter(gunicorn_pid, postmaster)
