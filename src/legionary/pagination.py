@@ -17,6 +17,7 @@ import base64
 import binascii
 import datetime
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
@@ -25,6 +26,7 @@ from django.db.models import Model, Q, QuerySet
 
 M = TypeVar("M", bound=Model)
 
+_CURSOR_TEXT = re.compile(r"[A-Za-z0-9_-]+")
 MAX_CURSOR = 512
 """Longest cursor accepted (a real one is well under 200 characters)."""
 
@@ -93,8 +95,8 @@ def encode_cursor(order: Sequence[str], values: Sequence[Any]) -> str:
 
 def decode_cursor(order: Sequence[str], cursor: str) -> list[Any]:
     """The key values in ``cursor``, checked against ``order``; ``BadCursor`` if it is not one of ours."""
-    if not cursor or len(cursor) > MAX_CURSOR or not cursor.isascii():
-        raise BadCursor
+    if not cursor or len(cursor) > MAX_CURSOR or not _CURSOR_TEXT.fullmatch(cursor):
+        raise BadCursor  # (base64 decoding would skip stray characters: a cursor is its alphabet only)
     try:
         document = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
     except (binascii.Error, ValueError):

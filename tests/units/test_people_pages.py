@@ -3,6 +3,7 @@ last page, a clear 400 for a cursor that is not ours; the search goes by call si
 
 from __future__ import annotations
 
+import datetime
 import re
 
 import pytest
@@ -229,3 +230,16 @@ def test_the_people_list_pages_back_through_the_same_pages_with_its_filters(
         url = "/units/people/?" + found.group(1).replace("&amp;", "&") if found else ""
         assert not found or "status=trained" in found.group(1)
     assert back == forward[::-1]
+
+
+def test_a_cursor_with_stray_characters_is_refused_not_read_around() -> None:
+    """base64 decoding skips characters outside its alphabet; a cursor must be its alphabet only, so a
+    link mangled in copying (a quote, a space) is refused rather than read as some other position."""
+    from legionary.pagination import BadCursor, decode_cursor, encode_cursor
+
+    order = ("-start_date", "-id")
+    good = encode_cursor(order, [datetime.date(2025, 3, 3), 752])
+    assert decode_cursor(order, good) == [datetime.date(2025, 3, 3), 752]
+    for mangled in (good + '"', good + " ", good[:5] + "!" + good[5:], good + "="):
+        with pytest.raises(BadCursor):
+            decode_cursor(order, mangled)
