@@ -32,4 +32,3 @@ def test_a_worker_freezes_its_heap_once_after_its_warm_up_requests(fresh_worker:
         serve.freeze_after_warm_up(None, None, {}, None)
     assert gc.get_freeze_count() == frozen
     del garbage
-
