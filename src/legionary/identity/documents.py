@@ -27,6 +27,7 @@ This module imports nothing from Django and never logs a document's content.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import io
 import json
@@ -283,10 +284,8 @@ def _int(header: dict[str, Any], name: str) -> int:
 
 def _kill(pidfd: int | None) -> None:
     if pidfd is not None:
-        try:
+        with contextlib.suppress(ProcessLookupError):  # a child that has exited already needs no signal
             signal.pidfd_send_signal(pidfd, signal.SIGKILL)
-        except ProcessLookupError:
-            pass  # it has exited already
 
 
 def _run_sandboxed(
