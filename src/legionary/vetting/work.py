@@ -119,6 +119,24 @@ def new_applications(staff: Any, perms: frozenset[Perm], *, count_only: bool = F
     )
 
 
+def _oldest_cases(rows: QuerySet[Case], *, note: str) -> list[WorkItem]:
+    """The first ``SECTION_ROWS`` of ``rows``, oldest first, each by its state and opening the case's
+    flags (the flagged and the possible-duplicate sections)."""
+    labels = dict(CaseState.choices)
+    return [
+        WorkItem(
+            case_id=c.pk,
+            call_sign=c.person.call_sign,
+            person_id=c.person_id,
+            what=str(labels.get(c.state, c.state)),
+            when=c.created_at,
+            note=note,
+            url=_case_url(c.pk) + "#flags",
+        )
+        for c in rows.select_related("person").order_by("created_at", "id")[:SECTION_ROWS]
+    ]
+
+
 def flagged_cases(staff: Any, perms: frozenset[Perm], *, count_only: bool = False) -> WorkSection | None:
     """Intake and CI officers: open cases screening flagged as a possible duplicate, oldest first."""
     if Perm.VIEW_CASES not in perms or not (_holds(staff, Role.INTAKE_OFFICER) or _holds(staff, Role.CI_OFFICER)):
@@ -127,23 +145,10 @@ def flagged_cases(staff: Any, perms: frozenset[Perm], *, count_only: bool = Fals
     rows = visible_cases(staff).filter(flagged_open()).filter(Exists(unresolved))
     if count_only:
         return WorkSection(key="", title="", items=[], count=_capped_count(rows))
-    page = list(rows.select_related("person").order_by("created_at", "id")[:SECTION_ROWS])
-    labels = dict(CaseState.choices)
     return WorkSection(
         key="flags",
         title=_("Possible duplicates to resolve"),
-        items=[
-            WorkItem(
-                case_id=c.pk,
-                call_sign=c.person.call_sign,
-                person_id=c.person_id,
-                what=str(labels.get(c.state, c.state)),
-                when=c.created_at,
-                note="flagged",
-                url=_case_url(c.pk) + "#flags",
-            )
-            for c in page
-        ],
+        items=_oldest_cases(rows, note="flagged"),
         count=_capped_count(rows),
         more_url=reverse("vetting:cases") + "?flagged=1",
         empty=_("No open flags."),
@@ -161,23 +166,10 @@ def possible_duplicates(staff: Any, perms: frozenset[Perm], *, count_only: bool 
     rows = visible_cases(staff).filter(possible_open())
     if count_only:
         return WorkSection(key="", title="", items=[], count=_capped_count(rows))
-    page = list(rows.select_related("person").order_by("created_at", "id")[:SECTION_ROWS])
-    labels = dict(CaseState.choices)
     return WorkSection(
         key="possible-duplicates",
         title=_("Possible duplicates to review"),
-        items=[
-            WorkItem(
-                case_id=c.pk,
-                call_sign=c.person.call_sign,
-                person_id=c.person_id,
-                what=str(labels.get(c.state, c.state)),
-                when=c.created_at,
-                note="possible",
-                url=_case_url(c.pk) + "#flags",
-            )
-            for c in page
-        ],
+        items=_oldest_cases(rows, note="possible"),
         count=_capped_count(rows),
         empty=_("No possible duplicate to review."),
     )
