@@ -7,7 +7,7 @@ Reads only; people by call sign and pseudonymous id.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.db.models import QuerySet
 from django.urls import reverse
@@ -31,23 +31,26 @@ def _pending(who: mywork.Who) -> QuerySet[OpeningRequest]:
     )
 
 
+def _request_item(r: OpeningRequest, detail: str, state_label: str, *, due: datetime | None = None) -> mywork.WorkItem:
+    """A break-glass request on My work: what of whom, opening its review; ``detail`` names the
+    requester (``%(who)s``)."""
+    return mywork.WorkItem(
+        label=_("%(kind)s of %(call_sign)s")
+        % {"kind": KIND_NAMES.get(r.kind, r.kind), "call_sign": r.person.call_sign},
+        url=reverse("openings:review", args=[r.pk]),
+        detail=detail % {"who": r.requester.get_username()},
+        since=r.created_at,
+        due=due,
+        state="flagged",
+        state_label=state_label,
+    )
+
+
 @mywork.provider(key="openings-pending", perm=Perm.APPROVE_OPENING, nav="audit", order=5)
 def pending_requests(who: mywork.Who) -> mywork.WorkSection | None:
     """Break-glass requests this security officer may decide, oldest first."""
     rows = list(_pending(who).order_by("created_at")[: mywork.LIMIT])
-    items = [
-        mywork.WorkItem(
-            label=_("%(kind)s of %(call_sign)s")
-            % {"kind": KIND_NAMES.get(r.kind, r.kind), "call_sign": r.person.call_sign},
-            url=reverse("openings:review", args=[r.pk]),
-            detail=_("requested by %(who)s") % {"who": r.requester.get_username()},
-            since=r.created_at,
-            due=r.expires_at,
-            state="flagged",
-            state_label=_("Awaiting approval"),
-        )
-        for r in rows
-    ]
+    items = [_request_item(r, _("requested by %(who)s"), _("Awaiting approval"), due=r.expires_at) for r in rows]
     return mywork.WorkSection(
         key="openings-pending",
         title=_("Break-glass requests awaiting your approval"),
@@ -72,18 +75,7 @@ def break_glass_alerts(who: mywork.Who) -> mywork.WorkSection | None:
     rows = list(found.select_related("person", "requester").order_by("-created_at")[: mywork.LIMIT])
     if not rows:
         return None
-    items = [
-        mywork.WorkItem(
-            label=_("%(kind)s of %(call_sign)s")
-            % {"kind": KIND_NAMES.get(r.kind, r.kind), "call_sign": r.person.call_sign},
-            url=reverse("openings:review", args=[r.pk]),
-            detail=_("opened at once by %(who)s") % {"who": r.requester.get_username()},
-            since=r.created_at,
-            state="flagged",
-            state_label=_("Break-glass"),
-        )
-        for r in rows
-    ]
+    items = [_request_item(r, _("opened at once by %(who)s"), _("Break-glass")) for r in rows]
     return mywork.WorkSection(
         key="openings-alerts",
         title=_("Break-glass openings in the last 24 hours"),
