@@ -166,37 +166,80 @@ def test_assigning_from_a_filtered_intake_queue_comes_back_to_it_filtered(submit
     assert answer.status_code == 302 and answer["Location"] == "/intake/?legion=geo"
 
 
-@pytest.mark.parametrize("busy_from", [1, 2000])
-def test_a_busy_assignees_cases_are_the_same_whether_walked_or_listed(
-    submit: Submit, vetting_cast: Cast, monkeypatch: pytest.MonkeyPatch, busy_from: int
-) -> None:
-    """The "assigned to" filter reads a busy assignee's cases case by case (``BUSY_ASSIGNEE`` open
-    checks on), a quieter one's from his side: the same cases either way, for every viewer."""
-    from django.utils import timezone
-
+def _assigned_cases(submit: Submit, cast: Cast) -> dict[str, Case]:
+    """Cases the investigator is officer of only, holds open checks on only, both, only done checks
+    on, and none: submitted in that order, so they are in the list's order too."""
     from legionary.vetting import services
     from legionary.vetting.models import Check
 
-    officer = services.case_assign(case_id=submit().pk, officer=vetting_cast.investigator, actor=vetting_cast.intake)
-    checked = services.case_assign(case_id=submit().pk, officer=vetting_cast.investigator, actor=vetting_cast.intake)
-    Case.objects.filter(pk=checked.pk).update(assigned_to=None)
+    investigator, intake = cast.investigator, cast.intake
+    officer = services.case_assign(case_id=submit().pk, officer=investigator, actor=intake)
     Check.objects.filter(case=officer).update(assigned_to=None)
+    checked = services.case_assign(case_id=submit().pk, officer=investigator, actor=intake)
+    Case.objects.filter(pk=checked.pk).update(assigned_to=None)
     Check.objects.filter(case=checked, check_type_id="identity").update(due_on=datetime.date(2020, 1, 1))
-    done = submit()
-    Check.objects.filter(case=done).update(assigned_to=vetting_cast.investigator, result="clear")
-    submit()
-    monkeypatch.setattr(selectors, "BUSY_ASSIGNEE", busy_from)
+    both = services.case_assign(case_id=submit().pk, officer=investigator, actor=intake)
+    done = services.case_assign(case_id=submit().pk, officer=investigator, actor=intake)
+    Case.objects.filter(pk=done.pk).update(assigned_to=None)
+    Check.objects.filter(case=done).update(result="clear")
+    other = submit()
+    return {"officer": officer, "checked": checked, "both": both, "done": done, "other": other}
+
+
+def test_assigned_to_lists_the_cases_he_is_officer_of_or_holds_an_open_check_on_for_every_viewer(
+    submit: Submit, vetting_cast: Cast
+) -> None:
+    """The "assigned to" filter reads the assignee's cases from his side (his cases as officer, and
+    his open checks in their cases' order): the same cases as the rule says, within each viewer's
+    scope, with the other filters still narrowing."""
+    from django.utils import timezone
+
+    from legionary.vetting.models import Check
+
+    made = _assigned_cases(submit, vetting_cast)
+    assert all(c.case_created_at == made["both"].created_at for c in Check.objects.filter(case=made["both"]))
+    his = [made["officer"].pk, made["checked"].pk, made["both"].pk]
     for viewer in (vetting_cast.intake, vetting_cast.investigator, vetting_cast.examiner):
         for overdue in (False, True):
             filters = selectors.CaseFilter(assignee=vetting_cast.investigator.pk, overdue=overdue)
-            shown = {c.pk for c in selectors.cases_filtered(staff=viewer, filters=filters).rows}
+            shown = [c.pk for c in selectors.cases_filtered(staff=viewer, filters=filters).rows]
             rule = set(selectors.visible_cases(viewer).values_list("pk", flat=True))
-            expected = {officer.pk, checked.pk} & rule
+            expected = [pk for pk in his if pk in rule]
             if overdue:
-                expected = {
+                expected = [
                     pk
                     for pk in expected
                     if Check.objects.filter(case_id=pk, result="", due_on__lt=timezone.localdate()).exists()
-                }
-            assert shown == expected, (busy_from, viewer.username, overdue)
+                ]
+            assert shown == expected, (viewer.username, overdue)
             assert expected or viewer == vetting_cast.examiner, "the test's cases are visible to these viewers"
+    state = selectors.CaseFilter(assignee=vetting_cast.investigator.pk, state="received")
+    assert selectors.cases_filtered(staff=vetting_cast.intake, filters=state).rows == []
+
+
+def test_assigned_to_pages_forwards_and_back_in_the_lists_order(submit: Submit, vetting_cast: Cast) -> None:
+    made = _assigned_cases(submit, vetting_cast)
+    # A case he holds a check on, made older than all the others: the order is the case's, not the check's.
+    from legionary.vetting.models import Check
+
+    oldest = made["checked"].created_at - datetime.timedelta(days=400)
+    Case.objects.filter(pk=made["both"].pk).update(created_at=oldest)
+    Check.objects.filter(case=made["both"]).update(case_created_at=oldest)
+    order = [made["both"].pk, made["officer"].pk, made["checked"].pk]
+    filters = selectors.CaseFilter(assignee=vetting_cast.investigator.pk)
+    seen, pages, after = [], [], None
+    while True:
+        page = selectors.cases_filtered(staff=vetting_cast.intake, filters=filters, after=after, limit=1)
+        seen += [c.pk for c in page.rows]
+        pages.append(page)
+        assert (page.previous is not None) == (after is not None)
+        if page.next is None:
+            break
+        after = page.next
+    assert seen == order and len(pages) == 3
+    back = selectors.cases_filtered(staff=vetting_cast.intake, filters=filters, before=pages[2].previous, limit=1)
+    assert [c.pk for c in back.rows] == [order[1]] and back.previous is not None and back.next is not None
+    first = selectors.cases_filtered(staff=vetting_cast.intake, filters=filters, before=back.previous, limit=1)
+    assert [c.pk for c in first.rows] == [order[0]] and first.previous is None
+    two = selectors.cases_filtered(staff=vetting_cast.intake, filters=filters, before=pages[2].previous, limit=2)
+    assert [c.pk for c in two.rows] == order[:2] and two.previous is None

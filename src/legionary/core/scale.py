@@ -638,6 +638,7 @@ class _Filler:
                             [],
                             outcome,
                             plan.vetting,
+                            plan.received,
                         )
                     )
                 else:
@@ -658,6 +659,7 @@ class _Filler:
                             [],
                             "",
                             plan.vetting,
+                            plan.received,
                         )
                     )
             if plan.status == PersonStatus.IN_VETTING and not open_checks:
@@ -679,6 +681,7 @@ class _Filler:
                 "question_areas",
                 "polygraph_outcome",
                 "created_at",
+                "case_created_at",
             ),
             rows,
         )

@@ -198,6 +198,7 @@ def _new_check(case: Case, check_type: CheckType, position: int, now: datetime.d
         position=position,
         due_on=_today(now) + datetime.timedelta(days=check_type.due_days),
         created_at=now,
+        case_created_at=case.created_at,
         **extra,
     )
 
