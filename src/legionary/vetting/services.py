@@ -14,7 +14,7 @@ an audit entry; let one adjudicator's vote take effect alone.
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,12 +26,13 @@ from django.utils.translation import gettext as _
 from legionary.access.models import RoleGrant, Staff
 from legionary.access.policy import staff_may
 from legionary.access.roles import Perm, ScopeKind
-from legionary.audit.services import audit_at_end, audit_record
+from legionary.audit.services import AuditItem, audit_at_end, audit_record, audit_record_many
 from legionary.core.reasons import visible_reason
 from legionary.identity.models import Person
 from legionary.identity.services import (
     erase_person_data,
     possible_pairs_for,
+    possible_pairs_many,
     record_seal,
 )
 from legionary.vetting import guidelines
@@ -972,6 +973,118 @@ def possible_pair_resolve(
             if not open_possible_pairs(marked.person_id):
                 Case.objects.filter(pk=marked.pk).update(possible="concluded")
         return resolved
+
+
+@dataclass(frozen=True)
+class PossibleBackfill:
+    """What ``possible_backfill`` did: cases looked at, and marked "open" or "concluded"."""
+
+    examined: int
+    open: int
+    concluded: int
+
+
+def possible_backfill(
+    *, actor: str, batch_size: int = 1000, progress: Callable[[int], object] | None = None
+) -> PossibleBackfill:
+    """Marks the cases that arrived before ``Case.possible`` existed as arrival would have marked them.
+
+    Every unmarked case (``possible=""``), in arrival order, a batch at a time (a transaction each):
+    its person's possible-tier pairs (``possible_pairs_many``, blind indexes only) with people who
+    arrived earlier, as arrival pairs a newcomer only with those stored before him. A pair that no
+    flag joins yet makes the case "open" (the CI officer's "possible duplicates to review"); pairs all
+    joined by a flag (a CI officer has concluded on them) make it "concluded", as his conclusion would
+    have. One ``screening.possible`` audit entry per case marked (the same as arrival's, by
+    pseudonymous ids and reason names), and one ``screening.possible_backfilled`` with the totals.
+
+    Idempotent: a case already marked is never touched again, and a second run marks nothing more
+    (it looks at the unmarked cases again, at the same cost). Safe beside arrivals, which mark their
+    own cases; a case marked meanwhile is left as it is (``possible=""`` in the update).
+    """
+    if batch_size < 1:
+        raise ValueError("batch_size must be at least 1")
+    examined = marked_open = marked_concluded = 0
+    after: tuple[datetime.datetime, int] | None = None
+    while True:
+        unmarked = Case.objects.filter(possible="")
+        if after is not None:
+            unmarked = unmarked.filter(Q(created_at__gt=after[0]) | Q(created_at=after[0], pk__gt=after[1]))
+        batch = list(unmarked.order_by("created_at", "pk").values_list("created_at", "pk", "person_id")[:batch_size])
+        if not batch:
+            break
+        after = (batch[-1][0], batch[-1][1])
+        examined += len(batch)
+        arrived = {person: (at, pk) for at, pk, person in batch}
+        found = possible_pairs_many(list(arrived))
+        others = {other for pairs in found.values() for other, _reasons in pairs} - set(arrived)
+        arrived.update(
+            {
+                person: (at, pk)
+                for person, at, pk in Case.objects.filter(person_id__in=list(others)).values_list(
+                    "person_id", "created_at", "pk"
+                )
+            }
+        )
+        # Paired with those who arrived before him only (someone without a case was stored before).
+        earlier = {
+            person: kept
+            for person, pairs in found.items()
+            if (kept := [(o, r) for o, r in pairs if o not in arrived or arrived[o] < arrived[person]])
+        }
+        joined: set[frozenset[str]] = set()
+        if earlier:
+            people = list(earlier)
+            paired = list({o for pairs in earlier.values() for o, _r in pairs})
+            for mine, theirs in ScreeningFlag.objects.filter(
+                case__person_id__in=people, matched_person_id__in=paired
+            ).values_list("case__person_id", "matched_person_id"):
+                joined.add(frozenset((mine, theirs)))
+            for theirs, mine in ScreeningFlag.objects.filter(
+                case__person_id__in=paired, matched_person_id__in=people
+            ).values_list("case__person_id", "matched_person_id"):
+                joined.add(frozenset((mine, theirs)))
+        to_open = [p for p, pairs in earlier.items() if any(frozenset((p, o)) not in joined for o, _r in pairs)]
+        to_conclude = [p for p in earlier if p not in set(to_open)]
+        with transaction.atomic():
+            opened = _mark_unmarked(to_open, "open")
+            concluded = _mark_unmarked(to_conclude, "concluded")
+            audit_record_many(
+                [
+                    AuditItem(
+                        actor=actor,
+                        action="screening.possible",
+                        subject=person,
+                        details={
+                            "matched": [o for o, _r in earlier[person]],
+                            "reasons": sorted({r for _o, reasons in earlier[person] for r in reasons}),
+                            "backfill": state,
+                        },
+                    )
+                    for state, people in (("open", opened), ("concluded", concluded))
+                    for person in people
+                ]
+            )
+        marked_open += len(opened)
+        marked_concluded += len(concluded)
+        if progress:
+            progress(len(batch))
+    with transaction.atomic():
+        audit_record(
+            actor=actor,
+            action="screening.possible_backfilled",
+            details={"examined": examined, "open": marked_open, "concluded": marked_concluded},
+        )
+    return PossibleBackfill(examined=examined, open=marked_open, concluded=marked_concluded)
+
+
+def _mark_unmarked(person_ids: list[str], state: str) -> list[str]:
+    """Sets ``possible`` to ``state`` on those of these people's cases still unmarked; returns whose."""
+    if not person_ids:
+        return []
+    cases = Case.objects.select_for_update().filter(person_id__in=person_ids, possible="")
+    still = list(cases.values_list("person_id", flat=True))
+    Case.objects.filter(person_id__in=still, possible="").update(possible=state)
+    return sorted(still)
 
 
 def checkers_for(*, legion: str, roles: Iterable[str]) -> dict[str, list[Staff]]:
