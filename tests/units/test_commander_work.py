@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 from django.db import connection
+from django.db.models import Exists, OuterRef
 from django.http import Http404
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -16,7 +17,7 @@ from legionary.access.policy import permissions_of
 from legionary.access.roles import Perm, Role
 from legionary.identity.models import Person, PersonStatus
 from legionary.units import mywork, services
-from legionary.units.models import Assignment
+from legionary.units.models import Assignment, Billet
 from tests.conftest import signed_in
 from tests.training.conftest import post
 from tests.units.conftest import Org, qualify, trained_person
@@ -46,6 +47,51 @@ def test_the_commander_sees_trained_people_of_his_legion_and_his_own_vacant_bill
     # Company A's platoon: the medic billet is vacant (the rifleman is Zaza's); company B's is not his.
     assert vacant.count == 1 and vacant.items[0].label == "Medic, 1st Platoon"
     assert f"#billet-{org.medic.pk}" in vacant.items[0].url
+
+
+def _marked_vacant() -> set[int]:
+    return set(Billet.objects.filter(vacant=True).values_list("pk", flat=True))
+
+
+def _without_holder() -> set[int]:
+    held = Assignment.objects.filter(billet=OuterRef("pk"), ended_on__isnull=True)
+    return set(Billet.objects.exclude(Exists(held)).values_list("pk", flat=True))
+
+
+def test_a_billet_is_marked_vacant_exactly_while_nobody_holds_it(org: Org) -> None:
+    """``Billet.vacant`` (what "Vacant billets" reads) follows every assignment: filled, left by a
+    move to another billet, left by a discharge."""
+    assert _marked_vacant() == _without_holder() == {org.medic.pk, org.other_rifleman.pk}
+    caesar = trained_person("Caesar")
+    services.billet_assign(actor=org.admin, person_id=caesar.pk, billet_id=org.other_rifleman.pk)
+    assert _marked_vacant() == _without_holder() == {org.medic.pk}
+    # Zaza moves from the rifleman's billet to the medic's: the one he left is vacant again.
+    qualify(org.inside, "tccc-cls", granted_on=timezone.localdate() - timedelta(days=1))
+    services.billet_assign(actor=org.admin, person_id=org.inside.pk, billet_id=org.medic.pk)
+    assert _marked_vacant() == _without_holder() == {org.rifleman.pk}
+    assert [i.label for i in _sections(org)["vacant-billets"].items] == ["Rifleman, 1st Platoon"]
+    services.person_status_change(
+        actor=org.admin,
+        person_id=caesar.pk,
+        status=PersonStatus.DISCHARGED,
+        effective_on=timezone.localdate(),
+        reason="end of contract",
+    )
+    assert _marked_vacant() == _without_holder() == {org.rifleman.pk, org.other_rifleman.pk}
+
+
+def test_the_vacant_billets_section_costs_the_same_queries_with_more_filled_billets(org: Org) -> None:
+    who = Who(staff=org.commander, perms=COMMANDER)
+    with CaptureQueriesContext(connection) as few:
+        mywork.vacant_billets.provide(who)
+    for n in range(5):
+        billet = services.billet_create(
+            actor=org.admin, unit_id=org.platoon.pk, role="rifleman", qualification_codes=[]
+        )
+        services.billet_assign(actor=org.admin, person_id=trained_person(f"Filler{n}").pk, billet_id=billet.pk)
+    with CaptureQueriesContext(connection) as more:
+        section = mywork.vacant_billets.provide(who)
+    assert len(more) == len(few) and section.count == 1
 
 
 def test_qualifications_expiring_in_his_units_are_listed_soonest_first(org: Org) -> None:

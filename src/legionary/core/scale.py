@@ -802,6 +802,10 @@ class _Filler:
             ),
             assignments,
         )
+        # The billets just filled are no longer vacant (units.services._vacancy does it for one).
+        filled = [row[1] for row in assignments]
+        for start in range(0, len(filled), 500):
+            Billet.objects.filter(pk__in=filled[start : start + 500]).update(vacant=False)
         return len(enrolments), len(results), len(assignments)
 
 

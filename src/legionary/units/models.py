@@ -127,9 +127,15 @@ class Billet(models.Model):
         Qualification, blank=True, related_name="billets", verbose_name=_("required qualifications")
     )
     created_at = models.DateTimeField()
+    # Nobody holds it now: kept by the services that start and end assignments (``services._vacancy``)
+    # and by the scale fill, so that "vacant billets" is a read of the few vacant ones through the
+    # partial index below instead of an anti-join over every billet of the scope. The truth stays
+    # the open ``Assignment`` (its unique constraint); this is what lists read.
+    vacant = models.BooleanField(default=True, db_default=True)
 
     class Meta:
         ordering = ["unit", "id"]
+        indexes = [models.Index(fields=["unit", "id"], condition=Q(vacant=True), name="billet_vacant")]
 
 
 class Assignment(models.Model):

@@ -18,7 +18,7 @@ import io
 from datetime import date
 
 from django.db import IntegrityError, transaction
-from django.db.models import F, Value
+from django.db.models import Exists, F, OuterRef, Value
 from django.db.models.functions import Concat, Length, Substr
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -291,6 +291,14 @@ def _assignable(actor: Staff, person_id: str, billet_id: int) -> tuple[Person, B
     return person, billet
 
 
+def _vacancy(billet_ids: list[int]) -> None:
+    """Sets ``Billet.vacant`` of these billets from their open assignments (one UPDATE); every
+    service that starts or ends an assignment calls it in the same transaction."""
+    if billet_ids:
+        held = Assignment.objects.filter(billet=OuterRef("pk"), ended_on__isnull=True)
+        Billet.objects.filter(pk__in=billet_ids).update(vacant=~Exists(held))
+
+
 def _assign(
     *, actor: Staff, person: Person, billet: Billet, on: date, override: OverrideRequest | None, approver: Staff | None
 ) -> Assignment:
@@ -311,6 +319,7 @@ def _assign(
             )
     except IntegrityError:
         raise UnitsError(_("This billet was filled a moment ago; choose a vacant one.")) from None
+    _vacancy([billet.pk] + ([previous.billet_id] if previous is not None else []))
     before = person.status
     if before != PersonStatus.ASSIGNED:
         person.status = PersonStatus.ASSIGNED
@@ -428,7 +437,10 @@ def person_status_change(*, actor: Staff, person_id: str, status: str, effective
         person.status = status
         person.save(update_fields=["status"])
         if status in LEAVES_BILLET:
-            Assignment.objects.filter(person=person, ended_on__isnull=True).update(ended_on=effective_on)
+            leaving = Assignment.objects.filter(person=person, ended_on__isnull=True)
+            left = list(leaving.values_list("billet_id", flat=True))
+            leaving.update(ended_on=effective_on)
+            _vacancy(left)
         change = StatusChange.objects.create(
             person=person,
             from_status=before,
