@@ -804,8 +804,8 @@ class _Filler:
         )
         # The billets just filled are no longer vacant (units.services._vacancy does it for one).
         filled = [row[1] for row in assignments]
-        for start in range(0, len(filled), 500):
-            Billet.objects.filter(pk__in=filled[start : start + 500]).update(vacant=False)
+        for first in range(0, len(filled), 500):
+            Billet.objects.filter(pk__in=filled[first : first + 500]).update(vacant=False)
         return len(enrolments), len(results), len(assignments)
 
 
