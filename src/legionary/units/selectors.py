@@ -193,7 +193,7 @@ def roster(
     today = today or timezone.localdate()
     billets = _roster_billets(unit)
     if vacant_only:
-        billets = billets.exclude(Exists(Assignment.objects.filter(billet=OuterRef("pk"), ended_on__isnull=True)))
+        billets = billets.filter(vacant_condition())  # (the few vacant ones, through ``billet_vacant``)
     if role:
         billets = billets.filter(role=role)
     if holder_status:
@@ -364,7 +364,7 @@ def capped_count(queryset: QuerySet[Any]) -> int:
     return queryset.order_by()[: COUNT_CAP + 1].count()
 
 
-def vacant_only() -> RawSQL:
+def vacant_condition() -> RawSQL:
     """``vacant = true`` written out in the SQL, as the partial index ``billet_vacant`` states it:
     SQLite uses a partial index only for a query that states its condition with the values (a bound
     parameter would not do; ``vetting.selectors.flagged_open`` says more)."""
@@ -379,7 +379,7 @@ def vacant_billets(*, staff: Any, legion: str = "") -> QuerySet[Any]:
     Read from the vacant billets (``Billet.vacant``, partial index ``billet_vacant``: a few among
     tens of thousands), each tested for the scope, not from every billet of the scope tested for a
     holder."""
-    billets = Billet.objects.filter(vacant_only(), unit__in=units_visible_to(staff, perm=Perm.ASSIGN_BILLETS))
+    billets = Billet.objects.filter(vacant_condition(), unit__in=units_visible_to(staff, perm=Perm.ASSIGN_BILLETS))
     if legion:
         billets = billets.filter(unit__legion=legion)
     return (
