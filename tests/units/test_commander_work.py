@@ -173,3 +173,13 @@ def test_the_commanders_sections_cost_the_same_queries_with_more_people_and_bill
         )
         services.billet_assign(actor=org.admin, person_id=person.pk, billet_id=billet.pk)
     assert measure() == before
+
+
+def test_the_vacant_billets_are_read_from_their_partial_index_not_every_billet_of_his_units(org: Org) -> None:
+    from tests.plans import plan_of, statements_of
+
+    who = Who(staff=org.commander, perms=COMMANDER)
+    statements = [s for s in statements_of(lambda: mywork.vacant_billets.provide(who)) if "units_billet" in s[0]]
+    assert statements, "the section reads billets"
+    for statement in statements:
+        assert "billet_vacant" in plan_of(statement), statement[0]

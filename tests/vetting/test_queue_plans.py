@@ -87,3 +87,28 @@ def test_the_decision_section_pages_through_awaiting_and_appealed_cases_together
             break
     assert seen == list(Case.objects.order_by("updated_at", "id").values_list("pk", flat=True))
     assert pages == 3
+
+
+def test_assigned_to_me_reads_his_open_checks_and_his_cases_in_the_lists_order_from_their_indexes(
+    submit: Submit, vetting_cast: Cast
+) -> None:
+    """A page of "assigned to me" is two index ranges read in the list's order up to the page (his
+    cases as officer; his open checks by their cases' date), never a walk over every case nor a sort
+    of all his checks: the cost follows the page, not his workload."""
+    from legionary.vetting import services
+
+    for _ in range(3):
+        services.case_assign(case_id=submit().pk, officer=vetting_cast.investigator, actor=vetting_cast.intake)
+    filters = selectors.CaseFilter(assignee=vetting_cast.investigator.pk)
+    statements = statements_of(lambda: selectors.cases_filtered(staff=vetting_cast.investigator, filters=filters))
+    checks = [s for s in statements if s[0].startswith('SELECT DISTINCT "vetting_check"."case_created_at"')]
+    officer = [s for s in statements if '"vetting_case"."assigned_to_id" = ' in s[0] and "LIMIT" in s[0]]
+    assert len(checks) == 1 and len(officer) >= 1, [s[0][:80] for s in statements]
+    plan = plan_of(checks[0])
+    assert "check_assignee_case" in plan, plan
+    if connection.vendor == "sqlite":
+        assert "TEMP B-TREE" not in plan, plan
+    else:
+        assert not re.search(r"(^|->\s+)Sort\b", plan, re.MULTILINE), plan
+    plan = plan_of(officer[0])
+    assert "case_officer_created" in plan, plan
