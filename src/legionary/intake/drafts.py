@@ -19,6 +19,7 @@ import hmac
 import json
 import os
 import secrets
+import time
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -34,6 +35,11 @@ from legionary.intake.models import ApplicationDraft
 # How long a draft lives without a step being saved; also the cookie's lifetime.
 DRAFT_SECONDS = 2 * 3600
 _NONCE = 12
+# A process forgets abandoned drafts (older than DRAFT_SECONDS) when it saves one, at most once per
+# this many seconds: not one more DELETE and commit for every step saved. An expired draft can
+# never be opened meanwhile (``load`` reads only drafts younger than DRAFT_SECONDS).
+SWEEP_SECONDS = 60.0
+_next_sweep = 0.0
 
 
 def cookie_name() -> str:
@@ -109,8 +115,13 @@ def load_or_new(request: HttpRequest) -> Draft:
 
 
 def save(draft: Draft) -> None:
-    """Stores the draft (sealed) and forgets drafts abandoned for longer than DRAFT_SECONDS."""
-    ApplicationDraft.objects.filter(updated_at__lt=_expired_before()).delete()
+    """Stores the draft (sealed) and forgets drafts abandoned for longer than DRAFT_SECONDS (at most
+    once per SWEEP_SECONDS in a process)."""
+    global _next_sweep
+    now = time.monotonic()
+    if now >= _next_sweep:
+        _next_sweep = now + SWEEP_SECONDS
+        ApplicationDraft.objects.filter(updated_at__lt=_expired_before()).delete()
     # One upsert (INSERT ... ON CONFLICT DO UPDATE) rather than update_or_create's locking read,
     # savepoint and insert: a draft's row is only ever written whole.
     ApplicationDraft.objects.bulk_create(
