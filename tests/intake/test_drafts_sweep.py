@@ -54,3 +54,14 @@ def test_an_abandoned_draft_is_forgotten_by_a_later_save_and_never_opened_before
     monkeypatch.setattr(drafts, "_next_sweep", 0.0)  # a minute later
     drafts.save(drafts.Draft(secrets.token_bytes(32)))
     assert not ApplicationDraft.objects.filter(pk=second.row_id).exists()
+
+
+@pytest.mark.django_db(transaction=True)  # outside a test's transaction, as a request takes it
+def test_taking_a_draft_is_one_statement_and_succeeds_once() -> None:
+    draft = drafts.Draft(secrets.token_bytes(32), receipt="a receipt shown once")
+    drafts.save(draft)
+    with CaptureQueriesContext(connection) as taking:
+        assert drafts.take(draft) is True
+    assert [q["sql"].split()[0] for q in taking.captured_queries] == ["DELETE"]
+    assert drafts.take(draft) is False  # a second request (a reload, a double click) gets nothing
+    assert not ApplicationDraft.objects.filter(pk=draft.row_id).exists()
