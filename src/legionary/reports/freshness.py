@@ -12,7 +12,8 @@ When the rollup is behind and no refresh is under way, one is started:
   mid-sized instance: the figures follow each change within seconds); after a write, though, not
   before ``QUICK_SPACING`` times the last refresh's duration has passed since it started, so that
   a stream of writes (a surge of applications) cannot keep refreshes running back to back: they
-  then take at most a tenth of the time (a dashboard being read still starts one at once);
+  then take at most a tenth of the time (a write too soon starts nothing; the next write, or a
+  dashboard being read, which starts one at once, catches up);
 * otherwise once the figures are older than ``LEGIONARY_REPORT_MAX_AGE_MINUTES`` (a large
   instance, where a refresh costs a minute of one core: at most one per that many minutes).
 
