@@ -55,8 +55,9 @@ RUNNING_FACTOR = 3
 RUNNING_AT_LEAST = datetime.timedelta(minutes=2)
 # After a write, a quick refresh starts only once this many times its last duration has passed
 # since the last one started: refreshing then takes at most a tenth of the time, however fast the
-# writes come (measured: during a surge of applications on a small instance, refreshes run back to
-# back took a fifth of the web processes' CPU; docs/benchmarks.md, "A surge of applicants").
+# writes come (measured: during a stream of applications on a small instance, refreshes run back to
+# back took a quarter of a serving worker's samples and most of PostgreSQL's CPU; docs/benchmarks.md,
+# "A surge of applicants").
 QUICK_SPACING = 10
 # Serving in background mode, a process checks the freshness after writes at most this often.
 CHECK_EVERY_SECONDS = 1.0
