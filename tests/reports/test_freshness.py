@@ -103,10 +103,33 @@ def test_serving_in_the_background_a_process_checks_after_writes_at_most_once_a_
         middleware(RequestFactory().post("/logout/"))
     assert any("reports_rollup" in q["sql"] for q in first.captured_queries)
     assert second.captured_queries == []
+    # ...but the skipped write is looked at when the second has passed, in a timer thread.
+    deferred = freshness._deferred
+    assert deferred is not None and deferred.is_alive()
+    deferred.cancel()
+    deferred.join()
     middleware.next_check -= freshness.CHECK_EVERY_SECONDS  # a second later
     with CaptureQueriesContext(connection) as third:
         middleware(RequestFactory().post("/logout/"))
     assert any("reports_rollup" in q["sql"] for q in third.captured_queries)
+
+
+@pytest.mark.django_db(transaction=True)
+@override_settings(LEGIONARY_REPORT_AUTO_REFRESH="background")
+def test_the_last_write_of_a_burst_is_counted_once_the_spacing_has_passed(world: World) -> None:
+    rollup.refresh()
+    Rollup.objects.update(seconds=0.05)  # quick: the next after a write not before 0.5 s after it started
+    as_of = Rollup.objects.get().started_at
+    _new_application(7)
+    state = maybe_refresh(now=as_of, after_write=True)  # too soon: nothing starts now...
+    assert not state.refreshing and state.behind >= 1
+    deferred = freshness._deferred
+    assert deferred is not None
+    deferred.join()  # ...a timer looks again once the spacing has passed, and starts it
+    thread = freshness._running
+    assert thread is not None
+    thread.join()
+    assert freshness.freshness().current
 
 
 def test_an_unfinished_rollup_started_recently_is_a_refresh_under_way_and_an_old_one_is_not(world: World) -> None:

@@ -12,8 +12,8 @@ When the rollup is behind and no refresh is under way, one is started:
   mid-sized instance: the figures follow each change within seconds); after a write, though, not
   before ``QUICK_SPACING`` times the last refresh's duration has passed since it started, so that
   a stream of writes (a surge of applications) cannot keep refreshes running back to back: they
-  then take at most a tenth of the time (a write too soon starts nothing; the next write, or a
-  dashboard being read, which starts one at once, catches up);
+  then take at most a tenth of the time (a write too soon is looked at again by a timer of the
+  process once the spacing has passed; a dashboard being read still starts one at once);
 * otherwise once the figures are older than ``LEGIONARY_REPORT_MAX_AGE_MINUTES`` (a large
   instance, where a refresh costs a minute of one core: at most one per that many minutes).
 
@@ -139,6 +139,46 @@ def _refresh_in_thread() -> None:
         connections.close_all()
 
 
+_deferred: threading.Timer | None = None
+
+
+def _deferred_check() -> None:
+    try:
+        maybe_refresh(after_write=True)
+    except Exception:  # a timer thread's failure must not go unnoticed, nor kill the worker
+        log.exception("checking the reports rollup's freshness failed")
+    finally:
+        connections.close_all()
+
+
+def check_soon(seconds: float) -> None:
+    """Checks after writes again in a timer thread of this process in ``seconds`` (unless one is
+    pending already), so that the figures still follow the last write of a burst within seconds."""
+    global _deferred
+    with _starting:
+        if _deferred is not None and _deferred.is_alive():
+            return
+        _deferred = threading.Timer(max(0.0, seconds), _deferred_check)
+        _deferred.name = "reports-refresh-check"
+        _deferred.daemon = True
+        _deferred.start()
+
+
+def _check_later(state: Freshness, *, now: datetime.datetime) -> None:
+    """A write found the rollup behind but no refresh due: the last quick one too recent
+    (``QUICK_SPACING``), or one under way; checks again once the spacing has passed, or soon."""
+    if state.refreshing:
+        # The refresh under way does not count what was written after it started: look again.
+        check_soon(max(CHECK_EVERY_SECONDS, state.last_seconds))
+        return
+    if state.current or state.as_of is None:
+        return
+    if state.last_seconds >= settings.LEGIONARY_REPORT_QUICK_SECONDS:
+        return  # a slow refresh: the maximum age decides, on a later write or reader
+    due = state.as_of + datetime.timedelta(seconds=QUICK_SPACING * state.last_seconds)
+    check_soon((due - now).total_seconds() + 0.01)
+
+
 def maybe_refresh(
     *, now: datetime.datetime | None = None, runner: Callable[[], None] | None = None, after_write: bool = False
 ) -> Freshness:
@@ -150,6 +190,8 @@ def maybe_refresh(
     state = freshness(now=now)
     mode = settings.LEGIONARY_REPORT_AUTO_REFRESH
     if mode == "off" or not refresh_due(state, now=now, after_write=after_write):
+        if mode == "background" and after_write:
+            _check_later(state, now=now)
         return state
     if mode == "inline":
         from legionary.reports.rollup import refresh
@@ -181,6 +223,7 @@ class RefreshAfterWritesMiddleware:
             if mode == "background":
                 now = time.monotonic()
                 if now < self.next_check:
+                    check_soon(self.next_check - now)  # no query now; this write is looked at then
                     return response
                 self.next_check = now + CHECK_EVERY_SECONDS
             try:
