@@ -10,7 +10,7 @@ import pytest
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
-from django.test import Client
+from django.test import Client, override_settings
 
 from legionary.identity.models import Person, SealedDocument
 from legionary.vetting.models import Case
@@ -265,3 +265,31 @@ def test_wrong_receipts_on_the_status_page_are_limited() -> None:
         "/status/", {"receipt": "zoo " * 7, "csrfmiddlewaretoken": token}, secure=True, HTTP_ORIGIN="https://testserver"
     )
     assert limited.status_code == 429
+
+
+def test_a_document_country_not_on_the_list_is_refused_at_its_field() -> None:
+    client, token = csrf_client()
+    for wrong in ("XX", "ge"):
+        response = client.post(
+            "/apply/?lang=en",
+            {**FORM, "doc_1_country": wrong, "csrfmiddlewaretoken": token},
+            secure=True,
+            HTTP_ORIGIN="https://testserver",
+        )
+        assert response.status_code == 400 and 'id="id_doc_1_country_error"' in response.content.decode()
+    assert Person.objects.count() == 0
+
+
+@override_settings(LEGIONARY_APPLY_LIMIT=0)  # every submission from here is over the hourly limit
+def test_every_field_at_once_refused_after_checking_keeps_the_answers_for_the_check_page() -> None:
+    client, token = csrf_client()
+    response = client.post(
+        "/apply/?lang=en", {**FORM, "csrfmiddlewaretoken": token}, secure=True, HTTP_ORIGIN="https://testserver"
+    )
+    assert response.status_code == 429 and Person.objects.count() == 0
+    # Every step counts as done and keeps what was typed; consent is asked again on the check page.
+    check = client.get("/apply/check/?lang=en", secure=True)
+    assert check.status_code == 200
+    html = check.content.decode()
+    assert "Zhgentiklashvili" in html and "GQ4471902" in html and "Tinatin Zhgentiklashvili" in html
+    assert 'name="consent"' in html and "checked" not in html.split('name="consent"')[1].split(">")[0]

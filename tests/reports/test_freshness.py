@@ -59,6 +59,79 @@ def test_a_refresh_is_due_after_changes_at_once_when_cheap_else_after_the_maximu
         assert refresh_due(state, now=NOW + datetime.timedelta(minutes=age_minutes)) is due
 
 
+@pytest.mark.parametrize(
+    ("since_last_started", "due"),
+    [
+        (datetime.timedelta(seconds=1), False),  # 5 x its 0.2 s: too soon after a write
+        (datetime.timedelta(seconds=2), True),  # 10 x: due
+        (datetime.timedelta(minutes=1), True),
+    ],
+)
+def test_after_a_write_a_quick_refresh_waits_ten_times_its_duration_so_refreshes_take_a_tenth_of_the_time(
+    since_last_started: datetime.timedelta, due: bool
+) -> None:
+    state = Freshness(as_of=NOW, behind=1, refreshing=False, last_seconds=0.2)
+    with override_settings(LEGIONARY_REPORT_MAX_AGE_MINUTES=5, LEGIONARY_REPORT_QUICK_SECONDS=5):
+        assert refresh_due(state, now=NOW + since_last_started, after_write=True) is due
+        # A reader of the dashboard starts one at once.
+        assert refresh_due(state, now=NOW + since_last_started) is True
+
+
+@override_settings(LEGIONARY_REPORT_AUTO_REFRESH="inline")
+def test_a_write_right_after_a_quick_refresh_does_not_start_another(world: World, viewers: dict[str, Staff]) -> None:
+    from tests.training.conftest import post
+
+    rollup.refresh()
+    Rollup.objects.update(seconds=4.0)  # quick (under 5 s): the next not before 40 s after it started
+    _new_application(6)
+    post(signed_in(viewers["exact"]), "/logout/", {}, page="/work/")
+    assert Rollup.objects.count() == 1 and not freshness.freshness().current
+
+
+@override_settings(LEGIONARY_REPORT_AUTO_REFRESH="background")
+def test_serving_in_the_background_a_process_checks_after_writes_at_most_once_a_second(world: World) -> None:
+    from django.db import connection
+    from django.http import HttpResponse
+    from django.test import RequestFactory
+    from django.test.utils import CaptureQueriesContext
+
+    middleware = freshness.RefreshAfterWritesMiddleware(lambda request: HttpResponse(status=302))
+    rollup.refresh()  # current: nothing to start, only the check's reads
+    with CaptureQueriesContext(connection) as first:
+        middleware(RequestFactory().post("/logout/"))
+    with CaptureQueriesContext(connection) as second:
+        middleware(RequestFactory().post("/logout/"))
+    assert any("reports_rollup" in q["sql"] for q in first.captured_queries)
+    assert second.captured_queries == []
+    # ...but the skipped write is looked at when the second has passed, in a timer thread.
+    deferred = freshness._deferred
+    assert deferred is not None and deferred.is_alive()
+    deferred.cancel()
+    deferred.join()
+    middleware.next_check -= freshness.CHECK_EVERY_SECONDS  # a second later
+    with CaptureQueriesContext(connection) as third:
+        middleware(RequestFactory().post("/logout/"))
+    assert any("reports_rollup" in q["sql"] for q in third.captured_queries)
+
+
+@pytest.mark.django_db(transaction=True)
+@override_settings(LEGIONARY_REPORT_AUTO_REFRESH="background")
+def test_the_last_write_of_a_burst_is_counted_once_the_spacing_has_passed(world: World) -> None:
+    rollup.refresh()
+    Rollup.objects.update(seconds=0.05)  # quick: the next after a write not before 0.5 s after it started
+    as_of = Rollup.objects.get().started_at
+    _new_application(7)
+    state = maybe_refresh(now=as_of, after_write=True)  # too soon: nothing starts now...
+    assert not state.refreshing and state.behind >= 1
+    deferred = freshness._deferred
+    assert deferred is not None
+    deferred.join()  # ...a timer looks again once the spacing has passed, and starts it
+    thread = freshness._running
+    assert thread is not None
+    thread.join()
+    assert freshness.freshness().current
+
+
 def test_an_unfinished_rollup_started_recently_is_a_refresh_under_way_and_an_old_one_is_not(world: World) -> None:
     rollup.refresh()
     _new_application()
@@ -115,6 +188,8 @@ def test_a_successful_write_request_refreshes_the_rollup_and_a_refused_one_does_
 
     rollup.refresh()
     _new_application(4)
+    # Long enough ago that a write may start the next refresh (``QUICK_SPACING``).
+    Rollup.objects.update(started_at=timezone.now() - datetime.timedelta(hours=1))
     refused = post(signed_in(viewers["exact"]), "/reports/", {}, page="/work/")
     assert refused.status_code == 405
     assert not freshness.freshness().current

@@ -567,23 +567,42 @@ def possible_pairs_many(person_ids: list[str]) -> dict[str, list[tuple[str, list
 
     Arrival (intake) marks the cases of new people with a pair for the CI officer's "My work".
     """
+    return screening_candidates_many(person_ids)[1]
+
+
+Candidates = dict[str, list[tuple[str, list[str]]]]
+
+
+def screening_candidates_many(person_ids: list[str]) -> tuple[Candidates, Candidates]:
+    """(``duplicate_candidates_many(person_ids)``, ``possible_pairs_many(person_ids)``) from one
+    self-join of the index table and one read of the kinds: two queries for both tiers, which an
+    arriving application needs together (they were four, the join run twice)."""
     if not person_ids:
-        return {}
+        return {}, {}
+    order = {pid: position for position, pid in enumerate(person_ids)}
     agreeing, kinds = _agreeing_with(person_ids)
-    out: dict[str, list[tuple[str, list[str]]]] = {}
-    for person_id in person_ids:
-        mine = frozenset(kinds.get(person_id, ()))
-        found = []
-        for other, names_agreeing in agreeing.get(person_id, {}).items():
+    duplicates: Candidates = {}
+    possible: Candidates = {}
+    for mine, found in agreeing.items():
+        my_kinds = frozenset(kinds.get(mine, ()))
+        matches = []
+        pairs = []
+        for other, names_agreeing in found.items():
             theirs = frozenset(kinds.get(other, ()))
-            if matching.link_reasons(names_agreeing, mine, theirs):
+            linked = matching.link_reasons(names_agreeing, my_kinds, theirs)
+            if linked:
+                # Arrived later in the batch: it will match this one, not the reverse.
+                if not (other in order and order[other] > order[mine]):
+                    matches.append((other, sorted(linked)))
                 continue
-            reasons = matching.possible_reasons(names_agreeing, mine, theirs)
+            reasons = matching.possible_reasons(names_agreeing, my_kinds, theirs)
             if reasons:
-                found.append((other, [r for r in matching.POSSIBLE_REASONS if r in reasons]))
-        if found:
-            out[person_id] = sorted(found)
-    return out
+                pairs.append((other, [r for r in matching.POSSIBLE_REASONS if r in reasons]))
+        if matches:
+            duplicates[mine] = sorted(matches)
+        if pairs:
+            possible[mine] = sorted(pairs)
+    return duplicates, possible
 
 
 def _agreeing_with(person_ids: list[str]) -> tuple[dict[str, dict[str, set[str]]], dict[str, set[str]]]:
@@ -607,12 +626,13 @@ def _agreeing_with(person_ids: list[str]) -> tuple[dict[str, dict[str, set[str]]
             continue
         for other in others:
             agreeing.setdefault(mine, {}).setdefault(other, set()).add(name)
-    involved = set(person_ids) | {other for found in agreeing.values() for other in found}
+    involved = set(agreeing) | {other for found in agreeing.values() for other in found}
     kinds: dict[str, set[str]] = {}
-    for owner, name in (
-        BlindIndex.objects.filter(person_id__in=list(involved)).values_list("person_id", "name").distinct()
-    ):
-        kinds.setdefault(owner, set()).add(name)
+    if involved:
+        for owner, name in (
+            BlindIndex.objects.filter(person_id__in=list(involved)).values_list("person_id", "name").distinct()
+        ):
+            kinds.setdefault(owner, set()).add(name)
     return agreeing, kinds
 
 
@@ -622,46 +642,7 @@ def duplicate_candidates_many(person_ids: list[str]) -> dict[str, list[tuple[str
     As if they had arrived one after another in the order given: a person is matched against
     everyone stored before the batch and against those earlier in the batch, never later ones.
     """
-    if not person_ids:
-        return {}
-    order = {pid: position for position, pid in enumerate(person_ids)}
-    table = connection.ops.quote_name(BlindIndex._meta.db_table)
-    marks = ", ".join(["%s"] * len(person_ids))
-    sql = (
-        f"SELECT mine.person_id, theirs.person_id, theirs.name, theirs.value FROM {table} mine "  # noqa: S608 — quoted model table, placeholders only
-        f"JOIN {table} theirs ON theirs.name = mine.name AND theirs.key_version = mine.key_version "
-        f"AND theirs.value = mine.value WHERE mine.person_id IN ({marks}) AND theirs.person_id <> mine.person_id"
-    )
-    per_value: dict[tuple[str, str, bytes], set[str]] = {}
-    with connection.cursor() as cursor:
-        cursor.execute(sql, person_ids)
-        for mine, other, name, value in cursor.fetchall():
-            per_value.setdefault((mine, name, bytes(value)), set()).add(other)
-    agreeing: dict[str, dict[str, set[str]]] = {}
-    for (mine, name, _value), others in per_value.items():
-        if len(others) >= matching.MAX_BUCKET:
-            continue
-        for other in others:
-            if other in order and order[other] > order[mine]:
-                continue  # arrived later in the batch: it will match this one, not the reverse
-            agreeing.setdefault(mine, {}).setdefault(other, set()).add(name)
-    involved = set(agreeing) | {other for found in agreeing.values() for other in found}
-    kinds: dict[str, set[str]] = {}
-    for owner, name in (
-        BlindIndex.objects.filter(person_id__in=list(involved)).values_list("person_id", "name").distinct()
-    ):
-        kinds.setdefault(owner, set()).add(name)
-    result: dict[str, list[tuple[str, list[str]]]] = {}
-    for mine, found in agreeing.items():
-        my_kinds = frozenset(kinds.get(mine, ()))
-        matches = []
-        for other, names_agreeing in found.items():
-            reasons = matching.link_reasons(names_agreeing, my_kinds, frozenset(kinds.get(other, ())))
-            if reasons:
-                matches.append((other, sorted(reasons)))
-        if matches:
-            result[mine] = sorted(matches)
-    return result
+    return screening_candidates_many(person_ids)[0]
 
 
 def _dek_for(person: Person, provider: KeyProvider) -> bytes:

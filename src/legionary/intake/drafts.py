@@ -19,6 +19,7 @@ import hmac
 import json
 import os
 import secrets
+import time
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -26,6 +27,7 @@ from typing import Any
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.conf import settings
+from django.db import connection
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
@@ -34,6 +36,11 @@ from legionary.intake.models import ApplicationDraft
 # How long a draft lives without a step being saved; also the cookie's lifetime.
 DRAFT_SECONDS = 2 * 3600
 _NONCE = 12
+# A process forgets abandoned drafts (older than DRAFT_SECONDS) when it saves one, at most once per
+# this many seconds: not one more DELETE and commit for every step saved. An expired draft can
+# never be opened meanwhile (``load`` reads only drafts younger than DRAFT_SECONDS).
+SWEEP_SECONDS = 60.0
+_next_sweep = 0.0
 
 
 def cookie_name() -> str:
@@ -109,8 +116,13 @@ def load_or_new(request: HttpRequest) -> Draft:
 
 
 def save(draft: Draft) -> None:
-    """Stores the draft (sealed) and forgets drafts abandoned for longer than DRAFT_SECONDS."""
-    ApplicationDraft.objects.filter(updated_at__lt=_expired_before()).delete()
+    """Stores the draft (sealed) and forgets drafts abandoned for longer than DRAFT_SECONDS (at most
+    once per SWEEP_SECONDS in a process)."""
+    global _next_sweep
+    now = time.monotonic()
+    if now >= _next_sweep:
+        _next_sweep = now + SWEEP_SECONDS
+        ApplicationDraft.objects.filter(updated_at__lt=_expired_before()).delete()
     # One upsert (INSERT ... ON CONFLICT DO UPDATE) rather than update_or_create's locking read,
     # savepoint and insert: a draft's row is only ever written whole.
     ApplicationDraft.objects.bulk_create(
@@ -122,9 +134,14 @@ def save(draft: Draft) -> None:
 
 
 def take(draft: Draft) -> bool:
-    """Deletes the draft's row; True for the one request that deleted it (the one that may submit)."""
-    deleted, _by_model = ApplicationDraft.objects.filter(pk=draft.row_id).delete()
-    return deleted > 0
+    """Deletes the draft's row; True for the one request that deleted it (the one that may submit).
+
+    One statement: the ORM's delete would wrap it in a transaction of its own (BEGIN, DELETE,
+    COMMIT), and nothing refers to a draft, so there is nothing to cascade."""
+    table = connection.ops.quote_name(ApplicationDraft._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {table} WHERE id = %s", [draft.row_id])  # noqa: S608 — quoted model table, placeholder only
+        return bool(cursor.rowcount and cursor.rowcount > 0)
 
 
 def forget(request: HttpRequest, response: HttpResponse) -> None:

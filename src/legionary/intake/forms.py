@@ -243,10 +243,17 @@ def _country_choices() -> list[tuple[str, Any]]:
     return [("", _("Choose a country")), *country_choices()]
 
 
+class CountryField(forms.ChoiceField):
+    """A country's ISO code, checked by one look-up rather than a walk through the ~250 choices."""
+
+    def valid_value(self, value: Any) -> bool:
+        return is_country(str(value))
+
+
 def _country(label: Any) -> forms.ChoiceField:
-    # A callable: Django lists the ~250 countries only when a value is checked, not each time a
+    # A callable: Django lists the ~250 countries only when they are asked for, not each time a
     # form is built (the picker renders from its own cache, ``countries.country_options``).
-    return forms.ChoiceField(label=label, choices=_country_choices, required=False, widget=CountrySelect)
+    return CountryField(label=label, choices=_country_choices, required=False, widget=CountrySelect)
 
 
 class ApplicationForm(forms.Form):
@@ -380,10 +387,13 @@ class ApplicationForm(forms.Form):
     def kin_rows_bound(self) -> list[list[forms.BoundField]]:
         return self.rows("kin", self.kin_rows)
 
-    def raw_keys(self) -> list[str]:
-        """The POST keys this form reads (a date's three parts, not its name)."""
+    def raw_keys(self, only: Iterable[str] | None = None) -> list[str]:
+        """The POST keys this form reads (a date's three parts, not its name); of the fields ``only``
+        names, when given."""
         keys: list[str] = []
-        for name, field in self.fields.items():
+        names = self.fields if only is None else [name for name in only if name in self.fields]
+        for name in names:
+            field = self.fields[name]
             if isinstance(field.widget, DateParts):
                 keys.extend(f"{name}_{part}" for part in DateParts.parts)
             elif not isinstance(field, forms.FileField):

@@ -32,17 +32,16 @@ from legionary.db import insert_instances
 from legionary.identity.models import Person, PersonStatus
 from legionary.identity.services import (
     Actor,
+    Candidates,
     NewPerson,
     document_check,
     document_discard_files,
     document_store,
-    duplicate_candidates,
-    duplicate_candidates_many,
     people_create_batch,
     people_seal,
     person_create,
     person_seal,
-    possible_pairs_many,
+    screening_candidates_many,
 )
 from legionary.intake import receipts
 from legionary.intake.models import Receipt, ReceiptFailure, SubmissionRecord
@@ -114,16 +113,17 @@ def _split_profile(application: Application) -> tuple[dict[str, Any], str | None
     return profile, preferred, {"motivation": motivation} if motivation else {}
 
 
-def _mark_possible(person_ids: list[str], *, actor: str) -> None:
-    """Marks the new cases whose person screening's possible tier pairs with someone (two queries and
-    one update), so that they reach a counter-intelligence officer's "My work" even when nothing
-    else flags them; audited by pseudonymous ids and reason names only."""
+def _mark_possible(person_ids: list[str], possible: Candidates, *, actor: str) -> None:
+    """Marks the new cases whose person screening's possible tier pairs with someone (``possible``:
+    ``screening_candidates_many(person_ids)[1]``; one update), so that they reach a
+    counter-intelligence officer's "My work" even when nothing else flags them; audited by
+    pseudonymous ids and reason names only."""
     # As if they had arrived one after another (as the match tier's flags are): a person of the
     # batch is paired with those stored before it and those earlier in the batch, never later ones.
     order = {person_id: position for position, person_id in enumerate(person_ids)}
     pairs = {
         person_id: earlier
-        for person_id, found in possible_pairs_many(person_ids).items()
+        for person_id, found in possible.items()
         if (earlier := [(o, r) for o, r in found if order.get(o, -1) < order[person_id]])
     }
     if not pairs:
@@ -146,8 +146,10 @@ def _mark_possible(person_ids: list[str], *, actor: str) -> None:
 
 
 def _screen(*, case: Case, person: Person, actor: str) -> int:
-    _mark_possible([person.id], actor=actor)
-    candidates = duplicate_candidates(person)
+    # Both tiers from one join of the index table (two queries).
+    duplicates, possible = screening_candidates_many([person.id])
+    _mark_possible([person.id], possible, actor=actor)
+    candidates = duplicates.get(person.id, [])
     if not candidates:
         return 0
     statuses = dict(Person.objects.filter(id__in=[other for other, _ in candidates]).values_list("id", "status"))
@@ -354,7 +356,7 @@ def applications_import_batch(*, applications: Sequence[Application]) -> BatchRe
                 for person in people
             ]
         )
-        matches = duplicate_candidates_many([p.id for p in people])
+        matches, possible = screening_candidates_many([p.id for p in people])
         flagged = 0
         if matches:
             # The cases were inserted without returning their ids: read back the flagged ones.
@@ -390,7 +392,7 @@ def applications_import_batch(*, applications: Sequence[Application]) -> BatchRe
             audit_record_many(flag_entries)
             Case.objects.filter(person_id__in=list(matches)).update(flagged=True)
             flagged = len(matches)
-        _mark_possible([p.id for p in people], actor=actor)
+        _mark_possible([p.id for p in people], possible, actor=actor)
         # Designation lists, on arrival, for the whole batch at once (one join).
         screen_people([p.id for p in people], actor=actor)
     return BatchResult(accepted=len(fresh), flagged=flagged, already_imported=already)

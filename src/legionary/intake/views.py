@@ -154,8 +154,8 @@ def _render_step(
     return response
 
 
-def _save_answers(draft: drafts.Draft, form: ApplicationForm, data: Any) -> None:
-    for key in form.raw_keys():
+def _save_answers(draft: drafts.Draft, form: ApplicationForm, data: Any, only: list[str] | None = None) -> None:
+    for key in form.raw_keys(only):
         values = [v for v in data.getlist(key)] if hasattr(data, "getlist") else data.get(key)
         draft.answers[key] = values
     for key in [k for k in draft.answers if k.startswith(("doc_", "kin_"))]:
@@ -482,15 +482,23 @@ def _apply_at_once(request: HttpRequest, lang: str) -> HttpResponse:
     )
     kin_rows = max([1] + [i for i in range(1, MAX_KIN + 1) if any(k.startswith(f"kin_{i}_") for k in request.POST)])
     draft = drafts.Draft(drafts.load_or_new(request).token, rows={"doc": doc_rows, "kin": kin_rows}, fresh=True)
-    for page in STEPS:
-        form = step_form(page, request.POST, doc_rows=doc_rows, kin_rows=kin_rows)
-        valid = form.is_valid()
-        _save_answers(draft, form, request.POST)
-        if not valid:
-            drafts.save(draft)
-            return _render_step(request, page, form, lang, status=400, draft=draft)
-        draft.done.append(page.slug)
     whole = ApplicationForm(request.POST, request.FILES, doc_rows=doc_rows, kin_rows=kin_rows)
+    if whole.is_valid():
+        # Each step's form is the whole form restricted to its fields, so every step is valid too:
+        # the answers are kept step by step (for the check page, should sending fail) without
+        # building and checking each field a second time.
+        for page in STEPS:
+            _save_answers(draft, whole, request.POST, page.field_names(doc_rows, kin_rows))
+            draft.done.append(page.slug)
+    else:
+        for page in STEPS:
+            form = step_form(page, request.POST, doc_rows=doc_rows, kin_rows=kin_rows)
+            valid = form.is_valid()
+            _save_answers(draft, form, request.POST)
+            if not valid:
+                drafts.save(draft)
+                return _render_step(request, page, form, lang, status=400, draft=draft)
+            draft.done.append(page.slug)
     response = _send(request, draft, whole, lang)
     if response.status_code != 303:
         drafts.save(draft)  # the answers, to correct on the check page

@@ -9,17 +9,22 @@ started (``Rollup.log_size``). Reading the figures themselves is left to ``repor
 When the rollup is behind and no refresh is under way, one is started:
 
 * at once when the last refresh took less than ``LEGIONARY_REPORT_QUICK_SECONDS`` (a small or
-  mid-sized instance: the figures follow each change within seconds);
+  mid-sized instance: the figures follow each change within seconds); after a write, though, not
+  before ``QUICK_SPACING`` times the last refresh's duration has passed since it started, so that
+  a stream of writes (a surge of applications) cannot keep refreshes running back to back: they
+  then take at most a tenth of the time (a write too soon is looked at again by a timer of the
+  process once the spacing has passed; a dashboard being read still starts one at once);
 * otherwise once the figures are older than ``LEGIONARY_REPORT_MAX_AGE_MINUTES`` (a large
   instance, where a refresh costs a minute of one core: at most one per that many minutes).
 
 Checked when the dashboard is read and after every successful write request
-(``RefreshAfterWritesMiddleware``), so a newcomer's ``make run`` keeps fresh figures with nothing to
-set up. ``LEGIONARY_REPORT_AUTO_REFRESH``: ``background`` (a daemon thread of the serving process,
-the default), ``inline`` (in the request; tests) or ``off`` (leave it to ``legionary report
-refresh`` from a timer). Several processes may check at once; an unfinished rollup started
-recently counts as a refresh under way, and two refreshes at once only waste work (see
-``reports.rollup``).
+(``RefreshAfterWritesMiddleware``; serving in ``background`` mode, a process checks after writes at
+most once per ``CHECK_EVERY_SECONDS``, not three queries per write), so a newcomer's ``make run``
+keeps fresh figures with nothing to set up. ``LEGIONARY_REPORT_AUTO_REFRESH``: ``background`` (a
+daemon thread of the serving process, the default), ``inline`` (in the request; tests) or ``off``
+(leave it to ``legionary report refresh`` from a timer). Several processes may check at once;
+an unfinished rollup started recently counts as a refresh under way, and two refreshes at once
+only waste work (see ``reports.rollup``).
 
 Must never: hold a request waiting for a refresh in ``background`` mode, or raise into a request
 because a refresh failed (it is logged; the previous rollup stays in use).
@@ -30,6 +35,7 @@ from __future__ import annotations
 import datetime
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -47,6 +53,14 @@ log = logging.getLogger(__name__)
 # RUNNING_AT_LEAST) is a refresh under way; an older one was interrupted and is ignored.
 RUNNING_FACTOR = 3
 RUNNING_AT_LEAST = datetime.timedelta(minutes=2)
+# After a write, a quick refresh starts only once this many times its last duration has passed
+# since the last one started: refreshing then takes at most a tenth of the time, however fast the
+# writes come (measured: during a stream of applications on a small instance, refreshes run back to
+# back took a quarter of a serving worker's samples and most of PostgreSQL's CPU; docs/benchmarks.md,
+# "A surge of applicants").
+QUICK_SPACING = 10
+# Serving in background mode, a process checks the freshness after writes at most this often.
+CHECK_EVERY_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -95,14 +109,18 @@ def freshness(*, now: datetime.datetime | None = None) -> Freshness:
     )
 
 
-def refresh_due(state: Freshness, *, now: datetime.datetime) -> bool:
-    """Whether a refresh should start now (see the module's docstring)."""
+def refresh_due(state: Freshness, *, now: datetime.datetime, after_write: bool = False) -> bool:
+    """Whether a refresh should start now (see the module's docstring); ``after_write``: the check
+    follows a write request rather than a reader of the dashboard (quick refreshes are spaced)."""
     if state.refreshing or state.current:
         return False
     if state.as_of is None:
         return True
+    age = now - state.as_of
     quick = state.last_seconds < settings.LEGIONARY_REPORT_QUICK_SECONDS
-    old = now - state.as_of >= datetime.timedelta(minutes=settings.LEGIONARY_REPORT_MAX_AGE_MINUTES)
+    if quick and after_write:
+        quick = age >= datetime.timedelta(seconds=QUICK_SPACING * state.last_seconds)
+    old = age >= datetime.timedelta(minutes=settings.LEGIONARY_REPORT_MAX_AGE_MINUTES)
     return quick or old
 
 
@@ -121,14 +139,59 @@ def _refresh_in_thread() -> None:
         connections.close_all()
 
 
-def maybe_refresh(*, now: datetime.datetime | None = None, runner: Callable[[], None] | None = None) -> Freshness:
+_deferred: threading.Timer | None = None
+
+
+def _deferred_check() -> None:
+    try:
+        maybe_refresh(after_write=True)
+    except Exception:  # a timer thread's failure must not go unnoticed, nor kill the worker
+        log.exception("checking the reports rollup's freshness failed")
+    finally:
+        connections.close_all()
+
+
+def check_soon(seconds: float) -> None:
+    """Checks after writes again in a timer thread of this process in ``seconds`` (unless one is
+    pending already), so that the figures still follow the last write of a burst within seconds."""
+    global _deferred
+    with _starting:
+        if _deferred is not None and _deferred.is_alive():
+            return
+        _deferred = threading.Timer(max(0.0, seconds), _deferred_check)
+        _deferred.name = "reports-refresh-check"
+        _deferred.daemon = True
+        _deferred.start()
+
+
+def _check_later(state: Freshness, *, now: datetime.datetime) -> None:
+    """A write found the rollup behind but no refresh due: the last quick one too recent
+    (``QUICK_SPACING``), or one under way; checks again once the spacing has passed, or soon."""
+    if state.refreshing:
+        # The refresh under way does not count what was written after it started: look again.
+        check_soon(max(CHECK_EVERY_SECONDS, state.last_seconds))
+        return
+    if state.current or state.as_of is None:
+        return
+    if state.last_seconds >= settings.LEGIONARY_REPORT_QUICK_SECONDS:
+        return  # a slow refresh: the maximum age decides, on a later write or reader
+    due = state.as_of + datetime.timedelta(seconds=QUICK_SPACING * state.last_seconds)
+    check_soon((due - now).total_seconds() + 0.01)
+
+
+def maybe_refresh(
+    *, now: datetime.datetime | None = None, runner: Callable[[], None] | None = None, after_write: bool = False
+) -> Freshness:
     """Starts a refresh if one is due (by ``LEGIONARY_REPORT_AUTO_REFRESH``); returns the freshness as
-    the page should tell it (``refreshing`` set when one was just started)."""
+    the page should tell it (``refreshing`` set when one was just started). ``after_write``: called
+    after a write request (``refresh_due``)."""
     global _running
     now = now or timezone.now()
     state = freshness(now=now)
     mode = settings.LEGIONARY_REPORT_AUTO_REFRESH
-    if mode == "off" or not refresh_due(state, now=now):
+    if mode == "off" or not refresh_due(state, now=now, after_write=after_write):
+        if mode == "background" and after_write:
+            _check_later(state, now=now)
         return state
     if mode == "inline":
         from legionary.reports.rollup import refresh
@@ -146,20 +209,25 @@ def maybe_refresh(*, now: datetime.datetime | None = None, runner: Callable[[], 
 class RefreshAfterWritesMiddleware:
     """After a write request that succeeded (anything but GET/HEAD/OPTIONS, answered below 400), checks
     whether the dashboard's figures should be refreshed: the refresh follows the writes, not the next
-    viewer of the dashboard."""
+    viewer of the dashboard. In ``background`` mode a process checks at most once per
+    ``CHECK_EVERY_SECONDS`` (a refresh then starts at most that much later)."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
+        self.next_check = 0.0  # time.monotonic() before which this process does not check again
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
-        if (
-            request.method not in ("GET", "HEAD", "OPTIONS")
-            and response.status_code < 400
-            and settings.LEGIONARY_REPORT_AUTO_REFRESH != "off"
-        ):
+        mode = settings.LEGIONARY_REPORT_AUTO_REFRESH
+        if request.method not in ("GET", "HEAD", "OPTIONS") and response.status_code < 400 and mode != "off":
+            if mode == "background":
+                now = time.monotonic()
+                if now < self.next_check:
+                    check_soon(self.next_check - now)  # no query now; this write is looked at then
+                    return response
+                self.next_check = now + CHECK_EVERY_SECONDS
             try:
-                maybe_refresh()
+                maybe_refresh(after_write=True)
             except Exception:  # the write succeeded; a failed check must not turn it into an error page
                 log.exception("checking the reports rollup's freshness failed")
         return response

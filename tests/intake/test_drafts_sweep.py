@@ -1,0 +1,67 @@
+"""Abandoned drafts are forgotten by a later save, at most once a minute per process, and are never
+opened meanwhile (issue 20, "a surge": not one more DELETE and commit for every step saved)."""
+
+from __future__ import annotations
+
+import base64
+import secrets
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.test import RequestFactory
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from legionary.intake import drafts
+from legionary.intake.models import ApplicationDraft
+
+pytestmark = pytest.mark.django_db
+
+
+def _abandoned() -> drafts.Draft:
+    draft = drafts.Draft(secrets.token_bytes(32), answers={"legion": ["geo"]}, done=["legion"])
+    drafts.save(draft)
+    long_ago = timezone.now() - timedelta(seconds=drafts.DRAFT_SECONDS + 60)
+    ApplicationDraft.objects.filter(pk=draft.row_id).update(updated_at=long_ago)
+    return draft
+
+
+def _deletes(captured: CaptureQueriesContext) -> list[str]:
+    return [q["sql"] for q in captured.captured_queries if q["sql"].startswith("DELETE")]
+
+
+def test_an_abandoned_draft_is_forgotten_by_a_later_save_and_never_opened_before(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    first = _abandoned()
+    monkeypatch.setattr(drafts, "_next_sweep", 0.0)  # the process has not swept for a minute
+    with CaptureQueriesContext(connection) as sweeping:
+        drafts.save(drafts.Draft(secrets.token_bytes(32)))
+    assert len(_deletes(sweeping)) == 1
+    assert not ApplicationDraft.objects.filter(pk=first.row_id).exists()
+
+    second = _abandoned()  # abandoned within the same minute: no second sweep yet
+    with CaptureQueriesContext(connection) as saving:
+        drafts.save(drafts.Draft(secrets.token_bytes(32)))
+    assert _deletes(saving) == []
+    assert ApplicationDraft.objects.filter(pk=second.row_id).exists()
+    # ...but its cookie opens nothing.
+    request = RequestFactory().get("/apply/")
+    request.COOKIES[drafts.cookie_name()] = base64.urlsafe_b64encode(second.token).rstrip(b"=").decode()
+    assert drafts.load(request) is None
+
+    monkeypatch.setattr(drafts, "_next_sweep", 0.0)  # a minute later
+    drafts.save(drafts.Draft(secrets.token_bytes(32)))
+    assert not ApplicationDraft.objects.filter(pk=second.row_id).exists()
+
+
+@pytest.mark.django_db(transaction=True)  # outside a test's transaction, as a request takes it
+def test_taking_a_draft_is_one_statement_and_succeeds_once() -> None:
+    draft = drafts.Draft(secrets.token_bytes(32), receipt="a receipt shown once")
+    drafts.save(draft)
+    with CaptureQueriesContext(connection) as taking:
+        assert drafts.take(draft) is True
+    assert [q["sql"].split()[0] for q in taking.captured_queries] == ["DELETE"]
+    assert drafts.take(draft) is False  # a second request (a reload, a double click) gets nothing
+    assert not ApplicationDraft.objects.filter(pk=draft.row_id).exists()
