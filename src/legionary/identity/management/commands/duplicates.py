@@ -9,48 +9,15 @@ those few are read first and resolved, the others written as the screen found th
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from typing import Any
 
 from django.core.management.base import CommandParser
 
-from legionary.commands import LegionaryCommand
+from legionary.commands import JsonList, LegionaryCommand, StreamedText
 from legionary.identity import services
 from legionary.identity.models import Person
 from legionary.vetting.duplicates import ResolvedGroup, resolution_pairs, resolve
-
-
-class _Out:
-    """Text written to the command's stdout a few hundred pieces at a time."""
-
-    def __init__(self, command: LegionaryCommand) -> None:
-        self.command = command
-        self.parts: list[str] = []
-
-    def write(self, text: str) -> None:
-        self.parts.append(text)
-        if len(self.parts) >= 500:
-            self.flush()
-
-    def flush(self) -> None:
-        self.command.stdout.write("".join(self.parts), ending="")
-        self.parts.clear()
-
-
-class _List:
-    """One JSON list written item by item, as ``json.dumps`` writes it inside a document."""
-
-    def __init__(self, out: _Out, name: str, first: bool) -> None:
-        out.write(("{" if first else ", ") + json.dumps(name) + ": [")
-        self.out, self.empty = out, True
-
-    def add(self, item: dict[str, Any]) -> None:
-        self.out.write(("" if self.empty else ", ") + json.dumps(item, ensure_ascii=False))
-        self.empty = False
-
-    def close(self) -> None:
-        self.out.write("]")
 
 
 def _external_refs(person_ids: Iterable[str]) -> dict[str, str | None]:
@@ -70,7 +37,7 @@ class Command(LegionaryCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         as_json = bool(options["json"])
-        out = _Out(self)
+        out = StreamedText(self.stdout)
         concluded = resolution_pairs()
         with services.duplicate_tiers() as tiers:
             # The groups the officers' conclusions touch, resolved; every other group stays as found.
@@ -94,7 +61,7 @@ class Command(LegionaryCommand):
                     return member.person_id in grouped_touched
                 return label is not None
 
-            groups = _List(out, "groups", first=True) if as_json else None
+            groups = JsonList(out, "groups", first=True) if as_json else None
             group_count = 0
 
             def emit_group(members: list[str], reasons: list[str], confirmed: bool) -> None:
@@ -116,7 +83,7 @@ class Command(LegionaryCommand):
             if groups is not None:
                 groups.close()
 
-            possible = _List(out, "possible", first=False) if as_json else None
+            possible = JsonList(out, "possible", first=False) if as_json else None
             pair_count = 0
             for pair in tiers.possible():
                 a, b = pair.members
@@ -131,11 +98,10 @@ class Command(LegionaryCommand):
                     out.write(f"possible: {a.ref}, {b.ref}  ({', '.join(pair.reasons)})\n")
             if possible is not None:
                 possible.close()
-                different = _List(out, "dismissed", first=False)
+                different = JsonList(out, "dismissed", first=False)
                 for first, second in resolved.dismissed:
                     different.add({"members": [ref(first), ref(second)], "reasons": ["different_people"]})
-                different.close()
-                out.write("}\n")
+                different.close(end=True)
             else:
                 out.write(f"{group_count} groups, {pair_count} possible pairs to review.\n")
             out.flush()
