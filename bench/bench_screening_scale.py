@@ -22,7 +22,7 @@ each size it measures, in this process:
 
 ``--rss-trace`` prints each step's resident size over its run (sampled every half second by a
 second thread): memory that stays flat while the step reads millions of rows, or grows with them.
-``--skip-list`` measures the duplicates only.
+``--skip-list`` measures the duplicates only, ``--skip-duplicates`` the list only.
 
 Peak memory is the process's resident high-water mark (``VmHWM``), reset before each step, minus
 its resident size before the step: what the step added. The demo identities are synthetic (a
@@ -204,6 +204,7 @@ def main() -> int:
         "--rss-trace", action="store_true", help="print each step's resident memory over time (every 0.5 s)"
     )
     parser.add_argument("--skip-list", action="store_true", help="measure the duplicates only, not the list")
+    parser.add_argument("--skip-duplicates", action="store_true", help="measure the list only, not the duplicates")
     parser.add_argument(
         "--hits", action="store_true", help="also run `legionary screening hits --json` after the list load"
     )
@@ -231,7 +232,7 @@ def main() -> int:
             fill_s = time.perf_counter() - started
             rows = BlindIndex.objects.count()
             print(f"{size:>8,} {rows:>11,} {'fill':<12} {fill_s:7.1f} {'':>6} {'':>8}", flush=True)
-            if not args.verb_only:
+            if not args.verb_only and not args.skip_duplicates:
                 screened, wall, cpu, peak = measured(duplicate_screen)
                 print(
                     f"{size:>8,} {rows:>11,} {'duplicates':<12} {wall:7.1f} {cpu:6.1f} {peak / 2**20:8.1f}  "
@@ -240,7 +241,7 @@ def main() -> int:
                 )
                 if args.rss_trace:
                     print(rss_line("duplicates"), flush=True)
-            if args.verb or args.verb_only:
+            if (args.verb or args.verb_only) and not args.skip_duplicates:
                 written, wall, cpu, peak = measured(run_verb)
                 print(
                     f"{size:>8,} {rows:>11,} {'verb --json':<12} {wall:7.1f} {cpu:6.1f} {peak / 2**20:8.1f}  "
