@@ -1037,58 +1037,54 @@ def duplicate_groups() -> list[matching.Group[str]]:
 
 
 # The kinds whose mere presence on a record matters to the rules (a patronymic or birthplace
-# that disagrees, a rough birth date); read with each pair, from the people who have any.
+# that disagrees, a rough birth date); fetched for the people of each chunk of pairs.
 _MARKER_KINDS = (matching.PATRONYMIC_DOB, matching.BIRTHPLACE_DOB, matching.NAME_ROUGH_DATE)
 
 
 def _agreeing_pairs(chunk: int) -> Iterator[tuple[str, str, set[str], frozenset[str], frozenset[str]]]:
     """Every pair of people sharing a token in a bucket of at most ``MAX_BUCKET``, with the kinds
-    shared and each one's marker kinds: one self-join of the index table, sorted by the database.
-
-    The marker kinds come with each row, from the few index rows of those kinds (read through the
-    ``(name, ...)`` index once), not from a look-up of every paired person's rows per chunk."""
+    shared and each one's marker kinds: one self-join of the index table, sorted by the database."""
     table = connection.ops.quote_name(BlindIndex._meta.db_table)
     left_out = ", ".join(["%s"] * len(KIN_INDEX_NAMES))
-    flags = ", ".join(f"MAX(CASE WHEN name = %s THEN 1 ELSE 0 END) AS m{n}" for n in range(len(_MARKER_KINDS)))
-    kinds_of = ", ".join(["%s"] * len(_MARKER_KINDS))
-    columns = ", ".join(f"ma.m{n}, mb.m{n}" for n in range(len(_MARKER_KINDS)))
     sql = (
         f"WITH small AS (SELECT name, key_version, value FROM {table} WHERE name NOT IN ({left_out}) "  # noqa: S608 — quoted model table, placeholders only
-        f"GROUP BY name, key_version, value HAVING COUNT(*) BETWEEN 2 AND %s), "
-        f"marked AS (SELECT person_id, {flags} FROM {table} WHERE name IN ({kinds_of}) GROUP BY person_id) "
-        f"SELECT a.person_id, b.person_id, a.name, {columns} FROM small s "
+        f"GROUP BY name, key_version, value HAVING COUNT(*) BETWEEN 2 AND %s) "
+        f"SELECT a.person_id, b.person_id, a.name FROM small s "
         f"JOIN {table} a ON a.name = s.name AND a.key_version = s.key_version AND a.value = s.value "
         f"JOIN {table} b ON b.name = s.name AND b.key_version = s.key_version AND b.value = s.value "
-        f"AND a.person_id < b.person_id "
-        f"LEFT JOIN marked ma ON ma.person_id = a.person_id LEFT JOIN marked mb ON mb.person_id = b.person_id "
-        f"ORDER BY a.person_id, b.person_id"
+        f"AND a.person_id < b.person_id ORDER BY a.person_id, b.person_id"
     )
-    params: list[str | int] = [*KIN_INDEX_NAMES, matching.MAX_BUCKET, *_MARKER_KINDS, *_MARKER_KINDS]
-    markers: dict[tuple[Any, ...], frozenset[str]] = {}
+    pending: list[tuple[str, str, set[str]]] = []
 
-    def marked(flags: tuple[Any, ...]) -> frozenset[str]:
-        found = markers.get(flags)
-        if found is None:
-            found = markers[flags] = frozenset(kind for kind, flag in zip(_MARKER_KINDS, flags, strict=True) if flag)
-        return found
+    def flush() -> Iterator[tuple[str, str, set[str], frozenset[str], frozenset[str]]]:
+        people = sorted({p for a, b, _ in pending for p in (a, b)})
+        markers: dict[str, set[str]] = {}
+        for start in range(0, len(people), 500):
+            rows = BlindIndex.objects.filter(person_id__in=people[start : start + 500], name__in=_MARKER_KINDS)
+            for owner, name in rows.values_list("person_id", "name").distinct():
+                markers.setdefault(owner, set()).add(name)
+        for a, b, kinds in pending:
+            yield a, b, kinds, frozenset(markers.get(a, ())), frozenset(markers.get(b, ()))
+        pending.clear()
 
     # A server-side cursor on PostgreSQL (a plain one on SQLite, which steps through the result):
     # the pairs are read as they come, never all held at once.
     with connection.chunked_cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(sql, [*KIN_INDEX_NAMES, matching.MAX_BUCKET])
         current: tuple[str, str] | None = None
         kinds: set[str] = set()
-        kinds_a = kinds_b = frozenset[str]()
-        while rows := cursor.fetchmany(chunk):
-            for a, b, name, *flags in rows:
+        while rows := cursor.fetchmany(5000):
+            for a, b, name in rows:
                 if (a, b) != current:
                     if current is not None:
-                        yield (*current, kinds, kinds_a, kinds_b)
+                        pending.append((*current, kinds))
+                        if len(pending) >= chunk:
+                            yield from flush()
                     current, kinds = (a, b), set()
-                    kinds_a, kinds_b = marked(tuple(flags[0::2])), marked(tuple(flags[1::2]))
                 kinds.add(name)
         if current is not None:
-            yield (*current, kinds, kinds_a, kinds_b)
+            pending.append((*current, kinds))
+    yield from flush()
 
 
 def duplicate_screen(chunk: int = 5000) -> matching.Screened[str]:
