@@ -14,12 +14,15 @@ each size it measures, in this process:
   which keys the list, stores it and screens everyone against it (one join);
 - ``re-screen``: ``screen_list`` again on the loaded list (the join alone, nothing new to store);
 - with ``--verb``, ``verb --json``: ``legionary duplicates --json`` itself, in this process (the
-  screen, then the CI officer's conclusions applied, every listed member's reference looked up and
-  the JSON written), the size of its output.
+  pairs judged as they are read, the links and possible pairs kept in temporary tables, the groups
+  found there, the CI officer's conclusions applied and both tiers written as read back in order),
+  the size of its output;
+- with ``--hits``, ``hits --json``: ``legionary screening hits --json`` after the list load (every
+  hit written as it is read), the size of its output.
 
 ``--rss-trace`` prints each step's resident size over its run (sampled every half second by a
 second thread): memory that stays flat while the step reads millions of rows, or grows with them.
-``--skip-list`` measures the duplicates only.
+``--skip-list`` measures the duplicates only, ``--skip-duplicates`` the list only.
 
 Peak memory is the process's resident high-water mark (``VmHWM``), reset before each step, minus
 its resident size before the step: what the step added. The demo identities are synthetic (a
@@ -120,6 +123,13 @@ def rss_line(step: str) -> str:
     return f"    rss {step} (MB, at seconds into the step): {shown}"
 
 
+def run_hits() -> int:
+    """``legionary screening hits --json`` as the CLI runs it; returns the bytes written."""
+    with tempfile.TemporaryFile("w+", encoding="utf-8") as out:
+        call_command("screening", "hits", "--json", stdout=out)
+        return out.tell()
+
+
 def run_verb() -> int:
     """``legionary duplicates --json`` as the CLI runs it (screen, conclusions applied, references
     looked up, the JSON written); returns the bytes written."""
@@ -194,6 +204,10 @@ def main() -> int:
         "--rss-trace", action="store_true", help="print each step's resident memory over time (every 0.5 s)"
     )
     parser.add_argument("--skip-list", action="store_true", help="measure the duplicates only, not the list")
+    parser.add_argument("--skip-duplicates", action="store_true", help="measure the list only, not the duplicates")
+    parser.add_argument(
+        "--hits", action="store_true", help="also run `legionary screening hits --json` after the list load"
+    )
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     from legionary.audit.services import signing_key_init
@@ -218,7 +232,7 @@ def main() -> int:
             fill_s = time.perf_counter() - started
             rows = BlindIndex.objects.count()
             print(f"{size:>8,} {rows:>11,} {'fill':<12} {fill_s:7.1f} {'':>6} {'':>8}", flush=True)
-            if not args.verb_only:
+            if not args.verb_only and not args.skip_duplicates:
                 screened, wall, cpu, peak = measured(duplicate_screen)
                 print(
                     f"{size:>8,} {rows:>11,} {'duplicates':<12} {wall:7.1f} {cpu:6.1f} {peak / 2**20:8.1f}  "
@@ -227,7 +241,7 @@ def main() -> int:
                 )
                 if args.rss_trace:
                     print(rss_line("duplicates"), flush=True)
-            if args.verb or args.verb_only:
+            if (args.verb or args.verb_only) and not args.skip_duplicates:
                 written, wall, cpu, peak = measured(run_verb)
                 print(
                     f"{size:>8,} {rows:>11,} {'verb --json':<12} {wall:7.1f} {cpu:6.1f} {peak / 2**20:8.1f}  "
@@ -260,6 +274,16 @@ def main() -> int:
             )
             if args.rss_trace:
                 print(rss_line("re-screen"), flush=True)
+            if args.hits:
+                written, wall, cpu, peak = measured(run_hits)
+                print(
+                    f"{size:>8,} {rows:>11,} {'hits --json':<12} {wall:7.1f} {cpu:6.1f} {peak / 2**20:8.1f}  "
+                    f"`legionary screening hits --json`: {ScreeningHit.objects.count():,} hits, "
+                    f"{written / 1024:,.0f} KiB of JSON",
+                    flush=True,
+                )
+                if args.rss_trace:
+                    print(rss_line("hits --json"), flush=True)
     finally:
         if not args.keep:
             teardown_databases(old_config, verbosity=0)

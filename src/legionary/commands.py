@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
+from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, OutputWrapper
 
 EXIT_OK = 0
 EXIT_CHECK_FAILED = 1
@@ -57,3 +59,37 @@ class LegionaryCommand(BaseCommand):
                 raise
             sys.stderr.write(f"legionary: {exc}\n")
             sys.exit(exc.returncode)
+
+
+class StreamedText:
+    """Text for a command's stdout, written a few hundred pieces at a time: a long listing is
+    written as it is read, never held whole (``legionary duplicates``, ``screening hits``)."""
+
+    def __init__(self, stdout: OutputWrapper) -> None:
+        self.stdout = stdout
+        self.parts: list[str] = []
+
+    def write(self, text: str) -> None:
+        self.parts.append(text)
+        if len(self.parts) >= 500:
+            self.flush()
+
+    def flush(self) -> None:
+        self.stdout.write("".join(self.parts), ending="")
+        self.parts.clear()
+
+
+class JsonList:
+    """One list of a JSON document written item by item, exactly as ``json.dumps(document,
+    ensure_ascii=False)`` writes it: ``first`` opens the document, ``end`` closes it."""
+
+    def __init__(self, out: StreamedText, name: str, *, first: bool) -> None:
+        out.write(("{" if first else ", ") + json.dumps(name) + ": [")
+        self.out, self.empty = out, True
+
+    def add(self, item: dict[str, Any]) -> None:
+        self.out.write(("" if self.empty else ", ") + json.dumps(item, ensure_ascii=False))
+        self.empty = False
+
+    def close(self, *, end: bool = False) -> None:
+        self.out.write("]}\n" if end else "]")

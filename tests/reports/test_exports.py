@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import re
+import tempfile
 import zlib
 from typing import Any
 
@@ -15,6 +16,7 @@ from openpyxl import load_workbook
 
 from legionary.access.models import Staff
 from legionary.audit.models import Entry
+from legionary.reports import services
 from legionary.reports.services import spreadsheet_safe
 from tests.conftest import signed_in
 from tests.reports.conftest import World
@@ -26,6 +28,12 @@ def _last_export() -> dict[str, Any]:
     entry = Entry.objects.filter(action="reports.exported").order_by("-index").first()
     assert entry is not None
     return dict(json.loads(bytes(entry.body))["details"]) | {"actor": entry.actor}
+
+
+def _streamed(response: Any) -> bytes:
+    """The body of a people export, handed out from its spooled file (never held whole)."""
+    assert response.streaming
+    return b"".join(response.streaming_content)
 
 
 def _csv(content: bytes) -> list[dict[str, str]]:
@@ -40,7 +48,8 @@ def test_the_people_csv_lists_call_signs_in_scope_with_the_filters_and_is_audite
     )
     assert response.status_code == 200
     assert response["Content-Disposition"] == 'attachment; filename="people.csv"'
-    rows = _csv(response.content)
+    assert response["Cache-Control"] == "no-store"
+    rows = _csv(_streamed(response))
     expected = {s.call_sign: s for s in world.specs if s.legion == "geo" and s.month == "2026-02"}
     assert sorted(r["call_sign"] for r in rows) == sorted(expected)
     assert set(rows[0]) == {"call_sign", "person_id", "legion", "status", "received"}
@@ -62,9 +71,9 @@ def test_the_people_csv_lists_call_signs_in_scope_with_the_filters_and_is_audite
 def test_the_people_xlsx_holds_the_same_rows_as_the_csv(world: World, viewers: dict[str, Staff]) -> None:
     client = signed_in(viewers["protected"])
     query = {"legion": "frl", "status": "in_vetting"}
-    from_csv = [r["call_sign"] for r in _csv(client.get("/reports/people.csv", query, secure=True).content)]
+    from_csv = [r["call_sign"] for r in _csv(_streamed(client.get("/reports/people.csv", query, secure=True)))]
     response = client.get("/reports/people.xlsx", query, secure=True)
-    sheet = load_workbook(io.BytesIO(response.content), read_only=True).active
+    sheet = load_workbook(io.BytesIO(_streamed(response)), read_only=True).active
     assert sheet is not None
     values = list(sheet.iter_rows(values_only=True))
     assert values[0] == ("call_sign", "person_id", "legion", "status", "received")
@@ -148,3 +157,22 @@ def test_the_pdf_summary_is_made_in_the_viewers_language_or_in_english_without_a
     response = client.get("/reports/summary.pdf", secure=True, HTTP_ACCEPT_LANGUAGE="uk")
     assert response.status_code == 200 and response.content.startswith(b"%PDF")
     assert _last_export()["list"] == "summary"
+
+
+def test_a_spooled_export_is_the_file_the_in_memory_writer_made() -> None:
+    rows = [("=HYPERLINK()", "p1", "geo", "received", "2026-02-01"), ("Ёжик, «тот»", "p2", "frl", "denied", 3)]
+    header = ("call_sign", "person_id", "legion", "status", "received")
+    for fmt in ("csv", "xlsx"):
+        with tempfile.TemporaryFile() as sink:
+            assert services._spool(fmt, "people", header, iter(rows), sink) == len(rows)
+            sink.seek(0)
+            spooled = sink.read()
+        if fmt == "csv":
+            assert spooled == services._write(fmt, "people", header, rows)
+        else:
+            sheet = load_workbook(io.BytesIO(spooled), read_only=True).active
+            assert sheet is not None
+            assert list(sheet.iter_rows(values_only=True))[1:] == [
+                ("'=HYPERLINK()", "p1", "geo", "received", "2026-02-01"),
+                ("Ёжик, «тот»", "p2", "frl", "denied", 3),
+            ]

@@ -279,6 +279,8 @@ def test_screening_hits_json_is_the_contracts_document(submit: Submit, tmp_path:
     case = submit(**NOSOV)
     out = io.StringIO()
     call_command("screening", "hits", "--json", stdout=out)
+    # Written hit by hit, and still one document exactly as ``json.dumps`` writes it.
+    assert out.getvalue() == json.dumps(json.loads(out.getvalue()), ensure_ascii=False) + "\n"
     assert json.loads(out.getvalue()) == {
         "hits": [
             {

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 
 from legionary.access.roles import Perm, permissions_of
 
@@ -28,7 +29,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 ACCESS_ATTR = "legionary_access"
-View = TypeVar("View", bound=Callable[..., HttpResponse])
+# HttpResponseBase: a view may stream (a large export handed out from its file).
+View = TypeVar("View", bound=Callable[..., HttpResponseBase])
 
 
 def _mark(view: Any, rule: str) -> None:
@@ -149,7 +151,7 @@ def staff_required(perm: Perm, *, scope: ApiScope | None = None) -> Callable[[Vi
 
     def decorate(view: View) -> View:
         @wraps(view)
-        def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
             if not is_fully_signed_in(request):
                 return redirect_to_login(request.get_full_path())
             if perm not in request_permissions(request):

@@ -25,6 +25,7 @@ import os
 import secrets
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -37,7 +38,7 @@ from django.utils import timezone
 from legionary.access.roles import Perm
 from legionary.audit.services import AuditItem, audit_record, audit_record_many
 from legionary.core.reasons import visible_reason
-from legionary.db import insert_instances, insert_rows, insert_unless_taken
+from legionary.db import insert_instances, insert_rows, insert_unless_taken, insert_values
 from legionary.identity import callsigns, crypto, documents, erasure_journal, matching, names, openings
 from legionary.identity.keyring import (
     FileKeyProvider,
@@ -1076,6 +1077,212 @@ def duplicate_screen(chunk: int = 5000) -> matching.Screened[str]:
     linked people and the possible pairs. The same rule as ``matching.screen``.
     """
     return matching.screen_pairs(_agreeing_pairs(chunk), order=lambda person_id: person_id)
+
+
+# --- duplicates, streamed: both tiers over everyone in flat memory ---------------------------------
+#
+# ``duplicate_screen`` holds every linked record and every possible pair in memory to group them
+# (a union-find), which grows with the groups: at a million people, hundreds of megabytes. The
+# verb ``legionary duplicates`` instead keeps the links in the database: the pairs are read in
+# order as before and judged by the same rules a chunk at a time, the link edges and possible
+# pairs written to temporary tables, the groups found there (each record labelled with the
+# smallest id of its group, by label propagation), and both tiers read back in order through
+# server-side cursors. Memory holds a chunk of pairs and one group, whatever the number of people.
+
+_EDGES = "legionary_dup_edge"
+_NEIGHBOURS = "legionary_dup_neighbour"
+_LABELS = "legionary_dup_label"
+_POSSIBLE = "legionary_dup_possible"
+
+
+@dataclass(frozen=True)
+class Member:
+    """A person of a group or pair, with the external reference the verb prints when he has one."""
+
+    person_id: str
+    external_ref: str | None
+
+    @property
+    def ref(self) -> str:
+        return self.external_ref or self.person_id
+
+
+@dataclass(frozen=True)
+class TierGroup:
+    """A group as the screen finds it: ``label`` is its smallest member id (its first member)."""
+
+    label: str
+    members: tuple[Member, ...]
+    reasons: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class TierPair:
+    """A possible pair (members in id order), with the label of each member's group, if any."""
+
+    members: tuple[Member, Member]
+    labels: tuple[str | None, str | None]
+    reasons: tuple[str, ...]
+
+
+class DuplicateTiers:
+    """The two tiers of ``duplicate_tiers``, read in order from its temporary tables."""
+
+    def groups(self, *, holding: Iterable[str] | None = None) -> Iterator[TierGroup]:
+        """Every group in the order of its first member (members in id order, reasons in
+        ``matching.REASONS`` order): ``duplicate_screen``'s groups. With ``holding``, only the groups
+        that hold one of those people (a few, read at once)."""
+        where, params = "", []
+        if holding is not None:
+            labels: set[str] = set()
+            wanted = sorted(set(holding))
+            with connection.cursor() as cursor:
+                for start in range(0, len(wanted), 500):
+                    chunk = wanted[start : start + 500]
+                    marks = ", ".join(["%s"] * len(chunk))
+                    cursor.execute(f"SELECT label FROM {_LABELS} WHERE person IN ({marks})", chunk)  # noqa: S608 — our own table name, placeholders
+                    labels.update(label for (label,) in cursor.fetchall())
+            if not labels:
+                return
+            params = sorted(labels)
+            where = f"WHERE l.label IN ({', '.join(['%s'] * len(params))})"
+        person = connection.ops.quote_name(Person._meta.db_table)
+        sql = (
+            f"SELECT l.label, 0, l.person, p.external_ref FROM {_LABELS} l JOIN {person} p ON p.id = l.person {where} "  # noqa: S608 — our own and quoted model table names, placeholders
+            f"UNION ALL SELECT l.label, 1, e.reasons, NULL FROM {_EDGES} e JOIN {_LABELS} l ON l.person = e.a {where} "
+            f"GROUP BY l.label, e.reasons ORDER BY 1, 2, 3"
+        )
+        label: str | None = None
+        members: list[Member] = []
+        reasons: set[str] = set()
+
+        def group() -> TierGroup:
+            assert label is not None  # noqa: S101 — only called once a row was read
+            return TierGroup(label, tuple(members), tuple(r for r in matching.REASONS if r in reasons))
+
+        with connection.chunked_cursor() as cursor:
+            cursor.execute(sql, params + params)
+            while rows := cursor.fetchmany(2000):
+                for row_label, kind, value, external_ref in rows:
+                    if row_label != label:
+                        if label is not None:
+                            yield group()
+                        label, members, reasons = row_label, [], set()
+                    if kind == 0:
+                        members.append(Member(value, external_ref))
+                    else:
+                        reasons.update(value.split(","))
+        if label is not None:
+            yield group()
+
+    def possible(self) -> Iterator[TierPair]:
+        """Every possible pair in the order of its members' ids, reasons in ``matching.POSSIBLE_REASONS``
+        order; pairs inside one group are left out (``duplicate_screen``'s possible pairs)."""
+        person = connection.ops.quote_name(Person._meta.db_table)
+        sql = (
+            f"SELECT q.a, pa.external_ref, la.label, q.b, pb.external_ref, lb.label, q.reasons FROM {_POSSIBLE} q "  # noqa: S608 — our own and quoted model table names
+            f"JOIN {person} pa ON pa.id = q.a JOIN {person} pb ON pb.id = q.b "
+            f"LEFT JOIN {_LABELS} la ON la.person = q.a LEFT JOIN {_LABELS} lb ON lb.person = q.b ORDER BY q.a, q.b"
+        )
+        with connection.chunked_cursor() as cursor:
+            cursor.execute(sql)
+            while rows := cursor.fetchmany(2000):
+                for a, ref_a, label_a, b, ref_b, label_b, reasons in rows:
+                    if label_a is not None and label_a == label_b:
+                        continue
+                    yield TierPair((Member(a, ref_a), Member(b, ref_b)), (label_a, label_b), tuple(reasons.split(",")))
+
+
+def _tier_tables_create() -> None:
+    # Byte order on PostgreSQL, as Python sorts the ids (SQLite compares text byte by byte anyway).
+    text = 'text COLLATE "C"' if connection.vendor == "postgresql" else "text"
+    with connection.cursor() as cursor:
+        for table in (_EDGES, _NEIGHBOURS, _LABELS, _POSSIBLE):
+            cursor.execute(f"DROP TABLE IF EXISTS {table}")
+        for table, columns in (
+            (_EDGES, f"a {text} NOT NULL, b {text} NOT NULL, reasons {text} NOT NULL"),
+            (_POSSIBLE, f"a {text} NOT NULL, b {text} NOT NULL, reasons {text} NOT NULL"),
+            (_NEIGHBOURS, f"x {text} NOT NULL, y {text} NOT NULL"),
+            (_LABELS, f"person {text} PRIMARY KEY, label {text} NOT NULL"),
+        ):
+            cursor.execute(f"CREATE TEMPORARY TABLE {table} ({columns})")
+
+
+def _tier_tables_drop() -> None:
+    with connection.cursor() as cursor:
+        for table in (_EDGES, _NEIGHBOURS, _LABELS, _POSSIBLE):
+            cursor.execute(f"DROP TABLE IF EXISTS {table}")
+
+
+def _label_groups() -> int:
+    """Labels every linked record with the smallest id of its group; returns the rounds it took.
+
+    Each round gives a record the smallest label among its neighbours' (and its label's own label,
+    which halves long chains); the labels only fall, and stop at each group's smallest id."""
+    postgres = connection.vendor == "postgresql"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {_NEIGHBOURS} (x, y) SELECT a, b FROM {_EDGES} UNION ALL SELECT b, a FROM {_EDGES}"  # noqa: S608 — our own table names
+        )
+        cursor.execute(f"CREATE INDEX {_NEIGHBOURS}_x ON {_NEIGHBOURS} (x)")
+        cursor.execute(
+            f"INSERT INTO {_LABELS} (person, label) "  # noqa: S608 — our own table names
+            f"SELECT x, MIN(CASE WHEN y < x THEN y ELSE x END) FROM {_NEIGHBOURS} GROUP BY x"
+        )
+        cursor.execute(f"CREATE INDEX {_LABELS}_label ON {_LABELS} (label)")
+        if postgres:  # temporary tables are never analysed by autovacuum; the planner needs their sizes
+            cursor.execute(f"ANALYZE {_EDGES}, {_NEIGHBOURS}, {_LABELS}, {_POSSIBLE}")
+        rounds = 0
+        while True:
+            rounds += 1
+            cursor.execute(
+                f"UPDATE {_LABELS} SET label = m.low FROM (SELECT e.x AS person, MIN(n.label) AS low "  # noqa: S608 — our own table names
+                f"FROM {_NEIGHBOURS} e JOIN {_LABELS} n ON n.person = e.y GROUP BY e.x) m "
+                f"WHERE m.person = {_LABELS}.person AND m.low < {_LABELS}.label"
+            )
+            changed = cursor.rowcount
+            cursor.execute(
+                f"UPDATE {_LABELS} SET label = j.label FROM {_LABELS} j "  # noqa: S608 — our own table names
+                f"WHERE j.person = {_LABELS}.label AND j.label < {_LABELS}.label"
+            )
+            changed += cursor.rowcount
+            if not changed:
+                return rounds
+
+
+@contextmanager
+def duplicate_tiers(chunk: int = 5000) -> Iterator[DuplicateTiers]:
+    """Both tiers over everyone, as ``duplicate_screen`` finds them, to be read in order in flat memory.
+
+    Inside one transaction: the agreeing pairs are judged by ``matching.link_reasons`` and
+    ``matching.possible_reasons`` as they arrive and written, a thousand at a time, to temporary
+    tables; the groups are the connected records of the links (``_label_groups``). The tables go
+    when the block ends."""
+    batch = 1000
+    with transaction.atomic():
+        _tier_tables_create()
+        edges: list[tuple[str, str, str]] = []
+        possible: list[tuple[str, str, str]] = []
+        types = ["text", "text", "text"]
+        for a, b, agreeing, kinds_a, kinds_b in _agreeing_pairs(chunk):
+            reasons = matching.link_reasons(agreeing, kinds_a, kinds_b)
+            if reasons:
+                edges.append((a, b, ",".join(r for r in matching.REASONS if r in reasons)))
+                if len(edges) >= batch:
+                    insert_values(_EDGES, "a, b, reasons", 3, edges, types)
+                    edges.clear()
+                continue
+            maybe = matching.possible_reasons(agreeing, kinds_a, kinds_b)
+            if maybe:
+                possible.append((a, b, ",".join(r for r in matching.POSSIBLE_REASONS if r in maybe)))
+                if len(possible) >= batch:
+                    insert_values(_POSSIBLE, "a, b, reasons", 3, possible, types)
+                    possible.clear()
+        insert_values(_EDGES, "a, b, reasons", 3, edges, types)
+        insert_values(_POSSIBLE, "a, b, reasons", 3, possible, types)
+        _label_groups()
+        yield DuplicateTiers()
+        _tier_tables_drop()
 
 
 # --- rotation and erasure -----------------------------------------------------------------------

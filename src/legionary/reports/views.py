@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from html import escape  # what django.utils.html.escape calls, without its lazy-string wrapper
 
 from django.conf import settings
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone, translation
 from django.utils.safestring import SafeString
@@ -97,6 +97,13 @@ def _sections(
 def _download(export: services.ExportFile) -> HttpResponse:
     response = HttpResponse(export.content, content_type=export.content_type)
     response["Content-Disposition"] = f'attachment; filename="{export.filename}"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def _download_file(export: services.SpooledExport) -> FileResponse:
+    """A spooled export handed out as read from its file (the response closes it)."""
+    response = FileResponse(export.file, as_attachment=True, filename=export.filename, content_type=export.content_type)
     response["Cache-Control"] = "no-store"
     return response
 
@@ -226,11 +233,11 @@ def people(request: HttpRequest) -> HttpResponse:
 
 @staff_required(Perm.VIEW_REPORTS)
 @require_GET
-def people_export(request: HttpRequest, fmt: str) -> HttpResponse:
+def people_export(request: HttpRequest, fmt: str) -> FileResponse:
     if fmt not in services.FORMATS:
         raise Http404
     form = PeopleFilterForm(request.GET or None)
     filters = form.filters()
     found = people_list(scope_for_staff(request.user), filters)
     export = services.export_people(actor_name=request.user.get_username(), people=found, filters=filters, fmt=fmt)
-    return _download(export)
+    return _download_file(export)

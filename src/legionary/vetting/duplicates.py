@@ -18,6 +18,7 @@ class ResolvedGroup:
     members: list[str]
     reasons: list[str]
     confirmed: bool = False
+    origin: int | None = None  # the position of the screening's group it comes from; None: made by a conclusion
 
 
 @dataclass
@@ -26,17 +27,26 @@ class Resolved:
     dismissed: list[tuple[str, str]] = field(default_factory=list)
 
 
-def apply_resolutions(groups: list[tuple[list[str], list[str]]]) -> Resolved:
-    """The screening's groups (members, reasons) with every resolved flag applied; one query."""
-    pairs = list(
+def resolution_pairs() -> list[tuple[str, str, str]]:
+    """(person, other person, resolution) of every resolved flag: as many as officers concluded."""
+    return list(
         ScreeningFlag.objects.exclude(resolution="").values_list("case__person_id", "matched_person_id", "resolution")
     )
-    return resolve(groups, pairs)
+
+
+def apply_resolutions(groups: list[tuple[list[str], list[str]]]) -> Resolved:
+    """The screening's groups (members, reasons) with every resolved flag applied; one query."""
+    return resolve(groups, resolution_pairs())
 
 
 def resolve(groups: list[tuple[list[str], list[str]]], pairs: list[tuple[str, str, str]]) -> Resolved:
-    """The groups with each (person, other person, resolution) applied, in order; no database."""
-    out = [ResolvedGroup(list(members), list(reasons)) for members, reasons in groups]
+    """The groups with each (person, other person, resolution) applied, in order; no database.
+
+    A conclusion changes only the groups that hold one of its two people, so ``groups`` may be
+    just those (``legionary duplicates`` streams the others as they are): the groups that stay
+    keep their order and their ``origin``, the groups a conclusion makes come after them.
+    """
+    out = [ResolvedGroup(list(members), list(reasons), origin=n) for n, (members, reasons) in enumerate(groups)]
     where = {m: g for g in out for m in g.members}
     dismissed: list[tuple[str, str]] = []
     for a, b, resolution in pairs:

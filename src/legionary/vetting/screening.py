@@ -362,7 +362,13 @@ class HitRow:
 
 
 def _rows(hits: Any) -> list[HitRow]:
-    return [
+    return list(_hit_rows(hits))
+
+
+def _hit_rows(hits: Any) -> Iterator[HitRow]:
+    """The hits in the order they were found, read a couple of thousand at a time (a server-side
+    cursor on PostgreSQL): every hit of a million people without holding them all."""
+    return (
         HitRow(
             id=hit.pk,
             member=hit.person.external_ref or hit.person_id,
@@ -375,16 +381,19 @@ def _rows(hits: Any) -> list[HitRow]:
             state=hit.state,
             created_at=hit.created_at,
         )
-        for hit in hits.select_related("person", "entry__screening_list").order_by("created_at", "pk")
-    ]
+        for hit in hits.select_related("person", "entry__screening_list")
+        .order_by("created_at", "pk")
+        .iterator(chunk_size=2000)
+    )
 
 
-def screening_hits(*, state: str | None = None) -> list[HitRow]:
-    """Every hit, whatever the state of the person's case (for ``legionary screening hits``)."""
+def screening_hits(*, state: str | None = None) -> Iterator[HitRow]:
+    """Every hit, whatever the state of the person's case (for ``legionary screening hits``), read
+    as it is used: never all held at once."""
     hits = ScreeningHit.objects.all()
     if state is not None:
         hits = hits.filter(state=state)
-    return _rows(hits)
+    return _hit_rows(hits)
 
 
 def hits_for_person(person_id: str) -> list[HitRow]:

@@ -8,13 +8,12 @@ via, strength and state. Neither prints a name.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 from django.core.management.base import CommandParser
 
-from legionary.commands import LegionaryCommand, UsageError, operator_actor
+from legionary.commands import JsonList, LegionaryCommand, StreamedText, UsageError, operator_actor
 from legionary.identity.services import IdentityError, check_keyring_ready
 from legionary.vetting import screening
 
@@ -55,10 +54,15 @@ class Command(LegionaryCommand):
         )
 
     def _hits(self, *, as_json: bool) -> None:
-        rows = screening.screening_hits()
-        if as_json:
-            document = {
-                "hits": [
+        # Written as read: a million people's hits are never held at once.
+        out = StreamedText(self.stdout)
+        hits = JsonList(out, "hits", first=True) if as_json else None
+        count = open_count = 0
+        for row in screening.screening_hits():
+            count += 1
+            open_count += row.state == "open"
+            if hits is not None:
+                hits.add(
                     {
                         "member": row.member,
                         "list": row.list,
@@ -67,14 +71,14 @@ class Command(LegionaryCommand):
                         "strength": row.strength,
                         "state": row.state,
                     }
-                    for row in rows
-                ]
-            }
-            self.stdout.write(json.dumps(document, ensure_ascii=False))
-            return
-        for row in rows:
-            self.stdout.write(
-                f"{row.member}  {row.list}/{row.entry}  via {row.via.replace('_', ' ')}  {row.strength}  {row.state}"
-            )
-        open_count = sum(1 for row in rows if row.state == "open")
-        self.stdout.write(f"{len(rows)} screening hits, {open_count} open.")
+                )
+            else:
+                out.write(
+                    f"{row.member}  {row.list}/{row.entry}  via {row.via.replace('_', ' ')}  {row.strength}  "
+                    f"{row.state}\n"
+                )
+        if hits is not None:
+            hits.close(end=True)
+        else:
+            out.write(f"{count} screening hits, {open_count} open.\n")
+        out.flush()
