@@ -10,7 +10,7 @@ from django import template
 from django.template.defaultfilters import date
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
-from django.utils.timezone import template_localtime
+from django.utils.timezone import localtime
 from django.utils.translation import gettext as _
 
 from legionary.vetting.templatetags.vetting_display import channel_name, legion_name
@@ -38,7 +38,7 @@ def queue_rows(cases: Iterable[Any], chosen: Set[int], case_base: str) -> SafeSt
         call_sign = f"<bdi>{escape(case.person.call_sign)}</bdi>" if case.person.call_sign else ""
         select = escape(_("Select %(call_sign)s") % {"call_sign": case.person.call_sign})
         checked = " checked" if pk in chosen else ""
-        received = template_localtime(case.created_at)
+        received = localtime(case.created_at)  # as the template shows an aware datetime: in the reader's zone
         if case.flagged:
             matched = "".join(
                 f'<li><code class="app-break-word">{escape(flag.matched_person_id)}</code></li>'
