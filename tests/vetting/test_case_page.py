@@ -158,6 +158,55 @@ def test_the_opened_identity_is_whole_readable_and_never_a_python_repr(submit: S
 
 
 @pytest.mark.django_db(transaction=True)
+def test_the_opened_identity_comes_with_the_checks_and_points_to_the_case_page_for_the_rest(
+    submit: Submit, vetting_cast: Cast
+) -> None:
+    case = start(submit(legion="frl"), vetting_cast)
+    client = signed_in(vetting_cast.ci)
+    page = client.get(_url(case), secure=True).content.decode()
+    assert 'id="history"' in page and 'id="decisions"' in page and 'id="opened-only"' not in page
+    body = browser_post(client, _url(case, "vetting:unseal"), {"reason": "CI review: confirm the passport"}).content
+    opened = body.decode()
+    # What the opening serves is on the page: the identity, the checks (with his record form), the findings.
+    assert 'id="identity"' in opened and 'id="checks"' in opened and 'id="findings"' in opened
+    ci_review = case.checks.get(check_type__is_ci_review=True)
+    assert f'id="record-form-{ci_review.pk}"' in opened
+    # The rest is one link away, and not read for this page.
+    assert 'id="history"' not in opened and 'id="decisions"' not in opened and 'id="flags"' not in opened
+    assert f'href="{_url(case)}">the case page</a>' in opened
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_page_of_an_opening_does_not_read_the_history_the_pairs_or_the_decisions(
+    submit: Submit, vetting_cast: Cast
+) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    case = start(submit(legion="frl"), vetting_cast)
+    client = signed_in(vetting_cast.ci)
+    client.get(_url(case), secure=True)
+    token = client.cookies[settings.CSRF_COOKIE_NAME].value
+    with CaptureQueriesContext(connection) as captured:
+        answer = client.post(
+            _url(case, "vetting:unseal"),
+            {"reason": "CI review: confirm the passport", "csrfmiddlewaretoken": token},
+            secure=True,
+            HTTP_ORIGIN="https://testserver",
+        )
+    assert answer.status_code == 200 and 'id="identity"' in answer.content.decode()
+    reads = [q["sql"] for q in captured.captured_queries if q["sql"].lstrip().upper().startswith("SELECT")]
+    for table in (
+        "audit_entry",
+        "vetting_decision",
+        "vetting_screeningflag",
+        "vetting_screeninghit",
+        "identity_blindindex",
+    ):
+        assert not [sql for sql in reads if f'FROM "{table}"' in sql], table
+
+
+@pytest.mark.django_db(transaction=True)
 def test_countries_are_named_in_the_readers_language(submit: Submit, vetting_cast: Cast) -> None:
     case = start(submit(legion="frl"), vetting_cast)
     client = signed_in(vetting_cast.ci)

@@ -174,3 +174,27 @@ def test_a_check_added_after_deferral_reopens_the_case(submit: Submit, vetting_c
     services.check_add(case_id=case.pk, check_type="interview", actor=vetting_cast.intake)
     case.refresh_from_db()
     assert case.state == CaseState.IN_REVIEW
+
+
+def test_starting_costs_as_many_queries_whatever_the_number_of_checks_the_legion_requires(
+    submit: Submit,
+    vetting_cast: Cast,
+    make_staff,  # type: ignore[no-untyped-def]
+) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    admin = make_staff("adm", "administrator")
+
+    def start_queries(checks: list[str]) -> tuple[int, int]:
+        services.legion_policy_set(actor=admin, legion="geo", checks=checks, ci_review="always", retention_days=30)
+        case = submit(legion="geo")
+        with CaptureQueriesContext(connection) as captured:
+            start(case, vetting_cast)
+        return len(captured.captured_queries), case.checks.count()
+
+    few, few_checks = start_queries(["identity"])
+    many, many_checks = start_queries(["identity", "background", "polygraph", "medical"])
+    assert many_checks == few_checks + 3  # every check was made, and assigned (below) ...
+    assert many == few  # ... in as many statements
+    assert not Check.objects.filter(case__legion="geo", result="", assigned_to__isnull=True).exists()

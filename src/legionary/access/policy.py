@@ -198,10 +198,11 @@ def staff_may(staff: Any, perm: Perm, *, legion: str | None = None) -> bool:
     """
     if staff is None or not staff.is_active:
         return False
-    from legionary.access.models import RoleGrant
     from legionary.access.roles import ROLE_PERMISSIONS, ScopeKind
+    from legionary.access.scopes import grant_rows  # scopes reads the domain apps' models: imported late
 
-    for role, kind, ref in RoleGrant.objects.filter(staff=staff).values_list("role", "scope_kind", "scope_ref"):
+    # grant_rows: read afresh, except inside a ``memo.remembering()`` block that has read them already.
+    for role, kind, ref in grant_rows(staff):
         if perm not in ROLE_PERMISSIONS.get(role, frozenset()):
             continue
         if kind == ScopeKind.SYSTEM or (kind == ScopeKind.LEGION and legion is not None and ref == legion):

@@ -132,7 +132,9 @@ def assignment_of(staff: Any, person: Person, perm: Perm) -> Assignment | None:
 
 
 def _roles_for(staff: Any, perm: Perm, legion: str) -> set[str]:
-    rows = staff.grants.values_list("role", "scope_kind", "scope_ref")
+    from legionary.access.scopes import grant_rows  # scopes reads the domain apps' models: imported late
+
+    rows = grant_rows(staff)  # read once per opening when the view remembers them (memo.remembering)
     return {
         role
         for role, kind, ref in rows

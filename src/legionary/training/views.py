@@ -71,7 +71,13 @@ def cohort_list(request: HttpRequest) -> HttpResponse:
         except BadCursor:
             return HttpResponse(_("This page link is not valid; start again from the first page."), status=400)
     may_manage = Perm.MANAGE_TRAINING in request_permissions(request)
-    context = {"page": page, "cohorts": page.rows if page else [], "may_manage": may_manage, **form.context(page)}
+    context = {
+        "page": page,
+        "cohorts": page.rows if page else [],
+        "cohort_base": reverse("training:cohort", args=[0]).removesuffix("0/"),
+        "may_manage": may_manage,
+        **form.context(page),
+    }
     return render(request, "training/cohort_list.html", context, status=200 if page is not None else 400)
 
 

@@ -313,6 +313,14 @@ def latest_assignments(people: list[Person]) -> dict[str, Assignment]:
     }
 
 
+def latest_unit_names(people: list[Person]) -> dict[str, str]:
+    """The unit name of each person's latest assignment (people with none are absent): one query,
+    plain values (the people list shows nothing else of the assignment)."""
+    return dict(
+        Assignment.objects.filter(person__in=people, is_latest=True).values_list("person_id", "billet__unit__name")
+    )
+
+
 @dataclass(frozen=True)
 class ServiceRecord:
     person: Person

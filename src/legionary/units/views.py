@@ -273,13 +273,14 @@ def people_list(request: HttpRequest) -> HttpResponse:
         except BadCursor:
             return HttpResponse(_("This page link is not valid; start again from the first page."), status=400)
     rows = page.rows if page is not None else []
-    latest = selectors.latest_assignments(rows)
+    units = selectors.latest_unit_names(rows)
     labels = {value: str(label) for value, label in PersonStatus.choices}
     context = {
         "page": page,
         # Status labels looked up once, not by ``get_status_display`` per row (it rebuilds the choices).
-        "people": [(p, latest.get(p.pk), labels.get(p.status, p.status)) for p in rows],
+        "people": [(p, units.get(p.pk, ""), labels.get(p.status, p.status)) for p in rows],
         "shown": len(rows),
+        "person_base": reverse("units:person", args=["0"]).removesuffix("0/"),
         **form.context(page),
     }
     return render(request, "units/people_list.html", context, status=200 if page is not None else 400)

@@ -77,8 +77,9 @@ def catalogue_load(path: Path = CHECKS_FIXTURE) -> tuple[int, int]:
 
 
 def policy_for(legion: str) -> LegionCheckPolicy:
-    """The legion's own policy, or the default one."""
-    policy = LegionCheckPolicy.objects.filter(legion=legion).first()
+    """The legion's own policy, or the default one (one query for both)."""
+    found = {p.legion: p for p in LegionCheckPolicy.objects.filter(legion__in=[legion, DEFAULT_POLICY])}
+    policy = found.get(legion) or found.get(DEFAULT_POLICY)
     if policy is None:
-        policy = LegionCheckPolicy.objects.get(legion=DEFAULT_POLICY)
+        raise LegionCheckPolicy.DoesNotExist(f"No vetting policy for {legion!r} and no default one.")
     return policy

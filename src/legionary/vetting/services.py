@@ -23,9 +23,11 @@ from django.db.models import Count, F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from legionary.access.memo import remembering
 from legionary.access.models import RoleGrant, Staff
 from legionary.access.policy import staff_may
 from legionary.access.roles import Perm, ScopeKind
+from legionary.access.scopes import grant_rows
 from legionary.audit.services import AuditItem, audit_at_end, audit_record, audit_record_many
 from legionary.core.reasons import visible_reason
 from legionary.identity.models import Person
@@ -111,8 +113,10 @@ def holds_role(staff: Any, role: str, legion: str) -> bool:
     """Whether ``staff`` holds ``role`` through a system grant or a grant for ``legion``."""
     if staff is None or not staff.is_active:
         return False
-    return RoleGrant.objects.filter(staff=staff, role=role, scope_kind=ScopeKind.SYSTEM).exists() or (
-        RoleGrant.objects.filter(staff=staff, role=role, scope_kind=ScopeKind.LEGION, scope_ref=legion).exists()
+    # grant_rows: one query (none inside a ``remembering()`` block that has read them already).
+    return any(
+        r == role and (kind == ScopeKind.SYSTEM or (kind == ScopeKind.LEGION and ref == legion))
+        for r, kind, ref in grant_rows(staff)
     )
 
 
@@ -192,8 +196,9 @@ def legion_policy_set(
 # --- starting vetting and checks ------------------------------------------------------------------
 
 
-def _new_check(case: Case, check_type: CheckType, position: int, now: datetime.datetime, **extra: Any) -> Check:
-    return Check.objects.create(
+def _check_row(case: Case, check_type: CheckType, position: int, now: datetime.datetime, **extra: Any) -> Check:
+    """A new check of ``case`` (not yet stored), due after its type's number of days."""
+    return Check(
         case=case,
         check_type=check_type,
         position=position,
@@ -202,6 +207,12 @@ def _new_check(case: Case, check_type: CheckType, position: int, now: datetime.d
         case_created_at=case.created_at,
         **extra,
     )
+
+
+def _new_check(case: Case, check_type: CheckType, position: int, now: datetime.datetime, **extra: Any) -> Check:
+    check = _check_row(case, check_type, position, now, **extra)
+    check.save()
+    return check
 
 
 def _ci_review_type() -> CheckType:
@@ -217,7 +228,8 @@ def vetting_start(
     now = now or timezone.now()
     # The list screening reads the blind indexes of every listed name: the audit append waits for
     # the end, so the log's lock is not held while it runs.
-    with transaction.atomic(), audit_at_end():
+    # remembering(): the actor's grants are read once for the scope, the permission and the roles.
+    with transaction.atomic(), audit_at_end(), remembering():
         case = _case_for(case_id, actor, Perm.ASSIGN_CHECKS)
         _move(case, Transition.START, _expected(case, expected_version), now)
         policy = policy_for(case.legion)
@@ -225,14 +237,17 @@ def vetting_start(
         # A flagged case (a possible duplicate or re-application) always gets the CI review.
         if (case.flagged or policy.ci_review == CiReview.ALWAYS) and not any(t.is_ci_review for t in types):
             types.append(_ci_review_type())
-        for position, check_type in enumerate(types):
-            _new_check(
+        # One INSERT for all of them, whatever the legion's policy asks.
+        Check.objects.bulk_create(
+            _check_row(
                 case,
                 check_type,
                 position,
                 now,
                 opened_by="flagged" if check_type.is_ci_review and case.flagged else "policy",
             )
+            for position, check_type in enumerate(types)
+        )
         audit_record(
             actor=_name(actor),
             action="case.started",
@@ -252,6 +267,13 @@ def default_checkers(case: Case, roles: Iterable[str]) -> dict[str, Any]:
     name), so that the polygraph goes to a polygraph examiner and the CI review to a CI officer.
     Three queries, whatever the number of roles and staff.
     """
+    chosen = _default_checker_ids(case, roles)
+    by_pk = Staff.objects.in_bulk({pk for pk, _username in chosen.values()}) if chosen else {}
+    return {role: by_pk[pk] for role, (pk, _username) in chosen.items() if pk in by_pk}
+
+
+def _default_checker_ids(case: Case, roles: Iterable[str]) -> dict[str, tuple[int, str]]:
+    """``default_checkers`` as role → (staff id, username), without reading the staff rows: two queries."""
     wanted = sorted(set(roles))
     if not wanted:
         return {}
@@ -266,33 +288,37 @@ def default_checkers(case: Case, roles: Iterable[str]) -> dict[str, Any]:
         .annotate(n=Count("id"))
         .values_list("assigned_to", "n")
     )
-    chosen: dict[str, int] = {}
+    chosen: dict[str, tuple[int, str]] = {}
     for role in wanted:
         people = sorted({(load.get(pk, 0), username, pk) for r, pk, username in grants if r == role})
-        if case.assigned_to_id is not None and any(pk == case.assigned_to_id for _n, _u, pk in people):
-            chosen[role] = case.assigned_to_id
+        officer = next((p for p in people if p[2] == case.assigned_to_id), None)
+        if officer is not None:
+            chosen[role] = (officer[2], officer[1])
         elif people:
-            chosen[role] = people[0][2]
-    by_pk = Staff.objects.in_bulk(set(chosen.values())) if chosen else {}
-    return {role: by_pk[pk] for role, pk in chosen.items() if pk in by_pk}
+            chosen[role] = (people[0][2], people[0][1])
+    return chosen
 
 
 def _assign_defaults(case: Case, actor: Any, now: datetime.datetime) -> None:
     """Gives every open, unassigned check of a case just started to its default checker; audited."""
     open_checks = list(case.checks.filter(result="", assigned_to__isnull=True).select_related("check_type"))
-    checkers = default_checkers(case, {c.check_type.role for c in open_checks})
+    checkers = _default_checker_ids(case, {c.check_type.role for c in open_checks})
     given: list[Check] = []
     for check in open_checks:
         who = checkers.get(check.check_type.role)
         if who is not None:
-            check.assigned_to = who
+            check.assigned_to_id = who[0]
             given.append(check)
     Check.objects.bulk_update(given, ["assigned_to"])
-    _audit_assignments(case, given, actor)
+    names = {pk: username for pk, username in checkers.values()}
+    _audit_assignments(case, given, actor, names=names)
 
 
-def _audit_assignments(case: Case, given: list[Check], actor: Any) -> None:
-    """One entry for a set of check assignments: parallel lists of check ids, types and assignees."""
+def _audit_assignments(case: Case, given: list[Check], actor: Any, *, names: Mapping[int, str] | None = None) -> None:
+    """One entry for a set of check assignments: parallel lists of check ids, types and assignees.
+
+    ``names``: the assignees' usernames by id, when the checks carry only their assignee's id.
+    """
     if given:
         audit_record(
             actor=_name(actor),
@@ -302,7 +328,7 @@ def _audit_assignments(case: Case, given: list[Check], actor: Any) -> None:
                 "case": case.pk,
                 "checks": [c.pk for c in given],
                 "types": [c.check_type_id for c in given],
-                "assignees": [_name(c.assigned_to) for c in given],
+                "assignees": [(names or {}).get(c.assigned_to_id or 0) or _name(c.assigned_to) for c in given],
             },
         )
 
@@ -839,7 +865,11 @@ def _screen_case(case: Case, now: datetime.datetime) -> int:
         "entry_id", "via"
     ):
         hits.setdefault(entry_pk, set()).add(via)
-    known = set(case.checks.filter(screening_entry__isnull=False).values_list("screening_entry_id", flat=True))
+    known = (
+        set(case.checks.filter(screening_entry__isnull=False).values_list("screening_entry_id", flat=True))
+        if hits
+        else set()
+    )
     new = {pk: via for pk, via in hits.items() if pk not in known}
     if new:
         if case.state in (CaseState.IN_REVIEW,):
@@ -862,10 +892,9 @@ def _screen_case(case: Case, now: datetime.datetime) -> int:
                 "state": case.state,
             },
         )
-    pending = case.checks.filter(check_type__slug="sanctions", result="")
-    if pending.exists():
-        result = CheckResult.CONCERN if hits else CheckResult.CLEAR
-        pending.update(result=result, completed_at=now)
+    result = CheckResult.CONCERN if hits else CheckResult.CLEAR
+    # The pending designation-screening check, completed in one UPDATE (none pending: nothing changes).
+    if case.checks.filter(check_type__slug="sanctions", result="").update(result=result, completed_at=now):
         audit_record(
             actor=SYSTEM_SCREENING,
             action="check.recorded",

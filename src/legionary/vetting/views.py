@@ -22,6 +22,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from legionary.access.memo import remembering
 from legionary.access.models import Staff
 from legionary.access.policy import request_permissions, staff_required
 from legionary.access.roles import Perm
@@ -61,27 +62,33 @@ def _case_or_404(request: HttpRequest, case_id: int) -> Case:
         raise Http404 from None
 
 
-def _case_context(request: HttpRequest, case: Case) -> dict[str, Any]:
+def _case_context(request: HttpRequest, case: Case, *, opened: bool = False) -> dict[str, Any]:
+    """The case page's values. ``opened``: the page that shows an identity (or next of kin) once,
+    which carries the checks and findings the opening serves but not the possible duplicates, list
+    hits, decisions or history (they stay on the case page, one link away): it is not read for them."""
     today = timezone.localdate()
     checks = selectors.case_checks(case)
     perms = request_permissions(request)
-    ci_officer = Perm.RECORD_CHECK in perms and services.holds_role(request.user, "ci_officer", case.legion)
+    ci_officer = (
+        not opened and Perm.RECORD_CHECK in perms and services.holds_role(request.user, "ci_officer", case.legion)
+    )
     return {
         "case": case,
+        "opened": opened,
         "checks": [
             {"check": c, "name": check_type_name(c.check_type), "overdue": selectors.is_overdue(c, today)}
             for c in checks
         ],
         "open_checks": any(not c.result for c in checks),
         "findings": list(case.findings.select_related("source_check__check_type")),
-        "decisions": selectors.case_decisions(case),
-        "flags": selectors.case_flags(case) if case.flagged or ci_officer else [],
+        "decisions": [] if opened else selectors.case_decisions(case),
+        "flags": selectors.case_flags(case) if not opened and (case.flagged or ci_officer) else [],
         "may_resolve_flags": ci_officer,
         # The possible tier and the list hits: for counter-intelligence only (need to know).
         "possible": selectors.case_possible(case) if ci_officer else [],
         "hits": screening.hits_for_person(case.person_id) if ci_officer else [],
         "profile": presenters.profile_rows(case.profile or {}),
-        "timeline": history.case_timeline(case),
+        "timeline": [] if opened else history.case_timeline(case),
         "guidelines": guidelines.GUIDELINES,
         "factors": list(guidelines.WHOLE_PERSON_FACTORS.items()),
         "results": CheckResult.choices,
@@ -94,11 +101,15 @@ def _case_context(request: HttpRequest, case: Case) -> dict[str, Any]:
 
 
 def _render_case(
-    request: HttpRequest, case: Case, *, status: int = 200, response_extra: dict[str, Any] | None = None
+    request: HttpRequest,
+    case: Case,
+    *,
+    status: int = 200,
+    response_extra: dict[str, Any] | None = None,
+    opened: bool = False,
 ) -> HttpResponse:
-    return render(
-        request, "vetting/case.html", {**_case_context(request, case), **(response_extra or {})}, status=status
-    )
+    context = {**_case_context(request, case, opened=opened), **(response_extra or {})}
+    return render(request, "vetting/case.html", context, status=status)
 
 
 def _after(request: HttpRequest, case_id: int, call: Any, *, form: str, success: str) -> HttpResponse:
@@ -426,8 +437,16 @@ def _no_store(response: HttpResponse) -> HttpResponse:
 @never_cache
 @step_up(IDENTITY)  # the code again first when the last one is old (issue 21)
 def unseal(request: HttpRequest, case_id: int) -> HttpResponse:
+    # The grants are read once for the scope, the opening's own scope check and its gate.
+    with remembering():
+        return _unseal_response(request, case_id)
+
+
+def _unseal_response(request: HttpRequest, case_id: int) -> HttpResponse:
     # The cases whose identity this staff member may open: the need-to-know rule for unsealing.
-    case = get_in_scope_or_404(cases_visible_to(request.user, perm=Perm.UNSEAL_IDENTITY), pk=case_id)
+    case = get_in_scope_or_404(
+        cases_visible_to(request.user, perm=Perm.UNSEAL_IDENTITY).select_related("person", "assigned_to"), pk=case_id
+    )
     try:
         identity = _unseal(request, case)
         motivation = None
@@ -447,7 +466,7 @@ def unseal(request: HttpRequest, case_id: int) -> HttpResponse:
         "identity_profile": presenters.profile_rows(case.profile or {}, motivation),
         "kin_count": len(identity.get("next_of_kin") or []),
     }
-    return _no_store(_render_case(request, case, response_extra=extra))
+    return _no_store(_render_case(request, case, response_extra=extra, opened=True))
 
 
 @staff_required(Perm.UNSEAL_IDENTITY)
@@ -456,7 +475,14 @@ def unseal(request: HttpRequest, case_id: int) -> HttpResponse:
 @step_up(KIN)
 def next_of_kin(request: HttpRequest, case_id: int) -> HttpResponse:
     """Opens the next of kin only, with their own reason (a separate audit entry)."""
-    case = get_in_scope_or_404(cases_visible_to(request.user, perm=Perm.UNSEAL_IDENTITY), pk=case_id)
+    with remembering():
+        return _next_of_kin_response(request, case_id)
+
+
+def _next_of_kin_response(request: HttpRequest, case_id: int) -> HttpResponse:
+    case = get_in_scope_or_404(
+        cases_visible_to(request.user, perm=Perm.UNSEAL_IDENTITY).select_related("person", "assigned_to"), pk=case_id
+    )
     try:
         identity = _unseal(request, case)
     except OpeningHeld as held:  # break-glass (issue 21)
@@ -465,7 +491,7 @@ def next_of_kin(request: HttpRequest, case_id: int) -> HttpResponse:
         extra = {"error": str(exc), "error_form": "kin-form", "kept": {"kin_reason": request.POST.get("reason", "")}}
         return _no_store(_render_case(request, case, status=400, response_extra=extra))
     shown = {"kin": presenters.next_of_kin(identity), "watermark": watermark_text(request.user.get_username())}
-    return _no_store(_render_case(request, case, response_extra=shown))
+    return _no_store(_render_case(request, case, response_extra=shown, opened=True))
 
 
 # --- documents: opened like an identity, shown as pictures only ----------------------------------

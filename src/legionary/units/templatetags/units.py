@@ -1,6 +1,10 @@
-"""Template helpers of the units pages: a roster's lines."""
+"""Template helpers of the units pages: a roster's lines, the people list's rows."""
 
 from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+from urllib.parse import quote
 
 from django import template
 from django.utils.html import escape
@@ -55,3 +59,31 @@ def roster_lines(
             f"{cell}{status}</td>{cell}{lacking}</td></tr>\n"
         )
     return mark_safe("".join(rows))  # noqa: S308 — built above from escaped text and integers only
+
+
+@register.simple_tag
+def people_rows(people: Iterable[tuple[Any, str, str]], person_base: str) -> SafeString:
+    """The people list's rows: ``<tr id="person-<id>">`` with the call sign (isolated, a link to the
+    person's record at ``person_base<id>/``) over the pseudonymous id, the status label and the name
+    of the unit of his latest assignment (or "—": ``people`` holds "" for none).
+
+    Written here rather than by template nodes (a ``{% url %}`` and three cells per row, 50 rows a
+    page); the same markup. Safe by construction: every text is escaped here.
+    """
+    base = escape(person_base)
+    cell = '<td class="govuk-table__cell">'
+    rows = []
+    for person, unit_name, status in people:
+        pk = escape(person.pk)
+        link = quote(str(person.pk), safe="")
+        call_sign = f"<bdi>{escape(person.call_sign)}</bdi>" if person.call_sign else ""
+        unit = escape(unit_name) if unit_name else "—"
+        rows.append(
+            f'  <tr class="govuk-table__row" id="person-{pk}">\n'
+            f'    {cell}<a class="govuk-link" href="{base}{link}/">{call_sign}</a>'
+            f'<br><code class="app-break-word">{pk}</code></td>\n'
+            f"    {cell}{escape(status)}</td>\n"
+            f"    {cell}{unit}</td>\n"
+            "  </tr>\n"
+        )
+    return mark_safe("".join(rows))  # noqa: S308 — built above from escaped text only
