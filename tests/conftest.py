@@ -6,8 +6,10 @@ through the same session keys the login view sets.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
@@ -19,6 +21,81 @@ from legionary.access.models import RoleGrant, Staff
 from legionary.access.roles import Role, ScopeKind
 
 MakeStaff = Callable[..., Staff]
+
+THIS_FILE = Path(__file__).resolve()
+TESTS = THIS_FILE.parent
+# The fixtures through which a test reaches the in-process test database (pytest-django refuses
+# any database access to a test that has none of them).
+DATABASE_FIXTURES = frozenset(
+    {"db", "transactional_db", "django_db_reset_sequences", "django_db_serialized_rollback", "live_server"}
+)
+# How test code reaches PostgreSQL otherwise: a database of its own on the suite's server
+# (tests.core.instance.fresh_database), the server's URL, the settings, or a driver connection.
+# ``legionary_env`` drops DATABASE_URL, so a child process runs on PostgreSQL only when given one.
+DATABASE_WORDS = ("fresh_database", "DATABASE_URL", "DATABASES", "psycopg", "pgserver", "connection")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--every-test-on-postgres",
+        action="store_true",
+        help="on PostgreSQL, run the tests that use no database too (they are deselected there by default)",
+    )
+
+
+def _test_modules(module: ModuleType) -> set[ModuleType]:
+    """``module`` and every module of this suite it reaches through its globals, transitively."""
+    found: set[ModuleType] = set()
+    todo = [module]
+    while todo:
+        current = todo.pop()
+        if current in found:
+            continue
+        found.add(current)
+        for value in vars(current).values():
+            owner = value if isinstance(value, ModuleType) else inspect.getmodule(value)
+            if owner is not None and owner.__name__.startswith("tests") and owner not in found:
+                todo.append(owner)
+    return found
+
+
+def _reaches_a_database(item: pytest.Item, sources: dict[str, str]) -> bool:
+    """Whether a test can touch a database: it has a database fixture, or its module, its fixtures'
+    modules or the suite's modules they use (helpers, instance fixtures) name a way to PostgreSQL."""
+    if set(getattr(item, "fixturenames", ())) & DATABASE_FIXTURES or item.get_closest_marker("django_db"):
+        return True
+    modules = _test_modules(item.module) if isinstance(item, pytest.Function) else set()
+    for definitions in item._fixtureinfo.name2fixturedefs.values() if isinstance(item, pytest.Function) else ():
+        for definition in definitions:
+            owner = inspect.getmodule(definition.func)
+            if owner is not None and owner.__name__.startswith("tests"):
+                modules |= _test_modules(owner)
+    for module in modules:
+        path = getattr(module, "__file__", None)
+        # This file names those ways itself; each of its fixtures that touches the database asks for ``db``.
+        if path is None or not Path(path).resolve().is_relative_to(TESTS) or Path(path).resolve() == THIS_FILE:
+            continue
+        if path not in sources:
+            sources[path] = Path(path).read_text(encoding="utf-8")
+        if any(word in sources[path] for word in DATABASE_WORDS):
+            return True
+    return not isinstance(item, pytest.Function)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """On PostgreSQL, the tests that cannot touch a database are deselected: they ran on SQLite
+    already, and would prove nothing more on a second run (parsing, normalisation, crypto, catalogues,
+    hypothesis properties). Every test that can reach a database runs on both engines."""
+    from django.conf import settings
+
+    if "postgresql" not in settings.DATABASES["default"]["ENGINE"] or config.getoption("--every-test-on-postgres"):
+        return
+    sources: dict[str, str] = {}
+    kept = [item for item in items if _reaches_a_database(item, sources)]
+    if len(kept) < len(items):
+        kept_ids = {id(item) for item in kept}
+        config.hook.pytest_deselected(items=[item for item in items if id(item) not in kept_ids])
+        items[:] = kept
 
 
 @pytest.fixture(scope="session", autouse=True)

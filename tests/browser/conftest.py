@@ -23,7 +23,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, Playwright, sync_playwright
 
 from tests.browser.pages import StaffNavigator
-from tests.core.instance import ServerFailed, fresh_database, legionary_env, run_legionary, served
+from tests.core.instance import ServerFailed, fresh_database, legionary_env, run_legionary, served, start_from_migrated
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -88,8 +88,9 @@ def server_settings() -> dict[str, str]:
 def instance(staff_accounts: dict[str, list[str]], server_settings: dict[str, str]) -> Iterator[Instance]:
     """An initialised instance with the module's staff accounts, served by gunicorn until the module ends."""
     root = Path(tempfile.mkdtemp(prefix="legionary-browser-"))
-    with fresh_database() as database_url:
+    with fresh_database(migrated=True) as database_url:
         env = legionary_env(root / "home", database_url, LEGIONARY_HTTPS="0", **server_settings)
+        start_from_migrated(env)
         initialised = run_legionary(env, "init")
         assert initialised.returncode == 0, initialised.stderr
         passwords = {}

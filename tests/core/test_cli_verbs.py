@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.core.instance import fresh_database, legionary_env, run_legionary
+from tests.core.instance import fresh_database, legionary_env, run_legionary, start_from_migrated
 
 REMOVED = [
     "flush",
@@ -34,8 +34,9 @@ REMOVED = [
 
 @pytest.fixture
 def instance(tmp_path: Path) -> Iterator[dict[str, str]]:
-    with fresh_database() as database_url:
+    with fresh_database(migrated=True) as database_url:
         env = legionary_env(tmp_path / "home", database_url)
+        start_from_migrated(env)
         done = run_legionary(env, "init")
         assert done.returncode == 0, done.stderr
         yield env
@@ -44,8 +45,9 @@ def instance(tmp_path: Path) -> Iterator[dict[str, str]]:
 @pytest.fixture(scope="module")
 def shared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     """One instance for the tests that must leave it as it was (the refused verbs)."""
-    with fresh_database() as database_url:
+    with fresh_database(migrated=True) as database_url:
         env = legionary_env(tmp_path_factory.mktemp("verbs") / "home", database_url)
+        start_from_migrated(env)
         done = run_legionary(env, "init")
         assert done.returncode == 0, done.stderr
         assert run_legionary(env, "staff", "add", "olena", "--role", "auditor").returncode == 0

@@ -22,6 +22,7 @@ from tests.core.instance import (
     legionary_env,
     run_legionary,
     served,
+    start_from_migrated,
 )
 
 
@@ -35,8 +36,9 @@ def test_the_health_check_says_ok_and_nothing_else_without_signing_in() -> None:
 
 @pytest.fixture
 def instance_env(tmp_path: Path) -> Iterator[dict[str, str]]:
-    with fresh_database() as database_url:
+    with fresh_database(migrated=True) as database_url:
         env = legionary_env(tmp_path / "home", database_url, LEGIONARY_HTTPS="0")
+        start_from_migrated(env)
         done = run_legionary(env, "init")
         assert done.returncode == 0, done.stderr
         yield env

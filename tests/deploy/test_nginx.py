@@ -33,7 +33,15 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from tests.core.instance import ServerFailed, free_port, fresh_database, legionary_env, run_legionary, served
+from tests.core.instance import (
+    ServerFailed,
+    free_port,
+    fresh_database,
+    legionary_env,
+    run_legionary,
+    served,
+    start_from_migrated,
+)
 from tests.identity.files import noisy_pdf
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -154,7 +162,7 @@ def proxy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Proxy]:
     prefix.mkdir()
     http_port, tls_port = free_port(), free_port()
     cert, key = self_signed_certificate(root)
-    with fresh_database() as database_url:
+    with fresh_database(migrated=True) as database_url:
         env = legionary_env(
             root / "home",
             database_url,
@@ -165,6 +173,7 @@ def proxy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Proxy]:
             # nginx passes $host, which has no port; a browser's Origin here has the test port.
             LEGIONARY_CSRF_TRUSTED_ORIGINS=f"https://{HOST}:{tls_port}",
         )
+        start_from_migrated(env)
         initialised = run_legionary(env, "init")
         assert initialised.returncode == 0, initialised.stderr
         try:

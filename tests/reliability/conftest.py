@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from tests.core.instance import LEGIONARY, fresh_database, legionary_env
+from tests.core.instance import LEGIONARY, fresh_database, legionary_env, start_from_migrated
 from tests.intake.helpers import application
 
 BOUND = 300
@@ -73,8 +73,9 @@ def make_instance(tmp_path: Path) -> Iterator[MakeInstance]:
                     if source.exists():
                         (home / name).write_bytes(source.read_bytes())
                         (home / name).chmod(0o600)
-            url = stack.enter_context(fresh_database())
+            url = stack.enter_context(fresh_database(migrated=True))
             instance = Instance(home=home, env=legionary_env(home, url, **extra))
+            start_from_migrated(instance.env)
             instance.run("init")
             return instance
 

@@ -14,7 +14,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from legionary.audit.models import Entry
-from tests.core.instance import fresh_database, legionary_env, run_legionary
+from tests.core.instance import fresh_database, legionary_env, run_legionary, start_from_migrated
 from tests.reports.conftest import World
 
 pytestmark = pytest.mark.django_db
@@ -114,8 +114,9 @@ def test_refresh_with_if_older_than_skips_while_the_rollup_is_recent(world: Worl
 @pytest.fixture(scope="module")
 def initialised(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     """The environment of one initialised instance, run as a user runs ``legionary``."""
-    with fresh_database() as database_url:
+    with fresh_database(migrated=True) as database_url:
         env = legionary_env(tmp_path_factory.mktemp("report") / "home", database_url)
+        start_from_migrated(env)
         done = run_legionary(env, "init")
         assert done.returncode == 0, done.stderr
         yield env

@@ -26,10 +26,6 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from followthemoney import model
-from followthemoney.exc import FollowTheMoneyException
-from followthemoney.types import registry
-
 from legionary.identity import matching
 from legionary.identity.names import NameParts, is_patronymic, split_full_name
 
@@ -144,6 +140,13 @@ def read_entity(data: object) -> ListedPerson | None:
     if not isinstance(entity_id, str) or not entity_id.strip():
         raise ListFormatError("it has no id")
     properties = _clean_properties(data.get("properties"))
+    # Imported here, not at the top: followthemoney reads its whole schema (71 YAML files, about a
+    # second) when imported, and every ``legionary`` command and server worker imports this module
+    # through the URLs; only reading a list needs it.
+    from followthemoney import model
+    from followthemoney.exc import FollowTheMoneyException
+    from followthemoney.types import registry
+
     try:
         proxy = model.get_proxy({"id": entity_id, "schema": data.get("schema"), "properties": properties})
     except (FollowTheMoneyException, TypeError, ValueError):

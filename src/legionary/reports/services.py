@@ -25,9 +25,6 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
-from fpdf import FPDF
-from fpdf.fonts import FontFace
-from openpyxl import Workbook
 
 from legionary.audit.services import DetailValue, audit_record
 from legionary.identity.models import Person
@@ -74,6 +71,10 @@ def _csv_bytes(header: Sequence[str], rows: Iterable[Sequence[str | int | float]
 
 
 def _xlsx_bytes(title: str, header: Sequence[str], rows: Iterable[Sequence[str | int | float]]) -> bytes:
+    # openpyxl and fpdf are imported where a file is written, not with the module: together they
+    # cost most of a second, which every ``legionary`` command and server worker would pay.
+    from openpyxl import Workbook
+
     book = Workbook(write_only=True)
     sheet = book.create_sheet(title=title[:31])
     sheet.append(list(header))
@@ -231,6 +232,9 @@ def summary_pdf(
 
     A table longer than ``limit`` rows prints its first ones and says how many more its exports hold.
     """
+    from fpdf import FPDF
+    from fpdf.fonts import FontFace
+
     pdf = FPDF(orientation="portrait", unit="mm", format="A4")
     pdf.set_auto_page_break(auto=True, margin=15)
     pdf.set_title(_latin(heading[0]) if font is None else heading[0])
