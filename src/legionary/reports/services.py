@@ -127,6 +127,8 @@ def _spool(
         text.flush()
         text.detach()  # the file stays open for the caller
     elif fmt == XLSX:
+        from openpyxl import Workbook  # imported where a file is written, as in _write
+
         book = Workbook(write_only=True)  # rows go to openpyxl's own temporary file, not memory
         sheet = book.create_sheet(title=title[:31])
         sheet.append(list(header))
