@@ -109,7 +109,7 @@ def decode_cursor(order: Sequence[str], cursor: str) -> list[Any]:
     return [_untag(item) for item in items]
 
 
-def _after(order: Sequence[str], values: Sequence[Any]) -> Q:
+def after_keys(order: Sequence[str], values: Sequence[Any]) -> Q:
     """Rows strictly after ``values`` in ``order``: (a > x) or (a = x and b > y) or ..."""
     where = Q(pk__in=[])
     for depth, field in enumerate(order):
@@ -121,7 +121,7 @@ def _after(order: Sequence[str], values: Sequence[Any]) -> Q:
     return where
 
 
-def _flipped(order: Sequence[str]) -> list[str]:
+def flipped(order: Sequence[str]) -> list[str]:
     return [key.removeprefix("-") if key.startswith("-") else f"-{key}" for key in order]
 
 
@@ -140,8 +140,10 @@ def keyset_page(
     precede it). Raises ``BadCursor`` for a cursor that is not one of ours for this order.
     """
     if before and not after:
-        backwards = _flipped(order)
-        rows = list(queryset.order_by(*backwards).filter(_after(backwards, decode_cursor(order, before)))[: limit + 1])
+        backwards = flipped(order)
+        rows = list(
+            queryset.order_by(*backwards).filter(after_keys(backwards, decode_cursor(order, before)))[: limit + 1]
+        )
         more = len(rows) > limit
         rows = rows[:limit][::-1]
         if not rows:
@@ -149,7 +151,7 @@ def keyset_page(
         return KeysetPage(rows, _cursor_of(rows[-1], order), _cursor_of(rows[0], order) if more else None)
     ordered = queryset.order_by(*order)
     if after:
-        ordered = ordered.filter(_after(order, decode_cursor(order, after)))
+        ordered = ordered.filter(after_keys(order, decode_cursor(order, after)))
     rows = list(ordered[: limit + 1])
     previous = _cursor_of(rows[0], order) if after and rows else None
     if len(rows) <= limit:

@@ -14,7 +14,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import BooleanField, Exists, OuterRef, Q, QuerySet
+from django.db.models import BooleanField, Exists, OuterRef, QuerySet
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -25,7 +25,7 @@ from legionary.access.scopes import cases_visible_to
 from legionary.audit.models import Entry
 from legionary.identity.models import Person
 from legionary.identity.services import possible_pairs_for
-from legionary.pagination import KeysetPage, decode_cursor, encode_cursor, keyset_page
+from legionary.pagination import KeysetPage, after_keys, decode_cursor, encode_cursor, flipped, keyset_page
 from legionary.vetting.models import DECIDED_STATES, Case, CaseState, Check, Decision, Outcome, ScreeningFlag
 from legionary.vetting.states import VettingError
 
@@ -232,13 +232,6 @@ def open_check() -> RawSQL:
     return RawSQL(f'"{table}"."result" = \'\'', (), output_field=BooleanField())  # noqa: S611 — constants of ours, no input
 
 
-def _keys_after(names: tuple[str, str], values: list[Any], *, backwards: bool) -> Q:
-    """Rows strictly after (or, ``backwards``, before) the key ``values`` in the order ``names``."""
-    op = "lt" if backwards else "gt"
-    first, second = names
-    return Q(**{f"{first}__{op}": values[0]}) | Q(**{first: values[0], f"{second}__{op}": values[1]})
-
-
 def _assigned_page(
     rows: QuerySet[Case], assignee: int, *, after: str | None, before: str | None, limit: int
 ) -> KeysetPage[Case]:
@@ -255,13 +248,13 @@ def _assigned_page(
     backwards = bool(before) and not after
     cursor = before if backwards else after
     key = decode_cursor(FILTERED_ORDER, cursor) if cursor else None
-    sign = "-" if backwards else ""
+    # Each read's own key names, in the page's direction (descending when going back).
+    officer_order = flipped(FILTERED_ORDER) if backwards else list(FILTERED_ORDER)
+    check_order = flipped(("case_created_at", "case_id")) if backwards else ["case_created_at", "case_id"]
     as_officer = rows.filter(assigned_to_id=assignee)
     if key is not None:
-        as_officer = as_officer.filter(_keys_after(("created_at", "id"), key, backwards=backwards))
-    officer_keys = list(
-        as_officer.order_by(f"{sign}created_at", f"{sign}id").values_list("created_at", "id")[: limit + 1]
-    )
+        as_officer = as_officer.filter(after_keys(officer_order, key))
+    officer_keys = list(as_officer.order_by(*officer_order).values_list("created_at", "id")[: limit + 1])
     # His open checks in their cases' order, each probing its case (by primary key) for the scope and
     # the filters; DISTINCT over the ordered index keeps a case with several of his checks once.
     # (``case_created_at`` is set on every open check by migration 0007 and ``services._new_check``;
@@ -270,12 +263,8 @@ def _assigned_page(
         Exists(rows.filter(pk=OuterRef("case_id")))
     )
     if key is not None:
-        checks = checks.filter(_keys_after(("case_created_at", "case_id"), key, backwards=backwards))
-    check_keys = list(
-        checks.order_by(f"{sign}case_created_at", f"{sign}case_id")
-        .values_list("case_created_at", "case_id")
-        .distinct()[: limit + 1]
-    )
+        checks = checks.filter(after_keys(check_order, key))
+    check_keys = list(checks.order_by(*check_order).values_list("case_created_at", "case_id").distinct()[: limit + 1])
     keys = sorted(set(officer_keys) | set(check_keys), reverse=backwards)
     more = len(keys) > limit
     keys = keys[:limit]
