@@ -24,6 +24,7 @@ from legionary.identity.models import Person
 from legionary.identity.services import Actor
 from legionary.vetting.duplicates import apply_resolutions
 from legionary.vetting.models import Case, FlagResolution, ScreeningFlag
+from tests.plans import analyze_after_bulk_load
 
 pytestmark = pytest.mark.usefixtures("openings_alert_policy")
 
@@ -70,7 +71,7 @@ def seed_sample() -> list[Person]:
         pytest.skip(f"sample not found under {data}")
     rows = [json.loads(line) for line in (data / "dupes-sample.jsonl").read_text(encoding="utf-8").splitlines()]
     with transaction.atomic():
-        return services.people_create_batch(
+        people = services.people_create_batch(
             items=[
                 # Every third record without an external reference: printed by its pseudonymous id.
                 services.NewPerson(
@@ -80,6 +81,8 @@ def seed_sample() -> list[Person]:
             ],
             actor=Actor("test"),
         )
+    analyze_after_bulk_load()
+    return people
 
 
 def conclude(person_id: str, other_id: str, resolution: str) -> None:

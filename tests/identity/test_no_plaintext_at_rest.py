@@ -14,6 +14,7 @@ from django.core.management import call_command
 from legionary.identity import services
 from legionary.identity.scoring import pairwise_score
 from tests.plaintext import find_plaintext, identity_needles
+from tests.plans import analyze_after_bulk_load
 
 # The shared sample sits beside the repository; LEGIONARY_SHARED_DATA points elsewhere (a worktree).
 DATA = Path(os.environ.get("LEGIONARY_SHARED_DATA") or Path(__file__).resolve().parents[3] / "shared" / "data")
@@ -29,6 +30,7 @@ def _load_sample() -> None:
             actor=services.Actor("test"),
             external_ref=application["external_ref"],
         )
+    analyze_after_bulk_load()
 
 
 @pytest.mark.django_db(transaction=True)

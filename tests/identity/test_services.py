@@ -20,6 +20,7 @@ from legionary.identity import crypto, matching, services
 from legionary.identity.models import BlindIndex, Person, SealedDocument, SealedIdentity
 from legionary.identity.services import Actor, IdentityError, NotPermitted
 from tests.identity import files
+from tests.plans import analyze_after_bulk_load
 
 # A security officer opens outside any assignment: break-glass, let through here (issue 21).
 pytestmark = pytest.mark.usefixtures("openings_alert_policy")
@@ -419,6 +420,7 @@ def test_the_set_based_duplicates_give_the_same_tiers_as_the_rule_on_the_sample(
             ],
             actor=Actor("test"),
         )
+    analyze_after_bulk_load()
     ref = dict(Person.objects.values_list("id", "external_ref"))
     in_memory = matching.screen(services._index_stream())
     set_based = services.duplicate_screen(chunk=7)  # small chunks: many marker look-ups
