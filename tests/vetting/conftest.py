@@ -18,7 +18,7 @@ from legionary.intake.services import Channel, application_submit
 from legionary.vetting import services
 from legionary.vetting.models import Case, CheckResult, PolygraphOutcome
 from tests.conftest import MakeStaff
-from tests.intake.helpers import application
+from tests.intake.helpers import DROP, application
 
 NOW = datetime.datetime(2026, 3, 2, 9, 0, tzinfo=datetime.UTC)
 
@@ -57,6 +57,21 @@ def submit(db: None) -> Submit:
         return application_submit(application=validate_application(application(**changes)), channel=Channel.IMPORT).case
 
     return make
+
+
+def reapplied(submit: Submit, *, given_names: str = "Leonid", family_name: str = "Maksimov") -> Case:
+    """The default applicant applying again under another name: the same birth date, patronymic and
+    birthplace, and no document, phone or e-mail to give him away. The possible tier pairs him with
+    each earlier such applicant (arrival marks his case "open"); the match tier links him to none."""
+    again = submit(
+        identity__given_names=given_names,
+        identity__family_name=family_name,
+        identity__documents=DROP,
+        identity__phone=DROP,
+        identity__email=DROP,
+    )
+    assert not again.flagged  # no match: the possible tier only
+    return again
 
 
 def start(case: Case, cast: Cast) -> Case:

@@ -20,8 +20,7 @@ from legionary.vetting import screening, services, work
 from legionary.vetting.models import Case, FlagResolution, ScreeningFlag, ScreeningHit
 from legionary.vetting.selectors import open_possible_pairs
 from tests.conftest import signed_in
-from tests.intake.helpers import DROP
-from tests.vetting.conftest import NOW, Cast, Submit, browser_post, start
+from tests.vetting.conftest import NOW, Cast, Submit, browser_post, reapplied, start
 
 REASON = "Met both in interview; different mothers and schools."
 
@@ -30,15 +29,7 @@ def _possible_pair(submit: Submit, cast: Cast) -> tuple[Case, Case]:
     """Two applicants with the same birth date, patronymic and birthplace under another name; the
     second case's counter-intelligence review assigned to the CI officer (so he sees the case)."""
     first = submit()
-    again = submit(
-        identity__given_names="Leonid",
-        identity__family_name="Maksimov",
-        identity__documents=DROP,
-        identity__phone=DROP,
-        identity__email=DROP,
-    )
-    assert not again.flagged  # no match: the possible tier only
-    again = start(again, cast)
+    again = start(reapplied(submit), cast)
     review = again.checks.get(check_type__is_ci_review=True)
     services.check_assign(check_id=review.pk, assignee=cast.ci, actor=cast.intake, now=NOW)
     return first, again
@@ -165,14 +156,8 @@ def test_only_a_ci_officer_concludes_on_a_possible_pair(submit: Submit, vetting_
 def _possible_only(submit: Submit) -> tuple[Case, Case]:
     """A possible pair and nothing else: no match-tier flag, no list hit, no CI review of anyone's."""
     first = submit()
-    again = submit(
-        identity__given_names="Leonid",
-        identity__family_name="Maksimov",
-        identity__documents=DROP,
-        identity__phone=DROP,
-        identity__email=DROP,
-    )
-    assert not again.flagged and not again.checks.exists() and not ScreeningHit.objects.exists()
+    again = reapplied(submit)
+    assert not again.checks.exists() and not ScreeningHit.objects.exists()
     return first, again
 
 
@@ -224,13 +209,7 @@ def test_a_case_with_a_possible_pair_left_stays_on_my_work_until_the_last_is_con
 ) -> None:
     first, again = _possible_only(submit)
     # A third record the newest pairs with as well (same birth date and birthplace, another name).
-    third = submit(
-        identity__given_names="Pavel",
-        identity__family_name="Orlov",
-        identity__documents=DROP,
-        identity__phone=DROP,
-        identity__email=DROP,
-    )
+    third = reapplied(submit, given_names="Pavel", family_name="Orlov")
     assert Case.objects.get(pk=third.pk).possible == "open"
     assert {first.person_id, again.person_id} <= {other for other, _ in open_possible_pairs(third.person_id)}
     client = signed_in(vetting_cast.ci)

@@ -16,9 +16,8 @@ from legionary.audit.models import Entry
 from legionary.vetting import services
 from legionary.vetting.models import Case
 from tests.conftest import signed_in
-from tests.intake.helpers import DROP
 from tests.plans import analyze_after_bulk_load
-from tests.vetting.conftest import Cast, Submit, browser_post
+from tests.vetting.conftest import Cast, Submit, browser_post, reapplied
 
 SAMPLE = Path(__file__).resolve().parents[3] / "shared" / "data" / "dupes-sample.jsonl"
 REASON = "Met both in interview; different mothers and schools."
@@ -46,14 +45,8 @@ def _possible_pair(submit: Submit) -> tuple[Case, Case]:
     """Two applicants the possible tier pairs (same birth date, patronymic and birthplace, another
     name), both unmarked as if they had arrived before the mark existed."""
     first = submit()
-    again = submit(
-        identity__given_names="Leonid",
-        identity__family_name="Maksimov",
-        identity__documents=DROP,
-        identity__phone=DROP,
-        identity__email=DROP,
-    )
-    assert again.possible == "" and Case.objects.get(pk=again.pk).possible == "open" and not again.flagged
+    again = reapplied(submit)
+    assert again.possible == "" and Case.objects.get(pk=again.pk).possible == "open"
     Case.objects.update(possible="")
     return first, again
 
