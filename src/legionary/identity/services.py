@@ -608,24 +608,30 @@ def screening_candidates_many(person_ids: list[str]) -> tuple[Candidates, Candid
 
 def _agreeing_with(person_ids: list[str]) -> tuple[dict[str, dict[str, set[str]]], dict[str, set[str]]]:
     """For each of ``person_ids``: every other person sharing a token, with the kinds shared; and
-    the kinds each person involved holds. Two queries (a self-join of the index table)."""
+    the kinds each person involved holds. Two queries (a self-join of the index table).
+
+    A token held by more than ``MAX_BUCKET`` people identifies nobody and is left out, as
+    ``duplicate_screen`` leaves it out. The database decides that without reading the crowd: for
+    each of their tokens it looks for a ``MAX_BUCKET + 1``-th holder (``LIMIT 1 OFFSET MAX_BUCKET``
+    on the lookup index, so at most ``MAX_BUCKET + 1`` index entries whatever the token's size) and
+    joins only the tokens without one. A birth year or a common surname held by thousands costs 65
+    entries, not thousands of rows sent back and thrown away. Each person holds a token once
+    (``_index_values`` deduplicates, ``reindex`` replaces a person's rows), so rows count people.
+    """
     table = connection.ops.quote_name(BlindIndex._meta.db_table)
     marks = ", ".join(["%s"] * len(person_ids))
     sql = (
-        f"SELECT mine.person_id, theirs.person_id, theirs.name, theirs.value FROM {table} mine "  # noqa: S608 — quoted model table, placeholders only
+        f"SELECT mine.person_id, theirs.person_id, theirs.name FROM {table} mine "  # noqa: S608 — quoted model table, placeholders only
         f"JOIN {table} theirs ON theirs.name = mine.name AND theirs.key_version = mine.key_version "
-        f"AND theirs.value = mine.value WHERE mine.person_id IN ({marks}) AND theirs.person_id <> mine.person_id"
+        f"AND theirs.value = mine.value AND theirs.person_id <> mine.person_id "
+        f"WHERE mine.person_id IN ({marks}) AND NOT EXISTS (SELECT 1 FROM {table} crowd "
+        f"WHERE crowd.name = mine.name AND crowd.key_version = mine.key_version AND crowd.value = mine.value "
+        f"LIMIT 1 OFFSET %s)"
     )
-    per_value: dict[tuple[str, str, bytes], set[str]] = {}
-    with connection.cursor() as cursor:
-        cursor.execute(sql, person_ids)
-        for mine, other, name, value in cursor.fetchall():
-            per_value.setdefault((mine, name, bytes(value)), set()).add(other)
     agreeing: dict[str, dict[str, set[str]]] = {}
-    for (mine, name, _value), others in per_value.items():
-        if len(others) >= matching.MAX_BUCKET:
-            continue
-        for other in others:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*person_ids, matching.MAX_BUCKET])
+        for mine, other, name in cursor.fetchall():
             agreeing.setdefault(mine, {}).setdefault(other, set()).add(name)
     involved = set(agreeing) | {other for found in agreeing.values() for other in found}
     kinds: dict[str, set[str]] = {}
