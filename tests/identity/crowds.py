@@ -32,7 +32,7 @@ PLACEHOLDER: dict[str, Any] = {
 
 def strangers(size: int, shared: dict[str, Any], *, seed: int = 64) -> list[dict[str, Any]]:
     """``size`` identities with ``shared``'s details, whose names share no token with one another."""
-    rng = random.Random(seed)
+    rng = random.Random(seed)  # noqa: S311 — made-up names for a test, the same at every run
     common = set(matching.identity_tokens(dict(shared, given_names="Aaa", family_name="Ooo")))
     common = {token for token in common if not token[0].startswith(("name", "given", "family"))}
     taken: set[tuple[str, str]] = set()

@@ -84,8 +84,8 @@ def test_who_agrees_with_whom_is_the_rule_over_the_whole_table_with_crowds_on_bo
     sample = data / "dupes-sample.jsonl"
     rows = [json.loads(line) for line in sample.read_text(encoding="utf-8").splitlines()] if sample.exists() else []
     _store([r["identity"] for r in rows], "sample")
-    _store(strangers(matching.MAX_BUCKET, KIN), "kin")
-    _store(strangers(matching.MAX_BUCKET + 1, PLACEHOLDER), "doc")
+    kin = _store(strangers(matching.MAX_BUCKET, KIN), "kin")
+    placeholder = _store(strangers(matching.MAX_BUCKET + 1, PLACEHOLDER), "doc")
     everyone = sorted(set(BlindIndex.objects.values_list("person_id", flat=True)))
     agreeing, kinds = services._agreeing_with(everyone)
     expected_agreeing, all_kinds = _agreeing_by_the_rule()
@@ -93,5 +93,6 @@ def test_who_agrees_with_whom_is_the_rule_over_the_whole_table_with_crowds_on_bo
     # The kinds are read for those who agree with someone (the rules look at nobody else's).
     involved = set(expected_agreeing) | {other for found in expected_agreeing.values() for other in found}
     assert kinds == {person: all_kinds[person] for person in involved}
-    # The crowd past the bound agrees with nobody through its placeholder; the one at it, fully.
-    assert len(agreeing) >= matching.MAX_BUCKET
+    # The crowd at the bound agrees among itself in full; the one past it, with nobody.
+    assert all(set(agreeing[person]) == set(kin) - {person} for person in kin)
+    assert not set(placeholder) & set(agreeing)
