@@ -26,7 +26,7 @@ from legionary.training import curriculum
 from legionary.training.models import Cohort, Enrolment, EnrolmentState, Result
 from legionary.units.models import Assignment, Unit
 from legionary.vetting.models import Case, CaseState, Check, Finding, ScreeningFlag
-from tests.conftest import MakeStaff
+from tests.conftest import MakeStaff, signed_in
 from tests.plaintext import find_plaintext, identity_needles
 
 PIPELINE = {
@@ -169,6 +169,37 @@ def test_the_demo_command_makes_staff_for_every_role_who_see_the_demo_people_and
         assert RoleGrant.objects.filter(staff=staff, role=role).exists()
         assert people_visible_to(staff).exists(), role
     assert fixture_people() == 40
+
+
+@pytest.mark.django_db
+def test_a_fresh_demo_has_its_possible_duplicates_marked_and_on_the_ci_officers_my_work() -> None:
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from legionary.vetting.selectors import open_possible_pairs
+
+    out = io.StringIO()
+    call_command("demo", people=60, stdout=out)
+
+    # The planted re-application under another name, marked as arrival marks it (the later one).
+    marked = list(Case.objects.filter(possible="open").select_related("person"))
+    assert marked, "a fresh demo marks no possible duplicate"
+    assert "possible duplicates marked for the counter-intelligence officer to review: " in out.getvalue()
+    assert Entry.objects.filter(action="screening.possible", actor="demo").count() == len(marked)
+    undecided = [c for c in marked if c.state not in (CaseState.APPROVED, CaseState.DENIED)]
+    assert undecided
+    case = undecided[0]
+    pairs = open_possible_pairs(case.person_id)
+    assert pairs and all(set(reasons) >= {"patronymic+birth_date"} for _other, reasons in pairs)
+    # The demo counter-intelligence officer finds it where the interface shows it: on "My work",
+    # labelled, linked to the case, whose page offers the conclusion on the pair.
+    ci = Staff.objects.get(username="demo-ci-officer")
+    TOTPDevice.objects.create(user=ci, name="authenticator", confirmed=True)  # as his first sign-in sets up
+    client = signed_in(ci)
+    page = client.get("/work/", secure=True).content.decode()
+    section = page.split('id="work-possible-duplicates"')[1].split("</section>")[0]
+    assert f'href="/cases/{case.pk}/#flags"' in section and "Possible duplicate, to review" in section
+    case_page = client.get(f"/cases/{case.pk}/", secure=True).content.decode()
+    assert f'id="possible-form-{pairs[0][0]}"' in case_page
 
 
 @pytest.mark.django_db

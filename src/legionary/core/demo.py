@@ -22,6 +22,12 @@ def demo_ref(n: int) -> str:
     return f"{REF_PREFIX}{n:07d}"
 
 
+# The father's name and birthplace a demo person and his re-application under another name share
+# (``renamed_identity``): as made up as the rest.
+PATRONYMIC = "Demidovich"
+BIRTHPLACE = "Demograd"
+
+
 def synthetic_identity(rng: random.Random, n: int, legion: str) -> dict[str, Any]:
     """An obviously synthetic identity in the shape of ``contract/application.schema.json``."""
     return {
@@ -29,6 +35,22 @@ def synthetic_identity(rng: random.Random, n: int, legion: str) -> dict[str, Any
         "family_name": f"{rng.choice(FAMILY)}-{n}",
         "date_of_birth": f"{rng.randint(1965, 2004)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}",
         "citizenships": [CITIZENSHIP.get(legion, "US")],
+        "documents": [{"kind": "passport", "country": "ZZ", "number": f"DEMO{n:09d}"}],
+    }
+
+
+def renamed_identity(identity: dict[str, Any], n: int) -> dict[str, Any]:
+    """The demo person ``identity`` applying again as the n-th synthetic person under another name:
+    the birth date, patronymic and birthplace kept (``identity`` must hold the last two), the given
+    and family names far from his own, and a document of his own. Screening's possible tier pairs
+    the two ("patronymic+birth_date", "birthplace+birth_date"); nothing links them."""
+    given = GIVEN[(GIVEN.index(identity["given_names"]) + len(GIVEN) // 2) % len(GIVEN)]
+    stem = identity["family_name"].rsplit("-", 1)[0]
+    family = FAMILY[(FAMILY.index(stem) + len(FAMILY) // 2) % len(FAMILY)]
+    return {
+        **identity,
+        "given_names": given,
+        "family_name": f"{family}-{n}",
         "documents": [{"kind": "passport", "country": "ZZ", "number": f"DEMO{n:09d}"}],
     }
 

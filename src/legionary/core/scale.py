@@ -60,7 +60,7 @@ from legionary.access.models import RoleGrant, Staff
 from legionary.access.roles import Role, ScopeKind
 from legionary.audit.models import LogHead
 from legionary.audit.services import AuditItem, audit_record_many
-from legionary.core.demo import REF_PREFIX, demo_ref, synthetic_identity
+from legionary.core.demo import BIRTHPLACE, PATRONYMIC, REF_PREFIX, demo_ref, renamed_identity, synthetic_identity
 from legionary.db import insert_rows
 from legionary.identity.models import Person, PersonStatus
 from legionary.identity.services import Actor, NewPerson, SealedPerson, people_create_batch, people_seal
@@ -215,6 +215,7 @@ class _Plan:
     completed: datetime.date | None = None
     assigned: datetime.date | None = None
     reapplies_as: int | None = None  # the index in the batch of the denied person he re-applies as
+    renamed_from: int | None = None  # the index in the batch of the person he re-applies as under another name
 
 
 def _at(day: datetime.date, hour: int) -> datetime.datetime:
@@ -467,7 +468,29 @@ class _Filler:
                 ):
                     self._reapply(plan, earlier[0], plans)
                     break
+        self._rename_once(plans)
         return plans
+
+    @staticmethod
+    def _rename_once(plans: list[_Plan]) -> None:
+        """Someone of the batch applies again under another name (``core.demo.renamed_identity``):
+        screening's possible tier, for a counter-intelligence officer to look at. Once a batch: the
+        first applicant not yet decided who arrived after someone neither re-applying nor re-applied
+        as (that one gets the patronymic and birthplace they share)."""
+        taken = {plan.reapplies_as for plan in plans if plan.reapplies_as is not None}
+        free = [i for i, plan in enumerate(plans) if plan.reapplies_as is None and i not in taken]
+        for later in free:
+            plan = plans[later]
+            if plan.status not in (PersonStatus.RECEIVED, PersonStatus.IN_VETTING):
+                continue
+            earlier = next((i for i in free if plans[i].received < plan.received), None)
+            if earlier is None:
+                continue
+            first = plans[earlier]
+            first.identity = {**first.identity, "patronymic": PATRONYMIC, "place_of_birth": BIRTHPLACE}
+            plan.identity = renamed_identity(first.identity, plan.n)
+            plan.renamed_from = earlier
+            return
 
     @staticmethod
     def _reapply(plan: _Plan, denied: int, plans: list[_Plan]) -> None:

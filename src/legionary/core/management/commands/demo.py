@@ -9,6 +9,12 @@ resembles a real person.
 
 The demo accounts hold system-wide grants, and the fill assigns the open cases and checks to the
 demo investigator, polygraph examiner and counter-intelligence officer, so every role sees data.
+
+The fill writes its rows in bulk, not through arrival, so it marks no possible duplicate; when it
+added people, the demo then marks them as arrival would have, with the service of ``legionary
+duplicates backfill-possible`` (``vetting.services.possible_backfill``, under the actor "demo"):
+the counter-intelligence officer finds the possible pairs (one at least in every 1,000 people: the
+fill plants a re-application under another name) on his "My work" at once.
 """
 
 from __future__ import annotations
@@ -56,6 +62,11 @@ class Command(LegionaryCommand):
             raise UsageError(str(exc)) from None
         credentials = self._staff()
         report = fill(people, progress_to=sys.stderr if os.isatty(2) else None)
+        marked = None
+        if report.added:
+            from legionary.vetting.services import possible_backfill
+
+            marked = possible_backfill(actor="demo")
         # The dashboard reads a pre-counted rollup (docs/reports.md); a demo has one from the start.
         from legionary.reports.rollup import refresh as refresh_reports
 
@@ -79,6 +90,11 @@ class Command(LegionaryCommand):
                 f"{report.flags} screening flags, {report.cohorts} cohorts, {report.enrolments} enrolments, "
                 f"{report.units} units, {report.billets} billets, {report.assignments} assignments and "
                 f"{report.audit_entries} audit entries in {report.seconds:.0f} s."
+            )
+        if marked is not None:
+            self.stdout.write(
+                "Screened as on arrival: possible duplicates marked for the counter-intelligence "
+                f"officer to review: {marked.open}."
             )
         if credentials:
             self.stdout.write("Staff accounts (username, password); they are also in " + str(path) + ":")
