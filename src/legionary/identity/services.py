@@ -606,6 +606,22 @@ def screening_candidates_many(person_ids: list[str]) -> tuple[Candidates, Candid
     return duplicates, possible
 
 
+def agreeing_query(person_ids: list[str]) -> tuple[str, list[Any]]:
+    """The SQL and parameters of ``_agreeing_with``'s join: (mine, theirs, kind) for every token of
+    ``person_ids`` held by at most ``MAX_BUCKET`` people. Apart so that a bench can EXPLAIN it."""
+    table = connection.ops.quote_name(BlindIndex._meta.db_table)
+    marks = ", ".join(["%s"] * len(person_ids))
+    sql = (
+        f"SELECT mine.person_id, theirs.person_id, theirs.name FROM {table} mine "  # noqa: S608 — quoted model table, placeholders only
+        f"JOIN {table} theirs ON theirs.name = mine.name AND theirs.key_version = mine.key_version "
+        f"AND theirs.value = mine.value AND theirs.person_id <> mine.person_id "
+        f"WHERE mine.person_id IN ({marks}) AND NOT EXISTS (SELECT 1 FROM {table} crowd "
+        f"WHERE crowd.name = mine.name AND crowd.key_version = mine.key_version AND crowd.value = mine.value "
+        f"LIMIT 1 OFFSET %s)"
+    )
+    return sql, [*person_ids, matching.MAX_BUCKET]
+
+
 def _agreeing_with(person_ids: list[str]) -> tuple[dict[str, dict[str, set[str]]], dict[str, set[str]]]:
     """For each of ``person_ids``: every other person sharing a token, with the kinds shared; and
     the kinds each person involved holds. Two queries (a self-join of the index table).
@@ -618,19 +634,10 @@ def _agreeing_with(person_ids: list[str]) -> tuple[dict[str, dict[str, set[str]]
     entries, not thousands of rows sent back and thrown away. Each person holds a token once
     (``_index_values`` deduplicates, ``reindex`` replaces a person's rows), so rows count people.
     """
-    table = connection.ops.quote_name(BlindIndex._meta.db_table)
-    marks = ", ".join(["%s"] * len(person_ids))
-    sql = (
-        f"SELECT mine.person_id, theirs.person_id, theirs.name FROM {table} mine "  # noqa: S608 — quoted model table, placeholders only
-        f"JOIN {table} theirs ON theirs.name = mine.name AND theirs.key_version = mine.key_version "
-        f"AND theirs.value = mine.value AND theirs.person_id <> mine.person_id "
-        f"WHERE mine.person_id IN ({marks}) AND NOT EXISTS (SELECT 1 FROM {table} crowd "
-        f"WHERE crowd.name = mine.name AND crowd.key_version = mine.key_version AND crowd.value = mine.value "
-        f"LIMIT 1 OFFSET %s)"
-    )
+    sql, params = agreeing_query(person_ids)
     agreeing: dict[str, dict[str, set[str]]] = {}
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*person_ids, matching.MAX_BUCKET])
+        cursor.execute(sql, params)
         for mine, other, name in cursor.fetchall():
             agreeing.setdefault(mine, {}).setdefault(other, set()).add(name)
     involved = set(agreeing) | {other for found in agreeing.values() for other in found}
