@@ -63,9 +63,10 @@ def test_a_token_pairs_its_holders_up_to_max_bucket_people_and_nobody_past_it(he
         assert screened.groups == [] and screened.possible == []
 
 
-def _agreeing_by_the_rule() -> tuple[dict[str, dict[str, set[str]]], dict[str, set[str]]]:
-    """Who agrees with whom in which kinds, from every index row read into Python: the tokens held
-    by two to ``MAX_BUCKET`` people, every pair of their holders; and the kinds each person holds."""
+def _candidates_by_the_rule(order: list[str]) -> tuple[services.Candidates, services.Candidates]:
+    """Both tiers for the people of ``order`` as if they arrived in that order, from every index row
+    read into Python: the tokens held by two to ``MAX_BUCKET`` people pair their holders, and the
+    rules judge each pair by the kinds shared and every kind each of the two holds."""
     holders: dict[tuple[str, int, bytes], set[str]] = defaultdict(set)
     kinds: dict[str, set[str]] = defaultdict(set)
     for person, name, version, value in BlindIndex.objects.values_list("person_id", "name", "key_version", "value"):
@@ -76,10 +77,25 @@ def _agreeing_by_the_rule() -> tuple[dict[str, dict[str, set[str]]], dict[str, s
         if len(people) <= matching.MAX_BUCKET:
             for mine, theirs in itertools.permutations(people, 2):
                 agreeing[mine][theirs].add(name)
-    return agreeing, kinds
+    position = {person: n for n, person in enumerate(order)}
+    duplicates: services.Candidates = {}
+    possible: services.Candidates = {}
+    for mine in order:
+        for other, names in agreeing.get(mine, {}).items():
+            mine_kinds, other_kinds = frozenset(kinds[mine]), frozenset(kinds[other])
+            linked = matching.link_reasons(names, mine_kinds, other_kinds)
+            if linked:
+                if position.get(other, -1) < position[mine]:  # never one arriving after him
+                    duplicates.setdefault(mine, []).append((other, sorted(linked)))
+                continue
+            reasons = matching.possible_reasons(names, mine_kinds, other_kinds)
+            if reasons:
+                in_order = [r for r in matching.POSSIBLE_REASONS if r in reasons]
+                possible.setdefault(mine, []).append((other, in_order))
+    return {k: sorted(v) for k, v in duplicates.items()}, {k: sorted(v) for k, v in possible.items()}
 
 
-def test_who_agrees_with_whom_is_the_rule_over_the_whole_table_with_crowds_on_both_sides_of_the_bound() -> None:
+def test_both_tiers_on_arrival_are_the_rule_over_the_whole_table_with_crowds_on_both_sides_of_the_bound() -> None:
     data = Path(os.environ.get("LEGIONARY_SHARED_DATA") or Path(__file__).resolve().parents[3] / "shared" / "data")
     sample = data / "dupes-sample.jsonl"
     rows = [json.loads(line) for line in sample.read_text(encoding="utf-8").splitlines()] if sample.exists() else []
@@ -87,12 +103,10 @@ def test_who_agrees_with_whom_is_the_rule_over_the_whole_table_with_crowds_on_bo
     kin = _store(strangers(matching.MAX_BUCKET, KIN), "kin")
     placeholder = _store(strangers(matching.MAX_BUCKET + 1, PLACEHOLDER), "doc")
     everyone = sorted(set(BlindIndex.objects.values_list("person_id", flat=True)))
-    agreeing, kinds = services._agreeing_with(everyone)
-    expected_agreeing, all_kinds = _agreeing_by_the_rule()
-    assert agreeing == expected_agreeing
-    # The kinds are read for those who agree with someone (the rules look at nobody else's).
-    involved = set(expected_agreeing) | {other for found in expected_agreeing.values() for other in found}
-    assert kinds == {person: all_kinds[person] for person in involved}
-    # The crowd at the bound agrees among itself in full; the one past it, with nobody.
-    assert all(set(agreeing[person]) == set(kin) - {person} for person in kin)
-    assert not set(placeholder) & set(agreeing)
+    expected = _candidates_by_the_rule(everyone)
+    assert services.screening_candidates_many(everyone) == expected
+    # The sample's own pairs are there, the crowd at the bound pairs in full, the one past it not.
+    duplicates, possible = expected
+    assert not rows or len(duplicates) > 10
+    assert all(len(possible[person]) == matching.MAX_BUCKET - 1 for person in kin)
+    assert not set(placeholder) & (set(duplicates) | set(possible))

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import base64
 import errno
+import functools
 import io
 import itertools
 import json
@@ -573,6 +574,24 @@ def possible_pairs_many(person_ids: list[str]) -> dict[str, list[tuple[str, list
 
 Candidates = dict[str, list[tuple[str, list[str]]]]
 
+# The kinds whose mere presence on a record matters to the rules (a patronymic or birthplace
+# that disagrees, a rough birth date); fetched for the people of each chunk of pairs, and for
+# those an arrival may pair with.
+_MARKER_KINDS = (matching.PATRONYMIC_DOB, matching.BIRTHPLACE_DOB, matching.NAME_ROUGH_DATE)
+# The markers that let the most through: nothing to disagree, a rough date to allow the year.
+_MOST_LENIENT = (frozenset({matching.NAME_ROUGH_DATE}), frozenset[str]())
+
+
+@functools.lru_cache(maxsize=4096)
+def _may_pair(agreeing: frozenset[str]) -> bool:
+    """Whether two records agreeing in these kinds can be linked or paired, whatever markers they
+    hold. The markers only take reasons away (a patronymic or birthplace that disagrees) or allow
+    one (a rough date for ``name+birth_year``), so the rules under the most lenient markers say it.
+    Most pairs an arrival shares a token with agree in nothing that counts (a birth date without
+    patronymic, a given name and birth date): their markers need not be read."""
+    linked = matching.link_reasons(set(agreeing), *_MOST_LENIENT)
+    return bool(linked or matching.possible_reasons(set(agreeing), *_MOST_LENIENT))
+
 
 def screening_candidates_many(person_ids: list[str]) -> tuple[Candidates, Candidates]:
     """(``duplicate_candidates_many(person_ids)``, ``possible_pairs_many(person_ids)``) from one
@@ -623,8 +642,10 @@ def agreeing_query(person_ids: list[str]) -> tuple[str, list[Any]]:
 
 
 def _agreeing_with(person_ids: list[str]) -> tuple[dict[str, dict[str, set[str]]], dict[str, set[str]]]:
-    """For each of ``person_ids``: every other person sharing a token, with the kinds shared; and
-    the kinds each person involved holds. Two queries (a self-join of the index table).
+    """For each of ``person_ids``: every other person sharing tokens that the rules could link or
+    pair them by (``_may_pair``), with the kinds shared; and the marker kinds (``_MARKER_KINDS``,
+    the only ones the rules look at besides those shared) each person involved holds. Two queries
+    (a self-join of the index table, then the markers).
 
     A token held by more than ``MAX_BUCKET`` people identifies nobody and is left out, as
     ``duplicate_screen`` leaves it out. The database decides that without reading the crowd: for
@@ -635,17 +656,21 @@ def _agreeing_with(person_ids: list[str]) -> tuple[dict[str, dict[str, set[str]]
     (``_index_values`` deduplicates, ``reindex`` replaces a person's rows), so rows count people.
     """
     sql, params = agreeing_query(person_ids)
-    agreeing: dict[str, dict[str, set[str]]] = {}
+    shared: dict[str, dict[str, set[str]]] = {}
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         for mine, other, name in cursor.fetchall():
-            agreeing.setdefault(mine, {}).setdefault(other, set()).add(name)
+            shared.setdefault(mine, {}).setdefault(other, set()).add(name)
+    agreeing: dict[str, dict[str, set[str]]] = {}
+    for mine, found in shared.items():
+        kept = {other: names for other, names in found.items() if _may_pair(frozenset(names))}
+        if kept:
+            agreeing[mine] = kept
     involved = set(agreeing) | {other for found in agreeing.values() for other in found}
     kinds: dict[str, set[str]] = {}
     if involved:
-        for owner, name in (
-            BlindIndex.objects.filter(person_id__in=list(involved)).values_list("person_id", "name").distinct()
-        ):
+        rows = BlindIndex.objects.filter(person_id__in=list(involved), name__in=_MARKER_KINDS)
+        for owner, name in rows.values_list("person_id", "name").distinct():
             kinds.setdefault(owner, set()).add(name)
     return agreeing, kinds
 
@@ -1028,11 +1053,6 @@ def _index_stream(batch: int = 5000) -> Iterator[tuple[str, list[tuple[str, byte
 def duplicate_groups() -> list[matching.Group[str]]:
     """Every group of records that screening considers one person, from the blind indexes only."""
     return duplicate_screen().groups
-
-
-# The kinds whose mere presence on a record matters to the rules (a patronymic or birthplace
-# that disagrees, a rough birth date); fetched for the people of each chunk of pairs.
-_MARKER_KINDS = (matching.PATRONYMIC_DOB, matching.BIRTHPLACE_DOB, matching.NAME_ROUGH_DATE)
 
 
 def _agreeing_pairs(chunk: int) -> Iterator[tuple[str, str, set[str], frozenset[str], frozenset[str]]]:
