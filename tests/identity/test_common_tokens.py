@@ -95,11 +95,25 @@ def _candidates_by_the_rule(order: list[str]) -> tuple[services.Candidates, serv
     return {k: sorted(v) for k, v in duplicates.items()}, {k: sorted(v) for k, v in possible.items()}
 
 
+# Pairs the markers decide (the kinds a record holds, not only those it shares): a year of birth
+# alone allows the name and year; a patronymic or a birthplace that disagrees takes a reason away.
+MARKED: list[dict[str, Any]] = [
+    {"given_names": "Ivan", "family_name": "Sokolov", "date_of_birth": "1975", "citizenships": ["RU"]},
+    {"given_names": "Ivan", "family_name": "Sokolov", "date_of_birth": "1975-04-12", "citizenships": ["RU"]},
+    {"given_names": "Pyotr", "family_name": "Orlov", "patronymic": "Ivanovich", "date_of_birth": "1990-01-05"},
+    {"given_names": "Pyotr", "family_name": "Orlov", "patronymic": "Sergeyevich", "date_of_birth": "1990-01-05"},
+    {"given_names": "Anna", "family_name": "Belova", "patronymic": "Petrovna", "date_of_birth": "1985-03-03"},
+    {"given_names": "Olga", "family_name": "Zimina", "patronymic": "Petrovna", "date_of_birth": "1985-03-03"},
+]
+MARKED[4]["place_of_birth"], MARKED[5]["place_of_birth"] = "Tver", "Omsk"
+
+
 def test_both_tiers_on_arrival_are_the_rule_over_the_whole_table_with_crowds_on_both_sides_of_the_bound() -> None:
     data = Path(os.environ.get("LEGIONARY_SHARED_DATA") or Path(__file__).resolve().parents[3] / "shared" / "data")
     sample = data / "dupes-sample.jsonl"
     rows = [json.loads(line) for line in sample.read_text(encoding="utf-8").splitlines()] if sample.exists() else []
     _store([r["identity"] for r in rows], "sample")
+    year_only, full_date, twin_a, twin_b, tver, omsk = _store(MARKED, "marked")
     kin = _store(strangers(matching.MAX_BUCKET, KIN), "kin")
     placeholder = _store(strangers(matching.MAX_BUCKET + 1, PLACEHOLDER), "doc")
     everyone = sorted(set(BlindIndex.objects.values_list("person_id", flat=True)))
@@ -110,3 +124,6 @@ def test_both_tiers_on_arrival_are_the_rule_over_the_whole_table_with_crowds_on_
     assert not rows or len(duplicates) > 10
     assert all(len(possible[person]) == matching.MAX_BUCKET - 1 for person in kin)
     assert not set(placeholder) & (set(duplicates) | set(possible))
+    assert possible[full_date] == [(year_only, ["name+birth_year"])]
+    assert twin_a not in duplicates and twin_b not in duplicates  # their patronymics disagree
+    assert tver not in possible and omsk not in possible  # their birthplaces disagree
