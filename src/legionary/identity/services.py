@@ -595,8 +595,10 @@ def _may_pair(agreeing: frozenset[str]) -> bool:
 
 def screening_candidates_many(person_ids: list[str]) -> tuple[Candidates, Candidates]:
     """(``duplicate_candidates_many(person_ids)``, ``possible_pairs_many(person_ids)``) from one
-    self-join of the index table and one read of the kinds: two queries for both tiers, which an
-    arriving application needs together (they were four, the join run twice)."""
+    self-join of the index table and one read of the markers of those it may pair with (none when
+    nobody): at most two queries for both tiers, which an arriving application needs together
+    (they were four, the join run twice). Tokens held by more than ``MAX_BUCKET`` people are left
+    out by the database (``_agreeing_with``)."""
     if not person_ids:
         return {}, {}
     order = {pid: position for position, pid in enumerate(person_ids)}
