@@ -1027,14 +1027,27 @@ def _agreeing_pairs(chunk: int) -> Iterator[tuple[str, str, set[str], frozenset[
     shared and each one's marker kinds: one self-join of the index table, sorted by the database."""
     table = connection.ops.quote_name(BlindIndex._meta.db_table)
     left_out = ", ".join(["%s"] * len(KIN_INDEX_NAMES))
-    sql = (
-        f"WITH small AS (SELECT name, key_version, value FROM {table} WHERE name NOT IN ({left_out}) "  # noqa: S608 — quoted model table, placeholders only
-        f"GROUP BY name, key_version, value HAVING COUNT(*) BETWEEN 2 AND %s) "
-        f"SELECT a.person_id, b.person_id, a.name FROM small s "
-        f"JOIN {table} a ON a.name = s.name AND a.key_version = s.key_version AND a.value = s.value "
-        f"JOIN {table} b ON b.name = s.name AND b.key_version = s.key_version AND b.value = s.value "
-        f"AND a.person_id < b.person_id ORDER BY a.person_id, b.person_id"
-    )
+    if connection.vendor == "postgresql":
+        # One ordered pass over the covering index (name, key_version, value, person): each bucket
+        # of 2..MAX_BUCKET people becomes an array as the scan passes it (no grouping hash, no join
+        # back to the table, no probe per row), its pairs are unnested, and the kinds a pair shares
+        # are gathered into one row per pair, in pair order.
+        sql = (
+            f"SELECT a, b, array_agg(name) FROM (SELECT name, array_agg(person_id) AS members FROM {table} "  # noqa: S608 — quoted model table, placeholders only
+            f"WHERE name NOT IN ({left_out}) GROUP BY name, key_version, value "
+            f"HAVING COUNT(*) BETWEEN 2 AND %s) bucket "
+            f"CROSS JOIN LATERAL unnest(bucket.members) a CROSS JOIN LATERAL unnest(bucket.members) b "
+            f"WHERE a < b GROUP BY a, b ORDER BY a, b"
+        )
+    else:
+        sql = (
+            f"WITH small AS (SELECT name, key_version, value FROM {table} WHERE name NOT IN ({left_out}) "  # noqa: S608 — quoted model table, placeholders only
+            f"GROUP BY name, key_version, value HAVING COUNT(*) BETWEEN 2 AND %s) "
+            f"SELECT a.person_id, b.person_id, a.name FROM small s "
+            f"JOIN {table} a ON a.name = s.name AND a.key_version = s.key_version AND a.value = s.value "
+            f"JOIN {table} b ON b.name = s.name AND b.key_version = s.key_version AND b.value = s.value "
+            f"AND a.person_id < b.person_id ORDER BY a.person_id, b.person_id"
+        )
     pending: list[tuple[str, str, set[str]]] = []
 
     def flush() -> Iterator[tuple[str, str, set[str], frozenset[str], frozenset[str]]]:
@@ -1055,14 +1068,17 @@ def _agreeing_pairs(chunk: int) -> Iterator[tuple[str, str, set[str], frozenset[
         current: tuple[str, str] | None = None
         kinds: set[str] = set()
         while rows := cursor.fetchmany(5000):
-            for a, b, name in rows:
+            for a, b, names in rows:  # names: one kind a row (SQLite) or every kind of the pair (PostgreSQL)
                 if (a, b) != current:
                     if current is not None:
                         pending.append((*current, kinds))
                         if len(pending) >= chunk:
                             yield from flush()
                     current, kinds = (a, b), set()
-                kinds.add(name)
+                if isinstance(names, list):
+                    kinds.update(names)
+                else:
+                    kinds.add(names)
         if current is not None:
             pending.append((*current, kinds))
     yield from flush()
