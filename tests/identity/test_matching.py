@@ -14,6 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from legionary.identity import matching
 from legionary.identity.matching import (
     DOCUMENT,
     EMAIL,
@@ -586,3 +587,32 @@ def test_screening_a_stream_of_pairs_gives_the_same_tiers_as_screening_the_token
     direct = screen(enumerate(records))
     assert [(g.members, g.reasons) for g in streamed.groups] == [(g.members, g.reasons) for g in direct.groups]
     assert [(p.members, p.reasons) for p in streamed.possible] == [(p.members, p.reasons) for p in direct.possible]
+
+
+_KIND_SETS = st.frozensets(st.sampled_from(matching.INDEX_NAMES))
+
+
+@given(agreeing=_KIND_SETS, kinds_a=_KIND_SETS, kinds_b=_KIND_SETS)
+def test_the_rules_read_only_the_pair_kinds_among_the_shared_ones(
+    agreeing: frozenset[str], kinds_a: frozenset[str], kinds_b: frozenset[str]
+) -> None:
+    """The database pairs people up only on ``PAIR_KINDS``: sharing any other kind must change no reason."""
+    read = set(agreeing) & set(matching.PAIR_KINDS)
+    assert matching.link_reasons(set(agreeing), kinds_a, kinds_b) == matching.link_reasons(read, kinds_a, kinds_b)
+    assert matching.possible_reasons(set(agreeing), kinds_a, kinds_b) == matching.possible_reasons(
+        read, kinds_a, kinds_b
+    )
+
+
+@given(agreeing=_KIND_SETS, kinds_a=_KIND_SETS, kinds_b=_KIND_SETS)
+def test_no_pair_is_linked_or_possible_without_an_anchor_kind(
+    agreeing: frozenset[str], kinds_a: frozenset[str], kinds_b: frozenset[str]
+) -> None:
+    """PostgreSQL drops the pairs sharing no ``ANCHOR_KINDS`` before they are judged: none may have had a reason."""
+    if not agreeing & matching.ANCHOR_KINDS:
+        assert matching.link_reasons(set(agreeing), kinds_a, kinds_b) == []
+        assert matching.possible_reasons(set(agreeing), kinds_a, kinds_b) == []
+
+
+def test_the_anchor_kinds_are_pair_kinds() -> None:
+    assert matching.ANCHOR_KINDS <= set(matching.PAIR_KINDS)

@@ -88,14 +88,17 @@ from legionary.identity.names import (
 )
 
 __all__ = [
+    "ANCHOR_KINDS",
     "DOCUMENT",
     "DOCUMENT_DOB",
     "EMAIL",
     "EMAIL_DOB",
     "INDEX_NAMES",
+    "MARKER_KINDS",
     "MAX_BUCKET",
     "NAME_DOB",
     "NAME_TYPO_DOB",
+    "PAIR_KINDS",
     "PATRONYMIC_DOB",
     "PHONE",
     "PHONE_DOB",
@@ -168,6 +171,46 @@ INDEX_NAMES: tuple[str, ...] = (
     DOCUMENT_NUMBER,
     DOCUMENT_NUMBER_CHECK,
 )
+
+# The kinds the two tiers' rules read among the tokens two records share (``link_reasons``,
+# ``possible_reasons``): two records that share only other kinds are neither linked nor possible.
+PAIR_KINDS: tuple[str, ...] = (
+    DOCUMENT,
+    DOCUMENT_DOB,
+    PHONE,
+    PHONE_DOB,
+    EMAIL,
+    EMAIL_DOB,
+    NAME_DOB,
+    NAME_TYPO_DOB,
+    PATRONYMIC_DOB,
+    PATRONYMIC_EXACT_DOB,
+    GIVEN_DOB,
+    NAME_WORD_DOB,
+    FAMILY_TYPO2_DOB,
+    BIRTHPLACE_DOB,
+    BIRTHPLACE_DOB_CHECK,
+    NAME_YEAR,
+    NAME_YEAR_CHECK,
+)
+# Every rule of both tiers needs one of these among the shared kinds (each rule's rarest required
+# kind), so a pair sharing none of them can be set aside unjudged: most pairs that share a token
+# share only a long family name's two-edit neighbourhood or one word of a name.
+ANCHOR_KINDS: frozenset[str] = frozenset(
+    {
+        DOCUMENT_DOB,
+        PHONE_DOB,
+        EMAIL_DOB,
+        NAME_TYPO_DOB,
+        GIVEN_DOB,
+        PATRONYMIC_EXACT_DOB,
+        BIRTHPLACE_DOB_CHECK,
+        NAME_YEAR_CHECK,
+    }
+)
+# The kinds whose mere presence on a record the rules read (a patronymic or birthplace that
+# disagrees, a rough birth date).
+MARKER_KINDS: tuple[str, ...] = (PATRONYMIC_DOB, BIRTHPLACE_DOB, NAME_ROUGH_DATE)
 
 # Reasons as `legionary duplicates --json` prints them, in this order.
 REASONS: tuple[str, ...] = ("document", "phone", "email", "name+birth_date")

@@ -101,7 +101,9 @@ class BlindIndex(models.Model):
     value = models.BinaryField(max_length=32)
 
     class Meta:
-        indexes = [models.Index(fields=["name", "key_version", "value"], name="blind_index_lookup")]
+        # The person closes the key: a lookup and the duplicate pass read the index alone, in bucket
+        # order, without visiting the table (identity migration 0006).
+        indexes = [models.Index(fields=["name", "key_version", "value", "person"], name="blind_index_bucket")]
 
 
 # --- purpose-bound opening (identity.openings) ---------------------------------------------------

@@ -577,7 +577,7 @@ Candidates = dict[str, list[tuple[str, list[str]]]]
 # The kinds whose mere presence on a record matters to the rules (a patronymic or birthplace
 # that disagrees, a rough birth date); fetched for the people of each chunk of pairs, and for
 # those an arrival may pair with.
-_MARKER_KINDS = (matching.PATRONYMIC_DOB, matching.BIRTHPLACE_DOB, matching.NAME_ROUGH_DATE)
+_MARKER_KINDS = matching.MARKER_KINDS
 # The markers that let the most through: nothing to disagree, a rough date to allow the year.
 _MOST_LENIENT = (frozenset({matching.NAME_ROUGH_DATE}), frozenset[str]())
 
@@ -1057,50 +1057,107 @@ def duplicate_groups() -> list[matching.Group[str]]:
     return duplicate_screen().groups
 
 
+_MARKERS = "legionary_dup_markers"
+# Sort and hash memory for the pair query's own transaction on PostgreSQL (the server's default,
+# 4 MB here 32 MB, sends a million people's pairs to disk several times over).
+PAIR_WORK_MEM = "256MB"
+
+
+def _pair_kinds(bits: int) -> set[str]:
+    return {kind for n, kind in enumerate(matching.PAIR_KINDS) if bits >> n & 1}
+
+
 def _agreeing_pairs(chunk: int) -> Iterator[tuple[str, str, set[str], frozenset[str], frozenset[str]]]:
     """Every pair of people sharing a token in a bucket of at most ``MAX_BUCKET``, with the kinds
-    shared and each one's marker kinds: one self-join of the index table, sorted by the database."""
+    shared and each one's marker kinds, in pair order.
+
+    Only tokens of the kinds the rules read pair people up, and on PostgreSQL only pairs sharing
+    one of ``matching.ANCHOR_KINDS`` come out (every rule needs one; the rest can be neither linked
+    nor possible). The markers are copied once into a temporary table keyed by person."""
     table = connection.ops.quote_name(BlindIndex._meta.db_table)
-    left_out = ", ".join(["%s"] * len(KIN_INDEX_NAMES))
-    sql = (
-        f"WITH small AS (SELECT name, key_version, value FROM {table} WHERE name NOT IN ({left_out}) "  # noqa: S608 — quoted model table, placeholders only
-        f"GROUP BY name, key_version, value HAVING COUNT(*) BETWEEN 2 AND %s) "
-        f"SELECT a.person_id, b.person_id, a.name FROM small s "
-        f"JOIN {table} a ON a.name = s.name AND a.key_version = s.key_version AND a.value = s.value "
-        f"JOIN {table} b ON b.name = s.name AND b.key_version = s.key_version AND b.value = s.value "
-        f"AND a.person_id < b.person_id ORDER BY a.person_id, b.person_id"
-    )
+    kinds = list(matching.PAIR_KINDS)
+    marks = ", ".join(["%s"] * len(kinds))
+    postgres = connection.vendor == "postgresql"
+    if postgres:
+        # One ordered pass over the index (name, key_version, value, person): each bucket of
+        # 2..MAX_BUCKET people becomes a sorted array as the scan passes it (no grouping hash, no
+        # join back to the table), its pairs are generated i < j, and the kinds a pair shares are
+        # gathered as bits into one row per pair; pairs with no anchor kind are dropped there.
+        anchor = sum(1 << n for n, kind in enumerate(kinds) if kind in matching.ANCHOR_KINDS)
+        sql = (
+            "SELECT p.a, p.b, bit_or(p.bit) FROM (SELECT members[i] AS a, members[j] AS b, bit FROM ("  # noqa: S608 — quoted model table, placeholders only
+            "SELECT 1 << (array_position(%s::text[], name::text) - 1) AS bit, "
+            f"array_agg(person_id ORDER BY person_id) AS members FROM {table} WHERE name IN ({marks}) "
+            "GROUP BY name, key_version, value HAVING COUNT(*) BETWEEN 2 AND %s) bucket "
+            "CROSS JOIN LATERAL generate_series(1, cardinality(members) - 1) i "
+            "CROSS JOIN LATERAL generate_series(i + 1, cardinality(members)) j) p "
+            "WHERE p.a < p.b GROUP BY p.a, p.b HAVING bit_or(p.bit) & %s <> 0 ORDER BY p.a, p.b"
+        )
+        params: list[Any] = [kinds, *kinds, matching.MAX_BUCKET, anchor]
+    else:
+        sql = (
+            f"WITH small AS (SELECT name, key_version, value FROM {table} WHERE name IN ({marks}) "  # noqa: S608 — quoted model table, placeholders only
+            f"GROUP BY name, key_version, value HAVING COUNT(*) BETWEEN 2 AND %s) "
+            f"SELECT a.person_id, b.person_id, a.name FROM small s "
+            f"JOIN {table} a ON a.name = s.name AND a.key_version = s.key_version AND a.value = s.value "
+            f"JOIN {table} b ON b.name = s.name AND b.key_version = s.key_version AND b.value = s.value "
+            f"AND a.person_id < b.person_id ORDER BY a.person_id, b.person_id"
+        )
+        params = [*kinds, matching.MAX_BUCKET]
     pending: list[tuple[str, str, set[str]]] = []
 
     def flush() -> Iterator[tuple[str, str, set[str], frozenset[str], frozenset[str]]]:
         people = sorted({p for a, b, _ in pending for p in (a, b)})
         markers: dict[str, set[str]] = {}
-        for start in range(0, len(people), 500):
-            rows = BlindIndex.objects.filter(person_id__in=people[start : start + 500], name__in=_MARKER_KINDS)
-            for owner, name in rows.values_list("person_id", "name").distinct():
-                markers.setdefault(owner, set()).add(name)
-        for a, b, kinds in pending:
-            yield a, b, kinds, frozenset(markers.get(a, ())), frozenset(markers.get(b, ()))
+        with connection.cursor() as cursor:
+            for start in range(0, len(people), 500):
+                some = people[start : start + 500]
+                cursor.execute(
+                    f"SELECT person_id, name FROM {_MARKERS} WHERE person_id IN ({', '.join(['%s'] * len(some))})",  # noqa: S608 — our own table
+                    some,
+                )
+                for owner, name in cursor.fetchall():
+                    markers.setdefault(owner, set()).add(name)
+        for a, b, shared in pending:
+            yield a, b, shared, frozenset(markers.get(a, ())), frozenset(markers.get(b, ()))
         pending.clear()
 
-    # A server-side cursor on PostgreSQL (a plain one on SQLite, which steps through the result):
-    # the pairs are read as they come, never all held at once.
-    with connection.chunked_cursor() as cursor:
-        cursor.execute(sql, [*KIN_INDEX_NAMES, matching.MAX_BUCKET])
-        current: tuple[str, str] | None = None
-        kinds: set[str] = set()
-        while rows := cursor.fetchmany(5000):
-            for a, b, name in rows:
-                if (a, b) != current:
-                    if current is not None:
-                        pending.append((*current, kinds))
-                        if len(pending) >= chunk:
-                            yield from flush()
-                    current, kinds = (a, b), set()
-                kinds.add(name)
-        if current is not None:
-            pending.append((*current, kinds))
-    yield from flush()
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS {_MARKERS}")
+        cursor.execute(
+            f"CREATE TEMPORARY TABLE {_MARKERS} AS SELECT DISTINCT person_id, name FROM {table} "  # noqa: S608 — quoted model table, placeholders only
+            f"WHERE name IN ({', '.join(['%s'] * len(_MARKER_KINDS))})",
+            list(_MARKER_KINDS),
+        )
+        cursor.execute(f"CREATE INDEX {_MARKERS}_person ON {_MARKERS} (person_id)")
+        if postgres:  # never analysed by autovacuum; and the pair query's own sort and hash memory
+            cursor.execute(f"ANALYZE {_MARKERS}")
+            cursor.execute("SELECT set_config('work_mem', %s, true)", [PAIR_WORK_MEM])
+    try:
+        # A server-side cursor on PostgreSQL (a plain one on SQLite, which steps through the result):
+        # the pairs are read as they come, never all held at once.
+        with connection.chunked_cursor() as cursor:
+            cursor.execute(sql, params)
+            current: tuple[str, str] | None = None
+            shared: set[str] = set()
+            while rows := cursor.fetchmany(5000):
+                for a, b, found in rows:  # found: one kind a row (SQLite), the pair's kinds as bits (PostgreSQL)
+                    if (a, b) != current:
+                        if current is not None:
+                            pending.append((*current, shared))
+                            if len(pending) >= chunk:
+                                yield from flush()
+                        current, shared = (a, b), set()
+                    if isinstance(found, int):
+                        shared |= _pair_kinds(found)
+                    else:
+                        shared.add(found)
+            if current is not None:
+                pending.append((*current, shared))
+        yield from flush()
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"DROP TABLE IF EXISTS {_MARKERS}")
 
 
 def duplicate_screen(chunk: int = 5000) -> matching.Screened[str]:
