@@ -83,6 +83,32 @@ def insert_unless_taken(obj: Model, unique_field: str) -> bool:
     return inserted
 
 
+def upsert(obj: Model, unique_field: str, update_fields: Sequence[str]) -> None:
+    """Inserts one instance, or overwrites ``update_fields`` of the row already holding its
+    ``unique_field`` value: ``INSERT ... ON CONFLICT (column) DO UPDATE``, one statement on both
+    databases. Unlike ``bulk_create(update_conflicts=True)`` it opens no transaction of its own,
+    so outside one it is a single statement for the server (no BEGIN and COMMIT around it)."""
+    model = type(obj)
+    fields = [f for f in model._meta.concrete_fields if not (f.primary_key and getattr(f, "db_returning", False))]
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(str(f.column)) for f in fields)
+    marks = ", ".join(["%s"] * len(fields))
+    target = quote(str(model._meta.get_field(unique_field).column))  # type: ignore[union-attr]
+    updates = ", ".join(
+        f"{column} = EXCLUDED.{column}"
+        for column in (quote(str(model._meta.get_field(name).column)) for name in update_fields)  # type: ignore[union-attr]
+    )
+    values = [f.get_db_prep_save(getattr(obj, f.attname), connection) for f in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES ({marks}) "  # noqa: S608 — quoted model names, placeholders
+            f"ON CONFLICT ({target}) DO UPDATE SET {updates}",
+            values,
+        )
+    obj._state.adding = False
+    obj._state.db = connection.alias
+
+
 def insert_rows(model: type[Model], names: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
     """Inserts plain tuples (values in ``names`` order, foreign keys as ids) into ``model``'s table.
 

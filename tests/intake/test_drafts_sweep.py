@@ -65,3 +65,23 @@ def test_taking_a_draft_is_one_statement_and_succeeds_once() -> None:
     assert [q["sql"].split()[0] for q in taking.captured_queries] == ["DELETE"]
     assert drafts.take(draft) is False  # a second request (a reload, a double click) gets nothing
     assert not ApplicationDraft.objects.filter(pk=draft.row_id).exists()
+
+
+@pytest.mark.django_db(transaction=True)  # outside a test's transaction, as a request saves it
+def test_saving_a_draft_is_one_statement_without_a_transaction_and_overwrites_the_row(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(drafts, "_next_sweep", float("inf"))  # no sweep due: the save alone
+    draft = drafts.Draft(secrets.token_bytes(32), answers={"legion": ["geo"]}, done=["legion"])
+    with CaptureQueriesContext(connection) as first:
+        drafts.save(draft)
+    assert [q["sql"].split()[0] for q in first.captured_queries] == ["INSERT"]  # no BEGIN, no COMMIT
+    sent = drafts.Draft(draft.token, receipt="a receipt shown once")
+    with CaptureQueriesContext(connection) as again:
+        drafts.save(sent)
+    assert [q["sql"].split()[0] for q in again.captured_queries] == ["INSERT"]
+    assert ApplicationDraft.objects.filter(pk=draft.row_id).count() == 1
+    request = RequestFactory().get("/apply/sent/")
+    request.COOKIES[drafts.cookie_name()] = base64.urlsafe_b64encode(draft.token).rstrip(b"=").decode()
+    opened = drafts.load(request)
+    assert opened is not None and opened.receipt == "a receipt shown once" and opened.answers == {}

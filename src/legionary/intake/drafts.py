@@ -31,6 +31,7 @@ from django.db import connection
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
+from legionary.db import upsert
 from legionary.intake.models import ApplicationDraft
 
 # How long a draft lives without a step being saved; also the cookie's lifetime.
@@ -124,12 +125,12 @@ def save(draft: Draft) -> None:
         _next_sweep = now + SWEEP_SECONDS
         ApplicationDraft.objects.filter(updated_at__lt=_expired_before()).delete()
     # One upsert (INSERT ... ON CONFLICT DO UPDATE) rather than update_or_create's locking read,
-    # savepoint and insert: a draft's row is only ever written whole.
-    ApplicationDraft.objects.bulk_create(
-        [ApplicationDraft(pk=draft.row_id, sealed=draft.seal(), updated_at=timezone.now())],
-        update_conflicts=True,
-        unique_fields=["id"],
-        update_fields=["sealed", "updated_at"],
+    # savepoint and insert: a draft's row is only ever written whole. Not bulk_create's, which
+    # wraps its statement in a transaction: outside one that is BEGIN and COMMIT more for the server.
+    upsert(
+        ApplicationDraft(pk=draft.row_id, sealed=draft.seal(), updated_at=timezone.now()),
+        "id",
+        ["sealed", "updated_at"],
     )
 
 
