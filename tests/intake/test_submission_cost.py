@@ -191,3 +191,36 @@ def test_old_submission_records_are_forgotten_and_the_hourly_limit_still_holds(s
         _submit("limit-3")
     assert not Person.objects.filter(external_ref="limit-3").exists()
     assert SubmissionRecord.objects.filter(client=client).count() == 2
+
+
+def test_an_upload_is_encrypted_under_the_key_just_sealed_without_reading_the_identity_back() -> None:
+    _submit("upload-0")
+    with CaptureQueriesContext(connection) as captured:
+        submission = application_submit(
+            application=validate_application(application(external_ref="upload-1", **SOMEONE_ELSE)),
+            uploads=[io.BytesIO(PDF)],
+            channel=Channel.FORM,
+            client_address="192.0.2.9",
+        )
+    reads = [
+        q["sql"]
+        for q in captured.captured_queries
+        if q["sql"].startswith("SELECT") and SealedIdentity._meta.db_table in q["sql"]
+    ]
+    assert reads == []
+    # The file opens with the data key as anyone later reads it: unwrapped from the stored identity.
+    document = SealedDocument.objects.get(person=submission.person)
+    assert identity._document_bytes(document) == PDF
+    # A person's key never encrypts another's document: the sealed identity given must be his.
+    other = _submit("upload-2").person
+    with pytest.raises(identity.crypto.SealBrokenError):
+        identity.document_store(
+            person=other,
+            source=io.BytesIO(PDF),
+            sealed=SealedIdentity(
+                person_id=other.id,
+                kek_version=SealedIdentity.objects.get(person=submission.person).kek_version,
+                wrapped_dek=SealedIdentity.objects.get(person=submission.person).wrapped_dek,
+                ciphertext=b"",
+            ),
+        )

@@ -249,7 +249,11 @@ def application_submit(
             )
             for data, info in checked:
                 document = document_store(
-                    person=person, source=io.BytesIO(data), max_bytes=MAX_UPLOAD_BYTES, checked=info
+                    person=person,
+                    source=io.BytesIO(data),
+                    max_bytes=MAX_UPLOAD_BYTES,
+                    checked=info,
+                    sealed=sealed.sealed,  # the identity just written: its data key, not read back
                 )
                 stored.append(document.id)
             if receipt_lookup is not None and receipt_digest is not None:
