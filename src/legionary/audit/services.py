@@ -218,6 +218,35 @@ def _lock_head() -> LogHead:
     return head
 
 
+def _grow_head(appended: int) -> LogHead:
+    """Locks the log head and grows its size by ``appended`` in one statement (``UPDATE ...
+    RETURNING``, on both databases): the head as it now is, locked until the surrounding
+    transaction ends. A concurrent appender waits on the row and then adds to the size this one
+    committed (PostgreSQL re-reads a row it waited for before updating it), so two appends never
+    get the same indexes. One statement where a locking read and a later update were two."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {_table(LogHead)} SET size = size + %s WHERE id = 1 RETURNING size, checkpoint_at",  # noqa: S608 — quoted model table
+            [appended],
+        )
+        row = cursor.fetchone()
+    if row is None:  # the first append ever (or after a test flush): create the row, then lock it
+        head = _lock_head()
+        head.size += appended
+        head.save(update_fields=["size"])
+        return head
+    size, checkpoint_at = row
+    # SQLite hands the stored naive UTC back (as text or, through its converters, a naive datetime).
+    if isinstance(checkpoint_at, str):
+        checkpoint_at = datetime.fromisoformat(checkpoint_at)
+    if checkpoint_at is not None and checkpoint_at.tzinfo is None:
+        checkpoint_at = checkpoint_at.replace(tzinfo=UTC)
+    head = LogHead(id=1, size=size, checkpoint_at=checkpoint_at)
+    head._state.adding = False
+    head._state.db = connection.alias
+    return head
+
+
 @dataclass(frozen=True)
 class AuditItem:
     """One entry to append with ``audit_record_many``; the same fields as ``audit_record`` takes."""
@@ -293,8 +322,8 @@ def audit_record_many(items: Sequence[AuditItem]) -> list[Entry]:
     # savepoint=False: inside the caller's transaction a savepoint would only add two statements;
     # if the append fails, the action it records must fail with it anyway.
     with transaction.atomic(savepoint=False):
-        head = _lock_head()
-        first = head.size
+        head = _grow_head(len(checked))
+        first = head.size - len(checked)
         created_at = timezone.now()
         entries = []
         for offset, (actor, action, subject, details) in enumerate(checked):
@@ -320,13 +349,10 @@ def audit_record_many(items: Sequence[AuditItem]) -> list[Entry]:
             ) from None
         store.put_many(nodes)
         _insert_entries(entries, created_at)
-        head.size = first + len(entries)
-        fields = ["size"]
         if _checkpoint_due(head, created_at, appended=len(entries)):
             _make_checkpoint(head.size, created_at)
             head.checkpoint_at = created_at
-            fields.append("checkpoint_at")
-        head.save(update_fields=fields)
+            head.save(update_fields=["checkpoint_at"])
     return entries
 
 
