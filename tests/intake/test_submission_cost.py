@@ -34,8 +34,9 @@ pytestmark = pytest.mark.django_db(transaction=True)
 # path should be a decision, not an accident. 20: the possible tier's two reads at arrival (issue 18,
 # a case whose only finding is a possible pair reaches the CI officer) replaced one. 18: both tiers
 # of screening from one join of the index table, and no read of the kinds when nobody agrees. 17:
-# the audit append locks and grows the log head in one UPDATE ... RETURNING.
-MOST_STATEMENTS = 17
+# the audit append locks and grows the log head in one UPDATE ... RETURNING. 16: the hourly limit
+# counts and records in one INSERT ... SELECT ... WHERE.
+MOST_STATEMENTS = 16
 
 
 # Another applicant than tests.intake.helpers.BASE, who shares nothing with him.
@@ -180,14 +181,23 @@ def test_a_failure_late_in_the_write_leaves_nothing(monkeypatch: pytest.MonkeyPa
     assert audit_verify().ok
 
 
-def test_old_submission_records_are_forgotten_and_the_hourly_limit_still_holds(settings: Any) -> None:
+def test_old_submission_records_are_forgotten_and_the_hourly_limit_still_holds(
+    settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     settings.LEGIONARY_APPLY_LIMIT = 2
     client = client_key("192.0.2.7")
+    elsewhere = client_key("198.51.100.4")
     old = timezone.now() - intake.SUBMISSION_WINDOW - timedelta(minutes=1)
     SubmissionRecord.objects.bulk_create([SubmissionRecord(client=client, at=old) for _ in range(5)])
+    SubmissionRecord.objects.bulk_create([SubmissionRecord(client=elsewhere, at=old) for _ in range(2)])
+    monkeypatch.setattr(intake, "_next_sweep", 0.0)  # the process has not swept for a minute
     _submit("limit-1")
     assert SubmissionRecord.objects.filter(client=client).count() == 1  # the old ones are gone
-    _submit("limit-2")
+    assert not SubmissionRecord.objects.filter(client=elsewhere).exists()  # everyone's old ones
+    with CaptureQueriesContext(connection) as counting:
+        _submit("limit-2")  # no sweep due: counted and recorded in one statement
+    counted = [q["sql"] for q in counting.captured_queries if SubmissionRecord._meta.db_table in q["sql"]]
+    assert len(counted) == 1 and counted[0].startswith("INSERT"), counted
     with pytest.raises(TooManySubmissions):
         _submit("limit-3")
     assert not Person.objects.filter(external_ref="limit-3").exists()
