@@ -290,7 +290,7 @@ def _count_submission(client: str) -> None:
         SubmissionRecord.objects.filter(at__lt=since).delete()
     quote = connection.ops.quote_name
     at = SubmissionRecord._meta.get_field("at")
-    table, who, when = quote(SubmissionRecord._meta.db_table), quote("client"), quote(at.column)
+    table, who, when = quote(SubmissionRecord._meta.db_table), quote("client"), quote(str(at.column))
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {table} ({who}, {when}) SELECT %s, %s "  # noqa: S608 — quoted model names, placeholders
