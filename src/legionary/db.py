@@ -21,6 +21,7 @@ import datetime
 import json
 import re
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection
@@ -157,28 +158,102 @@ def insert_values(
     if not rows:
         return
     one = "(" + ", ".join(["%s"] * width) + ")"
+    statement = _one_statement(table, columns, width, rows, types)
     with connection.cursor() as cursor:
-        if len(rows) == 1:
-            cursor.execute(f"INSERT INTO {table} ({columns}) VALUES {one}", list(rows[0]))  # noqa: S608 — quoted model names
-        elif (
-            len(rows) <= MULTI_ROW_MAX
-            and connection.vendor == "postgresql"
-            and types is not None
-            and all(_ARRAY_TYPES.match(kind) for kind in types)
-        ):
-            arrays = ", ".join(f"%s::{kind}[]" for kind in types)
-            cursor.execute(
-                f"INSERT INTO {table} ({columns}) SELECT * FROM unnest({arrays})",  # noqa: S608 — quoted model names and types
-                [list(column) for column in zip(*rows, strict=True)],
-            )
-        elif len(rows) <= MULTI_ROW_MAX and len(rows) * width <= MULTI_ROW_MAX_PARAMS:
-            values = ", ".join([one] * len(rows))
-            cursor.execute(
-                f"INSERT INTO {table} ({columns}) VALUES {values}",  # noqa: S608 — quoted model names, placeholders
-                [value for row in rows for value in row],
-            )
+        if statement is not None:
+            cursor.execute(*statement)
         else:
             cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES {one}", rows)  # noqa: S608 — quoted model names
+
+
+def _one_statement(
+    table: str, columns: str, width: int, rows: Sequence[Sequence[Any]], types: Sequence[str] | None
+) -> tuple[str, list[Any]] | None:
+    """``insert_values``'s single statement (text, parameters) for these rows, or None when they
+    go by ``executemany`` (a large batch)."""
+    one = "(" + ", ".join(["%s"] * width) + ")"
+    if len(rows) == 1:
+        return f"INSERT INTO {table} ({columns}) VALUES {one}", list(rows[0])  # noqa: S608 — quoted model names
+    if (
+        len(rows) <= MULTI_ROW_MAX
+        and connection.vendor == "postgresql"
+        and types is not None
+        and all(_ARRAY_TYPES.match(kind) for kind in types)
+    ):
+        arrays = ", ".join(f"%s::{kind}[]" for kind in types)
+        return (
+            f"INSERT INTO {table} ({columns}) SELECT * FROM unnest({arrays})",  # noqa: S608 — quoted model names and types
+            [list(column) for column in zip(*rows, strict=True)],
+        )
+    if len(rows) <= MULTI_ROW_MAX and len(rows) * width <= MULTI_ROW_MAX_PARAMS:
+        values = ", ".join([one] * len(rows))
+        return (
+            f"INSERT INTO {table} ({columns}) VALUES {values}",  # noqa: S608 — quoted model names, placeholders
+            [value for row in rows for value in row],
+        )
+    return None
+
+
+@dataclass(frozen=True)
+class Insert:
+    """The rows of one table for ``insert_together`` (``instances_insert`` or ``rows_insert`` make one)."""
+
+    table: str
+    columns: str
+    width: int
+    rows: Sequence[Sequence[Any]]
+    types: Sequence[str]
+
+
+def instances_insert(model: type[Model], objects: Sequence[Model]) -> Insert:
+    """New instances of ``model``, prepared as ``insert_instances`` prepares them, for ``insert_together``."""
+    fields = [f for f in model._meta.concrete_fields if not (f.primary_key and getattr(f, "db_returning", False))]
+    quote = connection.ops.quote_name
+    return Insert(
+        table=quote(model._meta.db_table),
+        columns=", ".join(quote(str(f.column)) for f in fields),
+        width=len(fields),
+        rows=[[f.get_db_prep_save(getattr(obj, f.attname), connection) for f in fields] for obj in objects],
+        types=[str(f.db_type(connection)) for f in fields],
+    )
+
+
+def rows_insert(model: type[Model], names: Sequence[str], rows: Sequence[Sequence[Any]]) -> Insert:
+    """Plain tuples for ``model``'s table, adapted as ``insert_rows`` adapts them, for ``insert_together``."""
+    quote = connection.ops.quote_name
+    fields = [model._meta.get_field(name) for name in names]
+    adapters = [_adapter(f) for f in fields]
+    if any(adapters):
+        rows = [
+            tuple(value if adapt is None else adapt(value) for adapt, value in zip(adapters, row, strict=True))
+            for row in rows
+        ]
+    return Insert(
+        table=quote(model._meta.db_table),
+        columns=", ".join(quote(str(f.column)) for f in fields),  # type: ignore[union-attr]
+        width=len(fields),
+        rows=rows,
+        types=[str(f.db_type(connection)) for f in fields],
+    )
+
+
+def insert_together(inserts: Sequence[Insert]) -> None:
+    """Inserts the rows of several tables. On PostgreSQL, one statement when each table's rows fit
+    one (``WITH a AS (INSERT ...), b AS (INSERT ...) INSERT ...``: every data-modifying part of a
+    statement runs, once, whatever reads it; foreign keys are checked at commit, as Django declares
+    them deferrable), so a few small inserts are one round trip and one parse for the server.
+    Elsewhere, or for a large batch, each table's rows as ``insert_values`` inserts them. Inside the
+    caller's transaction, like every helper here."""
+    parts = [part for part in inserts if part.rows]
+    statements = [_one_statement(p.table, p.columns, p.width, p.rows, p.types) for p in parts]
+    ready = [statement for statement in statements if statement is not None]
+    if connection.vendor != "postgresql" or len(parts) < 2 or len(ready) != len(parts):
+        for part in parts:
+            insert_values(part.table, part.columns, part.width, part.rows, part.types)
+        return
+    heads = ", ".join(f"inserted_{n} AS ({text})" for n, (text, _) in enumerate(ready[:-1]))
+    with connection.cursor() as cursor:
+        cursor.execute(f"WITH {heads} {ready[-1][0]}", [value for _, params in ready for value in params])
 
 
 def _sqlite_datetime(value: datetime.datetime | None) -> str | None:

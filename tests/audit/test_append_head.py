@@ -60,3 +60,18 @@ def test_a_failed_append_leaves_the_size_as_it_was() -> None:
     assert LogHead.objects.get(id=1).size == 1
     assert audit_record(actor="t", action="test.next").index == 1
     assert audit_verify().ok
+
+
+def test_an_appends_entries_and_nodes_are_one_statement_on_postgresql() -> None:
+    audit_record(actor="t", action="test.first")
+    with CaptureQueriesContext(connection) as captured, transaction.atomic():
+        audit_record_many([AuditItem(actor="t", action=f"test.many{n}") for n in range(3)])
+    tables = (Entry._meta.db_table, "audit_node")
+    writes = [
+        q["sql"]
+        for q in captured.captured_queries
+        if q["sql"].startswith(("INSERT", "WITH")) and any(f'"{table}"' in q["sql"] for table in tables)
+    ]
+    assert len(writes) == (1 if connection.vendor == "postgresql" else 2), writes
+    assert Entry.objects.count() == 4
+    assert audit_verify().ok

@@ -235,3 +235,27 @@ def test_an_upload_is_encrypted_under_the_key_just_sealed_without_reading_the_id
                 ciphertext=b"",
             ),
         )
+
+
+def test_a_persons_sealed_identity_indexes_and_records_are_one_statement_on_postgresql() -> None:
+    from legionary.identity.models import SealedRecord
+
+    _submit("together-0")
+    with CaptureQueriesContext(connection) as captured:
+        submission = _submit("together-1", **SOMEONE_ELSE)
+    tables = [m._meta.db_table for m in (SealedIdentity, BlindIndex, SealedRecord)]
+    writes = [
+        q["sql"]
+        for q in captured.captured_queries
+        if q["sql"].startswith(("INSERT", "WITH")) and any(f'"{table}"' in q["sql"] for table in tables)
+    ]
+    person = submission.person
+    held = [SealedIdentity.objects.filter(person=person).exists(), SealedRecord.objects.filter(person=person).exists()]
+    assert held == [True, True] and BlindIndex.objects.filter(person=person).count() > 10
+    assert len(writes) == (1 if connection.vendor == "postgresql" else 3), writes
+    # What one statement stored opens as three would have: the identity under the person's key.
+    opened = identity._open_identity(person, identity.key_provider())
+    assert opened["family_name"] == SOMEONE_ELSE["identity__family_name"]
+    assert [other for other, _ in identity.duplicate_candidates(person)] == []
+    again = _submit("together-2", **SOMEONE_ELSE)  # the same person again is found by his indexes
+    assert [other for other, _ in identity.duplicate_candidates(again.person)] == [person.id]

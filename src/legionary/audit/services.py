@@ -31,7 +31,7 @@ from django.utils import timezone
 from legionary.audit import checkpoint as notes
 from legionary.audit import kept_checkpoint, merkle
 from legionary.audit.models import Checkpoint, Entry, LogHead, Node
-from legionary.db import insert_instances, insert_values
+from legionary.db import Insert, insert_together, insert_values, instances_insert
 
 DetailValue = str | int | bool | None | list[str] | list[int]
 
@@ -139,16 +139,16 @@ class DbNodeStore:
                     found[packed[key]] = bytes(digest)
         return found
 
-    def put_many(self, nodes: Sequence[merkle.Node]) -> None:
+    def put_many(self, nodes: Sequence[merkle.Node], also: Sequence[Insert] = ()) -> None:
+        """Stores new nodes; ``also``, other rows of the same append (its entries), are inserted
+        with them: on PostgreSQL one statement for both (``insert_together``)."""
         self.writes += len(nodes)
         # One statement for an append's few nodes (``insert_values``), executemany for a bulk fill's.
-        insert_values(
-            _table(Node),
-            '"key", "hash"',
-            2,
-            [(pack_key(level, index), digest) for level, index, digest in nodes],
-            ("bigint", "bytea"),
-        )
+        rows = [(pack_key(level, index), digest) for level, index, digest in nodes]
+        if not also:
+            insert_values(_table(Node), '"key", "hash"', 2, rows, ("bigint", "bytea"))
+            return
+        insert_together([Insert(_table(Node), '"key", "hash"', 2, rows, ("bigint", "bytea")), *also])
 
 
 # --- the signing key -----------------------------------------------------------------------------
@@ -347,8 +347,7 @@ def audit_record_many(items: Sequence[AuditItem]) -> list[Entry]:
             raise AuditError(
                 "The audit log's tree is damaged, so nothing more can be recorded. Run `legionary audit verify`."
             ) from None
-        store.put_many(nodes)
-        _insert_entries(entries, created_at)
+        _insert_entries(entries, created_at, store, nodes)
         if _checkpoint_due(head, created_at, appended=len(entries)):
             _make_checkpoint(head.size, created_at)
             head.checkpoint_at = created_at
@@ -356,12 +355,17 @@ def audit_record_many(items: Sequence[AuditItem]) -> list[Entry]:
     return entries
 
 
-def _insert_entries(entries: list[Entry], created_at: datetime) -> None:
-    """Inserts the new entries of one append (all stamped ``created_at``) with one prepared
-    statement: ``bulk_create`` without the ORM's per-field work. Marks the instances as saved."""
+def _insert_entries(
+    entries: list[Entry], created_at: datetime, store: DbNodeStore, nodes: Sequence[merkle.Node]
+) -> None:
+    """Inserts the new entries of one append (all stamped ``created_at``) with the tree's new
+    ``nodes``, in one statement on PostgreSQL (``DbNodeStore.put_many(also=...)``): ``bulk_create``
+    without the ORM's per-field work. Marks the instances as saved."""
     for e in entries:
         e.created_at = created_at
-    insert_instances(Entry, entries)
+    store.put_many(nodes, also=[instances_insert(Entry, entries)])
+    for e in entries:
+        e._state.adding, e._state.db = False, connection.alias
 
 
 def _checkpoint_due(head: LogHead, now: datetime, *, appended: int = 1) -> bool:

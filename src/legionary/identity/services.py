@@ -38,7 +38,15 @@ from django.utils import timezone
 from legionary.access.roles import Perm
 from legionary.audit.services import AuditItem, audit_record, audit_record_many
 from legionary.core.reasons import visible_reason
-from legionary.db import insert_instances, insert_rows, insert_unless_taken, insert_values
+from legionary.db import (
+    insert_instances,
+    insert_rows,
+    insert_together,
+    insert_unless_taken,
+    insert_values,
+    instances_insert,
+    rows_insert,
+)
 from legionary.identity import callsigns, crypto, documents, erasure_journal, matching, names, openings
 from legionary.identity.keyring import (
     FileKeyProvider,
@@ -441,9 +449,16 @@ def person_create(
             # A call sign taken between the check and the insert: draw another.
         else:
             raise IdentityError("Could not find a free call sign; try again.")
-        insert_instances(SealedIdentity, [prepared.sealed])
-        insert_rows(BlindIndex, INDEX_COLUMNS, [(person_id, *value) for value in prepared.index])
-        insert_instances(SealedRecord, list(prepared.records))
+        # The sealed identity, its blind indexes and records: one statement on PostgreSQL.
+        insert_together(
+            [
+                instances_insert(SealedIdentity, [prepared.sealed]),
+                rows_insert(BlindIndex, INDEX_COLUMNS, [(person_id, *value) for value in prepared.index]),
+                instances_insert(SealedRecord, list(prepared.records)),
+            ]
+        )
+        for saved in (prepared.sealed, *prepared.records):
+            saved._state.adding, saved._state.db = False, connection.alias
         audit_record_many(
             [
                 AuditItem(actor=actor.name, action="person.created", subject=person_id, details={"legion": legion}),
