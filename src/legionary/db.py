@@ -256,6 +256,49 @@ def insert_together(inserts: Sequence[Insert]) -> None:
         cursor.execute(f"WITH {heads} {ready[-1][0]}", [value for _, params in ready for value in params])
 
 
+def insert_with_child(parent: Model, child: Model | None, link: str) -> None:
+    """Inserts ``parent`` (a new instance whose auto primary key the database assigns) and, when
+    given, ``child``, whose foreign key field ``link`` points at it; sets both primary keys' links
+    and marks them saved. On PostgreSQL one statement (``WITH parent AS (INSERT ... RETURNING id)
+    INSERT ... SELECT parent.id, ...``), elsewhere two (``INSERT ... RETURNING id``, then the child)."""
+    quote = connection.ops.quote_name
+    parent_fields = [f for f in parent._meta.concrete_fields if not f.primary_key]
+    parent_values = [f.get_db_prep_save(getattr(parent, f.attname), connection) for f in parent_fields]
+    pk = quote(str(parent._meta.pk.column))
+    parent_sql = (
+        f"INSERT INTO {quote(parent._meta.db_table)} ({', '.join(quote(str(f.column)) for f in parent_fields)}) "  # noqa: S608 — quoted model names, placeholders
+        f"VALUES ({', '.join(['%s'] * len(parent_fields))}) RETURNING {pk}"
+    )
+    fk = child._meta.get_field(link) if child is not None else None
+    child_fields = [f for f in child._meta.concrete_fields if not f.primary_key and f is not fk] if child else []
+    child_values = [f.get_db_prep_save(getattr(child, f.attname), connection) for f in child_fields]
+    child_columns = ", ".join([quote(str(fk.column)), *(quote(str(f.column)) for f in child_fields)]) if fk else ""  # type: ignore[union-attr]
+    with connection.cursor() as cursor:
+        if child is not None and connection.vendor == "postgresql":
+            marks = ", ".join(["%s"] * len(child_fields))
+            cursor.execute(
+                f"WITH parent AS ({parent_sql}) INSERT INTO {quote(child._meta.db_table)} ({child_columns}) "  # noqa: S608 — quoted model names, placeholders
+                f"SELECT parent.{pk}, {marks} FROM parent RETURNING {quote(str(fk.column))}",  # type: ignore[union-attr]
+                [*parent_values, *child_values],
+            )
+            (parent_id,) = cursor.fetchone()
+        else:
+            cursor.execute(parent_sql, parent_values)
+            (parent_id,) = cursor.fetchone()
+            if child is not None:
+                marks = ", ".join(["%s"] * (len(child_fields) + 1))
+                cursor.execute(
+                    f"INSERT INTO {quote(child._meta.db_table)} ({child_columns}) VALUES ({marks})",  # noqa: S608 — quoted model names, placeholders
+                    [parent_id, *child_values],
+                )
+    parent.pk = parent_id
+    for obj in (parent, child):
+        if obj is not None:
+            obj._state.adding, obj._state.db = False, connection.alias
+    if child is not None:
+        setattr(child, link, parent)
+
+
 def _sqlite_datetime(value: datetime.datetime | None) -> str | None:
     # What Django's SQLite backend stores (USE_TZ): naive UTC in ``str()`` form.
     if value is None:

@@ -259,3 +259,20 @@ def test_a_persons_sealed_identity_indexes_and_records_are_one_statement_on_post
     assert [other for other, _ in identity.duplicate_candidates(person)] == []
     again = _submit("together-2", **SOMEONE_ELSE)  # the same person again is found by his indexes
     assert [other for other, _ in identity.duplicate_candidates(again.person)] == [person.id]
+
+
+def test_a_case_and_its_receipt_are_one_statement_on_postgresql_and_the_receipt_finds_the_case() -> None:
+    _submit("receipt-0")
+    with CaptureQueriesContext(connection) as captured:
+        submission = _submit("receipt-1", **SOMEONE_ELSE)
+    tables = (Case._meta.db_table, Receipt._meta.db_table)
+    writes = [
+        q["sql"]
+        for q in captured.captured_queries
+        if q["sql"].startswith(("INSERT", "WITH")) and any(f'"{table}"' in q["sql"] for table in tables)
+    ]
+    assert len(writes) == (1 if connection.vendor == "postgresql" else 2), writes
+    case = Case.objects.get(person=submission.person)
+    assert submission.case.pk == case.pk and Receipt.objects.get(case=case).created_at == case.created_at
+    assert submission.receipt is not None
+    assert intake.receipt_status(receipt=submission.receipt, client_address="192.0.2.10") == intake.PublicState.RECEIVED

@@ -28,7 +28,7 @@ from django.utils import timezone
 from legionary.access.addresses import client_bucket
 from legionary.access.models import Staff
 from legionary.audit.services import AuditItem, audit_at_end, audit_record, audit_record_many
-from legionary.db import insert_instances
+from legionary.db import insert_instances, insert_with_child
 from legionary.identity.models import Person, PersonStatus
 from legionary.identity.services import (
     Actor,
@@ -238,7 +238,7 @@ def application_submit(
                 ],
             )
             now = timezone.now()
-            case = Case.objects.create(
+            case = Case(
                 person=person,
                 legion=application.legion,
                 state=CaseState.RECEIVED,
@@ -247,6 +247,11 @@ def application_submit(
                 profile=profile,
                 channel=str(channel),
             )
+            # The case and its receipt: one statement on PostgreSQL.
+            receipt_row = None
+            if receipt_lookup is not None and receipt_digest is not None:
+                receipt_row = Receipt(case=case, lookup=receipt_lookup, digest=receipt_digest, created_at=now)
+            insert_with_child(case, receipt_row, "case")
             for data, info in checked:
                 document = document_store(
                     person=person,
@@ -256,8 +261,6 @@ def application_submit(
                     sealed=sealed.sealed,  # the identity just written: its data key, not read back
                 )
                 stored.append(document.id)
-            if receipt_lookup is not None and receipt_digest is not None:
-                Receipt.objects.create(case=case, lookup=receipt_lookup, digest=receipt_digest, created_at=now)
             flags = _screen(case=case, person=person, actor=actor)
             # Designation lists, on arrival: a hit flags the case for counter-intelligence now;
             # the applicant's status page does not change.
