@@ -8,7 +8,9 @@ instance (``init``, ``demo --people 20``). Each visit is ``bench/load.py``'s sur
 ``--visits`` visits one after another; with ``--baseline-src`` (a tree from ``git archive``, as
 ``load.py`` takes it) that tree is served beside this one on the same database and the two
 alternate round by round, so both see the same machine. Per round: CPU of gunicorn (master,
-worker and its sandbox processes) and of PostgreSQL per visit, from /proc, and the wall time.
+worker and its sandbox processes) and of PostgreSQL per visit, from /proc, and the wall time. The
+reports rollup's refresh after writes is off unless ``--refresh``: one PostgreSQL serves both trees,
+so its refreshes would land in whichever round is running.
 
     python bench/bench_visit_alone.py --baseline-src /tmp/old --visits 40 --rounds 3
 """
@@ -37,6 +39,12 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--warm", type=int, default=20, help="unmeasured visits per tree first")
     parser.add_argument("--baseline-src", type=Path, help="an earlier tree (its src/) served beside this one")
+    parser.add_argument(
+        "--refresh",
+        action="store_true",
+        help="keep the reports rollup's refresh after writes (off by default: its PostgreSQL CPU lands in "
+        "whichever tree's round is running, and it is not a submission's own cost)",
+    )
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="legionary-visit-"))
     try:
@@ -47,6 +55,7 @@ def main() -> int:
                 LEGIONARY_HTTPS="0",
                 LEGIONARY_APPLY_LIMIT="100000000",
                 LEGIONARY_TRUSTED_PROXIES="127.0.0.1",
+                LEGIONARY_REPORT_AUTO_REFRESH="background" if args.refresh else "off",
             )
             run(env, "init")
             run(env, "demo", "--people", "20")
