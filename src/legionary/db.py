@@ -11,8 +11,15 @@ thousands, compiling a multi-row statement of placeholders per batch, and buildi
 for rows nobody reads again, cost more per row than sealing the identity they belong to; so a large
 batch goes by ``executemany``, and a small one (a submission's rows) as one statement.
 
-Must never: run outside the caller's transaction, build SQL from anything but quoted model table
-and column names, or be used for a row whose primary key the caller needs back.
+A few small writes of one action can also share one statement: ``insert_together`` (several
+tables' rows, on PostgreSQL one ``WITH ... AS (INSERT ...)`` statement), ``insert_with_child`` (a
+row and one row referring to it, the parent's new key read back), ``upsert`` (one row, no
+transaction of its own) and ``insert_unless_taken``: each a round trip and a parse fewer for the
+server on the public submission's path (issue 20, "a surge").
+
+Must never: run outside the caller's transaction (``upsert``: or as a statement of its own), build
+SQL from anything but quoted model table and column names, or be used for a row whose primary key
+the caller needs back (except the parent of ``insert_with_child``).
 """
 
 from __future__ import annotations
