@@ -70,9 +70,9 @@ def _count_node_io() -> None:
         COUNTS["reads"] += len(keys)
         return original_get(self, keys)
 
-    def put_many(self: services.DbNodeStore, nodes: Any) -> None:
+    def put_many(self: services.DbNodeStore, nodes: Any, also: Any = ()) -> None:
         COUNTS["writes"] += len(nodes)
-        original_put(self, nodes)
+        original_put(self, nodes, also)
 
     services.DbNodeStore.get_many = get_many  # type: ignore[method-assign]
     services.DbNodeStore.put_many = put_many  # type: ignore[method-assign]

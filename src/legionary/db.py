@@ -11,8 +11,15 @@ thousands, compiling a multi-row statement of placeholders per batch, and buildi
 for rows nobody reads again, cost more per row than sealing the identity they belong to; so a large
 batch goes by ``executemany``, and a small one (a submission's rows) as one statement.
 
-Must never: run outside the caller's transaction, build SQL from anything but quoted model table
-and column names, or be used for a row whose primary key the caller needs back.
+A few small writes of one action can also share one statement: ``insert_together`` (several
+tables' rows, on PostgreSQL one ``WITH ... AS (INSERT ...)`` statement), ``insert_with_child`` (a
+row and one row referring to it, the parent's new key read back), ``upsert`` (one row, no
+transaction of its own) and ``insert_unless_taken``: each a round trip and a parse fewer for the
+server on the public submission's path (issue 20, "a surge").
+
+Must never: run outside the caller's transaction (``upsert``: or as a statement of its own), build
+SQL from anything but quoted model table and column names, or be used for a row whose primary key
+the caller needs back (except the parent of ``insert_with_child``).
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ import datetime
 import json
 import re
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection
@@ -83,6 +91,32 @@ def insert_unless_taken(obj: Model, unique_field: str) -> bool:
     return inserted
 
 
+def upsert(obj: Model, unique_field: str, update_fields: Sequence[str]) -> None:
+    """Inserts one instance, or overwrites ``update_fields`` of the row already holding its
+    ``unique_field`` value: ``INSERT ... ON CONFLICT (column) DO UPDATE``, one statement on both
+    databases. Unlike ``bulk_create(update_conflicts=True)`` it opens no transaction of its own,
+    so outside one it is a single statement for the server (no BEGIN and COMMIT around it)."""
+    model = type(obj)
+    fields = [f for f in model._meta.concrete_fields if not (f.primary_key and getattr(f, "db_returning", False))]
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(str(f.column)) for f in fields)
+    marks = ", ".join(["%s"] * len(fields))
+    target = quote(str(model._meta.get_field(unique_field).column))  # type: ignore[union-attr]
+    updates = ", ".join(
+        f"{column} = EXCLUDED.{column}"
+        for column in (quote(str(model._meta.get_field(name).column)) for name in update_fields)  # type: ignore[union-attr]
+    )
+    values = [f.get_db_prep_save(getattr(obj, f.attname), connection) for f in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES ({marks}) "  # noqa: S608 — quoted model names, placeholders
+            f"ON CONFLICT ({target}) DO UPDATE SET {updates}",
+            values,
+        )
+    obj._state.adding = False
+    obj._state.db = connection.alias
+
+
 def insert_rows(model: type[Model], names: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
     """Inserts plain tuples (values in ``names`` order, foreign keys as ids) into ``model``'s table.
 
@@ -131,28 +165,145 @@ def insert_values(
     if not rows:
         return
     one = "(" + ", ".join(["%s"] * width) + ")"
+    statement = _one_statement(table, columns, width, rows, types)
     with connection.cursor() as cursor:
-        if len(rows) == 1:
-            cursor.execute(f"INSERT INTO {table} ({columns}) VALUES {one}", list(rows[0]))  # noqa: S608 — quoted model names
-        elif (
-            len(rows) <= MULTI_ROW_MAX
-            and connection.vendor == "postgresql"
-            and types is not None
-            and all(_ARRAY_TYPES.match(kind) for kind in types)
-        ):
-            arrays = ", ".join(f"%s::{kind}[]" for kind in types)
-            cursor.execute(
-                f"INSERT INTO {table} ({columns}) SELECT * FROM unnest({arrays})",  # noqa: S608 — quoted model names and types
-                [list(column) for column in zip(*rows, strict=True)],
-            )
-        elif len(rows) <= MULTI_ROW_MAX and len(rows) * width <= MULTI_ROW_MAX_PARAMS:
-            values = ", ".join([one] * len(rows))
-            cursor.execute(
-                f"INSERT INTO {table} ({columns}) VALUES {values}",  # noqa: S608 — quoted model names, placeholders
-                [value for row in rows for value in row],
-            )
+        if statement is not None:
+            cursor.execute(*statement)
         else:
             cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES {one}", rows)  # noqa: S608 — quoted model names
+
+
+def _one_statement(
+    table: str, columns: str, width: int, rows: Sequence[Sequence[Any]], types: Sequence[str] | None
+) -> tuple[str, list[Any]] | None:
+    """``insert_values``'s single statement (text, parameters) for these rows, or None when they
+    go by ``executemany`` (a large batch)."""
+    one = "(" + ", ".join(["%s"] * width) + ")"
+    if len(rows) == 1:
+        return f"INSERT INTO {table} ({columns}) VALUES {one}", list(rows[0])  # noqa: S608 — quoted model names
+    if (
+        len(rows) <= MULTI_ROW_MAX
+        and connection.vendor == "postgresql"
+        and types is not None
+        and all(_ARRAY_TYPES.match(kind) for kind in types)
+    ):
+        arrays = ", ".join(f"%s::{kind}[]" for kind in types)
+        return (
+            f"INSERT INTO {table} ({columns}) SELECT * FROM unnest({arrays})",  # noqa: S608 — quoted model names and types
+            [list(column) for column in zip(*rows, strict=True)],
+        )
+    if len(rows) <= MULTI_ROW_MAX and len(rows) * width <= MULTI_ROW_MAX_PARAMS:
+        values = ", ".join([one] * len(rows))
+        return (
+            f"INSERT INTO {table} ({columns}) VALUES {values}",  # noqa: S608 — quoted model names, placeholders
+            [value for row in rows for value in row],
+        )
+    return None
+
+
+@dataclass(frozen=True)
+class Insert:
+    """The rows of one table for ``insert_together`` (``instances_insert`` or ``rows_insert`` make one)."""
+
+    table: str
+    columns: str
+    width: int
+    rows: Sequence[Sequence[Any]]
+    types: Sequence[str]
+
+
+def instances_insert(model: type[Model], objects: Sequence[Model]) -> Insert:
+    """New instances of ``model``, prepared as ``insert_instances`` prepares them, for ``insert_together``."""
+    fields = [f for f in model._meta.concrete_fields if not (f.primary_key and getattr(f, "db_returning", False))]
+    quote = connection.ops.quote_name
+    return Insert(
+        table=quote(model._meta.db_table),
+        columns=", ".join(quote(str(f.column)) for f in fields),
+        width=len(fields),
+        rows=[[f.get_db_prep_save(getattr(obj, f.attname), connection) for f in fields] for obj in objects],
+        types=[str(f.db_type(connection)) for f in fields],
+    )
+
+
+def rows_insert(model: type[Model], names: Sequence[str], rows: Sequence[Sequence[Any]]) -> Insert:
+    """Plain tuples for ``model``'s table, adapted as ``insert_rows`` adapts them, for ``insert_together``."""
+    quote = connection.ops.quote_name
+    fields = [model._meta.get_field(name) for name in names]
+    adapters = [_adapter(f) for f in fields]
+    if any(adapters):
+        rows = [
+            tuple(value if adapt is None else adapt(value) for adapt, value in zip(adapters, row, strict=True))
+            for row in rows
+        ]
+    return Insert(
+        table=quote(model._meta.db_table),
+        columns=", ".join(quote(str(f.column)) for f in fields),  # type: ignore[union-attr]
+        width=len(fields),
+        rows=rows,
+        types=[str(f.db_type(connection)) for f in fields],
+    )
+
+
+def insert_together(inserts: Sequence[Insert]) -> None:
+    """Inserts the rows of several tables. On PostgreSQL, one statement when each table's rows fit
+    one (``WITH a AS (INSERT ...), b AS (INSERT ...) INSERT ...``: every data-modifying part of a
+    statement runs, once, whatever reads it; foreign keys are checked at commit, as Django declares
+    them deferrable), so a few small inserts are one round trip and one parse for the server.
+    Elsewhere, or for a large batch, each table's rows as ``insert_values`` inserts them. Inside the
+    caller's transaction, like every helper here."""
+    parts = [part for part in inserts if part.rows]
+    statements = [_one_statement(p.table, p.columns, p.width, p.rows, p.types) for p in parts]
+    ready = [statement for statement in statements if statement is not None]
+    if connection.vendor != "postgresql" or len(parts) < 2 or len(ready) != len(parts):
+        for part in parts:
+            insert_values(part.table, part.columns, part.width, part.rows, part.types)
+        return
+    heads = ", ".join(f"inserted_{n} AS ({text})" for n, (text, _) in enumerate(ready[:-1]))
+    with connection.cursor() as cursor:
+        cursor.execute(f"WITH {heads} {ready[-1][0]}", [value for _, params in ready for value in params])
+
+
+def insert_with_child(parent: Model, child: Model | None, link: str) -> None:
+    """Inserts ``parent`` (a new instance whose auto primary key the database assigns) and, when
+    given, ``child``, whose foreign key field ``link`` points at it; sets both primary keys' links
+    and marks them saved. On PostgreSQL one statement (``WITH parent AS (INSERT ... RETURNING id)
+    INSERT ... SELECT parent.id, ...``), elsewhere two (``INSERT ... RETURNING id``, then the child)."""
+    quote = connection.ops.quote_name
+    parent_fields = [f for f in parent._meta.concrete_fields if not f.primary_key]
+    parent_values = [f.get_db_prep_save(getattr(parent, f.attname), connection) for f in parent_fields]
+    pk = quote(str(parent._meta.pk.column))
+    parent_sql = (
+        f"INSERT INTO {quote(parent._meta.db_table)} ({', '.join(quote(str(f.column)) for f in parent_fields)}) "  # noqa: S608 — quoted model names, placeholders
+        f"VALUES ({', '.join(['%s'] * len(parent_fields))}) RETURNING {pk}"
+    )
+    fk = child._meta.get_field(link) if child is not None else None
+    child_fields = [f for f in child._meta.concrete_fields if not f.primary_key and f is not fk] if child else []
+    child_values = [f.get_db_prep_save(getattr(child, f.attname), connection) for f in child_fields]
+    child_columns = ", ".join([quote(str(fk.column)), *(quote(str(f.column)) for f in child_fields)]) if fk else ""  # type: ignore[union-attr]
+    with connection.cursor() as cursor:
+        if child is not None and connection.vendor == "postgresql":
+            marks = ", ".join(["%s"] * len(child_fields))
+            cursor.execute(
+                f"WITH parent AS ({parent_sql}) INSERT INTO {quote(child._meta.db_table)} ({child_columns}) "  # noqa: S608 — quoted model names, placeholders
+                f"SELECT parent.{pk}, {marks} FROM parent RETURNING {quote(str(fk.column))}",  # type: ignore[union-attr]
+                [*parent_values, *child_values],
+            )
+            (parent_id,) = cursor.fetchone()
+        else:
+            cursor.execute(parent_sql, parent_values)
+            (parent_id,) = cursor.fetchone()
+            if child is not None:
+                marks = ", ".join(["%s"] * (len(child_fields) + 1))
+                cursor.execute(
+                    f"INSERT INTO {quote(child._meta.db_table)} ({child_columns}) VALUES ({marks})",  # noqa: S608 — quoted model names, placeholders
+                    [parent_id, *child_values],
+                )
+    parent.pk = parent_id
+    for obj in (parent, child):
+        if obj is not None:
+            obj._state.adding, obj._state.db = False, connection.alias
+    if child is not None:
+        setattr(child, link, parent)
 
 
 def _sqlite_datetime(value: datetime.datetime | None) -> str | None:

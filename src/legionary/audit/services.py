@@ -31,7 +31,7 @@ from django.utils import timezone
 from legionary.audit import checkpoint as notes
 from legionary.audit import kept_checkpoint, merkle
 from legionary.audit.models import Checkpoint, Entry, LogHead, Node
-from legionary.db import insert_instances, insert_values
+from legionary.db import Insert, insert_together, insert_values, instances_insert
 
 DetailValue = str | int | bool | None | list[str] | list[int]
 
@@ -139,16 +139,16 @@ class DbNodeStore:
                     found[packed[key]] = bytes(digest)
         return found
 
-    def put_many(self, nodes: Sequence[merkle.Node]) -> None:
+    def put_many(self, nodes: Sequence[merkle.Node], also: Sequence[Insert] = ()) -> None:
+        """Stores new nodes; ``also``, other rows of the same append (its entries), are inserted
+        with them: on PostgreSQL one statement for both (``insert_together``)."""
         self.writes += len(nodes)
         # One statement for an append's few nodes (``insert_values``), executemany for a bulk fill's.
-        insert_values(
-            _table(Node),
-            '"key", "hash"',
-            2,
-            [(pack_key(level, index), digest) for level, index, digest in nodes],
-            ("bigint", "bytea"),
-        )
+        rows = [(pack_key(level, index), digest) for level, index, digest in nodes]
+        if not also:
+            insert_values(_table(Node), '"key", "hash"', 2, rows, ("bigint", "bytea"))
+            return
+        insert_together([Insert(_table(Node), '"key", "hash"', 2, rows, ("bigint", "bytea")), *also])
 
 
 # --- the signing key -----------------------------------------------------------------------------
@@ -215,6 +215,35 @@ def _lock_head() -> LogHead:
         # loser's unique violation into a read, then everyone queues on the row lock.
         LogHead.objects.get_or_create(id=1)
         head = LogHead.objects.select_for_update().get(id=1)
+    return head
+
+
+def _grow_head(appended: int) -> LogHead:
+    """Locks the log head and grows its size by ``appended`` in one statement (``UPDATE ...
+    RETURNING``, on both databases): the head as it now is, locked until the surrounding
+    transaction ends. A concurrent appender waits on the row and then adds to the size this one
+    committed (PostgreSQL re-reads a row it waited for before updating it), so two appends never
+    get the same indexes. One statement where a locking read and a later update were two."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {_table(LogHead)} SET size = size + %s WHERE id = 1 RETURNING size, checkpoint_at",  # noqa: S608 — quoted model table
+            [appended],
+        )
+        row = cursor.fetchone()
+    if row is None:  # the first append ever (or after a test flush): create the row, then lock it
+        head = _lock_head()
+        head.size += appended
+        head.save(update_fields=["size"])
+        return head
+    size, checkpoint_at = row
+    # SQLite hands the stored naive UTC back (as text or, through its converters, a naive datetime).
+    if isinstance(checkpoint_at, str):
+        checkpoint_at = datetime.fromisoformat(checkpoint_at)
+    if checkpoint_at is not None and checkpoint_at.tzinfo is None:
+        checkpoint_at = checkpoint_at.replace(tzinfo=UTC)
+    head = LogHead(id=1, size=size, checkpoint_at=checkpoint_at)
+    head._state.adding = False
+    head._state.db = connection.alias
     return head
 
 
@@ -293,8 +322,8 @@ def audit_record_many(items: Sequence[AuditItem]) -> list[Entry]:
     # savepoint=False: inside the caller's transaction a savepoint would only add two statements;
     # if the append fails, the action it records must fail with it anyway.
     with transaction.atomic(savepoint=False):
-        head = _lock_head()
-        first = head.size
+        head = _grow_head(len(checked))
+        first = head.size - len(checked)
         created_at = timezone.now()
         entries = []
         for offset, (actor, action, subject, details) in enumerate(checked):
@@ -318,24 +347,25 @@ def audit_record_many(items: Sequence[AuditItem]) -> list[Entry]:
             raise AuditError(
                 "The audit log's tree is damaged, so nothing more can be recorded. Run `legionary audit verify`."
             ) from None
-        store.put_many(nodes)
-        _insert_entries(entries, created_at)
-        head.size = first + len(entries)
-        fields = ["size"]
+        _insert_entries(entries, created_at, store, nodes)
         if _checkpoint_due(head, created_at, appended=len(entries)):
             _make_checkpoint(head.size, created_at)
             head.checkpoint_at = created_at
-            fields.append("checkpoint_at")
-        head.save(update_fields=fields)
+            head.save(update_fields=["checkpoint_at"])
     return entries
 
 
-def _insert_entries(entries: list[Entry], created_at: datetime) -> None:
-    """Inserts the new entries of one append (all stamped ``created_at``) with one prepared
-    statement: ``bulk_create`` without the ORM's per-field work. Marks the instances as saved."""
+def _insert_entries(
+    entries: list[Entry], created_at: datetime, store: DbNodeStore, nodes: Sequence[merkle.Node]
+) -> None:
+    """Inserts the new entries of one append (all stamped ``created_at``) with the tree's new
+    ``nodes``, in one statement on PostgreSQL (``DbNodeStore.put_many(also=...)``): ``bulk_create``
+    without the ORM's per-field work. Marks the instances as saved."""
     for e in entries:
         e.created_at = created_at
-    insert_instances(Entry, entries)
+    store.put_many(nodes, also=[instances_insert(Entry, entries)])
+    for e in entries:
+        e._state.adding, e._state.db = False, connection.alias
 
 
 def _checkpoint_due(head: LogHead, now: datetime, *, appended: int = 1) -> bool:

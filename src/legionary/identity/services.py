@@ -39,7 +39,15 @@ from django.utils import timezone
 from legionary.access.roles import Perm
 from legionary.audit.services import AuditItem, audit_record, audit_record_many
 from legionary.core.reasons import visible_reason
-from legionary.db import insert_instances, insert_rows, insert_unless_taken, insert_values
+from legionary.db import (
+    insert_instances,
+    insert_rows,
+    insert_together,
+    insert_unless_taken,
+    insert_values,
+    instances_insert,
+    rows_insert,
+)
 from legionary.identity import callsigns, crypto, documents, erasure_journal, matching, names, openings
 from legionary.identity.keyring import (
     FileKeyProvider,
@@ -442,9 +450,16 @@ def person_create(
             # A call sign taken between the check and the insert: draw another.
         else:
             raise IdentityError("Could not find a free call sign; try again.")
-        insert_instances(SealedIdentity, [prepared.sealed])
-        insert_rows(BlindIndex, INDEX_COLUMNS, [(person_id, *value) for value in prepared.index])
-        insert_instances(SealedRecord, list(prepared.records))
+        # The sealed identity, its blind indexes and records: one statement on PostgreSQL.
+        insert_together(
+            [
+                instances_insert(SealedIdentity, [prepared.sealed]),
+                rows_insert(BlindIndex, INDEX_COLUMNS, [(person_id, *value) for value in prepared.index]),
+                instances_insert(SealedRecord, list(prepared.records)),
+            ]
+        )
+        for saved in (prepared.sealed, *prepared.records):
+            saved._state.adding, saved._state.db = False, connection.alias
         audit_record_many(
             [
                 AuditItem(actor=actor.name, action="person.created", subject=person_id, details={"legion": legion}),
@@ -686,11 +701,14 @@ def duplicate_candidates_many(person_ids: list[str]) -> dict[str, list[tuple[str
     return screening_candidates_many(person_ids)[0]
 
 
-def _dek_for(person: Person, provider: KeyProvider) -> bytes:
-    try:
-        sealed = SealedIdentity.objects.get(person=person)
-    except SealedIdentity.DoesNotExist:
-        raise IdentityError(f"Person {person.id} has no sealed identity (erased or never sealed).") from None
+def _dek_for(person: Person, provider: KeyProvider, sealed: SealedIdentity | None = None) -> bytes:
+    """The person's data key, unwrapped from his sealed identity: ``sealed`` when the caller holds
+    the row it has just written (a submission: no read back), else read from the database."""
+    if sealed is None or sealed.person_id != person.id:
+        try:
+            sealed = SealedIdentity.objects.get(person=person)
+        except SealedIdentity.DoesNotExist:
+            raise IdentityError(f"Person {person.id} has no sealed identity (erased or never sealed).") from None
     return provider.unwrap_dek(sealed.kek_version, bytes(sealed.wrapped_dek), _aad(person.id))
 
 
@@ -826,12 +844,15 @@ def document_store(
     source: BinaryIO,
     max_bytes: int = 20 * 1024 * 1024,
     checked: documents.DocumentInfo | None = None,
+    sealed: SealedIdentity | None = None,
 ) -> SealedDocument:
     """Encrypts an uploaded file to the store with the person's key; its type is checked by content.
 
     ``checked`` is what ``document_check`` found in these same bytes; without it the file is
     decoded here (in the sandbox) first. Nothing that does not decode as a PDF, JPEG or PNG within
-    the limits is stored (``documents.DocumentRefused``).
+    the limits is stored (``documents.DocumentRefused``). ``sealed`` is the person's sealed
+    identity as the caller has just written it in this transaction (``person_seal(...).sealed``):
+    its wrapped data key is unwrapped as it would be once read back, without the read.
 
     The file is written under a temporary name and renamed only when complete, so a failure (disk
     full, a bad file) leaves nothing behind. If the caller's transaction later rolls back, the
@@ -847,7 +868,7 @@ def document_store(
         source.seek(0)
     if checked.kind != content_type:
         raise documents.DocumentRefused("mismatch")
-    dek = _dek_for(person, key_provider())
+    dek = _dek_for(person, key_provider(), sealed)
     document_id = secrets.token_hex(16)
     final = _document_path(document_id)
     temporary = final.with_name(final.name + ".part")

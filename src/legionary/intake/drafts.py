@@ -31,6 +31,7 @@ from django.db import connection
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
+from legionary.db import upsert
 from legionary.intake.models import ApplicationDraft
 
 # How long a draft lives without a step being saved; also the cookie's lifetime.
@@ -124,12 +125,12 @@ def save(draft: Draft) -> None:
         _next_sweep = now + SWEEP_SECONDS
         ApplicationDraft.objects.filter(updated_at__lt=_expired_before()).delete()
     # One upsert (INSERT ... ON CONFLICT DO UPDATE) rather than update_or_create's locking read,
-    # savepoint and insert: a draft's row is only ever written whole.
-    ApplicationDraft.objects.bulk_create(
-        [ApplicationDraft(pk=draft.row_id, sealed=draft.seal(), updated_at=timezone.now())],
-        update_conflicts=True,
-        unique_fields=["id"],
-        update_fields=["sealed", "updated_at"],
+    # savepoint and insert: a draft's row is only ever written whole. Not bulk_create's, which
+    # wraps its statement in a transaction: outside one that is BEGIN and COMMIT more for the server.
+    upsert(
+        ApplicationDraft(pk=draft.row_id, sealed=draft.seal(), updated_at=timezone.now()),
+        "id",
+        ["sealed", "updated_at"],
     )
 
 
@@ -142,6 +143,38 @@ def take(draft: Draft) -> bool:
     with connection.cursor() as cursor:
         cursor.execute(f"DELETE FROM {table} WHERE id = %s", [draft.row_id])  # noqa: S608 — quoted model table, placeholder only
         return bool(cursor.rowcount and cursor.rowcount > 0)
+
+
+def take_sent(request: HttpRequest) -> tuple[Draft | None, str | None]:
+    """For the confirmation page: (the draft the request's cookie opens, its receipt), the receipt
+    only to the one request that deleted the draft holding it, so it is shown once.
+
+    One statement in the usual case (``DELETE ... RETURNING``): the row is claimed as it is read,
+    where ``load`` and ``take`` were two. A draft not sent yet (no receipt: the address opened in
+    the middle of the form) is put back as it was, unless a step saved meanwhile wrote a newer one.
+    """
+    token = _token_from(request)
+    if token is None:
+        return None, None
+    draft = Draft(token)
+    table = connection.ops.quote_name(ApplicationDraft._meta.db_table)
+    updated = ApplicationDraft._meta.get_field("updated_at")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"DELETE FROM {table} WHERE id = %s AND updated_at >= %s RETURNING sealed, updated_at",  # noqa: S608 — quoted model table, placeholders
+            [draft.row_id, updated.get_db_prep_value(_expired_before(), connection)],
+        )
+        row = cursor.fetchone()
+    if row is None or not draft.open(bytes(row[0])):
+        return None, None  # nothing to show (a row that does not open never will: it is gone)
+    if draft.receipt is None:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {table} (id, sealed, updated_at) VALUES (%s, %s, %s) ON CONFLICT (id) DO NOTHING",  # noqa: S608 — quoted model table, placeholders
+                [draft.row_id, row[0], row[1]],
+            )
+        return draft, None
+    return draft, draft.receipt
 
 
 def forget(request: HttpRequest, response: HttpResponse) -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import io
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -21,14 +22,13 @@ from enum import StrEnum
 from typing import Any, BinaryIO
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import Count, Q
+from django.db import connection, transaction
 from django.utils import timezone
 
 from legionary.access.addresses import client_bucket
 from legionary.access.models import Staff
 from legionary.audit.services import AuditItem, audit_at_end, audit_record, audit_record_many
-from legionary.db import insert_instances
+from legionary.db import insert_instances, insert_with_child
 from legionary.identity.models import Person, PersonStatus
 from legionary.identity.services import (
     Actor,
@@ -238,7 +238,7 @@ def application_submit(
                 ],
             )
             now = timezone.now()
-            case = Case.objects.create(
+            case = Case(
                 person=person,
                 legion=application.legion,
                 state=CaseState.RECEIVED,
@@ -247,13 +247,20 @@ def application_submit(
                 profile=profile,
                 channel=str(channel),
             )
+            # The case and its receipt: one statement on PostgreSQL.
+            receipt_row = None
+            if receipt_lookup is not None and receipt_digest is not None:
+                receipt_row = Receipt(case=case, lookup=receipt_lookup, digest=receipt_digest, created_at=now)
+            insert_with_child(case, receipt_row, "case")
             for data, info in checked:
                 document = document_store(
-                    person=person, source=io.BytesIO(data), max_bytes=MAX_UPLOAD_BYTES, checked=info
+                    person=person,
+                    source=io.BytesIO(data),
+                    max_bytes=MAX_UPLOAD_BYTES,
+                    checked=info,
+                    sealed=sealed.sealed,  # the identity just written: its data key, not read back
                 )
                 stored.append(document.id)
-            if receipt_lookup is not None and receipt_digest is not None:
-                Receipt.objects.create(case=case, lookup=receipt_lookup, digest=receipt_digest, created_at=now)
             flags = _screen(case=case, person=person, actor=actor)
             # Designation lists, on arrival: a hit flags the case for counter-intelligence now;
             # the applicant's status page does not change.
@@ -265,20 +272,37 @@ def application_submit(
     return Submission(person=person, case=case, receipt=receipt, flags=flags)
 
 
+# A process forgets submission records older than the window at most once per this many seconds
+# (one DELETE for every client's), not on the submissions themselves: old records are never
+# counted (the count reads only the window), so they are garbage, not state.
+SWEEP_SECONDS = 60.0
+_next_sweep = 0.0
+
+
 def _count_submission(client: str) -> None:
+    """Counts one accepted submission from ``client``, or raises ``TooManySubmissions`` when the
+    client has reached the hourly limit. One statement: the record is inserted only when the
+    client's records in the window are fewer than the limit (``INSERT ... SELECT ... WHERE``)."""
+    global _next_sweep
     now = timezone.now()
     limit = int(getattr(settings, "LEGIONARY_APPLY_LIMIT", 20))
     since = now - SUBMISSION_WINDOW
-    # One read counts both: the client's records in the window, and older ones to forget (deleted
-    # only when there are some, so the table stays small without a DELETE on every submission).
-    counts = SubmissionRecord.objects.filter(client=client).aggregate(
-        recent=Count("pk", filter=Q(at__gte=since)), old=Count("pk", filter=Q(at__lt=since))
-    )
-    if counts["old"]:
-        SubmissionRecord.objects.filter(client=client, at__lt=since).delete()
-    if counts["recent"] >= limit:
+    clock = time.monotonic()
+    if clock >= _next_sweep:
+        _next_sweep = clock + SWEEP_SECONDS
+        SubmissionRecord.objects.filter(at__lt=since).delete()
+    quote = connection.ops.quote_name
+    at = SubmissionRecord._meta.get_field("at")
+    table, who, when = quote(SubmissionRecord._meta.db_table), quote("client"), quote(str(at.column))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} ({who}, {when}) SELECT %s, %s "  # noqa: S608 — quoted model names, placeholders
+            f"WHERE (SELECT COUNT(*) FROM {table} WHERE {who} = %s AND {when} >= %s) < %s",
+            [client, at.get_db_prep_value(now, connection), client, at.get_db_prep_value(since, connection), limit],
+        )
+        counted = cursor.rowcount == 1
+    if not counted:
         raise TooManySubmissions("Too many applications were sent from here. Try again in an hour.")
-    SubmissionRecord.objects.create(client=client, at=now)
 
 
 @dataclass(frozen=True)

@@ -439,10 +439,7 @@ def _send(request: HttpRequest, draft: drafts.Draft, form: ApplicationForm, lang
 def sent(request: HttpRequest) -> HttpResponse:
     """The confirmation page: the receipt once, then never again (the draft holding it is deleted)."""
     lang = public_language(request)
-    draft = drafts.load(request)
-    receipt = None
-    if draft is not None and draft.receipt is not None and drafts.take(draft):
-        receipt = draft.receipt
+    draft, receipt = drafts.take_sent(request)
     response = _render(request, "intake/confirmation.html", {"receipt": receipt}, lang)
     if receipt is not None or draft is None:
         response.delete_cookie(drafts.cookie_name(), path="/", samesite="Strict")
