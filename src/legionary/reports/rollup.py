@@ -243,6 +243,24 @@ STATE_NOW_ACTIONS = frozenset(
 )
 # More days received than this touched since the rollup: counting everything again costs about as much.
 CATCH_UP_DAYS = 31
+# Which state-now tables (counted again whole by a catch-up) a change of each kind can move: an
+# application makes a person and a received case, with no check, enrolment or assignment; vetting
+# moves checks and cases; training cohorts; units billets and assignments. Any other action: all three.
+NO_STATE_NOW = frozenset({"application.received", "person.created"})
+STATE_NOW_BY_PREFIX: tuple[tuple[tuple[str, ...], tuple[type[Model], ...]], ...] = (
+    (("case.", "check.", "checks.", "decision.", "finding.", "flag.", "screening."), (OpenCheckCount,)),
+    (("training.",), (CohortCount,)),
+    (("units.assigned", "units.unit_", "units.billet_", "units.overseer_", "units.override_"), (UnitCount,)),
+)
+
+
+def _state_now_moved_by(action: str) -> tuple[type[Model], ...]:
+    if action in NO_STATE_NOW:
+        return ()
+    for prefixes, tables in STATE_NOW_BY_PREFIX:
+        if action.startswith(prefixes):
+            return tables
+    return (OpenCheckCount, CohortCount, UnitCount)
 
 
 def catch_up() -> RefreshReport | None:
@@ -253,7 +271,8 @@ def catch_up() -> RefreshReport | None:
     the entries since the rollup's ``log_size`` are counted again whole, the stored rows of those
     days are replaced, and their month, history and all-legions sums are moved by the difference
     (they stay the sums of the day rows, as a full refresh makes them). The state-now tables (open
-    checks, cohorts, units: a few small GROUP BYs) are counted again whole when anything changed.
+    checks, cohorts, units: one GROUP BY each) are counted again whole when a change of a kind that
+    can move them is among the entries (``STATE_NOW_BY_PREFIX``; a new application moves none).
     The rollup is changed in place, in one transaction, and its ``started_at`` (the figures' "as of")
     moved to when this started counting; two catch-ups at once are told apart by ``log_size`` (the
     second changes nothing).
@@ -274,14 +293,14 @@ def catch_up() -> RefreshReport | None:
     rollup, seen = newest
     size = log_size()
     people: set[str] = set()
-    state_now = False
+    state_now: set[type[Model]] = set()
     entries = Entry.objects.filter(index__gte=seen, index__lt=size).exclude(action__in=NO_FIGURES)
     for action, subject in entries.values_list("action", "subject").iterator(chunk_size=2000):
         if subject and ":" not in subject:
             people.add(subject)
         elif action not in STATE_NOW_ACTIONS:
             return None
-        state_now = True
+        state_now.update(_state_now_moved_by(action))
     found = Person.objects.filter(pk__in=sorted(people)) if people else Person.objects.none()
     days = sorted({_day(d) for d in found.annotate(day=DayOf("created_at")).values_list("day", flat=True).distinct()})
     if len(days) > CATCH_UP_DAYS or (people and not days):
@@ -294,15 +313,15 @@ def catch_up() -> RefreshReport | None:
             received |= Q(created_at__gte=start, created_at__lt=start + datetime.timedelta(days=1))
         touched = Person.objects.filter(received)
     counted = _period_counts(touched, _stage_histogram(touched)) if days else []
-    state_rows = (
-        [
-            (OpenCheckCount, _OPEN_CHECK_FIELDS, _open_check_rows(rollup)),
-            (CohortCount, _COHORT_FIELDS, _cohort_rows(rollup)),
-            (UnitCount, _UNIT_FIELDS, _unit_rows(rollup)),
-        ]
-        if state_now
-        else []
-    )
+    state_rows = [
+        (model, names, made(rollup))
+        for model, names, made in (
+            (OpenCheckCount, _OPEN_CHECK_FIELDS, _open_check_rows),
+            (CohortCount, _COHORT_FIELDS, _cohort_rows),
+            (UnitCount, _UNIT_FIELDS, _unit_rows),
+        )
+        if model in state_now
+    ]
     rows = 0
     with transaction.atomic():
         # Claims the rollup (its row lock on PostgreSQL, the write lock on SQLite) unless another
@@ -317,9 +336,7 @@ def catch_up() -> RefreshReport | None:
             if model is StatusCount:
                 added = people_added
         for model, names, made in state_rows:
-            model.objects.filter(rollup_id=rollup).delete()  # type: ignore[attr-defined]
-            insert_rows(model, names, made)
-            rows += len(made)
+            rows += _replace_changed(model, names, rollup, made)
         Rollup.objects.filter(pk=rollup).update(people=F("people") + added)
     finished = timezone.now()
     return RefreshReport(
@@ -397,6 +414,25 @@ def _move_by_difference(
         manager.filter(pk__in=gone[start : start + WRITE_BATCH]).delete()
     insert_rows(model, names, made)
     return len(made), people
+
+
+def _replace_changed(model: type[Model], names: Sequence[str], rollup: int, made: list[tuple[Any, ...]]) -> int:
+    """Makes ``model``'s rows of ``rollup`` those ``made``, deleting and inserting only the rows that differ
+    (most open checks, cohorts and units stay as they were); returns the rows written."""
+    manager = model.objects  # type: ignore[attr-defined]
+    wanted = Counter(made)
+    gone: list[int] = []
+    for pk, *values in manager.filter(rollup_id=rollup).values_list("pk", *names[1:]):
+        row = (rollup, *(int(v) if isinstance(v, int) else v for v in values))
+        if wanted[row] > 0:
+            wanted[row] -= 1  # stored as wanted: kept
+        else:
+            gone.append(pk)
+    new = [row for row, n in wanted.items() for _ in range(n)]
+    for start in range(0, len(gone), WRITE_BATCH):
+        manager.filter(pk__in=gone[start : start + WRITE_BATCH]).delete()
+    insert_rows(model, names, new)
+    return len(new)
 
 
 def _count_width(model: type[Model]) -> int:
