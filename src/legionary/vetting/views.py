@@ -66,7 +66,7 @@ def _case_context(request: HttpRequest, case: Case, *, opened: bool = False) -> 
     which carries the checks and findings the opening serves but not the possible duplicates, list
     hits, decisions or history (they stay on the case page, one link away): it is not read for them."""
     today = timezone.localdate()
-    checks = selectors.case_checks(case)
+    checks = selectors.case_checks_shown(case)
     perms = request_permissions(request)
     ci_officer = (
         not opened and Perm.RECORD_CHECK in perms and services.holds_role(request.user, "ci_officer", case.legion)
