@@ -583,6 +583,7 @@ def profile_phase(client: Client, meter: CpuMeter, count: int) -> dict[str, Any]
 
 
 BETWEEN_VARIANTS = 15  # seconds
+WARM_UP_EACH = 3  # requests of each kind on each tree before the profile
 
 
 def profile_rounds(
@@ -607,6 +608,14 @@ def profile_rounds(
             )
             variants.insert(0, (f"baseline {args.baseline_src}", old_port, CpuMeter(old_pid, postmaster)))
             out["profile_baseline"] = []
+        if len(variants) > 1:
+            # Unmeasured: a few requests of every kind on each tree, so that neither is measured cold.
+            for _label, variant_port, _meter in variants:
+                for session in client.sessions.values():
+                    session.port = variant_port
+                for kind in MIX:
+                    for _ in range(WARM_UP_EACH):
+                        timed(client, kind, Results())
         for round_number in range(args.profile_rounds):
             for label, variant_port, variant_meter in variants:
                 if len(variants) > 1:
@@ -984,7 +993,7 @@ def main() -> int:
     cores = os.cpu_count() or 1
     starts = sum(m.get("start", 0) / sum(m.values()) for m in mixes) if not args.surge else 0
     profiles = args.profile_rounds * (2 if args.baseline_src is not None else 1)
-    wanted = len(phases) * args.requests * starts * 1.5 + args.profile * profiles + 50
+    wanted = len(phases) * args.requests * starts * 1.5 + (args.profile + WARM_UP_EACH) * profiles + 50
     pool = args.pool or int(wanted)
     out: dict[str, Any] = {"args": {k: str(v) for k, v in vars(args).items()}, "cores": cores}
 
