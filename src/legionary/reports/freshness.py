@@ -3,8 +3,13 @@
 Responsible for deciding whether the newest rollup (``reports.rollup``) is behind the records, for
 starting a refresh when it is, and for telling the page how fresh its figures are. "Behind" means
 changes were recorded after the rollup started counting: every change is an audit entry, so the
-audit log's size (``LogHead.size``, one row) is compared with the size the rollup saw when it
-started (``Rollup.log_size``). Reading the figures themselves is left to ``reports.selectors``.
+entries after the size the rollup saw when it started (``Rollup.log_size``) are read, one range of
+the log's key, and those whose action may change a figure are counted (``NO_FIGURES``: openings,
+sign-ins, exports... do not). Reading the figures themselves is left to ``reports.selectors``.
+
+A refresh started here is a catch-up (``rollup.catch_up``: only the days received of the people
+the changes name are counted again, in place), or a whole recount when the log cannot tell what
+changed (``bring_up_to_date``).
 
 When the rollup is behind and no refresh is under way, one is started:
 

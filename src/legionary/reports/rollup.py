@@ -46,6 +46,14 @@ The day is the UTC day, the time zone the project runs in (``TIME_ZONE``); under
 zone the rollup is not read. A refresh costs about one live count of everyone (the same
 ``stage_days`` query, one month of people at a time), once per refresh instead of once per page.
 
+Catching up after changes
+-------------------------
+The serving process does not count everything again after each change: ``catch_up`` counts again
+only the days received of the people the audit entries since the rollup name, and moves the sums
+over those days by the difference, in place and in one transaction (see its docstring). A rollup
+therefore changes after it is finished, but only by a catch-up, which moves its ``started_at``;
+readers check that it did not move while they read (``dashboard``).
+
 Crashes, and a server that keeps serving
 -----------------------------------------
 A refresh writes a new ``Rollup`` and its rows in short transactions, batch by batch (the people
