@@ -125,3 +125,20 @@ def test_changes_to_cohorts_and_units_alone_count_the_state_now_tables_again(wor
     assert caught is not None and caught.batches == people
     everything = rollup.refresh()
     assert _rows(caught.rollup_id) == _rows(everything.rollup_id)
+
+
+@override_settings(LEGIONARY_REPORT_AUTO_REFRESH="inline")
+def test_a_rollup_that_disagrees_with_itself_is_counted_again_whole_rather_than_caught_up(
+    world: World, make_staff: MakeStaff
+) -> None:
+    from legionary.reports.models import Grain, StatusCount
+
+    first = rollup.refresh()
+    StatusCount.objects.filter(rollup_id=first.rollup_id, grain=Grain.MONTH).delete()  # sums lost
+    _start_an_old_case(make_staff)  # takes a person off "received": below what the month rows hold
+    with pytest.raises(rollup.RollupMismatch):
+        rollup.catch_up()
+    freshness.maybe_refresh()
+    newest = Rollup.objects.filter(finished_at__isnull=False).order_by("-pk").first()
+    assert newest is not None and newest.pk != first.rollup_id and freshness.freshness().current
+    assert StatusCount.objects.filter(rollup_id=newest.pk, grain=Grain.MONTH).exists()

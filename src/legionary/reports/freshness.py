@@ -198,9 +198,14 @@ _running: threading.Thread | None = None
 def bring_up_to_date() -> None:
     """Counts again only what changed since the newest rollup (``rollup.catch_up``), or everything when
     that cannot be told (no rollup yet, a bulk change, too many days touched: ``rollup.refresh``)."""
-    from legionary.reports.rollup import catch_up, refresh
+    from legionary.reports.rollup import RollupMismatch, catch_up, refresh
 
-    if catch_up() is None:
+    try:
+        caught = catch_up()
+    except RollupMismatch:
+        log.exception("the reports rollup disagreed with itself; counting everything again")
+        caught = None
+    if caught is None:
         refresh()
 
 

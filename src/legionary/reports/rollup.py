@@ -271,6 +271,11 @@ def _state_now_moved_by(action: str) -> tuple[type[Model], ...]:
     return (OpenCheckCount, CohortCount, UnitCount)
 
 
+class RollupMismatch(Exception):
+    """A catch-up found the rollup's sums below what it had to take off them: counting everything
+    again (``refresh``) makes a rollup that agrees with the records; nothing was changed."""
+
+
 def catch_up() -> RefreshReport | None:
     """Brings the newest finished rollup up to the records by counting again only what changed since it.
 
@@ -288,7 +293,9 @@ def catch_up() -> RefreshReport | None:
     Returns None, leaving the rollup as it is, when there is no finished rollup or what changed cannot
     be told from the log (an entry without a person that is not known to touch only the state-now
     tables: a bulk fill, a restore, a screening list) or touches more than ``CATCH_UP_DAYS`` days
-    received: then ``refresh`` counts everything.
+    received: then ``refresh`` counts everything. When another catch-up moved the rollup on meanwhile,
+    changes nothing and reports no rows. Raises ``RollupMismatch`` (nothing changed) if the stored sums
+    disagree with the day rows they are made of.
     """
     from legionary.audit.models import Entry
     from legionary.reports.freshness import NO_FIGURES
@@ -336,7 +343,7 @@ def catch_up() -> RefreshReport | None:
         # catch-up moved it on since it was read: then that one counted these changes, or will.
         claimed = Rollup.objects.filter(pk=rollup, log_size=seen).update(log_size=size, started_at=started)
         if not claimed:
-            return None
+            return RefreshReport(rollup, started, started, 0, 0, 0, time.perf_counter() - clock, 0)
         added = 0
         for model, names, keyed in counted:
             moved, people_added = _move_by_difference(rollup, model, names, keyed, days)
@@ -414,7 +421,7 @@ def _move_by_difference(
         pk, stored_counts = current.get(row_key, (None, [0] * width))
         new = [a + b for a, b in zip(stored_counts, moved, strict=True)]
         if any(n < 0 for n in new):
-            raise RuntimeError(f"the rollup's {model.__name__} rows disagree with the records; refresh it whole")
+            raise RollupMismatch(f"the rollup's {model.__name__} rows disagree with the records")
         if any(new):
             made.append((rollup, *row_key, *new))
     gone = [pk for pk, _counts in current.values()]
