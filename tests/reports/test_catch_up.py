@@ -3,6 +3,7 @@ days received of the people the changes concern, and ends exactly where counting
 
 from __future__ import annotations
 
+import datetime
 from collections import Counter
 from typing import Any
 
@@ -142,3 +143,30 @@ def test_a_rollup_that_disagrees_with_itself_is_counted_again_whole_rather_than_
     newest = Rollup.objects.filter(finished_at__isnull=False).order_by("-pk").first()
     assert newest is not None and newest.pk != first.rollup_id and freshness.freshness().current
     assert StatusCount.objects.filter(rollup_id=newest.pk, grain=Grain.MONTH).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+@override_settings(LEGIONARY_REPORT_AUTO_REFRESH="background")
+def test_serving_a_write_starts_the_catch_up_in_a_thread_of_its_own_and_the_dashboard_then_counts_it(
+    world: World, viewers: dict[str, Any]
+) -> None:
+    from django.http import HttpResponse
+    from django.test import RequestFactory
+
+    from tests.conftest import signed_in
+    from tests.reports.test_freshness import _listed, _received
+
+    rollup.refresh()
+    Rollup.objects.update(started_at=timezone.now() - datetime.timedelta(hours=1))  # past the spacing
+    client = signed_in(viewers["exact"])
+    before = _received(client.get("/reports/?legion=frl", secure=True).content.decode())
+    _new_application(8)
+    middleware = freshness.RefreshAfterWritesMiddleware(lambda request: HttpResponse(status=302))
+    middleware(RequestFactory().post("/logout/"))
+    thread = freshness._running
+    assert thread is not None and thread.name == "reports-refresh"  # not the request's own thread
+    thread.join()
+    assert Rollup.objects.count() == 1 and freshness.freshness().current  # caught up in place
+    page = client.get("/reports/?legion=frl", secure=True).content.decode()
+    assert 'id="reports-behind"' not in page
+    assert _received(page) == before + 1 == _listed(client, "legion=frl")
