@@ -42,7 +42,9 @@ p50/p99, errors, the staff pages' p95, CPU per submission of gunicorn and Postgr
 average, and, measured in the same run, the CPU of one receipt digest as stored now (HMAC-SHA-256)
 beside one Argon2id hash as stored before. With ``--baseline-src DIR`` (a source tree of an
 earlier commit, e.g. from ``git archive``) that tree is served too, on the same database, and each
-level runs on it and then on this tree: before and after in one run, on the same machine.
+level runs on it and then on this tree: before and after in one run, on the same machine. Without
+``--surge`` it does the same for the profile phase (``--profile-rounds N``: N rounds, each on the
+baseline then on this tree, for a range on a noisy machine).
 
 Prints throughput, error rate, p50/p95/p99 latency per kind and overall, and where the server's
 CPU went (gunicorn workers vs PostgreSQL vs this client), with the machine's total CPU use and
@@ -580,6 +582,58 @@ def profile_phase(client: Client, meter: CpuMeter, count: int) -> dict[str, Any]
     return profile
 
 
+BETWEEN_VARIANTS = 15  # seconds
+WARM_UP_EACH = 3  # requests of each kind on each tree before the profile
+
+
+def profile_rounds(
+    args: argparse.Namespace,
+    env: dict[str, str],
+    client: Client,
+    port: int,
+    meter: CpuMeter,
+    postmaster: int | None,
+    folder: Path,
+) -> dict[str, Any]:
+    """The profile phase ``--profile-rounds`` times; with ``--baseline-src``, that tree is served too, on
+    the same database with the same signed-in sessions, and each round profiles it and then this tree,
+    so that both see the same machine. Returns {"profile": [rounds of this tree], "profile_baseline": [...]}."""
+    out: dict[str, Any] = {"profile": []}
+    with ExitStack() as stack:
+        variants: list[tuple[str, int, CpuMeter]] = [("this tree", port, meter)]
+        if args.baseline_src is not None:
+            old_env = {**env, "PYTHONPATH": os.pathsep.join([str(args.baseline_src / "src"), str(ROOT)])}
+            old_port, old_pid = stack.enter_context(
+                serve(old_env, args.workers, args.threads, folder / "serve-baseline.log")
+            )
+            variants.insert(0, (f"baseline {args.baseline_src}", old_port, CpuMeter(old_pid, postmaster)))
+            out["profile_baseline"] = []
+        if len(variants) > 1:
+            # Unmeasured: a few requests of every kind on each tree, so that neither is measured cold.
+            for _label, variant_port, _meter in variants:
+                for session in client.sessions.values():
+                    session.port = variant_port
+                for kind in MIX:
+                    for _ in range(WARM_UP_EACH):
+                        timed(client, kind, Results())
+        for round_number in range(args.profile_rounds):
+            for label, variant_port, variant_meter in variants:
+                if len(variants) > 1:
+                    # A pause, so that the other tree's refresh after its last writes (a timer of its
+                    # process) is over before this one is measured: PostgreSQL's CPU is shared.
+                    time.sleep(BETWEEN_VARIANTS)
+                for session in client.sessions.values():
+                    session.port = variant_port
+                print(f"\n[{label}, round {round_number + 1} of {args.profile_rounds}]", end="")
+                figures = profile_phase(client, variant_meter, args.profile)
+                out["profile" if variant_port == port else "profile_baseline"].append(figures)
+        for session in client.sessions.values():
+            session.port = port
+    if len(out["profile"]) == 1 and "profile_baseline" not in out:
+        out["profile"] = out["profile"][0]  # as before: one profile, not a list
+    return out
+
+
 def argon2_cost(count: int = 20) -> float:
     """CPU milliseconds of one receipt hash with the intake's own Argon2id parameters, in this process."""
     from legionary.intake.receipts import HASHER
@@ -907,6 +961,9 @@ def main() -> int:
     parser.add_argument("--people", type=int, default=300, help="demo people before the run")
     parser.add_argument("--pool", type=int, default=0, help="received cases for 'start' (default: enough)")
     parser.add_argument("--profile", type=int, default=20, help="requests per kind in the profile phase (0: skip)")
+    parser.add_argument(
+        "--profile-rounds", type=int, default=1, help="profile phases to run (with --baseline-src: each on both trees)"
+    )
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument(
@@ -916,9 +973,9 @@ def main() -> int:
     parser.add_argument(
         "--baseline-src",
         type=Path,
-        help="with --surge: a source tree of an earlier commit (its src/ is put first on PYTHONPATH, e.g. "
-        "from `git archive`), served beside this one on the same database; each level runs on the baseline, "
-        "then on this tree, so both see the same machine",
+        help="a source tree of an earlier commit (its src/ is put first on PYTHONPATH, e.g. from `git archive`), "
+        "served beside this one on the same database; each surge level, or each profile round, runs on the "
+        "baseline, then on this tree, so both see the same machine",
     )
     parser.add_argument(
         "--home",
@@ -935,7 +992,8 @@ def main() -> int:
     mixes = [parse_mix(m) for m in args.mix.split(";")]
     cores = os.cpu_count() or 1
     starts = sum(m.get("start", 0) / sum(m.values()) for m in mixes) if not args.surge else 0
-    wanted = len(phases) * args.requests * starts * 1.5 + args.profile + 50
+    profiles = args.profile_rounds * (2 if args.baseline_src is not None else 1)
+    wanted = len(phases) * args.requests * starts * 1.5 + (args.profile + WARM_UP_EACH) * profiles + 50
     pool = args.pool or int(wanted)
     out: dict[str, Any] = {"args": {k: str(v) for k, v in vars(args).items()}, "cores": cores}
 
@@ -1049,7 +1107,7 @@ def main() -> int:
                                 out["surge"].append({"code": label, **row})
                 else:
                     if args.profile:
-                        out["profile"] = profile_phase(clients[0], meter, args.profile)
+                        out.update(profile_rounds(args, env, clients[0], port, meter, postmaster, folder))
                     target = (os.environ["DATABASE_URL"], url.rsplit("/", 1)[1])
                     out["mixed"] = [
                         mixed_phase(clients[:n], meter, args.requests, args.seconds, target, cores, mix)

@@ -177,6 +177,62 @@ def test_the_opened_identity_comes_with_the_checks_and_points_to_the_case_page_f
 
 
 @pytest.mark.django_db(transaction=True)
+def test_an_identity_opened_with_its_motivation_checks_scope_passes_the_gate_and_unwraps_the_key_once(
+    submit: Submit, vetting_cast: Cast
+) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    case = start(submit(legion="frl"), vetting_cast)
+    client = signed_in(vetting_cast.ci)
+    client.get(_url(case), secure=True)
+    token = client.cookies[settings.CSRF_COOKIE_NAME].value
+    with CaptureQueriesContext(connection) as captured:
+        answer = client.post(
+            _url(case, "vetting:unseal"),
+            {"reason": "CI review: confirm the passport", "csrfmiddlewaretoken": token},
+            secure=True,
+            HTTP_ORIGIN="https://testserver",
+        )
+    assert answer.status_code == 200 and "Freedom." in answer.content.decode()  # the motivation, opened too
+    sql = [q["sql"] for q in captured.captured_queries]
+    # Two audit entries (identity and motivation) and two openings, in one append of the log...
+    assert [
+        Entry.objects.filter(subject=case.person_id, action=a).count() for a in ("identity.unsealed", "record.unsealed")
+    ] == [1, 1]
+    assert sum('UPDATE "audit_loghead"' in q for q in sql) == 1
+    assert sum('INSERT INTO "identity_opening"' in q for q in sql) == 2
+    # ...one read of the sealed identity (the data key unwrapped once) and one gate: the day's openings counted once.
+    assert sum('FROM "identity_sealedidentity"' in q for q in sql) == 1
+    assert sum('FROM "identity_opening"' in q and "COUNT(" in q for q in sql) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_identity_and_its_motivation_are_on_record_before_either_is_decrypted(
+    submit: Submit, vetting_cast: Cast
+) -> None:
+    from legionary.identity import crypto
+    from legionary.identity.models import Opening
+    from legionary.identity.services import Actor, unseal_identity_with_records
+
+    case = start(submit(legion="frl"), vetting_cast)
+    record = SealedRecord.objects.get(person=case.person, kind="motivation")
+    SealedRecord.objects.filter(pk=record.pk).update(ciphertext=bytes(record.ciphertext)[:-1] + b"\0")
+    record.refresh_from_db()
+    with pytest.raises(crypto.SealBrokenError):
+        unseal_identity_with_records(
+            person=case.person,
+            actor=Actor(vetting_cast.ci.username, vetting_cast.ci),
+            reason="CI review: confirm the passport",
+            records=[record],
+        )
+    # Decryption failed, and both openings are on record all the same.
+    assert Entry.objects.filter(subject=case.person_id, action="identity.unsealed").count() == 1
+    assert Entry.objects.filter(subject=case.person_id, action="record.unsealed").count() == 1
+    assert sorted(Opening.objects.filter(person=case.person).values_list("kind", flat=True)) == ["identity", "record"]
+
+
+@pytest.mark.django_db(transaction=True)
 def test_the_page_of_an_opening_does_not_read_the_history_the_pairs_or_the_decisions(
     submit: Submit, vetting_cast: Cast
 ) -> None:

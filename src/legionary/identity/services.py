@@ -715,6 +715,10 @@ def _dek_for(person: Person, provider: KeyProvider, sealed: SealedIdentity | Non
 def _open_identity(person: Person, provider: KeyProvider) -> dict[str, Any]:
     sealed = SealedIdentity.objects.get(person=person)
     dek = provider.unwrap_dek(sealed.kek_version, bytes(sealed.wrapped_dek), _aad(person.id))
+    return _identity_from(sealed, dek, person)
+
+
+def _identity_from(sealed: SealedIdentity, dek: bytes, person: Person) -> dict[str, Any]:
     plaintext = crypto.open_sealed(
         dek, bytes(sealed.ciphertext), person_id=person.id, kind=IDENTITY_KIND, key_version=DEK_GENERATION
     )
@@ -745,6 +749,24 @@ def unseal_identity(*, person: Person, actor: Actor, reason: str, perm: Perm = P
     The audit entry is committed before anything is decrypted, so an opening can never go
     unrecorded (even if decryption then fails, the attempt is on record).
     """
+    return unseal_identity_with_records(person=person, actor=actor, reason=reason, perm=perm)[0]
+
+
+def unseal_identity_with_records(
+    *,
+    person: Person,
+    actor: Actor,
+    reason: str,
+    perm: Perm = Perm.UNSEAL_IDENTITY,
+    records: Sequence[SealedRecord] = (),
+) -> tuple[dict[str, Any], list[str]]:
+    """``unseal_identity``, and with it the person's sealed ``records`` (the motivation shown beside it).
+
+    Each record is its own opening, audited as ``record_open`` audits it (``record.unsealed``, riding on
+    this identity opening, ``openings.RECORD``): the scope is checked and the gate passed once for the
+    person, both entries and both openings are committed in one transaction before anything is
+    decrypted, and the person's data key is unwrapped once. Returns the identity and the records' texts.
+    """
     _require(actor, perm, person)
     reason = visible_reason(reason)
     if not reason:
@@ -753,17 +775,46 @@ def unseal_identity(*, person: Person, actor: Actor, reason: str, perm: Perm = P
         raise IdentityError("This person's identity was erased; there is nothing to open.")
     if connection.in_atomic_block:
         raise IdentityError("unseal_identity must not run inside a transaction: its audit entry must commit first.")
+    if any(record.person_id != person.id for record in records):
+        raise IdentityError("A sealed record opened with an identity must be that person's.")
     # Purpose-bound (issue 21): for an assignment, or through break-glass; OpeningHeld otherwise.
     admission = openings.admit(actor=actor, person=person, perm=perm, kind=openings.kind_of(perm), reason=reason)
+    # The records ride on this opening, as record_open's gate lets them (an identity opening moments before).
+    riding = openings.Admission(staff_pk=admission.staff_pk, person_id=person.id, kind=openings.RECORD)
     with transaction.atomic():
-        entry = audit_record(
-            actor=actor.name,
-            action="identity.unsealed",
-            subject=person.id,
-            details={"reason": reason[:500], **admission.details()},
+        entries = audit_record_many(
+            [
+                AuditItem(
+                    actor=actor.name,
+                    action="identity.unsealed",
+                    subject=person.id,
+                    details={"reason": reason[:500], **admission.details()},
+                ),
+                *(
+                    AuditItem(
+                        actor=actor.name,
+                        action="record.unsealed",
+                        subject=person.id,
+                        details={"kind": record.kind, "record": record.pk, "reason": reason[:500]},
+                    )
+                    for record in records
+                ),
+            ]
         )
-        openings.consume(admission, audit_index=entry.index)
-    return _open_identity(person, key_provider())
+        openings.consume(admission, audit_index=entries[0].index)
+        for entry in entries[1:]:
+            openings.consume(riding, audit_index=entry.index)
+    provider = key_provider()
+    sealed = SealedIdentity.objects.get(person=person)
+    dek = provider.unwrap_dek(sealed.kek_version, bytes(sealed.wrapped_dek), _aad(person.id))
+    identity = _identity_from(sealed, dek, person)
+    texts = [
+        crypto.open_sealed(
+            dek, bytes(record.ciphertext), person_id=person.id, kind=f"record:{record.kind}", key_version=DEK_GENERATION
+        ).decode("utf-8")
+        for record in records
+    ]
+    return identity, texts
 
 
 # --- sealed records and documents ---------------------------------------------------------------

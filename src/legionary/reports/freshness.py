@@ -3,8 +3,13 @@
 Responsible for deciding whether the newest rollup (``reports.rollup``) is behind the records, for
 starting a refresh when it is, and for telling the page how fresh its figures are. "Behind" means
 changes were recorded after the rollup started counting: every change is an audit entry, so the
-audit log's size (``LogHead.size``, one row) is compared with the size the rollup saw when it
-started (``Rollup.log_size``). Reading the figures themselves is left to ``reports.selectors``.
+entries after the size the rollup saw when it started (``Rollup.log_size``) are read, one range of
+the log's key, and those whose action may change a figure are counted (``NO_FIGURES``: openings,
+sign-ins, exports... do not). Reading the figures themselves is left to ``reports.selectors``.
+
+A refresh started here is a catch-up (``rollup.catch_up``: only the days received of the people
+the changes name are counted again, in place), or a whole recount when the log cannot tell what
+changed (``bring_up_to_date``).
 
 When the rollup is behind and no refresh is under way, one is started:
 
@@ -32,6 +37,7 @@ because a refresh failed (it is logged; the previous rollup stays in use).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import logging
 import threading
@@ -44,7 +50,7 @@ from django.db import connections
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
-from legionary.audit.models import LogHead
+from legionary.audit.models import Entry, LogHead
 from legionary.reports.models import Rollup
 
 log = logging.getLogger(__name__)
@@ -61,6 +67,9 @@ RUNNING_AT_LEAST = datetime.timedelta(minutes=2)
 QUICK_SPACING = 10
 # Serving in background mode, a process checks the freshness after writes at most this often.
 CHECK_EVERY_SECONDS = 1.0
+# A current rollup with this many entries after it that change no figure (openings, sign-ins) is moved
+# past them, so that counting the changes behind it stays a short read.
+MOVE_PAST_AFTER = 1000
 
 
 @dataclass(frozen=True)
@@ -74,7 +83,9 @@ class Freshness:
     refreshing: bool
     """A refresh is under way (started by this or another process)."""
     last_seconds: float = 0.0
-    """How long the newest finished refresh took."""
+    """How long the newest finished (whole) refresh took."""
+    unseen: int = 0
+    """Audit entries since the rollup, whether they change a figure or not (``behind`` counts those that may)."""
 
     @property
     def current(self) -> bool:
@@ -84,6 +95,57 @@ class Freshness:
 def log_size() -> int:
     """The audit log's size: one more with every change recorded anywhere."""
     return LogHead.objects.filter(pk=1).values_list("size", flat=True).first() or 0
+
+
+# Audit actions that change no figure of the dashboard: openings of sealed data and their requests,
+# signing in, staff accounts, reading the log, exports and prints, backups, key rotations. An entry of
+# any other action (including any added later) counts as a change; so a stream of openings, the
+# commonest write of a vetting day, does not make the figures behind nor start a recount.
+NO_FIGURES = frozenset(
+    {
+        "identity.unsealed",
+        "record.unsealed",
+        "document.unsealed",
+        "opening.requested",
+        "opening.approved",
+        "opening.refused",
+        "opening.expired",
+        "opening.break_glass",
+        "openings.monitor_viewed",
+        "openings.summary_exported",
+        "login.success",
+        "login.failure",
+        "login.logout",
+        "login.enrolment_started",
+        "stepup.verified",
+        "stepup.failed",
+        "stepup.signed_out",
+        "staff.created",
+        "staff.granted",
+        "staff.password_reset",
+        "staff.second_factor_enrolled",
+        "staff.unlocked",
+        "audit.log_viewed",
+        "audit.entry_viewed",
+        "audit.checkpoints_viewed",
+        "reports.exported",
+        "reports.exact_printed",
+        "units.roster_exported",
+        "training.gradebook_exported",
+        "backup.created",
+        "keys.kek_rotated",
+        "keys.index_rotated",
+    }
+)
+# Counting the changes behind a rollup reads at most this many entries (the page says "N changes").
+CHANGES_COUNTED_UP_TO = 10_000
+
+
+def changes_since(size: int, upto: int) -> int:
+    """Entries ``size`` to ``upto`` (exclusive) whose action may change a figure (not ``NO_FIGURES``), up to
+    ``CHANGES_COUNTED_UP_TO``: one range of the log's key."""
+    found = Entry.objects.filter(index__gte=size, index__lt=upto).exclude(action__in=NO_FIGURES)
+    return found[:CHANGES_COUNTED_UP_TO].count()
 
 
 def freshness(*, now: datetime.datetime | None = None) -> Freshness:
@@ -103,19 +165,24 @@ def freshness(*, now: datetime.datetime | None = None) -> Freshness:
         under_way = under_way.filter(started_at__gt=newest[0])
     return Freshness(
         as_of=newest[0] if newest else None,
-        behind=max(0, size - newest[1]) if newest else size,
+        behind=changes_since(newest[1], size) if newest else size,
         refreshing=under_way.exists(),
         last_seconds=last_seconds,
+        unseen=max(0, size - newest[1]) if newest else size,
     )
 
 
 def refresh_due(state: Freshness, *, now: datetime.datetime, after_write: bool = False) -> bool:
     """Whether a refresh should start now (see the module's docstring); ``after_write``: the check
     follows a write request rather than a reader of the dashboard (quick refreshes are spaced)."""
-    if state.refreshing or state.current:
+    if state.refreshing:
         return False
     if state.as_of is None:
         return True
+    if state.behind == 0:
+        # Nothing that changes a figure; past this many such entries, the rollup is moved past them
+        # (a catch-up that counts nothing), so that the check keeps reading a short range of the log.
+        return state.unseen >= MOVE_PAST_AFTER
     age = now - state.as_of
     quick = state.last_seconds < settings.LEGIONARY_REPORT_QUICK_SECONDS
     if quick and after_write:
@@ -128,11 +195,23 @@ _starting = threading.Lock()
 _running: threading.Thread | None = None
 
 
-def _refresh_in_thread() -> None:
-    from legionary.reports.rollup import refresh
+def bring_up_to_date() -> None:
+    """Counts again only what changed since the newest rollup (``rollup.catch_up``), or everything when
+    that cannot be told (no rollup yet, a bulk change, too many days touched: ``rollup.refresh``)."""
+    from legionary.reports.rollup import RollupMismatch, catch_up, refresh
 
     try:
+        caught = catch_up()
+    except RollupMismatch:
+        log.exception("the reports rollup disagreed with itself; counting everything again")
+        caught = None
+    if caught is None:
         refresh()
+
+
+def _refresh_in_thread() -> None:
+    try:
+        bring_up_to_date()
     except Exception:  # a failed refresh must not kill the worker; the previous rollup stays in use
         log.exception("the background refresh of the reports rollup failed")
     finally:
@@ -194,16 +273,14 @@ def maybe_refresh(
             _check_later(state, now=now)
         return state
     if mode == "inline":
-        from legionary.reports.rollup import refresh
-
-        refresh()
+        bring_up_to_date()
         return freshness()
     with _starting:
         if _running is not None and _running.is_alive():
-            return Freshness(state.as_of, state.behind, True, state.last_seconds)
+            return dataclasses.replace(state, refreshing=True)
         _running = threading.Thread(target=runner or _refresh_in_thread, name="reports-refresh", daemon=True)
         _running.start()
-    return Freshness(state.as_of, state.behind, True, state.last_seconds)
+    return dataclasses.replace(state, refreshing=True)
 
 
 class RefreshAfterWritesMiddleware:

@@ -46,6 +46,14 @@ The day is the UTC day, the time zone the project runs in (``TIME_ZONE``); under
 zone the rollup is not read. A refresh costs about one live count of everyone (the same
 ``stage_days`` query, one month of people at a time), once per refresh instead of once per page.
 
+Catching up after changes
+-------------------------
+The serving process does not count everything again after each change: ``catch_up`` counts again
+only the days received of the people the audit entries since the rollup name, and moves the sums
+over those days by the difference, in place and in one transaction (see its docstring). A rollup
+therefore changes after it is finished, but only by a catch-up, which moves its ``started_at``;
+readers check that it did not move while they read (``dashboard``).
+
 Crashes, and a server that keeps serving
 -----------------------------------------
 A refresh writes a new ``Rollup`` and its rows in short transactions, batch by batch (the people
@@ -180,7 +188,7 @@ def refresh(*, progress: Progress | None = None) -> RefreshReport:
     history: Counter[tuple[str, str, int]] = Counter()
     across: Counter[tuple[str, str, int]] = Counter()
     for month, people in batches:
-        histogram = _stage_histogram(month)
+        histogram = _stage_histogram(_batch(month))
         rows += _store_period_batch(rollup.pk, month, histogram)
         for (legion, _day, stage, bucket), n in histogram.items():
             history[(legion, stage, bucket)] += n
@@ -213,6 +221,249 @@ def refresh(*, progress: Progress | None = None) -> RefreshReport:
         seconds=time.perf_counter() - clock,
         removed=removed,
     )
+
+
+# --- catching up ---------------------------------------------------------------------------------------
+
+# Subjects of audit entries that are not a person (``course:3``, ``cohort:frl-2026-1``) carry a colon.
+# Actions without a person whose only effect on the figures is on the state-now tables (cohorts and
+# unit strength), which a catch-up counts again whole.
+STATE_NOW_ACTIONS = frozenset(
+    {
+        "training.course_updated",
+        "training.module_updated",
+        "training.assessment_updated",
+        "training.qualification_updated",
+        "training.cohort_created",
+        "training.cohort_updated",
+        "training.timetable_set",
+        "training.result_recorded",
+        "training.result_corrected",
+        "training.result_signed_lead",
+        "training.attendance_recorded",
+        "units.unit_created",
+        "units.unit_moved",
+        "units.billet_created",
+        "units.overseer_changed",
+        "units.override_requested",
+        "units.override_approved",
+    }
+)
+# More days received than this touched since the rollup: counting everything again costs about as much.
+CATCH_UP_DAYS = 31
+# Which state-now tables (counted again whole by a catch-up) a change of each kind can move: an
+# application makes a person and a received case, with no check, enrolment or assignment; vetting
+# moves checks and cases; training cohorts; units billets and assignments. Any other action: all three.
+NO_STATE_NOW = frozenset({"application.received", "person.created"})
+STATE_NOW_BY_PREFIX: tuple[tuple[tuple[str, ...], tuple[type[Model], ...]], ...] = (
+    (("case.", "check.", "checks.", "decision.", "finding.", "flag.", "screening."), (OpenCheckCount,)),
+    (("training.",), (CohortCount,)),
+    (("units.assigned", "units.unit_", "units.billet_", "units.overseer_", "units.override_"), (UnitCount,)),
+)
+
+
+def _state_now_moved_by(action: str) -> tuple[type[Model], ...]:
+    if action in NO_STATE_NOW:
+        return ()
+    for prefixes, tables in STATE_NOW_BY_PREFIX:
+        if action.startswith(prefixes):
+            return tables
+    return (OpenCheckCount, CohortCount, UnitCount)
+
+
+class RollupMismatch(Exception):
+    """A catch-up found the rollup's sums below what it had to take off them: counting everything
+    again (``refresh``) makes a rollup that agrees with the records; nothing was changed."""
+
+
+def catch_up() -> RefreshReport | None:
+    """Brings the newest finished rollup up to the records by counting again only what changed since it.
+
+    Every change is an audit entry naming the person it concerns (``Entry.subject``), and a person's
+    period rows are those of the day he was received: so the days received of the people named by
+    the entries since the rollup's ``log_size`` are counted again whole, the stored rows of those
+    days are replaced, and their month, history and all-legions sums are moved by the difference
+    (they stay the sums of the day rows, as a full refresh makes them). The state-now tables (open
+    checks, cohorts, units: one GROUP BY each) are counted again whole when a change of a kind that
+    can move them is among the entries (``STATE_NOW_BY_PREFIX``; a new application moves none).
+    The rollup is changed in place, in one transaction, and its ``started_at`` (the figures' "as of")
+    moved to when this started counting; two catch-ups at once are told apart by ``log_size`` (the
+    second changes nothing).
+
+    Returns None, leaving the rollup as it is, when there is no finished rollup or what changed cannot
+    be told from the log (an entry without a person that is not known to touch only the state-now
+    tables: a bulk fill, a restore, a screening list) or touches more than ``CATCH_UP_DAYS`` days
+    received: then ``refresh`` counts everything. When another catch-up moved the rollup on meanwhile,
+    changes nothing and reports no rows. Raises ``RollupMismatch`` (nothing changed) if the stored sums
+    disagree with the day rows they are made of.
+    """
+    from legionary.audit.models import Entry
+    from legionary.reports.freshness import NO_FIGURES
+
+    clock = time.perf_counter()
+    started = timezone.now()
+    newest = Rollup.objects.filter(finished_at__isnull=False).order_by("-pk").values_list("pk", "log_size").first()
+    if newest is None:
+        return None
+    rollup, seen = newest
+    size = log_size()
+    people: set[str] = set()
+    state_now: set[type[Model]] = set()
+    entries = Entry.objects.filter(index__gte=seen, index__lt=size).exclude(action__in=NO_FIGURES)
+    for action, subject in entries.values_list("action", "subject").iterator(chunk_size=2000):
+        if subject and ":" not in subject:
+            people.add(subject)
+        elif action not in STATE_NOW_ACTIONS:
+            return None
+        state_now.update(_state_now_moved_by(action))
+    found = Person.objects.filter(pk__in=sorted(people)) if people else Person.objects.none()
+    days = sorted({_day(d) for d in found.annotate(day=DayOf("created_at")).values_list("day", flat=True).distinct()})
+    if len(days) > CATCH_UP_DAYS or (people and not days):
+        return None
+    touched = Person.objects.none()
+    if days:
+        received = Q()
+        for day in days:
+            start = datetime.datetime(day.year, day.month, day.day, tzinfo=UTC)
+            received |= Q(created_at__gte=start, created_at__lt=start + datetime.timedelta(days=1))
+        touched = Person.objects.filter(received)
+    counted = _period_counts(touched, _stage_histogram(touched)) if days else []
+    state_rows = [
+        (model, names, made(rollup))
+        for model, names, made in (
+            (OpenCheckCount, _OPEN_CHECK_FIELDS, _open_check_rows),
+            (CohortCount, _COHORT_FIELDS, _cohort_rows),
+            (UnitCount, _UNIT_FIELDS, _unit_rows),
+        )
+        if model in state_now
+    ]
+    rows = 0
+    with transaction.atomic():
+        # Claims the rollup (its row lock on PostgreSQL, the write lock on SQLite) unless another
+        # catch-up moved it on since it was read: then that one counted these changes, or will.
+        claimed = Rollup.objects.filter(pk=rollup, log_size=seen).update(log_size=size, started_at=started)
+        if not claimed:
+            return RefreshReport(rollup, started, started, 0, 0, 0, time.perf_counter() - clock, 0)
+        added = 0
+        for model, names, keyed in counted:
+            moved, people_added = _move_by_difference(rollup, model, names, keyed, days)
+            rows += moved
+            if model is StatusCount:
+                added = people_added
+        for model, names, made in state_rows:
+            rows += _replace_changed(model, names, rollup, made)
+        Rollup.objects.filter(pk=rollup).update(people=F("people") + added)
+    finished = timezone.now()
+    return RefreshReport(
+        rollup_id=rollup,
+        started_at=started,
+        finished_at=finished,
+        people=len(people),
+        rows=rows,
+        batches=len(days),
+        seconds=time.perf_counter() - clock,
+        removed=0,
+    )
+
+
+def _move_by_difference(
+    rollup: int,
+    model: type[Model],
+    names: tuple[str, ...],
+    keyed: Mapping[tuple[Any, ...], tuple[int, ...]],
+    days: Sequence[datetime.date],
+) -> tuple[int, int]:
+    """Replaces ``model``'s day rows of ``days`` by ``keyed`` (counted again) and moves the sums over
+    them (month rows; for the histograms, history and all-legions rows) by the difference.
+
+    Returns the rows written and the difference in people (the sum of the first count)."""
+    key_names = names[len(PERIOD_FIELDS) : -_count_width(model)]
+    count_names = names[len(PERIOD_FIELDS) + len(key_names) :]
+    months = sorted({day.replace(day=1) for day in days})
+    manager = model.objects  # type: ignore[attr-defined]
+    difference: Counter[tuple[Any, ...]] = Counter()
+
+    def add(row_key: tuple[Any, ...], counts: Sequence[int], sign: int) -> None:
+        grain, legion, day, month, *key = row_key
+        for i, n in enumerate(counts):
+            for whole in _sums_of(model, legion, day, month, tuple(key)):
+                difference[(*whole, i)] += sign * n
+            difference[(grain, legion, day, month, *key, i)] += sign * n
+
+    stored = manager.filter(rollup_id=rollup, grain=Grain.DAY, day__in=days).values_list(
+        "legion", "day", "month", *key_names, *count_names
+    )
+    for legion, day, month, *rest in stored:
+        add((Grain.DAY.value, legion, day, month, *rest[: len(key_names)]), rest[len(key_names) :], -1)
+    for (legion, day, *key), counts in keyed.items():
+        add((Grain.DAY.value, legion, day, day.strftime("%Y-%m"), *key), counts, +1)
+    width = len(count_names)
+    changed: dict[tuple[Any, ...], list[int]] = {}
+    for (*parts, i), n in difference.items():
+        if n:
+            changed.setdefault(tuple(parts), [0] * width)[i] += n
+    people = sum(n for (grain, *_rest, i), n in difference.items() if grain == Grain.DAY.value and i == 0)
+    if not changed:
+        return 0, people
+    # The rows being changed as they are stored: day rows of the days, sums of their months and history.
+    affected = Q(grain=Grain.DAY, day__in=days) | Q(grain__in=(Grain.MONTH, Grain.ALL_LEGIONS), day__in=months)
+    if model is StageHistogram:
+        affected |= Q(grain=Grain.HISTORY)
+    current: dict[tuple[Any, ...], tuple[int, list[int]]] = {}
+    for pk, grain, legion, day, month, *rest in manager.filter(Q(rollup_id=rollup) & affected).values_list(
+        "pk", "grain", "legion", "day", "month", *key_names, *count_names
+    ):
+        row_key = (grain, legion, day, month, *rest[: len(key_names)])
+        if row_key in changed:
+            current[row_key] = (pk, [int(n) for n in rest[len(key_names) :]])
+    made: list[tuple[Any, ...]] = []
+    for row_key, moved in changed.items():
+        pk, stored_counts = current.get(row_key, (None, [0] * width))
+        new = [a + b for a, b in zip(stored_counts, moved, strict=True)]
+        if any(n < 0 for n in new):
+            raise RollupMismatch(f"the rollup's {model.__name__} rows disagree with the records")
+        if any(new):
+            made.append((rollup, *row_key, *new))
+    gone = [pk for pk, _counts in current.values()]
+    for start in range(0, len(gone), WRITE_BATCH):
+        manager.filter(pk__in=gone[start : start + WRITE_BATCH]).delete()
+    insert_rows(model, names, made)
+    return len(made), people
+
+
+def _replace_changed(model: type[Model], names: Sequence[str], rollup: int, made: list[tuple[Any, ...]]) -> int:
+    """Makes ``model``'s rows of ``rollup`` those ``made``, deleting and inserting only the rows that differ
+    (most open checks, cohorts and units stay as they were); returns the rows written."""
+    manager = model.objects  # type: ignore[attr-defined]
+    wanted = Counter(made)
+    gone: list[int] = []
+    for pk, *values in manager.filter(rollup_id=rollup).values_list("pk", *names[1:]):
+        row = (rollup, *(int(v) if isinstance(v, int) else v for v in values))
+        if wanted[row] > 0:
+            wanted[row] -= 1  # stored as wanted: kept
+        else:
+            gone.append(pk)
+    new = [row for row, n in wanted.items() for _ in range(n)]
+    for start in range(0, len(gone), WRITE_BATCH):
+        manager.filter(pk__in=gone[start : start + WRITE_BATCH]).delete()
+    insert_rows(model, names, new)
+    return len(new)
+
+
+def _count_width(model: type[Model]) -> int:
+    return 3 if model is FlagCount else 1
+
+
+def _sums_of(
+    model: type[Model], legion: str, day: datetime.date, month: str, key: tuple[Any, ...]
+) -> list[tuple[Any, ...]]:
+    """The summed rows a day row of ``model`` is part of, as (grain, legion, day, month, *key)."""
+    first = day.replace(day=1)
+    sums: list[tuple[Any, ...]] = [(Grain.MONTH.value, legion, first, month, *key)]
+    if model is StageHistogram:
+        sums.append((Grain.HISTORY.value, legion, None, "", *key))
+        sums.append((Grain.ALL_LEGIONS.value, "", first, month, *key))
+    return sums
 
 
 def _store(model: type[Model], names: Sequence[str], rows: Iterable[tuple[Any, ...]]) -> int:
@@ -268,10 +519,10 @@ def _day(text: str) -> datetime.date:
     return datetime.date.fromisoformat(text)
 
 
-def _stage_histogram(month: str) -> Counter[tuple[str, datetime.date, str, int]]:
-    """People per (legion, day received, stage, bucket of days spent in it) of one month."""
+def _stage_histogram(people: QuerySet[Person]) -> Counter[tuple[str, datetime.date, str, int]]:
+    """People per (legion, day received, stage, bucket of days spent in it) of ``people``."""
     histogram: Counter[tuple[str, datetime.date, str, int]] = Counter()
-    for r in stage_days(_batch(month)).annotate(day=DayOf("created_at")).iterator(chunk_size=5000):
+    for r in stage_days(people).annotate(day=DayOf("created_at")).iterator(chunk_size=5000):
         for stage, _entered, _left in DURATION_STAGES:
             days = r[f"d_{stage}"]
             if days is not None:
@@ -281,45 +532,9 @@ def _stage_histogram(month: str) -> Counter[tuple[str, datetime.date, str, int]]
 
 def _store_period_batch(rollup: int, month: str, histogram: Counter[tuple[str, datetime.date, str, int]]) -> int:
     """Counts the people received in one month, per legion and day and per legion for the month; returns rows."""
-    people = _batch(month)
     first = _month_bounds(month)[0].date()
-    day = _day
-    statuses = {
-        (r["legion"], day(r["day"]), r["status"]): (r["n"],)
-        for r in people.annotate(day=DayOf("created_at")).values("legion", "day", "status").annotate(n=Count("pk"))
-    }
-    flagged: Any = (
-        ScreeningFlag.objects.filter(case__person__in=people)
-        .annotate(day=DayOf("case__person__created_at"))
-        .values("case__person__legion", "day", "case__legion")
-        .annotate(**flag_counts())
-    )
-    flags = {
-        (r["case__person__legion"], day(r["day"]), r["case__legion"]): (
-            r["flagged"],
-            r["unresolved"],
-            r["after_denial"],
-        )
-        for r in flagged
-    }
-    denials = {
-        (r["case__person__legion"], day(r["day"]), r["case__legion"], r["guideline"]): (r["cases"],)
-        for r in Finding.objects.filter(case__state=CaseState.DENIED, case__person__in=people)
-        .annotate(day=DayOf("case__person__created_at"))
-        .values("case__person__legion", "day", "guideline", "case__legion")
-        .annotate(cases=Count("case", distinct=True))
-    }
     written = 0
-    for model, names, keyed in (
-        (StatusCount, (*PERIOD_FIELDS, "status", "people"), statuses),
-        (
-            StageHistogram,
-            (*PERIOD_FIELDS, "stage", "bucket", "people"),
-            {key: (n,) for key, n in histogram.items()},
-        ),
-        (FlagCount, (*PERIOD_FIELDS, "case_legion", "flagged", "unresolved", "after_denial"), flags),
-        (DenialCount, (*PERIOD_FIELDS, "case_legion", "guideline", "cases"), denials),
-    ):
+    for model, names, keyed in _period_counts(_batch(month), histogram):
         written += _store(
             model,
             names,
@@ -329,6 +544,46 @@ def _store_period_batch(rollup: int, month: str, histogram: Counter[tuple[str, d
             ),
         )
     return written
+
+
+PeriodCounts = list[tuple[type[Model], tuple[str, ...], dict[tuple[Any, ...], tuple[int, ...]]]]
+"""Per period table: its model, its columns and counts keyed by (legion, day received, *key)."""
+
+
+def _period_counts(people: QuerySet[Person], histogram: Counter[tuple[str, datetime.date, str, int]]) -> PeriodCounts:
+    """The period tables' counts of ``people`` per legion, day received and key (``histogram``: theirs)."""
+    day = _day
+    statuses: dict[tuple[Any, ...], tuple[int, ...]] = {
+        (r["legion"], day(r["day"]), r["status"]): (r["n"],)
+        for r in people.annotate(day=DayOf("created_at")).values("legion", "day", "status").annotate(n=Count("pk"))
+    }
+    flagged: Any = (
+        ScreeningFlag.objects.filter(case__person__in=people)
+        .annotate(day=DayOf("case__person__created_at"))
+        .values("case__person__legion", "day", "case__legion")
+        .annotate(**flag_counts())
+    )
+    flags: dict[tuple[Any, ...], tuple[int, ...]] = {
+        (r["case__person__legion"], day(r["day"]), r["case__legion"]): (
+            r["flagged"],
+            r["unresolved"],
+            r["after_denial"],
+        )
+        for r in flagged
+    }
+    denials: dict[tuple[Any, ...], tuple[int, ...]] = {
+        (r["case__person__legion"], day(r["day"]), r["case__legion"], r["guideline"]): (r["cases"],)
+        for r in Finding.objects.filter(case__state=CaseState.DENIED, case__person__in=people)
+        .annotate(day=DayOf("case__person__created_at"))
+        .values("case__person__legion", "day", "guideline", "case__legion")
+        .annotate(cases=Count("case", distinct=True))
+    }
+    return [
+        (StatusCount, (*PERIOD_FIELDS, "status", "people"), statuses),
+        (StageHistogram, (*PERIOD_FIELDS, "stage", "bucket", "people"), {k: (n,) for k, n in histogram.items()}),
+        (FlagCount, (*PERIOD_FIELDS, "case_legion", "flagged", "unresolved", "after_denial"), flags),
+        (DenialCount, (*PERIOD_FIELDS, "case_legion", "guideline", "cases"), denials),
+    ]
 
 
 _OPEN_CHECK_FIELDS = ("rollup", "legion", "case_legion", "check_type", "check_name", "due_on", "checks")
@@ -549,20 +804,39 @@ def dashboard(scope: ReportScope, period: Period, *, today: datetime.date) -> Da
     if scope.whole is None or timezone.get_current_timezone_name() != "UTC":
         return None
     found = latest()
-    if found is None:
-        return None
-    rollup, as_of = found
     legions = scope.whole.legions
-    key = (rollup, as_of, legions, period, today)
-    with _read_lock:
-        cached = _read.get(key)
+    for _attempt in range(3):
+        if found is None:
+            return None
+        key = (*found, legions, period, today)
+        with _read_lock:
+            cached = _read.get(key)
+            if cached is not None:
+                _read.move_to_end(key)
         if cached is not None:
-            _read.move_to_end(key)
-    if cached is not None:
-        return dataclasses.replace(cached, scope=scope)
+            return dataclasses.replace(cached, scope=scope)
+        figures = _read_figures(found, scope, period, today=today)
+        # A catch-up changes the newest rollup in place (in one transaction that moves its "as of"):
+        # if one committed while the tables were read, some may be from before it, so read again.
+        again = latest()
+        if again == found:
+            with _read_lock:
+                _read[key] = figures
+                while len(_read) > READ_CACHE_SIZE:
+                    _read.popitem(last=False)
+            return figures
+        found = again
+    return None  # changed under every read (never seen): the page counts live
+
+
+def _read_figures(
+    found: tuple[int, datetime.datetime], scope: ReportScope, period: Period, *, today: datetime.date
+) -> Dashboard:
+    rollup, as_of = found
+    legions = scope.whole.legions if scope.whole is not None else None
     periodic = in_period(rollup, period) & _legions(legions, period.legion, "legion")
     state_now = Q(rollup_id=rollup) & _legions(legions, "", "legion")
-    figures = Dashboard(
+    return Dashboard(
         scope=scope,
         period=period,
         today=today,
@@ -576,16 +850,12 @@ def dashboard(scope: ReportScope, period: Period, *, today: datetime.date) -> Da
         source=ROLLUP,
         as_of=as_of,
     )
-    with _read_lock:
-        _read[key] = figures
-        while len(_read) > READ_CACHE_SIZE:
-            _read.popitem(last=False)
-    return figures
 
 
-# Dashboards read from a rollup, by (rollup, its start, legions, period, day). A finished rollup never changes,
-# so a dashboard read from it stays right for that day: the same viewers open the same page again
-# and again, and the page then costs its rendering only. Per process, a few hundred kilobytes.
+# Dashboards read from a rollup, by (rollup, its start, legions, period, day). A finished rollup changes only
+# by a catch-up, which moves its start, so a dashboard read from it stays right for that day: the same
+# viewers open the same page again and again, and the page then costs its rendering only. Per process,
+# a few hundred kilobytes.
 READ_CACHE_SIZE = 64
 _read: OrderedDict[tuple[int, datetime.datetime, frozenset[str] | None, Period, datetime.date], Dashboard] = (
     OrderedDict()

@@ -14,7 +14,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import BooleanField, Exists, OuterRef, QuerySet
+from django.db.models import BooleanField, Exists, F, OuterRef, QuerySet
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -50,6 +50,14 @@ def case_get(*, staff: Any, case_id: int) -> Case:
 
 def case_checks(case: Case) -> list[Check]:
     return list(case.checks.select_related("check_type", "assigned_to", "completed_by", "examiner", "screening_entry"))
+
+
+def case_checks_shown(case: Case) -> list[Check]:
+    """The case's checks as its pages show them: with their type, list entry and the assignee's name
+    (``assignee_name``), not three staff rows per check (the page of every opening reads them)."""
+    return list(
+        case.checks.select_related("check_type", "screening_entry").annotate(assignee_name=F("assigned_to__username"))
+    )
 
 
 def case_decisions(case: Case) -> list[Decision]:

@@ -301,15 +301,19 @@ def _default_checker_ids(case: Case, roles: Iterable[str]) -> dict[str, tuple[in
 
 def _assign_defaults(case: Case, actor: Any, now: datetime.datetime) -> None:
     """Gives every open, unassigned check of a case just started to its default checker; audited."""
-    open_checks = list(case.checks.filter(result="", assigned_to__isnull=True).select_related("check_type"))
-    checkers = _default_checker_ids(case, {c.check_type.role for c in open_checks})
+    # Plain values rather than checks with their types: this runs on every start, the commonest vetting write.
+    open_checks = list(
+        case.checks.filter(result="", assigned_to__isnull=True)
+        .order_by("position", "id")
+        .values_list("pk", "check_type_id", "check_type__role")
+    )
+    checkers = _default_checker_ids(case, {role for _pk, _type, role in open_checks})
     given: list[Check] = []
-    for check in open_checks:
-        who = checkers.get(check.check_type.role)
+    for pk, type_id, role in open_checks:
+        who = checkers.get(role)
         if who is not None:
-            check.assigned_to_id = who[0]
-            given.append(check)
-    Check.objects.bulk_update(given, ["assigned_to"])
+            given.append(Check(pk=pk, case_id=case.pk, check_type_id=type_id, assigned_to_id=who[0]))
+    Check.objects.bulk_update(given, ["assigned_to"])  # one UPDATE, whatever the number of checks
     names = {pk: username for pk, username in checkers.values()}
     _audit_assignments(case, given, actor, names=names)
 

@@ -38,8 +38,7 @@ from legionary.identity.services import (
     ReasonMissing,
     document_picture,
     documents_unseal,
-    record_open,
-    unseal_identity,
+    unseal_identity_with_records,
 )
 from legionary.pagination import BadCursor
 from legionary.vetting import guidelines, history, presenters, screening, selectors, services, work
@@ -67,7 +66,7 @@ def _case_context(request: HttpRequest, case: Case, *, opened: bool = False) -> 
     which carries the checks and findings the opening serves but not the possible duplicates, list
     hits, decisions or history (they stay on the case page, one link away): it is not read for them."""
     today = timezone.localdate()
-    checks = selectors.case_checks(case)
+    checks = selectors.case_checks_shown(case)
     perms = request_permissions(request)
     ci_officer = (
         not opened and Perm.RECORD_CHECK in perms and services.holds_role(request.user, "ci_officer", case.legion)
@@ -414,13 +413,17 @@ def hit_resolve(request: HttpRequest, case_id: int, hit_id: int) -> HttpResponse
     return _after(request, case_id, resolve, form=f"hit-form-{hit_id}", success=_("Screening hit resolved."))
 
 
-def _unseal(request: HttpRequest, case: Case) -> dict[str, Any]:
-    """Opens the identity (audited first, by ``unseal_identity``) with the request's reason."""
+def _unseal(
+    request: HttpRequest, case: Case, *, records: list[SealedRecord] | None = None
+) -> tuple[dict[str, Any], list[str]]:
+    """Opens the identity, and ``records`` with it (audited first, by ``unseal_identity_with_records``),
+    with the request's reason; returns the identity and the records' texts."""
     try:
-        return unseal_identity(
+        return unseal_identity_with_records(
             person=case.person,
             actor=Actor(request.user.get_username(), request.user),
             reason=request.POST.get("reason", ""),
+            records=records or (),
         )
     except NotPermitted:
         raise PermissionDenied from None
@@ -447,14 +450,11 @@ def _unseal_response(request: HttpRequest, case_id: int) -> HttpResponse:
     case = get_in_scope_or_404(
         cases_visible_to(request.user, perm=Perm.UNSEAL_IDENTITY).select_related("person", "assigned_to"), pk=case_id
     )
+    # The motivation is shown beside the identity: a sealed record opened (and audited) with it.
+    record = SealedRecord.objects.filter(person=case.person, kind="motivation").order_by("-id").first()
     try:
-        identity = _unseal(request, case)
-        motivation = None
-        record = SealedRecord.objects.filter(person=case.person, kind="motivation").order_by("-id").first()
-        if record is not None:
-            motivation = record_open(
-                record=record, actor=Actor(request.user.get_username(), request.user), reason=request.POST["reason"]
-            )
+        identity, texts = _unseal(request, case, records=[record] if record is not None else [])
+        motivation = texts[0] if texts else None
     except OpeningHeld as held:  # break-glass (issue 21): the requester's "held for approval" page
         return redirect("openings:held", request_id=held.request.pk)
     except (IdentityError, OpeningError) as exc:
@@ -484,7 +484,7 @@ def _next_of_kin_response(request: HttpRequest, case_id: int) -> HttpResponse:
         cases_visible_to(request.user, perm=Perm.UNSEAL_IDENTITY).select_related("person", "assigned_to"), pk=case_id
     )
     try:
-        identity = _unseal(request, case)
+        identity, _texts = _unseal(request, case)
     except OpeningHeld as held:  # break-glass (issue 21)
         return redirect("openings:held", request_id=held.request.pk)
     except (IdentityError, OpeningError) as exc:
