@@ -79,6 +79,32 @@ def test_the_case_list_filters_by_overdue_and_assignee(submit: Submit, vetting_c
     assert f'id="case-row-{late.pk}"' in mine and f'id="case-row-{untouched.pk}"' not in mine
 
 
+def test_the_overdue_list_pages_both_ways_oldest_case_first_and_keeps_the_other_filters(
+    submit: Submit, vetting_cast: Cast, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Read from the late checks' side: a case with two late checks is listed once, a case with only
+    a check done late is not, and the other filters still narrow what the late checks find."""
+    from legionary.vetting import services
+    from legionary.vetting.models import Check
+
+    officer, intake = vetting_cast.investigator, vetting_cast.intake
+    cases = [
+        services.case_assign(case_id=submit(legion=legion).pk, officer=officer, actor=intake)
+        for legion in ("frl", "frl", "geo", "frl", "frl")
+    ]
+    for case in cases:
+        Check.objects.filter(case=case).update(due_on=datetime.date(2020, 1, 1))  # every check late
+    Check.objects.filter(case=cases[3]).update(result="pass")  # done, even if late: not overdue
+    monkeypatch.setattr(selectors.cases_filtered, "__kwdefaults__", {"after": None, "limit": 2, "before": None})
+    client = signed_in(vetting_cast.intake)
+    first = client.get("/cases/all/", {"overdue": "1", "legion": "frl"}, secure=True).content.decode()
+    second = client.get(_link(first, "next-page"), secure=True).content.decode()
+    listed = [[f'id="case-row-{c.pk}"' in page for c in cases] for page in (first, second)]
+    assert listed == [[True, True, False, False, False], [False, False, False, False, True]]
+    back = client.get(_link(second, "previous-page"), secure=True).content.decode()
+    assert [f'id="case-row-{c.pk}"' in back for c in cases] == [True, True, False, False, False]
+
+
 def test_the_case_list_refuses_a_role_without_cases(make_staff: MakeStaff) -> None:
     instructor = make_staff("ivo-instructor", "instructor")
     assert signed_in(instructor).get("/cases/all/", secure=True).status_code == 403

@@ -279,6 +279,14 @@ class Check(models.Model):
             models.Index(
                 fields=["assigned_to", "case_created_at", "case"], condition=OPEN_CHECK, name="check_assignee_case"
             ),
+            # "With an overdue check" in the case list: every open check in its case's order. The
+            # due date's test in its condition keeps the index to the queries that name a due date
+            # (a late one implies it), so "assigned to me" keeps its own index.
+            models.Index(
+                fields=["case_created_at", "case", "due_on"],
+                condition=OPEN_CHECK & Q(due_on__isnull=False),
+                name="check_open_case",
+            ),
         ]
 
     @property

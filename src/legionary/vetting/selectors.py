@@ -241,7 +241,7 @@ def open_check() -> RawSQL:
 
 
 def _assigned_page(
-    rows: QuerySet[Case], assignee: int, *, after: str | None, before: str | None, limit: int
+    rows: QuerySet[Case], assignee: int | None, *, after: str | None, before: str | None, limit: int
 ) -> KeysetPage[Case]:
     """One page of ``rows`` (already narrowed by the viewer's scope and the other filters) limited
     to the cases ``assignee`` is officer of or holds an open check on, in ``FILTERED_ORDER``.
@@ -252,6 +252,9 @@ def _assigned_page(
     ``created_at`` copied onto the check). Then the page's cases in one query. The cost follows the
     page, not his workload nor the instance's history (the examiner's checks on the newest cases no
     longer make the list walk every older case first). ``BadCursor`` for a cursor not ours.
+
+    ``assignee`` None: the cases with an overdue check, from the late open checks alone, in their
+    cases' order (``check_open_case``); the oldest cases, long closed, are never walked.
     """
     backwards = bool(before) and not after
     cursor = before if backwards else after
@@ -259,15 +262,20 @@ def _assigned_page(
     # Each read's own key names, in the page's direction (descending when going back).
     officer_order = flipped(FILTERED_ORDER) if backwards else list(FILTERED_ORDER)
     check_order = flipped(("case_created_at", "case_id")) if backwards else ["case_created_at", "case_id"]
-    as_officer = rows.filter(assigned_to_id=assignee)
-    if key is not None:
-        as_officer = as_officer.filter(after_keys(officer_order, key))
-    officer_keys = list(as_officer.order_by(*officer_order).values_list("created_at", "id")[: limit + 1])
+    officer_keys: list[tuple[datetime.datetime, int]] = []
+    if assignee is not None:
+        as_officer = rows.filter(assigned_to_id=assignee)
+        if key is not None:
+            as_officer = as_officer.filter(after_keys(officer_order, key))
+        officer_keys = list(as_officer.order_by(*officer_order).values_list("created_at", "id")[: limit + 1])
     # His open checks in their cases' order, each probing its case (by primary key) for the scope and
     # the filters; DISTINCT over the ordered index keeps a case with several of his checks once.
     # (``case_created_at`` is set on every open check by migration 0007 and ``services._new_check``;
     # the null test only keeps a check written by older code from breaking the merge below.)
-    checks = Check.objects.filter(open_check(), assigned_to_id=assignee, case_created_at__isnull=False).filter(
+    # (The due date's null test, always true, states the condition of ``check_open_case``.)
+    late = {"due_on__isnull": False, "due_on__lt": timezone.localdate()}
+    mine = {"assigned_to_id": assignee} if assignee is not None else late
+    checks = Check.objects.filter(open_check(), case_created_at__isnull=False, **mine).filter(
         Exists(rows.filter(pk=OuterRef("case_id")))
     )
     if key is not None:
@@ -301,8 +309,8 @@ def cases_filtered(
     unassigned: no case officer yet. The filters only narrow ``visible_cases``. ``BadCursor`` if
     ``after`` or ``before`` is not ours.
     """
-    assigned = filters.assignee is not None
-    # For "assigned to", each candidate case is tested on its own (``per_row``): a few pages' worth.
+    assigned = filters.assignee is not None or filters.overdue
+    # For "assigned to" and "overdue", each candidate case is tested on its own (``per_row``): a few pages' worth.
     rows = visible_cases(staff, per_row=assigned).select_related("person", "assigned_to")
     if filters.state:
         rows = rows.filter(state=filters.state)
@@ -317,6 +325,10 @@ def cases_filtered(
         rows = rows.filter(Exists(late))
     if filters.assignee is not None:
         return _assigned_page(rows, filters.assignee, after=after, before=before, limit=limit)
+    if filters.overdue:
+        # Read from the late checks' side, a page at a time (the filter above is kept, so each
+        # case found is also tested as the other filters test it).
+        return _assigned_page(rows, None, after=after, before=before, limit=limit)
     return keyset_page(rows, FILTERED_ORDER, after=after, limit=limit, before=before)
 
 
