@@ -110,7 +110,7 @@ def decode_cursor(order: Sequence[str], cursor: str) -> list[Any]:
 
 
 def after_keys(order: Sequence[str], values: Sequence[Any]) -> Q:
-    """Rows strictly after ``values`` in ``order``: (a > x) or (a = x and b > y) or ..."""
+    """Rows strictly after ``values`` in ``order``: a >= x and ((a > x) or (a = x and b > y) or ...)."""
     where = Q(pk__in=[])
     for depth, field in enumerate(order):
         name = field.removeprefix("-")
@@ -118,6 +118,12 @@ def after_keys(order: Sequence[str], values: Sequence[Any]) -> Q:
         for earlier, value in zip(order[:depth], values[:depth], strict=True):
             step &= Q(**{earlier.removeprefix("-"): value})
         where |= step
+    if len(order) > 1 and values[0] is not None:
+        # The same rows, with the first key's bound stated on its own (a >= x): a database reads
+        # that as a range of the index instead of filtering every row from the start of it (a page
+        # back in the case list walked 92,000 cases at a million people).
+        first = order[0]
+        where = Q(**{f"{first.removeprefix('-')}__{'lte' if first.startswith('-') else 'gte'}": values[0]}) & where
     return where
 
 

@@ -209,6 +209,10 @@ def _database() -> dict[str, Any]:
             raise ConfigurationError("DATABASE_URL must be a PostgreSQL URL (postgres://...).")
         options = config.setdefault("OPTIONS", {})
         options["connect_timeout"] = env_int("LEGIONARY_DB_CONNECT_TIMEOUT", 5)
+        # No JIT compilation: the service's queries read a page at a time, but where the planner
+        # overestimates a filter (a misjudged correlation) JIT compiled them for 20-50 ms to run for
+        # 1-5 (docs/benchmarks.md, "My work" at a million people). Batch verbs lose nothing measurable.
+        options["options"] = " ".join(filter(None, [str(options.get("options") or ""), "-c jit=off"]))
         # A database on another machine is reached over TLS with its certificate checked, never
         # in clear (ASVS V12.3.1, V12.3.2), unless the URL says otherwise (?sslmode=...).
         if "sslmode" not in options and not _is_local(str(config.get("HOST") or "")):

@@ -35,6 +35,9 @@ section (``selectors.flagged_open`` states it in the query)."""
 OPEN_CHECK = Q(result="")
 """A check not yet done: the condition of the partial index ``check_assignee_case`` (stated in the
 query, values and all, by ``selectors.open_check``)."""
+SCREENING_UNTAKEN = Q(opened_by="screening", result="", assigned_to__isnull=True)
+"""A CI review the screening opened that nobody has taken: the condition of the partial index
+``check_screening_untaken`` (stated in the query, values and all, by ``selectors.screening_untaken``)."""
 POSSIBLE_OPEN = Q(possible="open") & ~Q(state__in=DECIDED_STATES)
 """Cases with a possible-tier pair nobody has concluded on, not yet decided: the CI officer's "My work"
 (the condition of its partial index, stated in the query by ``selectors.possible_open``)."""
@@ -287,6 +290,8 @@ class Check(models.Model):
                 condition=OPEN_CHECK & Q(due_on__isnull=False),
                 name="check_open_case",
             ),
+            # The CI officer's "screening hits nobody has taken", oldest first.
+            models.Index(fields=["created_at", "id"], condition=SCREENING_UNTAKEN, name="check_screening_untaken"),
         ]
 
     @property

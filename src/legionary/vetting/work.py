@@ -28,7 +28,7 @@ from legionary.access.roles import Perm, Role
 from legionary.access.scopes import checks_assigned_to, roles_of
 from legionary.vetting.catalogue import check_type_name
 from legionary.vetting.models import Case, CaseState, Check, Decision, HitState, HitVia, ScreeningFlag, ScreeningHit
-from legionary.vetting.selectors import flagged_open, possible_open, visible_cases
+from legionary.vetting.selectors import flagged_open, possible_open, screening_untaken, visible_cases
 
 SECTION_ROWS = 20
 OVERDUE = _("Overdue")
@@ -217,7 +217,7 @@ def screening_hits(staff: Any, perms: frozenset[Perm], *, count_only: bool = Fal
     """CI officer: list hits (a review opened by the screening) nobody has taken yet, oldest first."""
     if Perm.RECORD_CHECK not in perms or not _holds(staff, Role.CI_OFFICER):
         return None
-    rows = Check.objects.filter(opened_by="screening", result="", assigned_to__isnull=True).filter(
+    rows = Check.objects.filter(screening_untaken()).filter(
         Exists(visible_cases(staff, per_row=True).filter(pk=OuterRef("case_id")))
     )
     if count_only:
