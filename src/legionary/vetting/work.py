@@ -27,7 +27,17 @@ from legionary.access.memo import remembering
 from legionary.access.roles import Perm, Role
 from legionary.access.scopes import checks_assigned_to, roles_of
 from legionary.vetting.catalogue import check_type_name
-from legionary.vetting.models import Case, CaseState, Check, Decision, HitState, HitVia, ScreeningFlag, ScreeningHit
+from legionary.vetting.models import (
+    TO_DECIDE,
+    Case,
+    CaseState,
+    Check,
+    Decision,
+    HitState,
+    HitVia,
+    ScreeningFlag,
+    ScreeningHit,
+)
 from legionary.vetting.selectors import flagged_open, possible_open, screening_untaken, visible_cases
 
 SECTION_ROWS = 20
@@ -307,11 +317,7 @@ def to_decide(staff: Any, perms: frozenset[Perm], *, count_only: bool = False) -
         Q(assigned_to=staff) | Q(completed_by=staff) | Q(examiner=staff)
     )
     rows = (
-        visible_cases(staff)
-        .filter(state__in=[CaseState.AWAITING_DECISION, CaseState.APPEALED])
-        .exclude(Exists(voted))
-        .exclude(Exists(worked))
-        .exclude(assigned_to=staff)
+        visible_cases(staff).filter(TO_DECIDE).exclude(Exists(voted)).exclude(Exists(worked)).exclude(assigned_to=staff)
     )
     first_vote = Decision.objects.filter(case=OuterRef("pk"), round=OuterRef("decision_round"))
     if count_only:
