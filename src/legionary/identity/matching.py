@@ -331,8 +331,12 @@ def _join(*parts: str) -> str:
 
 
 def _readings(words: list[list[str]]) -> list[tuple[str, ...]]:
-    """Every combination of the words' skeleton readings, at most ``_MAX_NAME_READINGS``."""
-    return list(itertools.islice(itertools.product(*words), _MAX_NAME_READINGS))
+    """Every combination of the words' skeleton readings, at most ``_MAX_NAME_READINGS``.
+
+    The words are taken in a canonical order (sorted), so that when there are more combinations
+    than that, the ones kept do not depend on which field held which word: a name entered family
+    name first must get the same tokens as the same name entered given name first."""
+    return list(itertools.islice(itertools.product(*sorted(words)), _MAX_NAME_READINGS))
 
 
 def _name_tokens(given: str, family: str, dob: str, *, typos: bool = True) -> tuple[set[str], set[str]]:
