@@ -174,24 +174,12 @@ INDEX_NAMES: tuple[str, ...] = (
 
 # The kinds the two tiers' rules read among the tokens two records share (``link_reasons``,
 # ``possible_reasons``): two records that share only other kinds are neither linked nor possible.
-PAIR_KINDS: tuple[str, ...] = (
-    DOCUMENT,
-    DOCUMENT_DOB,
-    PHONE,
-    PHONE_DOB,
-    EMAIL,
-    EMAIL_DOB,
-    NAME_DOB,
-    NAME_TYPO_DOB,
-    PATRONYMIC_DOB,
-    PATRONYMIC_EXACT_DOB,
-    GIVEN_DOB,
-    NAME_WORD_DOB,
-    FAMILY_TYPO2_DOB,
-    BIRTHPLACE_DOB,
-    BIRTHPLACE_DOB_CHECK,
-    NAME_YEAR,
-    NAME_YEAR_CHECK,
+PAIR_KINDS: tuple[str, ...] = tuple(
+    kind
+    for kind in INDEX_NAMES
+    # Read by designation lists only (partial birth dates, document numbers), and a marker whose
+    # presence, not agreement, the rules read.
+    if kind not in {NAME_MONTH, NAME_MONTH_CHECK, DOCUMENT_NUMBER, DOCUMENT_NUMBER_CHECK, NAME_ROUGH_DATE}
 )
 # Every rule of both tiers needs one of these among the shared kinds (each rule's rarest required
 # kind), so a pair sharing none of them can be set aside unjudged: most pairs that share a token
