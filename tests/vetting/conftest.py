@@ -111,5 +111,11 @@ RATIONALE = "Weighed every check and finding under the whole-person concept."
 def browser_post(client: Client, url: str, data: dict[str, Any], *, page: str = "/cases/") -> Any:
     """A form post as a browser sends it: the CSRF cookie from a page, its token and the origin."""
     client.get(page, secure=True)
+    return token_post(client, url, data)
+
+
+def token_post(client: Client, url: str, data: dict[str, Any]) -> Any:
+    """The post of ``browser_post`` alone, for a client that already holds the CSRF cookie (so that
+    a test can measure the post without the page read before it)."""
     token = client.cookies[settings.CSRF_COOKIE_NAME].value
     return client.post(url, {**data, "csrfmiddlewaretoken": token}, secure=True, HTTP_ORIGIN="https://testserver")

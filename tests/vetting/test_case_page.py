@@ -17,7 +17,7 @@ from legionary.identity.models import SealedRecord
 from legionary.vetting import history, services
 from legionary.vetting.models import Case, CaseState, FlagResolution, ScreeningFlag
 from tests.conftest import MakeStaff, signed_in
-from tests.vetting.conftest import RATIONALE, Cast, Submit, browser_post, finish_checks, start
+from tests.vetting.conftest import RATIONALE, Cast, Submit, browser_post, finish_checks, start, token_post
 
 pytestmark = pytest.mark.django_db
 
@@ -186,14 +186,8 @@ def test_an_identity_opened_with_its_motivation_checks_scope_passes_the_gate_and
     case = start(submit(legion="frl"), vetting_cast)
     client = signed_in(vetting_cast.ci)
     client.get(_url(case), secure=True)
-    token = client.cookies[settings.CSRF_COOKIE_NAME].value
     with CaptureQueriesContext(connection) as captured:
-        answer = client.post(
-            _url(case, "vetting:unseal"),
-            {"reason": "CI review: confirm the passport", "csrfmiddlewaretoken": token},
-            secure=True,
-            HTTP_ORIGIN="https://testserver",
-        )
+        answer = token_post(client, _url(case, "vetting:unseal"), {"reason": "CI review: confirm the passport"})
     assert answer.status_code == 200 and "Freedom." in answer.content.decode()  # the motivation, opened too
     sql = [q["sql"] for q in captured.captured_queries]
     # Two audit entries (identity and motivation) and two openings, in one append of the log...
@@ -242,14 +236,8 @@ def test_the_page_of_an_opening_does_not_read_the_history_the_pairs_or_the_decis
     case = start(submit(legion="frl"), vetting_cast)
     client = signed_in(vetting_cast.ci)
     client.get(_url(case), secure=True)
-    token = client.cookies[settings.CSRF_COOKIE_NAME].value
     with CaptureQueriesContext(connection) as captured:
-        answer = client.post(
-            _url(case, "vetting:unseal"),
-            {"reason": "CI review: confirm the passport", "csrfmiddlewaretoken": token},
-            secure=True,
-            HTTP_ORIGIN="https://testserver",
-        )
+        answer = token_post(client, _url(case, "vetting:unseal"), {"reason": "CI review: confirm the passport"})
     assert answer.status_code == 200 and 'id="identity"' in answer.content.decode()
     reads = [q["sql"] for q in captured.captured_queries if q["sql"].lstrip().upper().startswith("SELECT")]
     for table in (
