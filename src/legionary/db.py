@@ -63,15 +63,12 @@ def insert_instances(model: type[Model], objects: Sequence[Model]) -> None:
     types = [str(f.db_type(connection)) for f in fields]
     insert_values(quote(model._meta.db_table), columns, len(fields), rows, types)
     for obj in objects:
-        obj._state.adding = False
-        obj._state.db = connection.alias
+        _saved(obj)
 
 
-def insert_unless_taken(obj: Model, unique_field: str) -> bool:
-    """Inserts one new instance unless another row already holds its ``unique_field`` value
-    (``INSERT ... ON CONFLICT (column) DO NOTHING``, on both databases): True if inserted. A
-    conflict on any other constraint still raises ``IntegrityError``. Needs no savepoint to go on
-    after a conflict, unlike catching the error inside a transaction."""
+def _insert_one(obj: Model, unique_field: str, conflict: str) -> int:
+    """``INSERT ... ON CONFLICT (unique_field's column) <conflict>`` of one instance, every concrete
+    field but a database-made primary key; the rows it wrote."""
     model = type(obj)
     fields = [f for f in model._meta.concrete_fields if not (f.primary_key and getattr(f, "db_returning", False))]
     quote = connection.ops.quote_name
@@ -81,13 +78,26 @@ def insert_unless_taken(obj: Model, unique_field: str) -> bool:
     values = [f.get_db_prep_save(getattr(obj, f.attname), connection) for f in fields]
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES ({marks}) ON CONFLICT ({target}) DO NOTHING",  # noqa: S608 — quoted model names, placeholders
+            f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES ({marks}) "  # noqa: S608 — quoted model names, placeholders
+            f"ON CONFLICT ({target}) {conflict}",
             values,
         )
-        inserted = bool(cursor.rowcount == 1)
+        return int(cursor.rowcount)
+
+
+def _saved(obj: Model) -> None:
+    obj._state.adding = False
+    obj._state.db = connection.alias
+
+
+def insert_unless_taken(obj: Model, unique_field: str) -> bool:
+    """Inserts one new instance unless another row already holds its ``unique_field`` value
+    (``INSERT ... ON CONFLICT (column) DO NOTHING``, on both databases): True if inserted. A
+    conflict on any other constraint still raises ``IntegrityError``. Needs no savepoint to go on
+    after a conflict, unlike catching the error inside a transaction."""
+    inserted = _insert_one(obj, unique_field, "DO NOTHING") == 1
     if inserted:
-        obj._state.adding = False
-        obj._state.db = connection.alias
+        _saved(obj)
     return inserted
 
 
@@ -96,25 +106,10 @@ def upsert(obj: Model, unique_field: str, update_fields: Sequence[str]) -> None:
     ``unique_field`` value: ``INSERT ... ON CONFLICT (column) DO UPDATE``, one statement on both
     databases. Unlike ``bulk_create(update_conflicts=True)`` it opens no transaction of its own,
     so outside one it is a single statement for the server (no BEGIN and COMMIT around it)."""
-    model = type(obj)
-    fields = [f for f in model._meta.concrete_fields if not (f.primary_key and getattr(f, "db_returning", False))]
     quote = connection.ops.quote_name
-    columns = ", ".join(quote(str(f.column)) for f in fields)
-    marks = ", ".join(["%s"] * len(fields))
-    target = quote(str(model._meta.get_field(unique_field).column))  # type: ignore[union-attr]
-    updates = ", ".join(
-        f"{column} = EXCLUDED.{column}"
-        for column in (quote(str(model._meta.get_field(name).column)) for name in update_fields)  # type: ignore[union-attr]
-    )
-    values = [f.get_db_prep_save(getattr(obj, f.attname), connection) for f in fields]
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES ({marks}) "  # noqa: S608 — quoted model names, placeholders
-            f"ON CONFLICT ({target}) DO UPDATE SET {updates}",
-            values,
-        )
-    obj._state.adding = False
-    obj._state.db = connection.alias
+    columns = (quote(str(type(obj)._meta.get_field(name).column)) for name in update_fields)  # type: ignore[union-attr]
+    _insert_one(obj, unique_field, "DO UPDATE SET " + ", ".join(f"{column} = EXCLUDED.{column}" for column in columns))
+    _saved(obj)
 
 
 def insert_rows(model: type[Model], names: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
@@ -301,7 +296,7 @@ def insert_with_child(parent: Model, child: Model | None, link: str) -> None:
     parent.pk = parent_id
     for obj in (parent, child):
         if obj is not None:
-            obj._state.adding, obj._state.db = False, connection.alias
+            _saved(obj)
     if child is not None:
         setattr(child, link, parent)
 
