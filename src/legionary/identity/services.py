@@ -1135,8 +1135,11 @@ _MARKERS = "legionary_dup_markers"
 PAIR_WORK_MEM = "256MB"
 
 
-def _pair_kinds(bits: int) -> set[str]:
-    return {kind for n, kind in enumerate(matching.PAIR_KINDS) if bits >> n & 1}
+@functools.cache
+def _pair_kinds(bits: int) -> frozenset[str]:
+    """The kinds a pair's bits stand for: decoded once per distinct mask (a few dozen), not once a
+    pair (six million at a million people)."""
+    return frozenset(kind for n, kind in enumerate(matching.PAIR_KINDS) if bits >> n & 1)
 
 
 def _agreeing_pairs(chunk: int) -> Iterator[tuple[str, str, set[str], frozenset[str], frozenset[str]]]:
