@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from io import StringIO
+from typing import Any
 
 import pytest
 from django.conf import settings
@@ -176,20 +177,25 @@ def test_the_opened_identity_comes_with_the_checks_and_points_to_the_case_page_f
     assert f'href="{_url(case)}">the case page</a>' in opened
 
 
+def _unseal_measured(submit: Submit, cast: Cast) -> tuple[Case, Any, list[str]]:
+    """A CI officer opens a started case's identity: the case, the answer and the SQL of the post alone."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    case = start(submit(legion="frl"), cast)
+    client = signed_in(cast.ci)
+    client.get(_url(case), secure=True)
+    with CaptureQueriesContext(connection) as captured:
+        answer = token_post(client, _url(case, "vetting:unseal"), {"reason": "CI review: confirm the passport"})
+    return case, answer, [q["sql"] for q in captured.captured_queries]
+
+
 @pytest.mark.django_db(transaction=True)
 def test_an_identity_opened_with_its_motivation_checks_scope_passes_the_gate_and_unwraps_the_key_once(
     submit: Submit, vetting_cast: Cast
 ) -> None:
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
-    case = start(submit(legion="frl"), vetting_cast)
-    client = signed_in(vetting_cast.ci)
-    client.get(_url(case), secure=True)
-    with CaptureQueriesContext(connection) as captured:
-        answer = token_post(client, _url(case, "vetting:unseal"), {"reason": "CI review: confirm the passport"})
+    case, answer, sql = _unseal_measured(submit, vetting_cast)
     assert answer.status_code == 200 and "Freedom." in answer.content.decode()  # the motivation, opened too
-    sql = [q["sql"] for q in captured.captured_queries]
     # Two audit entries (identity and motivation) and two openings, in one append of the log...
     assert [
         Entry.objects.filter(subject=case.person_id, action=a).count() for a in ("identity.unsealed", "record.unsealed")
@@ -230,16 +236,9 @@ def test_an_identity_and_its_motivation_are_on_record_before_either_is_decrypted
 def test_the_page_of_an_opening_does_not_read_the_history_the_pairs_or_the_decisions(
     submit: Submit, vetting_cast: Cast
 ) -> None:
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
-    case = start(submit(legion="frl"), vetting_cast)
-    client = signed_in(vetting_cast.ci)
-    client.get(_url(case), secure=True)
-    with CaptureQueriesContext(connection) as captured:
-        answer = token_post(client, _url(case, "vetting:unseal"), {"reason": "CI review: confirm the passport"})
+    _case, answer, sql = _unseal_measured(submit, vetting_cast)
     assert answer.status_code == 200 and 'id="identity"' in answer.content.decode()
-    reads = [q["sql"] for q in captured.captured_queries if q["sql"].lstrip().upper().startswith("SELECT")]
+    reads = [q for q in sql if q.lstrip().upper().startswith("SELECT")]
     for table in (
         "audit_entry",
         "vetting_decision",
